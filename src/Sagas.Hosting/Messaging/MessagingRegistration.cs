@@ -1,0 +1,101 @@
+using System.Security.Authentication;
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Sagas.Core.Configuration;
+using Sagas.Hosting.Diagnostics;
+using Sagas.Hosting.Workers;
+
+namespace Sagas.Hosting.Messaging;
+
+public static class MessagingRegistration
+{
+    /// <summary>
+    /// Registers MassTransit with the consumers and sagas of the enabled roles on the configured transport.
+    /// This is the only place that decides the transport.
+    /// </summary>
+    public static IServiceCollection AddSagasMessaging(
+        this IServiceCollection services,
+        IConfiguration configuration,
+        WorkerRoles roles,
+        Action<IBusRegistrationConfigurator>? configureFeatures = null)
+    {
+        var options = MessagingOptions.Read(configuration);
+        var transport = options.ParseTransport();
+        services.AddSingleton(options);
+
+        services.AddMassTransit(x =>
+        {
+            x.SetKebabCaseEndpointNameFormatter();
+            if (roles.RunsAny)
+                x.AddConsumer<CheckWorkerConsumer>();
+
+            configureFeatures?.Invoke(x);
+            x.UseConfiguredTransport(transport, options);
+        });
+
+        return services;
+    }
+
+    private static void UseConfiguredTransport(this IBusRegistrationConfigurator x, TransportKind transport, MessagingOptions options)
+    {
+        switch (transport)
+        {
+            case TransportKind.InMemory:
+                // One process: the transport's own delay queue carries scheduled messages.
+                x.AddDelayedMessageScheduler();
+                x.UsingInMemory((context, cfg) =>
+                {
+                    cfg.UseDelayedMessageScheduler();
+                    cfg.ConfigureEndpoints(context);
+                });
+                break;
+
+            case TransportKind.RabbitMq:
+                var address = RabbitMqAddress.From(options.RabbitMq);
+                var rabbit = options.RabbitMq;
+                // No delayed-exchange plugin is assumed: every scheduled message goes through the scheduler queue.
+                var schedulerAddress = new Uri($"queue:{options.SchedulerQueue}");
+                x.AddMessageScheduler(schedulerAddress);
+                if (rabbit.QuorumQueues)
+                {
+                    x.AddConfigureEndpointsCallback((_, _, endpoint) =>
+                    {
+                        if (endpoint is IRabbitMqReceiveEndpointConfigurator queue)
+                            queue.SetQuorumQueue();
+                    });
+                }
+
+                x.UsingRabbitMq((context, cfg) =>
+                {
+                    cfg.Host(address.HostAddress, host =>
+                    {
+                        host.Username(address.Username);
+                        host.Password(address.Password);
+                        host.PublisherConfirmation = true;
+                        if (address.UseTls)
+                        {
+                            host.UseSsl(ssl =>
+                            {
+                                ssl.Protocol = SslProtocols.Tls12 | SslProtocols.Tls13;
+                                ssl.ServerName = address.ServerName;
+                            });
+                        }
+                    });
+                    cfg.PrefetchCount = rabbit.PrefetchCount;
+                    cfg.UseMessageScheduler(schedulerAddress);
+                    cfg.ConfigureEndpoints(context);
+                });
+                break;
+
+            case TransportKind.AmazonSqs:
+                throw new SagasConfigurationException(
+                    "Messaging:Transport is AmazonSqs, but the MassTransit.AmazonSQS package is not part of this build " +
+                    "(it cannot be obtained from this project's package source), so there is no SQS transport to start. " +
+                    "Choose RabbitMq (Amazon MQ for RabbitMQ works over amqps) or InMemory; see docs/transports.md.");
+
+            default:
+                throw new SagasConfigurationException($"Messaging:Transport '{transport}' has no configuration.");
+        }
+    }
+}

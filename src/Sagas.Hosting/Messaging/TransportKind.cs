@@ -1,0 +1,8 @@
+namespace Sagas.Hosting.Messaging;
+
+public enum TransportKind
+{
+    InMemory,
+    RabbitMq,
+    AmazonSqs,
+}

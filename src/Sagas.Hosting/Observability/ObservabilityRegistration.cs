@@ -1,0 +1,84 @@
+using MassTransit.Logging;
+using MassTransit.Monitoring;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using OpenTelemetry;
+using OpenTelemetry.Logs;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Sagas.Core.Telemetry;
+
+namespace Sagas.Hosting.Observability;
+
+public static class ObservabilityRegistration
+{
+    /// <summary>
+    /// Structured console logs (JSON in containers or when Logging:Format=json), OpenTelemetry traces and metrics
+    /// from MassTransit, ASP.NET Core, HttpClient, Npgsql and our own meter, a Prometheus scrape endpoint, and OTLP
+    /// export when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    /// </summary>
+    public static IHostApplicationBuilder AddSagasObservability(this IHostApplicationBuilder builder, string serviceName)
+    {
+        var format = builder.Configuration["Logging:Format"];
+        var inContainer = string.Equals(builder.Configuration["DOTNET_RUNNING_IN_CONTAINER"], "true", StringComparison.OrdinalIgnoreCase);
+        builder.Logging.ClearProviders();
+        if (string.Equals(format, "json", StringComparison.OrdinalIgnoreCase) || (format is null && inContainer))
+        {
+            builder.Logging.AddJsonConsole(options =>
+            {
+                options.IncludeScopes = true;
+                options.UseUtcTimestamp = true;
+                options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(options =>
+            {
+                options.SingleLine = true;
+                options.UseUtcTimestamp = true;
+                options.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
+
+        var otlpConfigured = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(serviceName, serviceInstanceId: Environment.MachineName))
+            .WithTracing(tracing => tracing
+                .AddSource(DiagnosticHeaders.DefaultListenerName)
+                .AddSource(SagasTelemetry.Name)
+                .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsOperationalPath(context.Request.Path))
+                .AddHttpClientInstrumentation()
+                .AddNpgsql())
+            .WithMetrics(metrics => metrics
+                .AddMeter(InstrumentationOptions.MeterName)
+                .AddMeter(SagasTelemetry.Name)
+                .AddMeter("Npgsql")
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentationIfAvailable()
+                .AddPrometheusExporter());
+
+        if (otlpConfigured)
+        {
+            builder.Logging.AddOpenTelemetry(logging =>
+            {
+                logging.IncludeFormattedMessage = true;
+                logging.IncludeScopes = true;
+            });
+            telemetry.UseOtlpExporter();
+        }
+
+        return builder;
+    }
+
+    private static bool IsOperationalPath(Microsoft.AspNetCore.Http.PathString path) =>
+        path.StartsWithSegments("/health", StringComparison.Ordinal) || path.StartsWithSegments("/metrics", StringComparison.Ordinal);
+
+    // The .NET runtime publishes its own meter since .NET 9; listening to it costs nothing when nobody scrapes.
+    private static MeterProviderBuilder AddRuntimeInstrumentationIfAvailable(this MeterProviderBuilder metrics) =>
+        metrics.AddMeter("System.Runtime");
+}

@@ -1,0 +1,43 @@
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Sagas.Hosting.Health;
+using Sagas.Hosting.Messaging;
+using Sagas.Hosting.Observability;
+using Sagas.Hosting.Workers;
+using Sagas.Persistence;
+using Sagas.Scheduling;
+
+namespace Sagas.Hosting;
+
+public static class SagasHostingExtensions
+{
+    /// <summary>
+    /// Everything a Sagas process needs, from configuration: persistence, the bus on the configured transport with
+    /// the consumers of the enabled worker roles, the scheduler, telemetry and health checks.
+    /// </summary>
+    public static TBuilder AddSagas<TBuilder>(this TBuilder builder, string serviceName, Action<IBusRegistrationConfigurator>? configureBus = null)
+        where TBuilder : IHostApplicationBuilder
+    {
+        var roles = WorkerRoles.Read(builder.Configuration);
+        builder.Services.AddSingleton(roles);
+        builder.Services.AddSingleton(TimeProvider.System);
+
+        // Persistence first: its schema step is a hosted service that must run before the bus starts consuming.
+        builder.Services.AddSagasPersistence(builder.Configuration, builder.Environment.ContentRootPath);
+        builder.Services.AddSagasMessaging(builder.Configuration, roles, configureBus);
+        builder.Services.AddSingleton<ISchedulerStatus, TransportDelaySchedulerStatus>();
+        builder.AddSagasObservability(serviceName);
+        builder.Services.AddSagasHealthChecks();
+        return builder;
+    }
+
+    /// <summary>Health and Prometheus endpoints; every host maps them.</summary>
+    public static WebApplication MapSagasOperationalEndpoints(this WebApplication app)
+    {
+        app.MapSagasHealthEndpoints();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+}

@@ -1,0 +1,34 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Sagas.Persistence;
+
+/// <summary>
+/// Brings the schema up to date before anything else starts (hosted services start in registration order,
+/// and this one is registered ahead of the bus). SQLite is created from the model; PostgreSQL is migrated.
+/// </summary>
+internal sealed class DatabaseInitializer(IServiceScopeFactory scopes, DatabaseSettings settings, ILogger<DatabaseInitializer> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!settings.MigrateAtStartup)
+            return;
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
+        if (settings.Provider == DatabaseProvider.Sqlite)
+        {
+            await db.Database.EnsureCreatedAsync(cancellationToken);
+            logger.LogInformation("SQLite database ready at {DataSource}", db.Database.GetDbConnection().DataSource);
+            return;
+        }
+
+        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+        await db.Database.MigrateAsync(cancellationToken);
+        logger.LogInformation("PostgreSQL schema up to date ({Count} migration(s) applied)", pending.Count);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

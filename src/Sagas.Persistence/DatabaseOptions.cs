@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Configuration;
+using Sagas.Core.Configuration;
+
+namespace Sagas.Persistence;
+
+public sealed class DatabaseOptions
+{
+    public const string SectionName = "Database";
+
+    /// <summary>Sqlite (embedded default) or PostgreSql.</summary>
+    public string Provider { get; set; } = nameof(DatabaseProvider.Sqlite);
+
+    /// <summary>
+    /// Npgsql connection string for PostgreSql. For Sqlite it may be left empty: the database is then
+    /// <c>{DataDirectory}/sagas.db</c>.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Folder for the embedded SQLite file and other local state, relative to the content root.</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>Create or upgrade the schema when the process starts (otherwise run the documented migrate command).</summary>
+    public bool MigrateAtStartup { get; set; } = true;
+
+    public DatabaseProvider ParseProvider() => ConfiguredName.Parse<DatabaseProvider>(Provider, $"{SectionName}:{nameof(Provider)}");
+
+    public static DatabaseOptions Read(IConfiguration configuration)
+    {
+        var options = new DatabaseOptions();
+        configuration.GetSection(SectionName).Bind(options);
+        return options;
+    }
+
+    /// <summary>The connection string after defaults, with relative SQLite paths anchored at <paramref name="contentRoot"/>.</summary>
+    public string ResolveConnectionString(string contentRoot)
+    {
+        switch (ParseProvider())
+        {
+            case DatabaseProvider.PostgreSql:
+                if (string.IsNullOrWhiteSpace(ConnectionString))
+                {
+                    throw new SagasConfigurationException(
+                        "Database:Provider is PostgreSql but Database:ConnectionString is empty. " +
+                        "Set it, e.g. Host=db;Port=5432;Database=sagas;Username=sagas;Password=...");
+                }
+
+                return ConnectionString;
+
+            default:
+                if (!string.IsNullOrWhiteSpace(ConnectionString))
+                    return ConnectionString;
+
+                var folder = Path.GetFullPath(Path.Combine(contentRoot, DataDirectory));
+                Directory.CreateDirectory(folder);
+                return $"Data Source={Path.Combine(folder, "sagas.db")}";
+        }
+    }
+}

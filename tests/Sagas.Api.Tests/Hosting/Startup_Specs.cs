@@ -1,0 +1,66 @@
+using Sagas.Api;
+using Sagas.Hosting;
+
+namespace Sagas.Api.Tests.Hosting;
+
+// Console.Error is process-wide: these specs must not run beside each other.
+[Collection(nameof(ConsoleCapture))]
+public sealed class When_the_configuration_cannot_work
+{
+    [Fact]
+    public void Should_refuse_amazon_sqs_with_the_reason_and_where_to_read_more()
+    {
+        var (exitCode, error) = Start("--Messaging:Transport=AmazonSqs");
+
+        Assert.Equal(SagasHost.ConfigurationErrorExitCode, exitCode);
+        Assert.Contains("MassTransit.AmazonSQS package is not part of this build", error, StringComparison.Ordinal);
+        Assert.Contains("docs/transports.md", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Should_refuse_an_unknown_transport_naming_the_allowed_values()
+    {
+        var (exitCode, error) = Start("--Messaging:Transport=Kafka");
+
+        Assert.Equal(SagasHost.ConfigurationErrorExitCode, exitCode);
+        Assert.Contains("'Kafka'", error, StringComparison.Ordinal);
+        Assert.Contains("InMemory, RabbitMq, AmazonSqs", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Should_refuse_an_unknown_worker_role()
+    {
+        var (exitCode, error) = Start("--Worker:Roles=llm-jobs,scan-everything");
+
+        Assert.Equal(SagasHost.ConfigurationErrorExitCode, exitCode);
+        Assert.Contains("'scan-everything'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Should_refuse_a_malformed_broker_address()
+    {
+        var (exitCode, error) = Start("--Messaging:Transport=RabbitMq", "--Messaging:RabbitMq:Uri=http://broker");
+
+        Assert.Equal(SagasHost.ConfigurationErrorExitCode, exitCode);
+        Assert.Contains("amqp://", error, StringComparison.Ordinal);
+    }
+
+    private static (int ExitCode, string Error) Start(params string[] args)
+    {
+        var original = Console.Error;
+        using var captured = new StringWriter();
+        Console.SetError(captured);
+        try
+        {
+            var exitCode = SagasHost.Run([.. args, "--Database:DataDirectory=" + Path.Combine(Path.GetTempPath(), "sagas-startup-specs")], ApiApplication.Build);
+            return (exitCode, captured.ToString());
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+    }
+}
+
+[CollectionDefinition(nameof(ConsoleCapture), DisableParallelization = true)]
+public sealed class ConsoleCapture;
