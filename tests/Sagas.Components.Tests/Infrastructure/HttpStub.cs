@@ -49,7 +49,7 @@ public sealed class HttpStub : IAsyncDisposable
         });
         routes(app);
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         stub = new HttpStub(app, new Uri(address.EndsWith('/') ? address : address + "/"));
         return stub;
     }
