@@ -87,7 +87,7 @@ public static class PlatformRegistration
     private static void AddRefitClient<TApi>(IServiceCollection services, string platform, RealPlatformOptions options, Action<HttpRequestHeaders> authenticate)
         where TApi : class
     {
-        services.AddRefitClient<TApi>(RefitSettings)
+        services.AddRefitGeneratedClient<TApi>(RefitSettings)
             .ConfigureHttpClient(client =>
             {
                 client.BaseAddress = options.BaseUri;

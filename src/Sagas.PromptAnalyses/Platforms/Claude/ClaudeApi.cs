@@ -27,14 +27,17 @@ public sealed record ClaudeMessage(
     [property: JsonPropertyName("role")] string Role,
     [property: JsonPropertyName("content")] string Content);
 
-public sealed record ClaudeWebSearchTool(
-    [property: JsonPropertyName("max_uses")] int MaxUses)
+/// <summary>Serialises as <c>{"type":"web_search_20250305","name":"web_search","max_uses":3}</c>.</summary>
+public sealed record ClaudeWebSearchTool
 {
     [JsonPropertyName("type")]
-    public string Type => "web_search_20250305";
+    public string Type { get; init; } = "web_search_20250305";
 
     [JsonPropertyName("name")]
-    public string Name => "web_search";
+    public string Name { get; init; } = "web_search";
+
+    [JsonPropertyName("max_uses")]
+    public required int MaxUses { get; init; }
 }
 
 internal sealed class ClaudeMessageResponse

@@ -19,7 +19,7 @@ internal sealed class ClaudePlatform(IClaudeApi api, PlatformsOptions options, P
                 model,
                 _options.MaxOutputTokens,
                 [new ClaudeMessage("user", prompt)],
-                [new ClaudeWebSearchTool(_options.MaxWebSearches)]),
+                [new ClaudeWebSearchTool { MaxUses = _options.MaxWebSearches }]),
             cancellationToken);
 
     protected override RateLimitSnapshot ParseRateLimit(Func<string, string?> header, DateTimeOffset now) =>

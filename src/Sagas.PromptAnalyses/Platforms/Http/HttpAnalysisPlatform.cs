@@ -43,17 +43,18 @@ internal abstract class HttpAnalysisPlatform : IAnalysisPlatform
             response = await SendAsync(prompt, modelToAsk, cancellationToken);
             body = await response.Content.ReadAsStringAsync(cancellationToken);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested)
         {
-            throw;
+            throw new OperationCanceledException("The caller cancelled the platform call.", ex, cancellationToken);
         }
-        catch (Exception ex) when (ex is TimeoutRejectedException or OperationCanceledException)
+        catch (Exception ex) when (Chain(ex).Any(inner => inner is TimeoutRejectedException or OperationCanceledException))
         {
+            // Refit wraps transport failures in ApiRequestException; what happened is in the chain.
             throw Fail(PlatformErrorKind.Timeout, true, $"No answer within {_options.TimeoutSeconds}s.", ex);
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (Chain(ex).OfType<HttpRequestException>().FirstOrDefault() is { } network)
         {
-            throw Fail(PlatformErrorKind.Network, true, ex.Message, ex);
+            throw Fail(PlatformErrorKind.Network, true, network.Message, ex);
         }
 
         using (response)
@@ -109,6 +110,12 @@ internal abstract class HttpAnalysisPlatform : IAnalysisPlatform
 
     /// <summary>Reads a 2xx body; throws <see cref="JsonException"/> when it is not the expected JSON.</summary>
     protected abstract ProviderReply ParseReply(string body, string requestedModel);
+
+    private static IEnumerable<Exception> Chain(Exception exception)
+    {
+        for (Exception? current = exception; current is not null; current = current.InnerException)
+            yield return current;
+    }
 
     private static string? Header(HttpResponseMessage response, string name)
     {
