@@ -13,7 +13,7 @@ public sealed record FlagDecision(bool Flagged, string Category, double Confiden
     /// complete decision. The parser below still checks everything, because a proxy, an older model or a
     /// truncated answer need not comply.
     /// </summary>
-    public static BinaryData JsonSchema { get; } = BinaryData.FromString(
+    public static BinaryData JsonSchema { get; } = Compact(
         """
         {
           "type": "object",
@@ -31,6 +31,12 @@ public sealed record FlagDecision(bool Flagged, string Category, double Confiden
     public const int MaxCategoryLength = 100;
 
     public const int MaxReasonLength = 4000;
+
+    private static BinaryData Compact(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return BinaryData.FromObjectAsJson(document.RootElement);
+    }
 
     /// <summary>Parses and validates the model's output text; the error text says what was wrong.</summary>
     public static bool TryParse(string? outputText, out FlagDecision? decision, out string? error)

@@ -27,7 +27,10 @@ internal static class OpenAiBatchFormat
             writer.WriteString("method", "POST");
             writer.WriteString("url", Endpoint);
             writer.WritePropertyName("body");
-            writer.WriteRawValue(body.ToMemory().Span, skipInputValidation: true);
+
+            // Re-written rather than copied raw: JSONL needs the body on one line whatever the SDK or schema text contains.
+            using var bodyDocument = JsonDocument.Parse(body);
+            bodyDocument.WriteTo(writer);
             writer.WriteEndObject();
         }
 
