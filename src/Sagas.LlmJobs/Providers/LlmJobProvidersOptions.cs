@@ -24,8 +24,9 @@ public sealed class LlmJobProvidersOptions
         }
         catch (InvalidOperationException ex)
         {
-            // The binder names the property and the bad text; keep that, drop the stack trace.
-            throw new SagasConfigurationException($"{SectionName} cannot be read: {ex.InnerException?.Message ?? ex.Message}");
+            // The binder names the setting, its inner exception the bad text; keep both, drop the stack trace.
+            var detail = ex.InnerException is { } inner ? $"{ex.Message} {inner.Message}" : ex.Message;
+            throw new SagasConfigurationException($"{SectionName} cannot be read: {detail}");
         }
 
         return options;
