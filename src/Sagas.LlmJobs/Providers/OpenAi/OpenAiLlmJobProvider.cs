@@ -29,7 +29,11 @@ public sealed class OpenAiLlmJobProvider : ILlmJobProvider
     private readonly ResiliencePipeline _retry;
     private RateLimitSnapshot _latestRateLimit = RateLimitSnapshot.None;
 
-    public OpenAiLlmJobProvider(OpenAiProviderOptions options, TimeProvider timeProvider, ILogger<OpenAiLlmJobProvider> logger)
+    /// <param name="httpClient">
+    /// Optional client (e.g. from IHttpClientFactory, for pooled connections and HTTP telemetry); the SDK's shared
+    /// client otherwise. Its own timeout should not be shorter than <see cref="OpenAiProviderOptions.RequestTimeout"/>.
+    /// </param>
+    public OpenAiLlmJobProvider(OpenAiProviderOptions options, TimeProvider timeProvider, ILogger<OpenAiLlmJobProvider> logger, HttpClient? httpClient = null)
     {
         _options = options;
         _timeProvider = timeProvider;
@@ -42,6 +46,8 @@ public sealed class OpenAiLlmJobProvider : ILlmJobProvider
             ProjectId = string.IsNullOrWhiteSpace(options.ProjectId) ? null : options.ProjectId,
             UserAgentApplicationId = "sagas",
         };
+        if (httpClient is not null)
+            clientOptions.Transport = new HttpClientPipelineTransport(httpClient);
         var client = new OpenAIClient(new ApiKeyCredential(options.ApiKey ?? string.Empty), clientOptions);
         _responses = client.GetResponsesClient();
         _files = client.GetOpenAIFileClient();
