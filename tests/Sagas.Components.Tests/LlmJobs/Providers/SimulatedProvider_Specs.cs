@@ -252,3 +252,28 @@ public sealed class When_the_simulated_provider_runs_a_batch
         Assert.Equal(404, ex.Error.StatusCode);
     }
 }
+
+public sealed class When_the_simulated_provider_is_polled_concurrently
+{
+    [Fact]
+    public async Task Should_give_every_caller_the_same_answers_as_a_single_caller()
+    {
+        var time = new ManualTimeProvider(Simulated.Start);
+        var provider = Simulated.Provider(time, o => o.FailureRate = 0.1);
+        var tasks = new List<string>();
+        for (var i = 0; i < 10_000; i++)
+            tasks.Add((await provider.SubmitItemAsync(Simulated.Item($"item-{i}"), CancellationToken.None)).ProviderTaskId);
+        time.Advance(TimeSpan.FromSeconds(15));
+
+        var sequential = new List<LlmItemOutcome>();
+        foreach (var task in tasks)
+            sequential.Add(await provider.GetItemAsync(task, CancellationToken.None));
+        var concurrent = new LlmItemOutcome[tasks.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, tasks.Count), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, token) =>
+            concurrent[i] = await provider.GetItemAsync(tasks[i], token));
+
+        Assert.Equal(sequential, concurrent);
+        Assert.Contains(sequential, o => o.Status == LlmItemStatus.InProgress);
+        Assert.Contains(sequential, o => o.Status == LlmItemStatus.Succeeded);
+    }
+}
