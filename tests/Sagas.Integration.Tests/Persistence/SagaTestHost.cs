@@ -3,6 +3,7 @@ using MassTransit;
 using MassTransit.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Sagas.Integration.Tests.Persistence.TestSagas;
 using Sagas.Persistence.SagaRepository;
 
@@ -61,6 +62,8 @@ public sealed class SagaTestHost : IAsyncDisposable
                 cfg.ConfigureEndpoints(context);
             });
         });
+        // The harness logs at Debug; a thousand EF commands per test at that level cost more than the work itself.
+        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         services.AddOptions<TestHarnessOptions>().Configure(o => o.TestTimeout = TimeSpan.FromSeconds(60));
 
         var provider = services.BuildServiceProvider(validateScopes: true);
@@ -128,6 +131,10 @@ public sealed class SagaTestHost : IAsyncDisposable
         return null;
     }
 
+    public int CountInErrorQueue<T>(Func<T, bool> filter)
+        where T : class =>
+        _errorQueue.Count(filter);
+
     public async ValueTask DisposeAsync()
     {
         await Harness.Stop();
@@ -144,9 +151,13 @@ internal sealed class ErrorQueueLog
     public Task Record<T>(ConsumeContext<T> context)
         where T : class
     {
-        _received.Enqueue((context.Message, context.Headers.Get<string>("MT-Fault-Message") ?? ""));
+        _received.Enqueue((context.Message, context.ReceiveContext.TransportHeaders.Get<string>("MT-Fault-Message") ?? ""));
         return Task.CompletedTask;
     }
+
+    public int Count<T>(Func<T, bool> filter)
+        where T : class =>
+        _received.Count(x => x.Message is T message && filter(message));
 
     public string? Find<T>(Func<T, bool> filter)
         where T : class =>
