@@ -17,6 +17,8 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
     where TSaga : class, ISaga
     where TMessage : class
 {
+    private const string PreInsertSavepoint = "saga_pre_insert";
+
     private readonly DbContext _db;
     private readonly ConsumeContext<TMessage> _consumeContext;
     private readonly ISagaConsumeContextFactory<DbContext, TSaga> _factory;
@@ -48,20 +50,25 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
     }
 
     /// <summary>
-    /// Pre-insert (an event with <c>InsertOnInitial</c>): null when the instance exists already. EF Core wraps the INSERT
-    /// in a savepoint inside our transaction, so a duplicate key leaves the transaction usable for the Load that follows.
+    /// Pre-insert (an event with <c>InsertOnInitial</c>): null when the instance exists already. The INSERT runs under a
+    /// savepoint: on PostgreSQL a duplicate key aborts the transaction, and rolling back to the savepoint keeps it usable
+    /// for the Load that follows (which then waits for the other transaction's row).
     /// </summary>
     public async Task<SagaConsumeContext<TSaga, TMessage>> Insert(TSaga instance)
     {
         RequireCorrelationId(instance.CorrelationId);
         SetInitialVersion(instance);
+        var transaction = _db.Database.CurrentTransaction!;
+        await transaction.CreateSavepointAsync(PreInsertSavepoint, CancellationToken);
         var entry = _db.Set<TSaga>().Add(instance);
         try
         {
             await _db.SaveChangesAsync(CancellationToken);
+            await transaction.ReleaseSavepointAsync(PreInsertSavepoint, CancellationToken);
         }
         catch (DbUpdateException exception) when (_table.IsDuplicateKey(exception))
         {
+            await transaction.RollbackToSavepointAsync(PreInsertSavepoint, CancellationToken);
             entry.State = EntityState.Detached;
             return null!;
         }

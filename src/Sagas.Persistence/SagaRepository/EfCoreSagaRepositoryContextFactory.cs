@@ -115,10 +115,15 @@ public sealed class EfCoreSagaRepositoryContextFactory<TSaga>(
         return false;
     }
 
-    private static Task<IDbContextTransaction> BeginTransaction(DbContext db, CancellationToken cancellationToken) =>
-        db.Database.IsNpgsql()
+    private static Task<IDbContextTransaction> BeginTransaction(DbContext db, CancellationToken cancellationToken)
+    {
+        // A failed statement fails the whole attempt, so EF's savepoint around every SaveChanges would only add two
+        // round trips per event; the one place that recovers from a failed INSERT sets its own savepoint.
+        db.Database.AutoSavepointsEnabled = false;
+        return db.Database.IsNpgsql()
             ? db.Database.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken)
             : db.Database.BeginTransactionAsync(cancellationToken);
+    }
 }
 
 /// <summary>Loads and queries for MassTransit's saga test harness and <c>IQuerySagaRepository</c>: no tracking, no locks.</summary>

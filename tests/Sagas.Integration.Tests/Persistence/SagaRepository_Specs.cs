@@ -56,6 +56,20 @@ public abstract class SagaRepositoryBehaviour(PostgresDatabase database, SagaCon
     }
 
     [ServerFact]
+    public async Task Should_keep_one_instance_when_pre_inserting_events_race_and_apply_both()
+    {
+        // InsertOnInitial: the loser's INSERT fails inside its transaction, which must stay usable for the Load after it.
+        var ids = Enumerable.Range(0, 20).Select(_ => NewId.NextGuid()).ToList();
+        await Task.WhenAll(ids.SelectMany(id => new[] { Host.SendAsync(new IncrementCounterEagerly(id)), Host.SendAsync(new IncrementCounterEagerly(id)) }));
+
+        var rows = await Host.WaitForAsync(ids, rows => rows.Count == ids.Count && rows.All(r => r.Count == 2));
+
+        Assert.Equal(ids.Order(), rows.Select(r => r.CorrelationId).Order());
+        Assert.All(rows, row => Assert.Equal((2, "Active"), (row.Count, row.CurrentState)));
+        Assert.False(await Host.Harness.Published.Any<Fault<IncrementCounterEagerly>>());
+    }
+
+    [ServerFact]
     public async Task Should_discard_an_event_for_a_missing_instance_when_told_to()
     {
         var id = NewId.NextGuid();

@@ -3,6 +3,9 @@ namespace Sagas.Integration.Tests.Persistence.TestSagas;
 /// <summary>Creates the counter on first sight (an initiating event), adds one afterwards.</summary>
 public sealed record IncrementCounter(Guid CounterId, string Group = "default");
 
+/// <summary>Like <see cref="IncrementCounter"/>, but the instance is inserted before the behaviour runs (InsertOnInitial).</summary>
+public sealed record IncrementCounterEagerly(Guid CounterId);
+
 public sealed record CounterIncremented(Guid CounterId, int Count);
 
 /// <summary>A read-only event: the behaviour changes the instance, the repository must not persist it.</summary>

@@ -9,6 +9,12 @@ public sealed class CounterStateMachine : MassTransitStateMachine<CounterState>
         InstanceState(x => x.CurrentState);
 
         Event(() => Incremented, x => x.CorrelateById(context => context.Message.CounterId));
+        Event(() => EagerlyIncremented, x =>
+        {
+            x.CorrelateById(context => context.Message.CounterId);
+            x.InsertOnInitial = true;
+            x.SetSagaFactory(context => new CounterState { CorrelationId = context.Message.CounterId, Group = "eager" });
+        });
         Event(() => Peeked, x =>
         {
             x.CorrelateById(context => context.Message.CounterId);
@@ -44,12 +50,16 @@ public sealed class CounterStateMachine : MassTransitStateMachine<CounterState>
                     context.Saga.Count = 1;
                 })
                 .Publish(context => new CounterIncremented(context.Saga.CorrelationId, context.Saga.Count))
+                .TransitionTo(Active),
+            When(EagerlyIncremented)
+                .Then(context => context.Saga.Count = 1)
                 .TransitionTo(Active));
 
         During(Active,
             When(Incremented)
                 .Then(context => context.Saga.Count++)
                 .Publish(context => new CounterIncremented(context.Saga.CorrelationId, context.Saga.Count)),
+            When(EagerlyIncremented).Then(context => context.Saga.Count++),
             When(Peeked)
                 .Then(context => context.Saga.Peeks++)
                 .Publish(context => new CounterPeeked(context.Saga.CorrelationId, context.Saga.Count)),
@@ -69,6 +79,8 @@ public sealed class CounterStateMachine : MassTransitStateMachine<CounterState>
     public State Active { get; private set; } = null!;
 
     public Event<IncrementCounter> Incremented { get; private set; } = null!;
+
+    public Event<IncrementCounterEagerly> EagerlyIncremented { get; private set; } = null!;
 
     public Event<PeekCounter> Peeked { get; private set; } = null!;
 
