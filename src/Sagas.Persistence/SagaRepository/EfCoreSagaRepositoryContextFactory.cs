@@ -99,16 +99,17 @@ public sealed class EfCoreSagaRepositoryContextFactory<TSaga>(
 
     private bool LockRows(DbContext db, SagaTable<TSaga> table, Type messageType)
     {
-        // Only PostgreSQL has row locks here; SQLite serializes writers per database and runs optimistic.
         if (settings.ConcurrencyMode == SagaConcurrencyMode.Pessimistic && db.Database.IsNpgsql())
             return true;
 
-        if (!table.HasVersionToken)
+        // SQLite has no row locks, so it always runs optimistic; its transactions begin IMMEDIATE, taking the database's
+        // single write lock up front, which already serializes read-modify-write. The version token is checked when mapped.
+        if (!table.HasVersionToken && !db.Database.IsSqlite())
         {
             throw new SagaException(
-                $"Saga {typeof(TSaga).Name} runs with optimistic concurrency ({(db.Database.IsNpgsql() ? "configured" : "the only mode on " + db.Database.ProviderName)}) " +
-                $"but has no version token, so concurrent {messageType.Name} messages could overwrite each other. " +
-                $"Implement ISagaVersion on {typeof(TSaga).Name} and map it with SagaStateMap<{typeof(TSaga).Name}>.",
+                $"Saga {typeof(TSaga).Name} runs with optimistic concurrency but has no version token, so concurrent " +
+                $"{messageType.Name} messages could overwrite each other. Implement ISagaVersion on {typeof(TSaga).Name} " +
+                $"and map it with SagaStateMap<{typeof(TSaga).Name}> (Version becomes the concurrency token).",
                 typeof(TSaga), messageType);
         }
 

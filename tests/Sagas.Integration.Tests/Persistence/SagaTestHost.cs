@@ -33,10 +33,13 @@ public sealed class SagaTestHost : IAsyncDisposable
     public ISagaStateMachineTestHarness<CounterStateMachine, CounterState> Counter =>
         Harness.GetSagaStateMachineHarness<CounterStateMachine, CounterState>();
 
-    public static async Task<SagaTestHost> StartAsync(string connectionString, SagaConcurrencyMode mode, CounterEndpointSettings? settings = null)
+    public static Task<SagaTestHost> StartAsync(string postgresConnectionString, SagaConcurrencyMode mode, CounterEndpointSettings? settings = null) =>
+        StartAsync(options => options.UseNpgsql(postgresConnectionString), mode, settings);
+
+    public static async Task<SagaTestHost> StartAsync(Action<DbContextOptionsBuilder> useDatabase, SagaConcurrencyMode mode, CounterEndpointSettings? settings = null)
     {
         var services = new ServiceCollection();
-        services.AddDbContext<PersistenceTestDbContext>(options => options.UseNpgsql(connectionString).UseSnakeCaseNamingConvention());
+        services.AddDbContext<PersistenceTestDbContext>(options => useDatabase(options.UseSnakeCaseNamingConvention()));
         services.AddSingleton(settings ?? new CounterEndpointSettings());
         var errorQueue = new ErrorQueueLog();
         services.AddMassTransitTestHarness(x =>
