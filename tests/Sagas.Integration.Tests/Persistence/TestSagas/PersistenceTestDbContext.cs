@@ -1,0 +1,22 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Sagas.Persistence.SagaRepository;
+
+namespace Sagas.Integration.Tests.Persistence.TestSagas;
+
+/// <summary>The tests' own model: test sagas never enter the production <c>SagasDbContext</c>.</summary>
+public sealed class PersistenceTestDbContext(DbContextOptions<PersistenceTestDbContext> options) : DbContext(options)
+{
+    protected override void OnModelCreating(ModelBuilder modelBuilder) => modelBuilder.ApplyConfiguration(new CounterStateMap());
+}
+
+public sealed class CounterStateMap : SagaStateMap<CounterState>
+{
+    protected override void ConfigureState(EntityTypeBuilder<CounterState> builder)
+    {
+        builder.ToTable("counter_state", "saga_tests");
+        builder.Property(x => x.CurrentState).HasMaxLength(64);
+        builder.Property(x => x.Group).HasMaxLength(64);
+        builder.HasIndex(x => x.Group);
+    }
+}
