@@ -6,6 +6,7 @@ using Sagas.Hosting.Health;
 using Sagas.Hosting.Messaging;
 using Sagas.Hosting.Observability;
 using Sagas.Hosting.Workers;
+using Sagas.LlmJobs;
 using Sagas.Persistence;
 using Sagas.Scheduling;
 
@@ -26,7 +27,15 @@ public static class SagasHostingExtensions
 
         // Persistence first: its schema step is a hosted service that must run before the bus starts consuming.
         builder.Services.AddSagasPersistence(builder.Configuration, builder.Environment.ContentRootPath);
-        builder.Services.AddSagasMessaging(builder.Configuration, roles, configureBus);
+        var database = DatabaseOptions.Read(builder.Configuration);
+        builder.Services.AddSagasOutbox(builder.Configuration);
+        builder.Services.AddLlmJobs(builder.Configuration);
+        builder.Services.AddSagasMessaging(builder.Configuration, roles, x =>
+        {
+            if (roles.Runs(WorkerRoles.LlmJobs))
+                x.AddLlmJobWorkers(database.ParseSagaConcurrency());
+            configureBus?.Invoke(x);
+        });
         builder.Services.AddSingleton<ISchedulerStatus, TransportDelaySchedulerStatus>();
         builder.AddSagasObservability(serviceName);
         builder.Services.AddSagasHealthChecks();
