@@ -7,14 +7,14 @@ using Sagas.Storage.S3;
 
 namespace Sagas.ScanSessions.Fetching;
 
-public sealed record S3Location(string Bucket, string Prefix)
+public sealed record S3Prefix(string Bucket, string Prefix)
 {
     public override string ToString() => $"s3://{Bucket}/{Prefix}";
 
     /// <summary>Parses <c>s3://bucket/prefix</c> (the prefix may be empty: the whole bucket).</summary>
-    public static bool TryParse(string? value, out S3Location location, out string error)
+    public static bool TryParse(string? value, out S3Prefix location, out string error)
     {
-        location = new S3Location("", "");
+        location = new S3Prefix("", "");
         error = "";
         const string scheme = "s3://";
         if (value is null || !value.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
@@ -40,7 +40,7 @@ public sealed record S3Location(string Bucket, string Prefix)
             return false;
         }
 
-        location = new S3Location(bucket, prefix);
+        location = new S3Prefix(bucket, prefix);
         return true;
     }
 }
@@ -50,7 +50,7 @@ public sealed record ListedS3Object(S3ObjectReference Reference, long Size);
 /// <summary>Expands "scan everything under s3://bucket/prefix" into one reference per object, bounded in count.</summary>
 public sealed class S3PrefixLister(S3ClientFactory clients, ScanFetchingOptions options)
 {
-    public async Task<FetchResult<IReadOnlyList<ListedS3Object>>> ListAsync(S3Location location, CancellationToken cancellationToken = default)
+    public async Task<FetchResult<IReadOnlyList<ListedS3Object>>> ListAsync(S3Prefix location, CancellationToken cancellationToken = default)
     {
         if (!options.IsBucketAllowed(location.Bucket))
             return new FetchFailure(FetchFailureKind.Forbidden, $"Scanning bucket '{location.Bucket}' is not allowed here (ScanSessions:Fetching:AllowedS3Buckets).");

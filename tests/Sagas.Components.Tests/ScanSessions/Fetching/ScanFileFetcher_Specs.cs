@@ -238,7 +238,7 @@ public sealed class When_scan_files_are_fetched : IAsyncLifetime
         await using var limited = Build(("ScanSessions:Fetching:AllowedS3Buckets:0", "drawings"));
 
         var result = await limited.GetRequiredService<IScanFileFetcher>().FetchAsync(new S3ObjectReference("reports", "secret.xlsx"));
-        var listing = await limited.GetRequiredService<S3PrefixLister>().ListAsync(new S3Location("reports", ""));
+        var listing = await limited.GetRequiredService<S3PrefixLister>().ListAsync(new S3Prefix("reports", ""));
 
         Assert.Equal(FetchFailureKind.Forbidden, result.Failure?.Kind);
         Assert.Equal(FetchFailureKind.Forbidden, listing.Failure?.Kind);
@@ -300,8 +300,8 @@ public sealed class When_an_S3_source_is_parsed
     [InlineData("S3://my.bucket-1/a/b.pdf", "my.bucket-1", "a/b.pdf")]
     public void Should_split_bucket_and_prefix(string value, string bucket, string prefix)
     {
-        Assert.True(S3Location.TryParse(value, out var location, out var error), error);
-        Assert.Equal(new S3Location(bucket, prefix), location);
+        Assert.True(S3Prefix.TryParse(value, out var location, out var error), error);
+        Assert.Equal(new S3Prefix(bucket, prefix), location);
     }
 
     [Theory]
@@ -313,7 +313,7 @@ public sealed class When_an_S3_source_is_parsed
     [InlineData(null)]
     public void Should_refuse_anything_else(string? value)
     {
-        Assert.False(S3Location.TryParse(value, out _, out var error));
+        Assert.False(S3Prefix.TryParse(value, out _, out var error));
         Assert.NotEmpty(error);
     }
 }
