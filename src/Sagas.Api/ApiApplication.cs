@@ -1,3 +1,5 @@
+using Sagas.Api.Infrastructure;
+using Sagas.Api.Security;
 using Sagas.Api.System;
 using Sagas.Hosting;
 using Scalar.AspNetCore;
@@ -10,14 +12,14 @@ public static class ApiApplication
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.AddSagas("sagas-api");
+        builder.AddApiInfrastructure();
+        builder.AddApiSecurity();
         builder.Services.AddOpenApi();
-        builder.Services.AddProblemDetails();
 
         var app = builder.Build();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
-        app.MapOpenApi();
-        app.MapScalarApiReference("/docs");
+        app.UseApiInfrastructure();
+        app.MapOpenApi().AllowAnonymous();
+        app.MapScalarApiReference("/docs").AllowAnonymous();
         app.MapSagasOperationalEndpoints();
         app.MapSystemEndpoints();
         return app;

@@ -1,5 +1,12 @@
 using Sagas.Api;
+using Sagas.Api.Security;
 using Sagas.Hosting;
+
+if (args is ["--hash-api-key", var key])
+{
+    Console.WriteLine(ApiKeyHash.Compute(key));
+    return 0;
+}
 
 return SagasHost.Run(args, ApiApplication.Build);
 

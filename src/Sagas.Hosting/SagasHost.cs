@@ -11,6 +11,10 @@ public static class SagasHost
 
     public static int Run(string[] args, Func<string[], WebApplication> build)
     {
+        // Container images carry no curl: the health check runs the host binary itself in probe mode.
+        if (args is ["--probe", var url])
+            return Probe(url);
+
         try
         {
             using var app = build(args);
@@ -24,6 +28,21 @@ public static class SagasHost
         catch (OptionsValidationException exception)
         {
             return Refuse(string.Join(" ", exception.Failures));
+        }
+    }
+
+    private static int Probe(string url)
+    {
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+            using var response = http.GetAsync(new Uri(url)).GetAwaiter().GetResult();
+            return response.IsSuccessStatusCode ? 0 : 1;
+        }
+        catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException or UriFormatException)
+        {
+            Console.Error.WriteLine($"probe {url} failed: {exception.Message}");
+            return 1;
         }
     }
 

@@ -37,7 +37,8 @@ public static class SagasHostingExtensions
     public static WebApplication MapSagasOperationalEndpoints(this WebApplication app)
     {
         app.MapSagasHealthEndpoints();
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        // Scraped from inside the network like the probes; keep the port private in deployments.
+        app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
         return app;
     }
 }

@@ -27,10 +27,11 @@ public static class HealthRegistration
     /// </summary>
     public static IEndpointRouteBuilder MapSagasHealthEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteJson });
+        // Probes carry no credentials.
+        endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteJson }).AllowAnonymous();
         var ready = new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag), ResponseWriter = WriteJson };
-        endpoints.MapHealthChecks("/health/ready", ready);
-        endpoints.MapHealthChecks("/health", ready);
+        endpoints.MapHealthChecks("/health/ready", ready).AllowAnonymous();
+        endpoints.MapHealthChecks("/health", ready).AllowAnonymous();
         return endpoints;
     }
 

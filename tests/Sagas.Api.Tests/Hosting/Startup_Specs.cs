@@ -45,6 +45,34 @@ public sealed class When_the_configuration_cannot_work
         Assert.Contains("amqp://", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Should_refuse_to_run_outside_development_without_authentication()
+    {
+        var (exitCode, error) = Start("--environment=Production");
+
+        Assert.Equal(SagasHost.ConfigurationErrorExitCode, exitCode);
+        Assert.Contains("Security:ApiKeys", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Should_refuse_an_unauthenticated_development_api_on_a_public_address()
+    {
+        var (exitCode, error) = Start("--environment=Development", "--urls=http://0.0.0.0:5080");
+
+        Assert.Equal(SagasHost.ConfigurationErrorExitCode, exitCode);
+        Assert.Contains("http://0.0.0.0:5080", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Should_refuse_an_api_key_given_in_clear_instead_of_its_hash()
+    {
+        var (exitCode, error) = Start("--Security:ApiKeys:0:Name=ops", "--Security:ApiKeys:0:Sha256=my-secret-key");
+
+        Assert.Equal(SagasHost.ConfigurationErrorExitCode, exitCode);
+        Assert.Contains("64-character hex SHA-256", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("my-secret-key", error, StringComparison.Ordinal);
+    }
+
     private static (int ExitCode, string Error) Start(params string[] args)
     {
         var original = Console.Error;

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.RateLimiting;
+
+namespace Sagas.Api.Infrastructure;
+
+public static class ApiInfrastructure
+{
+    public const string MutationsPolicy = "mutations";
+    private const string CorsPolicy = "configured-origins";
+
+    public static WebApplicationBuilder AddApiInfrastructure(this WebApplicationBuilder builder)
+    {
+        var section = builder.Configuration.GetSection(ApiOptions.SectionName);
+        builder.Services.AddOptions<ApiOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
+        var options = section.Get<ApiOptions>() ?? new ApiOptions();
+
+        builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+        {
+            context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
+            context.ProblemDetails.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier;
+        });
+        builder.Services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
+
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxJsonBodyBytes);
+        builder.Services.Configure<FormOptions>(form => form.MultipartBodyLengthLimit = options.MaxUploadBytes);
+
+        builder.Services.AddCors(cors => cors.AddPolicy(CorsPolicy, policy =>
+        {
+            if (options.CorsOrigins.Count > 0)
+                policy.WithOrigins([.. options.CorsOrigins]).AllowAnyHeader().AllowAnyMethod();
+        }));
+
+        builder.Services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.AddPolicy(MutationsPolicy, context => RateLimitPartition.GetTokenBucketLimiter(
+                CallerKey(context),
+                _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = options.MutationsPerMinute,
+                    TokensPerPeriod = options.MutationsPerMinute,
+                    ReplenishmentPeriod = TimeSpan.FromMinutes(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                }));
+            limiter.OnRejected = async (context, cancellationToken) =>
+            {
+                if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
+                    context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(global::System.Globalization.CultureInfo.InvariantCulture);
+                var problems = context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>();
+                await problems.WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context.HttpContext,
+                    ProblemDetails = new ProblemDetails
+                    {
+                        Status = StatusCodes.Status429TooManyRequests,
+                        Title = "Too many requests",
+                        Detail = $"At most {options.MutationsPerMinute} changing requests per minute per caller.",
+                    },
+                });
+            };
+        });
+
+        return builder;
+    }
+
+    public static WebApplication UseApiInfrastructure(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseCors(CorsPolicy);
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        return app;
+    }
+
+    /// <summary>Marks a route as changing state: rate limited per caller.</summary>
+    public static TBuilder Mutation<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.RequireRateLimiting(MutationsPolicy);
+
+    private static string CallerKey(HttpContext context) =>
+        context.User.Identity?.IsAuthenticated == true && context.User.Identity.Name is { } name
+            ? "user:" + name
+            : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+}

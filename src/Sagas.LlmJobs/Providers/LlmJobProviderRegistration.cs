@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Sagas.LlmJobs.Providers.OpenAi;
+using Sagas.LlmJobs.Providers.Simulated;
+
+namespace Sagas.LlmJobs.Providers;
+
+public static class LlmJobProviderRegistration
+{
+    /// <summary>
+    /// Reads and validates <c>LlmJobs:Providers</c> now (a bad value stops start-up with a
+    /// <see cref="Core.Configuration.SagasConfigurationException"/>), then registers every enabled provider as an
+    /// <see cref="ILlmJobProvider"/> singleton and the <see cref="LlmJobProviderCatalog"/>.
+    /// </summary>
+    public static IServiceCollection AddLlmJobProviders(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = LlmJobProvidersOptions.Read(configuration);
+        options.Validate();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(options);
+        if (options.Simulated.Enabled)
+        {
+            services.AddSingleton(sp => new SimulatedLlmJobProvider(
+                options.Simulated, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SimulatedLlmJobProvider>>()));
+            services.AddSingleton<ILlmJobProvider>(sp => sp.GetRequiredService<SimulatedLlmJobProvider>());
+        }
+
+        if (options.OpenAi.Enabled)
+        {
+            services.AddSingleton(sp => new OpenAiLlmJobProvider(
+                options.OpenAi, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<OpenAiLlmJobProvider>>()));
+            services.AddSingleton<ILlmJobProvider>(sp => sp.GetRequiredService<OpenAiLlmJobProvider>());
+        }
+
+        services.AddSingleton<LlmJobProviderCatalog>();
+        return services;
+    }
+}

@@ -1,0 +1,318 @@
+// OpenAI 2.15.0 marks the Responses, Files and Batch clients experimental (OPENAI001). Only the files in this folder
+// use them, behind ILlmJobProvider, so an SDK change stays contained here.
+#pragma warning disable OPENAI001
+
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using OpenAI;
+using OpenAI.Batch;
+using OpenAI.Files;
+using OpenAI.Responses;
+using Polly;
+
+namespace Sagas.LlmJobs.Providers.OpenAi;
+
+/// <summary>
+/// OpenAI through the official SDK: background responses (one per item) and the Batch API (one batch per chunk,
+/// lines sent to <c>/v1/responses</c>). The SDK's own retries are off; <see cref="LlmRetryPipeline"/> owns them.
+/// </summary>
+public sealed class OpenAiLlmJobProvider : ILlmJobProvider
+{
+    private readonly OpenAiProviderOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ResponsesClient _responses;
+    private readonly OpenAIFileClient _files;
+    private readonly BatchClient _batches;
+    private readonly ResiliencePipeline _retry;
+    private RateLimitSnapshot _latestRateLimit = RateLimitSnapshot.None;
+
+    /// <param name="httpClient">
+    /// Optional client (e.g. from IHttpClientFactory, for pooled connections and HTTP telemetry); the SDK's shared
+    /// client otherwise. Its own timeout should not be shorter than <see cref="OpenAiProviderOptions.RequestTimeout"/>.
+    /// </param>
+    public OpenAiLlmJobProvider(OpenAiProviderOptions options, TimeProvider timeProvider, ILogger<OpenAiLlmJobProvider> logger, HttpClient? httpClient = null)
+    {
+        _options = options;
+        _timeProvider = timeProvider;
+        var clientOptions = new OpenAIClientOptions
+        {
+            Endpoint = options.ApiEndpoint,
+            RetryPolicy = new ClientRetryPolicy(0),
+            NetworkTimeout = options.RequestTimeout,
+            OrganizationId = string.IsNullOrWhiteSpace(options.OrganizationId) ? null : options.OrganizationId,
+            ProjectId = string.IsNullOrWhiteSpace(options.ProjectId) ? null : options.ProjectId,
+            UserAgentApplicationId = "sagas",
+        };
+        if (httpClient is not null)
+            clientOptions.Transport = new HttpClientPipelineTransport(httpClient);
+        var client = new OpenAIClient(new ApiKeyCredential(options.ApiKey ?? string.Empty), clientOptions);
+        _responses = client.GetResponsesClient();
+        _files = client.GetOpenAIFileClient();
+        _batches = client.GetBatchClient();
+        _retry = LlmRetryPipeline.Create(options.Retry, timeProvider, logger);
+        Limits = new LlmProviderLimits(options.MaxItemsPerBatch, options.MaxBatchFileBytes, options.MaxInputCharacters, MaxItemIdLength: 64);
+    }
+
+    public string Name => OpenAiProviderOptions.ProviderName;
+
+    public bool IsSimulated => false;
+
+    public string DefaultModel => _options.DefaultModel;
+
+    public LlmProviderLimits Limits { get; }
+
+    public RateLimitSnapshot LatestRateLimit => Volatile.Read(ref _latestRateLimit);
+
+    public async Task<LlmItemSubmission> SubmitItemAsync(LlmItemRequest request, CancellationToken cancellationToken)
+    {
+        var createOptions = OpenAiResponseMapper.BuildCreateOptions(request, _options.DefaultModel, _options.MaxOutputTokens, background: true);
+        var (response, rateLimit) = await CallAsync("submit-item", token => _responses.CreateResponseAsync(createOptions, token), cancellationToken);
+        var (status, _, _) = OpenAiResponseMapper.Interpret(response);
+        return new LlmItemSubmission(response.Id, status, rateLimit);
+    }
+
+    public async Task<LlmItemOutcome> GetItemAsync(string providerTaskId, CancellationToken cancellationToken)
+    {
+        var (response, rateLimit) = await CallAsync("get-item", token => _responses.GetResponseAsync(providerTaskId, token), cancellationToken);
+        return OpenAiResponseMapper.ToOutcome(response, rateLimit);
+    }
+
+    public async Task<LlmItemOutcome> CancelItemAsync(string providerTaskId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (response, rateLimit) = await CallAsync("cancel-item", token => _responses.CancelResponseAsync(providerTaskId, token), cancellationToken);
+            return OpenAiResponseMapper.ToOutcome(response, rateLimit);
+        }
+        catch (LlmProviderException ex) when (ex.Error.StatusCode is 400 or 409)
+        {
+            // OpenAI refuses to cancel a response that already finished; its final state is what the caller needs.
+            return await GetItemAsync(providerTaskId, cancellationToken);
+        }
+    }
+
+    public IReadOnlyList<IReadOnlyList<LlmItemRequest>> PlanBatches(IReadOnlyList<LlmItemRequest> items)
+    {
+        var chunks = new List<IReadOnlyList<LlmItemRequest>>();
+        var current = new List<LlmItemRequest>();
+        long currentBytes = 0;
+        foreach (var item in items)
+        {
+            var lineBytes = OpenAiBatchFormat.InputLine(item, _options.DefaultModel, _options.MaxOutputTokens).LongLength;
+            if (lineBytes > _options.MaxBatchFileBytes)
+                throw new ArgumentException($"Item '{item.ItemId}' alone needs {lineBytes} bytes, more than a batch file may hold ({_options.MaxBatchFileBytes}).", nameof(items));
+
+            if (current.Count == _options.MaxItemsPerBatch || currentBytes + lineBytes > _options.MaxBatchFileBytes)
+            {
+                chunks.Add(current);
+                current = [];
+                currentBytes = 0;
+            }
+
+            current.Add(item);
+            currentBytes += lineBytes;
+        }
+
+        if (current.Count > 0)
+            chunks.Add(current);
+        return chunks;
+    }
+
+    public async Task<LlmBatchSubmission> SubmitBatchAsync(LlmBatchRequest request, CancellationToken cancellationToken)
+    {
+        var file = BuildInputFile(request.Items);
+        var fileName = $"sagas-{Guid.NewGuid():N}.jsonl";
+        var (uploaded, _) = await CallAsync(
+            "upload-batch-file",
+            token => _files.UploadFileAsync(file.ToStream(), fileName, FileUploadPurpose.Batch, token),
+            cancellationToken);
+
+        var body = OpenAiBatchFormat.CreateBatchBody(uploaded.Id, _options.BatchCompletionWindow, request.Reference);
+        var status = await CallRawAsync(
+            "create-batch",
+            async token => (await _batches.CreateBatchAsync(BinaryContent.Create(body), waitUntilCompleted: false, new RequestOptions { CancellationToken = token })).GetRawResponse(),
+            cancellationToken);
+        return new LlmBatchSubmission(status.BatchId, uploaded.Id, request.Items.Count, status);
+    }
+
+    public Task<LlmBatchStatus> GetBatchAsync(string batchId, CancellationToken cancellationToken) =>
+        CallRawAsync(
+            "get-batch",
+            async token => (await _batches.GetBatchAsync(batchId, new RequestOptions { CancellationToken = token })).GetRawResponse(),
+            cancellationToken);
+
+    public async Task<LlmBatchResults> ReadBatchResultsAsync(LlmBatchStatus batch, CancellationToken cancellationToken)
+    {
+        var results = new Dictionary<string, LlmBatchItemResult>(StringComparer.Ordinal);
+        var unattributed = new List<UnattributedBatchLine>();
+
+        // Output first, then errors: for an expired or cancelled batch the finished lines are in the output file
+        // and the unfinished ones in the error file; a success is never overwritten by a failure.
+        foreach (var fileId in new[] { batch.OutputFileId, batch.ErrorFileId })
+        {
+            if (string.IsNullOrEmpty(fileId))
+                continue;
+            var (content, _) = await CallAsync("download-batch-file", token => _files.DownloadFileAsync(fileId, token), cancellationToken);
+            OpenAiBatchFormat.ReadResultFile(fileId, content, results, unattributed);
+        }
+
+        return new LlmBatchResults(batch.BatchId, results.Values.ToList(), unattributed);
+    }
+
+    public async Task<LlmBatchStatus> CancelBatchAsync(string batchId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await CallRawAsync(
+                "cancel-batch",
+                async token =>
+                {
+                    var operation = await CreateBatchOperation.RehydrateAsync(_batches, batchId, token);
+                    return (await operation.CancelAsync(new RequestOptions { CancellationToken = token })).GetRawResponse();
+                },
+                cancellationToken);
+        }
+        catch (LlmProviderException ex) when (ex.Error.StatusCode is 400 or 409)
+        {
+            // A batch that already ended cannot be cancelled; report where it ended.
+            return await GetBatchAsync(batchId, cancellationToken);
+        }
+    }
+
+    private BinaryData BuildInputFile(IReadOnlyList<LlmItemRequest> items)
+    {
+        if (items.Count == 0)
+            throw new ArgumentException("A batch needs at least one item.", nameof(items));
+        if (items.Count > _options.MaxItemsPerBatch)
+            throw new ArgumentException($"A batch holds at most {_options.MaxItemsPerBatch} items; got {items.Count}. Split with PlanBatches.", nameof(items));
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        using var buffer = new MemoryStream();
+        foreach (var item in items)
+        {
+            if (string.IsNullOrEmpty(item.ItemId) || item.ItemId.Length > Limits.MaxItemIdLength)
+                throw new ArgumentException($"Item id '{item.ItemId}' must have 1 to {Limits.MaxItemIdLength} characters (it becomes the batch custom_id).", nameof(items));
+            if (!seen.Add(item.ItemId))
+                throw new ArgumentException($"Item id '{item.ItemId}' appears twice; batch results are matched by it.", nameof(items));
+            buffer.Write(OpenAiBatchFormat.InputLine(item, _options.DefaultModel, _options.MaxOutputTokens));
+            if (buffer.Length > _options.MaxBatchFileBytes)
+                throw new ArgumentException($"The batch file exceeds {_options.MaxBatchFileBytes} bytes. Split with PlanBatches.", nameof(items));
+        }
+
+        return BinaryData.FromBytes(buffer.ToArray());
+    }
+
+    /// <summary>A typed SDK call with retries, rate-limit capture and error translation.</summary>
+    private async Task<(T Value, RateLimitSnapshot RateLimit)> CallAsync<T>(string operation, Func<CancellationToken, Task<ClientResult<T>>> call, CancellationToken cancellationToken)
+    {
+        return await _retry.ExecuteAsync(
+            async token =>
+            {
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    var result = await call(token);
+                    var rateLimit = Observe(result.GetRawResponse());
+                    LlmProviderMetrics.Record(Name, operation, "ok", started);
+                    return (result.Value, rateLimit);
+                }
+                catch (Exception ex) when (Translate(operation, ex, token) is { } translated)
+                {
+                    LlmProviderMetrics.Record(Name, operation, LlmProviderMetrics.OutcomeOf(translated), started);
+                    throw translated;
+                }
+            },
+            cancellationToken);
+    }
+
+    /// <summary>A protocol-level call whose answer is a batch object.</summary>
+    private async Task<LlmBatchStatus> CallRawAsync(string operation, Func<CancellationToken, Task<PipelineResponse>> call, CancellationToken cancellationToken)
+    {
+        return await _retry.ExecuteAsync(
+            async token =>
+            {
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    var response = await call(token);
+                    var rateLimit = Observe(response);
+                    var status = OpenAiBatchFormat.ReadBatch(response.Content, rateLimit);
+                    LlmProviderMetrics.Record(Name, operation, "ok", started);
+                    return status;
+                }
+                catch (Exception ex) when (Translate(operation, ex, token) is { } translated)
+                {
+                    LlmProviderMetrics.Record(Name, operation, LlmProviderMetrics.OutcomeOf(translated), started);
+                    throw translated;
+                }
+            },
+            cancellationToken);
+    }
+
+    private RateLimitSnapshot Observe(PipelineResponse? response)
+    {
+        if (response is null)
+            return RateLimitSnapshot.None;
+
+        var snapshot = RateLimitSnapshot.FromHeaders(name => response.Headers.TryGetValue(name, out var value) ? value : null, _timeProvider.GetUtcNow());
+        if (!snapshot.IsEmpty)
+            Volatile.Write(ref _latestRateLimit, snapshot);
+        return snapshot;
+    }
+
+    /// <summary>
+    /// Maps what the SDK throws to <see cref="LlmProviderException"/>; null (rethrow as is) for the caller's own
+    /// cancellation and for exceptions that are bugs rather than provider trouble.
+    /// </summary>
+    private LlmProviderException? Translate(string operation, Exception exception, CancellationToken token)
+    {
+        switch (exception)
+        {
+            case LlmProviderException:
+                return null;
+            case OperationCanceledException when token.IsCancellationRequested:
+                return null;
+            case ClientResultException clientException when clientException.GetRawResponse() is { } response:
+            {
+                var rateLimit = Observe(response);
+                var (code, message) = OpenAiResponseMapper.ReadErrorBody(TryGetContent(response));
+                var kind = LlmErrorClassifier.ForHttpStatus(response.Status, code);
+                var error = new LlmProviderError(
+                    kind,
+                    code ?? (response.Status == 404 ? LlmErrorCodes.NotFound : LlmErrorCodes.HttpError),
+                    message ?? $"HTTP {response.Status} {response.ReasonPhrase}",
+                    response.Status,
+                    rateLimit.RetryAfter);
+                return new LlmProviderException(Name, operation, error, rateLimit, exception);
+            }
+
+            case ClientResultException or HttpRequestException:
+                return Transient(LlmErrorCodes.ConnectionFailed, exception.Message);
+            case OperationCanceledException or TimeoutException:
+                return Transient(LlmErrorCodes.Timeout, $"No answer within {_options.RequestTimeout}.");
+            case JsonException or FormatException or ArgumentOutOfRangeException or KeyNotFoundException:
+                // A success status with a body we cannot read: a proxy's error page, a truncated body, a new enum value.
+                return Transient(LlmErrorCodes.UnreadableResponse, exception.Message);
+            default:
+                return null;
+        }
+
+        LlmProviderException Transient(string code, string message) =>
+            new(Name, operation, new LlmProviderError(LlmErrorKind.Transient, code, message), RateLimitSnapshot.None, exception);
+    }
+
+    private static BinaryData? TryGetContent(PipelineResponse response)
+    {
+        try
+        {
+            return response.Content;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,21 @@
+using MassTransit;
+using Sagas.Persistence.LlmJobs;
+
+namespace Sagas.LlmJobs.StateMachines;
+
+public sealed class LlmJobStateDefinition : SagaDefinition<LlmJobState>
+{
+    protected override void ConfigureSaga(IReceiveEndpointConfigurator endpointConfigurator, ISagaConfigurator<LlmJobState> sagaConfigurator, IRegistrationContext context)
+    {
+        // Events of one job are serialised; different jobs run in parallel.
+        var partition = endpointConfigurator.CreatePartitioner(16);
+        sagaConfigurator.Message<Contracts.LlmJobs.LlmJobAccepted>(m => m.UsePartitioner(partition, x => x.Message.JobId));
+        sagaConfigurator.Message<Contracts.LlmJobs.LlmJobStarted>(m => m.UsePartitioner(partition, x => x.Message.JobId));
+        sagaConfigurator.Message<Contracts.LlmJobs.LlmJobItemsFinished>(m => m.UsePartitioner(partition, x => x.Message.JobId));
+        sagaConfigurator.Message<Contracts.LlmJobs.CancelLlmJob>(m => m.UsePartitioner(partition, x => x.Message.JobId));
+        sagaConfigurator.Message<Contracts.LlmJobs.LlmJobDeadlineReached>(m => m.UsePartitioner(partition, x => x.Message.JobId));
+
+        endpointConfigurator.UseMessageRetry(retry => retry.Exponential(8, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(100)));
+        endpointConfigurator.UseInMemoryOutbox(context);
+    }
+}

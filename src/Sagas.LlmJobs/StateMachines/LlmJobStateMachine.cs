@@ -1,0 +1,123 @@
+using MassTransit;
+using Sagas.Contracts.LlmJobs;
+using Sagas.Persistence.LlmJobs;
+
+namespace Sagas.LlmJobs.StateMachines;
+
+/// <summary>
+/// Orchestrates one LLM job: starts provider submission, enforces the deadline, coordinates cancellation and
+/// announces the outcome. Per-item work never touches this saga; it reports through <see cref="LlmJobItemsFinished"/>.
+/// Finished instances are kept (not removed) so that late duplicates of any event are recognised and ignored.
+/// </summary>
+public sealed class LlmJobStateMachine : MassTransitStateMachine<LlmJobState>
+{
+    public LlmJobStateMachine()
+    {
+        InstanceState(x => x.CurrentState);
+
+        Event(() => Accepted, e => e.CorrelateById(m => m.Message.JobId));
+        Event(() => Started, e => e.CorrelateById(m => m.Message.JobId));
+        Event(() => ItemsFinished, e => e.CorrelateById(m => m.Message.JobId));
+        Event(() => CancelRequested, e =>
+        {
+            e.CorrelateById(m => m.Message.JobId);
+            // The API answers 404 for unknown jobs before publishing; a cancel racing a never-accepted job has nothing to stop.
+            e.OnMissingInstance(m => m.Discard());
+        });
+        Schedule(() => Deadline, x => x.DeadlineTokenId, s => s.Received = r => r.CorrelateById(m => m.Message.JobId));
+
+        Initially(
+            When(Accepted)
+                .Then(context =>
+                {
+                    context.Saga.TotalItems = context.Message.TotalItems;
+                    context.Saga.Priority = context.Message.Priority;
+                    context.Saga.Mode = context.Message.Mode;
+                    context.Saga.ExpiresAt = context.Message.ExpiresAt;
+                    context.Saga.AcceptedAt = context.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : DateTimeOffset.UtcNow;
+                })
+                .Schedule(Deadline, context => new LlmJobDeadlineReached(context.Saga.CorrelationId), context => context.Saga.ExpiresAt.UtcDateTime)
+                .Publish(context => new StartLlmJobItems(context.Saga.CorrelationId))
+                .TransitionTo(Queued));
+
+        During(Queued,
+            When(Started)
+                .TransitionTo(Running));
+
+        During(Queued, Running,
+            When(CancelRequested)
+                .Then(context => context.Saga.StopReason = LlmJobStopReason.Cancelled)
+                .Publish(context => new StopLlmJobItems(context.Saga.CorrelationId, LlmJobStopReason.Cancelled, context.Message.Reason))
+                .TransitionTo(Stopping),
+            When(Deadline.Received)
+                .Then(context => context.Saga.StopReason = LlmJobStopReason.Expired)
+                .Publish(context => new StopLlmJobItems(
+                    context.Saga.CorrelationId,
+                    LlmJobStopReason.Expired,
+                    $"The job passed its deadline of {context.Saga.ExpiresAt:u}."))
+                .TransitionTo(Stopping));
+
+        During(Queued, Running, Stopping,
+            When(ItemsFinished)
+                .Unschedule(Deadline)
+                .Then(context => context.Saga.FinishedAt = context.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : DateTimeOffset.UtcNow)
+                .IfElse(context => context.Saga.StopReason == LlmJobStopReason.Cancelled,
+                    cancelled => cancelled.TransitionTo(Cancelled),
+                    finished => finished.IfElse(context => context.Message.SucceededItems > 0,
+                        completed => completed.TransitionTo(Completed),
+                        failed => failed.TransitionTo(Failed)))
+                .Publish(context => new LlmJobFinished(
+                    context.Saga.CorrelationId,
+                    StatusOf(context.Saga.CurrentState),
+                    context.Message.TotalItems,
+                    context.Message.SucceededItems,
+                    context.Message.FailedItems,
+                    context.Message.CancelledItems,
+                    context.Saga.FinishedAt!.Value)));
+
+        // Redelivered or late events after a decision change nothing.
+        During(Stopping,
+            Ignore(Started),
+            Ignore(CancelRequested),
+            Ignore(Deadline.Received));
+        During(Running,
+            Ignore(Started));
+        During(Completed, Failed, Cancelled,
+            Ignore(Started),
+            Ignore(ItemsFinished),
+            Ignore(CancelRequested),
+            Ignore(Deadline.Received));
+        DuringAny(
+            Ignore(Accepted));
+    }
+
+    public State Queued { get; private set; } = null!;
+
+    public State Running { get; private set; } = null!;
+
+    public State Stopping { get; private set; } = null!;
+
+    public State Completed { get; private set; } = null!;
+
+    public State Failed { get; private set; } = null!;
+
+    public State Cancelled { get; private set; } = null!;
+
+    public Event<LlmJobAccepted> Accepted { get; private set; } = null!;
+
+    public Event<LlmJobStarted> Started { get; private set; } = null!;
+
+    public Event<LlmJobItemsFinished> ItemsFinished { get; private set; } = null!;
+
+    public Event<CancelLlmJob> CancelRequested { get; private set; } = null!;
+
+    public Schedule<LlmJobState, LlmJobDeadlineReached> Deadline { get; private set; } = null!;
+
+    private static string StatusOf(string state) => state switch
+    {
+        nameof(Completed) => "completed",
+        nameof(Failed) => "failed",
+        nameof(Cancelled) => "cancelled",
+        _ => state.ToLowerInvariant(),
+    };
+}

@@ -1,0 +1,246 @@
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Sagas.Contracts.LlmJobs;
+using Sagas.LlmJobs.StateMachines;
+using Sagas.Persistence.LlmJobs;
+
+namespace Sagas.Components.Tests.LlmJobs;
+
+public sealed class LlmJobSagaHarness : IAsyncDisposable
+{
+    private readonly ServiceProvider _provider;
+
+    private LlmJobSagaHarness(ServiceProvider provider, ITestHarness harness)
+    {
+        _provider = provider;
+        Harness = harness;
+        Saga = harness.GetSagaStateMachineHarness<LlmJobStateMachine, LlmJobState>();
+        Machine = provider.GetRequiredService<LlmJobStateMachine>();
+    }
+
+    public ITestHarness Harness { get; }
+
+    public ISagaStateMachineTestHarness<LlmJobStateMachine, LlmJobState> Saga { get; }
+
+    public LlmJobStateMachine Machine { get; }
+
+    public Guid JobId { get; } = NewId.NextGuid();
+
+    public static async Task<LlmJobSagaHarness> StartAsync()
+    {
+        var provider = new ServiceCollection()
+            .AddMassTransitTestHarness(x =>
+            {
+                x.AddDelayedMessageScheduler();
+                x.AddSagaStateMachine<LlmJobStateMachine, LlmJobState, LlmJobStateDefinition>().InMemoryRepository();
+                x.UsingInMemory((context, cfg) =>
+                {
+                    cfg.UseDelayedMessageScheduler();
+                    cfg.ConfigureEndpoints(context);
+                });
+            })
+            .BuildServiceProvider(validateScopes: true);
+        var harness = provider.GetRequiredService<ITestHarness>();
+        await harness.Start();
+        return new LlmJobSagaHarness(provider, harness);
+    }
+
+    public Task AcceptAsync(TimeSpan? expiresIn = null) =>
+        Harness.Bus.Publish(new LlmJobAccepted(JobId, 3, LlmJobPriority.Normal, LlmJobMode.Background, DateTimeOffset.UtcNow + (expiresIn ?? TimeSpan.FromHours(24))));
+
+    public Task FinishAsync(int succeeded, int failed, int cancelled = 0) =>
+        Harness.Bus.Publish(new LlmJobItemsFinished(JobId, succeeded + failed + cancelled, succeeded, failed, cancelled));
+
+    public async Task<bool> IsInAsync(State state) => await Saga.Exists(JobId, _ => state) is not null;
+
+    public async Task<LlmJobFinished> FinishedEventAsync()
+    {
+        Assert.True(await Harness.Published.Any<LlmJobFinished>(x => x.Context.Message.JobId == JobId));
+        return Harness.Published.Select<LlmJobFinished>(x => x.Context.Message.JobId == JobId).Single().Context.Message;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Harness.Stop();
+        await _provider.DisposeAsync();
+    }
+}
+
+public sealed class When_an_llm_job_is_accepted
+{
+    [Fact]
+    public async Task Should_queue_it_and_ask_for_provider_submission()
+    {
+        await using var test = await LlmJobSagaHarness.StartAsync();
+
+        await test.AcceptAsync();
+
+        Assert.True(await test.IsInAsync(test.Machine.Queued));
+        Assert.True(await test.Harness.Published.Any<StartLlmJobItems>(x => x.Context.Message.JobId == test.JobId));
+        var instance = test.Saga.Sagas.Contains(test.JobId)!;
+        Assert.Equal(3, instance.TotalItems);
+        Assert.NotNull(instance.DeadlineTokenId);
+    }
+
+    [Fact]
+    public async Task Should_run_once_items_reached_the_provider()
+    {
+        await using var test = await LlmJobSagaHarness.StartAsync();
+        await test.AcceptAsync();
+        Assert.True(await test.IsInAsync(test.Machine.Queued));
+
+        await test.Harness.Bus.Publish(new LlmJobStarted(test.JobId, 3, 0));
+
+        Assert.True(await test.IsInAsync(test.Machine.Running));
+    }
+
+    [Fact]
+    public async Task Should_ignore_a_duplicate_acceptance()
+    {
+        await using var test = await LlmJobSagaHarness.StartAsync();
+        await test.AcceptAsync();
+        Assert.True(await test.IsInAsync(test.Machine.Queued));
+
+        await test.AcceptAsync();
+
+        Assert.True(await test.Saga.Consumed.Any<LlmJobAccepted>(x => x.Context.Message.JobId == test.JobId && x != test.Saga.Consumed.Select<LlmJobAccepted>().First()));
+        Assert.Single(test.Harness.Published.Select<StartLlmJobItems>(x => x.Context.Message.JobId == test.JobId));
+        Assert.True(await test.IsInAsync(test.Machine.Queued));
+    }
+}
+
+public sealed class When_every_item_of_an_llm_job_is_finished
+{
+    [Fact]
+    public async Task Should_complete_when_any_item_succeeded()
+    {
+        await using var test = await LlmJobSagaHarness.StartAsync();
+        await test.AcceptAsync();
+        await test.Harness.Bus.Publish(new LlmJobStarted(test.JobId, 3, 0));
+        Assert.True(await test.IsInAsync(test.Machine.Running));
+
+        await test.FinishAsync(succeeded: 1, failed: 2);
+
+        Assert.True(await test.IsInAsync(test.Machine.Completed));
+        var finished = await test.FinishedEventAsync();
+        Assert.Equal("completed", finished.Status);
+        Assert.Equal(1, finished.SucceededItems);
+        Assert.Equal(2, finished.FailedItems);
+    }
+
+    [Fact]
+    public async Task Should_fail_when_every_item_failed()
+    {
+        await using var test = await LlmJobSagaHarness.StartAsync();
+        await test.AcceptAsync();
+        await test.Harness.Bus.Publish(new LlmJobStarted(test.JobId, 3, 0));
+        Assert.True(await test.IsInAsync(test.Machine.Running));
+
+        await test.FinishAsync(succeeded: 0, failed: 3);
+
+        Assert.True(await test.IsInAsync(test.Machine.Failed));
+        Assert.Equal("failed", (await test.FinishedEventAsync()).Status);
+    }
+
+    [Fact]
+    public async Task Should_finish_even_when_items_finish_before_the_start_is_reported()
+    {
+        await using var test = await LlmJobSagaHarness.StartAsync();
+        await test.AcceptAsync();
+        Assert.True(await test.IsInAsync(test.Machine.Queued));
+
+        // Every item was rejected on submission: the submitter reports the end before (or instead of) the start.
+        await test.FinishAsync(succeeded: 0, failed: 3);
+        await test.Harness.Bus.Publish(new LlmJobStarted(test.JobId, 0, 3));
+
+        Assert.True(await test.IsInAsync(test.Machine.Failed));
+        Assert.True(await test.Saga.Consumed.Any<LlmJobStarted>(x => x.Context.Message.JobId == test.JobId));
+        Assert.True(await test.IsInAsync(test.Machine.Failed));
+    }
+
+    [Fact]
+    public async Task Should_announce_the_outcome_once_when_the_end_is_reported_twice()
+    {
+        await using var test = await LlmJobSagaHarness.StartAsync();
+        await test.AcceptAsync();
+        await test.FinishAsync(succeeded: 3, failed: 0);
+        Assert.True(await test.IsInAsync(test.Machine.Completed));
+
+        await test.FinishAsync(succeeded: 3, failed: 0);
+
+        Assert.True(await test.Harness.Consumed.Any<LlmJobItemsFinished>(x => test.Harness.Consumed.Select<LlmJobItemsFinished>().Count() == 2));
+        Assert.True(await test.IsInAsync(test.Machine.Completed));
+        Assert.Single(test.Harness.Published.Select<LlmJobFinished>(x => x.Context.Message.JobId == test.JobId));
+    }
+}
+
+public sealed class When_an_llm_job_is_cancelled
+{
+    [Fact]
+    public async Task Should_stop_its_items_and_end_cancelled()
+    {
+        await using var test = await LlmJobSagaHarness.StartAsync();
+        await test.AcceptAsync();
+        await test.Harness.Bus.Publish(new LlmJobStarted(test.JobId, 3, 0));
+        Assert.True(await test.IsInAsync(test.Machine.Running));
+
+        await test.Harness.Bus.Publish(new CancelLlmJob(test.JobId, "changed my mind"));
+
+        Assert.True(await test.IsInAsync(test.Machine.Stopping));
+        Assert.True(await test.Harness.Published.Any<StopLlmJobItems>(x =>
+            x.Context.Message.JobId == test.JobId && x.Context.Message.Reason == LlmJobStopReason.Cancelled && x.Context.Message.Detail == "changed my mind"));
+
+        await test.FinishAsync(succeeded: 1, failed: 0, cancelled: 2);
+
+        Assert.True(await test.IsInAsync(test.Machine.Cancelled));
+        Assert.Equal("cancelled", (await test.FinishedEventAsync()).Status);
+    }
+
+    [Fact]
+    public async Task Should_discard_a_cancel_for_a_job_it_never_saw()
+    {
+        await using var test = await LlmJobSagaHarness.StartAsync();
+
+        await test.Harness.Bus.Publish(new CancelLlmJob(test.JobId, null));
+
+        Assert.True(await test.Harness.Consumed.Any<CancelLlmJob>());
+        Assert.False(await test.Harness.Published.Any<Fault<CancelLlmJob>>());
+        Assert.Null(test.Saga.Sagas.Contains(test.JobId));
+    }
+}
+
+public sealed class When_an_llm_job_reaches_its_deadline
+{
+    [Fact]
+    public async Task Should_stop_unfinished_items_as_expired()
+    {
+        await using var test = await LlmJobSagaHarness.StartAsync();
+        await test.AcceptAsync(expiresIn: TimeSpan.FromHours(24));
+        await test.Harness.Bus.Publish(new LlmJobStarted(test.JobId, 3, 0));
+        Assert.True(await test.IsInAsync(test.Machine.Running));
+
+        await test.Harness.Scope.ServiceProvider.GetRequiredService<MassTransit.InMemoryTransport.IInMemoryDelayProvider>().Advance(TimeSpan.FromHours(24));
+
+        Assert.True(await test.IsInAsync(test.Machine.Stopping));
+        Assert.True(await test.Harness.Published.Any<StopLlmJobItems>(x => x.Context.Message.JobId == test.JobId && x.Context.Message.Reason == LlmJobStopReason.Expired));
+
+        await test.FinishAsync(succeeded: 2, failed: 1);
+
+        Assert.True(await test.IsInAsync(test.Machine.Completed));
+    }
+
+    [Fact]
+    public async Task Should_not_fire_after_the_job_finished_in_time()
+    {
+        await using var test = await LlmJobSagaHarness.StartAsync();
+        await test.AcceptAsync(expiresIn: TimeSpan.FromHours(1));
+        await test.FinishAsync(succeeded: 3, failed: 0);
+        Assert.True(await test.IsInAsync(test.Machine.Completed));
+
+        await test.Harness.Scope.ServiceProvider.GetRequiredService<MassTransit.InMemoryTransport.IInMemoryDelayProvider>().Advance(TimeSpan.FromHours(2));
+
+        Assert.False(await test.Harness.Published.Any<StopLlmJobItems>(x => x.Context.Message.JobId == test.JobId));
+        Assert.True(await test.IsInAsync(test.Machine.Completed));
+    }
+}
