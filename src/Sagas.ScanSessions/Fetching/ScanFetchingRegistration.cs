@@ -17,6 +17,9 @@ public static class ScanFetchingRegistration
     /// </summary>
     public static IServiceCollection AddScanFileFetching(this IServiceCollection services, IConfiguration configuration)
     {
+        if (services.Any(descriptor => descriptor.ServiceType == typeof(ScanFetchingOptions)))
+            return services;
+
         var options = ScanFetchingOptions.Read(configuration);
         services.TryAddSingleton(options);
         services.AddGoogleDriveClient(configuration);

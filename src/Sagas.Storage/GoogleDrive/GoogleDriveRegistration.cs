@@ -17,6 +17,10 @@ public static class GoogleDriveRegistration
     /// </summary>
     public static IServiceCollection AddGoogleDriveClient(this IServiceCollection services, IConfiguration configuration)
     {
+        // Several feature registrations may ask for the client; the HTTP pipeline must be built once.
+        if (services.Any(descriptor => descriptor.ServiceType == typeof(GoogleDriveOptions)))
+            return services;
+
         var options = new GoogleDriveOptions();
         configuration.GetSection(GoogleDriveOptions.SectionName).Bind(options);
         options.Validate();

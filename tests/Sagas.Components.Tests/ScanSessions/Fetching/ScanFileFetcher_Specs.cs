@@ -10,6 +10,7 @@ using Sagas.ScanSessions.Fetching;
 using Sagas.Storage;
 using Sagas.Storage.Blobs;
 using Sagas.Storage.Content;
+using Sagas.Storage.GoogleDrive;
 
 namespace Sagas.Components.Tests.ScanSessions.Fetching;
 
@@ -261,8 +262,11 @@ public sealed class When_scan_files_are_fetched : IAsyncLifetime
         foreach (var (key, value) in overrides)
             settings[key] = value;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        // Registered twice on purpose: feature registrations may overlap and must stay idempotent.
         return new ServiceCollection()
             .AddSagasBlobStore(configuration, _contentRoot.Path)
+            .AddGoogleDriveClient(configuration)
+            .AddScanFileFetching(configuration)
             .AddScanFileFetching(configuration)
             .BuildServiceProvider();
     }
