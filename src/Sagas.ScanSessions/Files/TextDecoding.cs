@@ -35,9 +35,10 @@ public static class TextDecoding
         encoding ??= Utf8.IsValid(body) ? new UTF8Encoding(false) : Encoding.Latin1;
 
         var decoder = encoding.GetDecoder();
-        var output = new char[Math.Min(maxCharacters, encoding.GetMaxCharCount(Math.Min(body.Length, int.MaxValue / 4)))];
+        // Two chars at least: the decoder refuses a buffer that cannot hold one surrogate pair.
+        var output = new char[Math.Max(2, Math.Min(maxCharacters, encoding.GetMaxCharCount(Math.Min(body.Length, int.MaxValue / 4))))];
         decoder.Convert(body, output, flush: true, out var bytesUsed, out var charsUsed, out _);
-        truncated = bytesUsed < body.Length;
-        return new string(output, 0, charsUsed);
+        truncated = bytesUsed < body.Length || charsUsed > maxCharacters;
+        return new string(output, 0, Math.Min(charsUsed, maxCharacters));
     }
 }

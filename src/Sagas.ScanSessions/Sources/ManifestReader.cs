@@ -53,7 +53,7 @@ public sealed partial class ManifestReader(ScanFilesOptions options)
     {
         var format = FileSniffer.Sniff(content.Span);
         if (format == FileFormat.PlainText)
-            return FindHeader(CsvRows(content).Take(HeaderSearchRows).ToList()) is not null;
+            return FindHeader(CsvRows(TextDecoding.Decode(content.Span, options.MaxTextCharacters, out _)).Take(HeaderSearchRows).ToList()) is not null;
         if (format != FileFormat.Zip || PreflightWorkbook(content) is not null)
             return false;
 
@@ -69,12 +69,16 @@ public sealed partial class ManifestReader(ScanFilesOptions options)
         }
     }
 
-    private SourceListing ReadCsv(ReadOnlyMemory<byte> content) => FromRows(CsvRows(content));
-
-    private IEnumerable<ManifestRow> CsvRows(ReadOnlyMemory<byte> content)
+    private SourceListing ReadCsv(ReadOnlyMemory<byte> content)
     {
-        // The text limit only has to hold the rows we accept; a longer tail is reported as too many rows anyway.
-        var text = TextDecoding.Decode(content.Span, int.MaxValue / 4, out _);
+        var text = TextDecoding.Decode(content.Span, options.MaxTextCharacters, out var truncated);
+        return truncated
+            ? SourceListing.Failed(Invariant($"The manifest is longer than {options.MaxTextCharacters} characters (ScanSessions:Files:MaxTextCharacters)."))
+            : FromRows(CsvRows(text));
+    }
+
+    private IEnumerable<ManifestRow> CsvRows(string text)
+    {
         var number = 0;
         foreach (var record in CsvGrid.Read(text, options.MaxManifestRows + HeaderSearchRows + 1))
         {

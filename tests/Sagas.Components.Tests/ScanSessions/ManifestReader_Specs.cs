@@ -105,6 +105,17 @@ public class When_reading_a_manifest
     }
 
     [Fact]
+    public void Should_refuse_a_csv_longer_than_the_text_limit()
+    {
+        var reader = new ManifestReader(new ScanFilesOptions { MaxTextCharacters = 50 });
+        var csv = "Name,Link\n" + string.Concat(Enumerable.Range(1, 3).Select(n => $"f{n}.pdf,{IdA}\n"));
+
+        var listing = reader.Read("m.csv", Encoding.UTF8.GetBytes(csv));
+
+        Assert.Equal("The manifest is longer than 50 characters (ScanSessions:Files:MaxTextCharacters).", listing.Error);
+    }
+
+    [Fact]
     public void Should_name_rows_without_a_name_after_their_link_and_tell_duplicates_apart()
     {
         var csv = $"Name,Link\n,https://example.com/files/plan%20A.pdf\n,{IdA}\nplan A.pdf,{IdB}\n";
