@@ -13,6 +13,23 @@ public sealed class TextExtractor(ScanFilesOptions options) : ITextExtractor
     public TextExtraction Extract(string fileName, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            return Dispatch(fileName, content, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // The readers turn the failures they know into precise messages; this is the guarantee for the rest.
+            return TextExtraction.Failure(FileFormat.Unknown, FileErrorKind.Corrupt, FileErrors.Unreadable("file", exception));
+        }
+    }
+
+    private TextExtraction Dispatch(string fileName, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
         var extension = Extension(fileName);
         if (content.IsEmpty)
             return TextExtraction.Failure(FileFormat.Unknown, FileErrorKind.Empty, FileErrors.Empty);

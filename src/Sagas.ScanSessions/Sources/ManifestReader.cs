@@ -124,7 +124,7 @@ public sealed partial class ManifestReader(ScanFilesOptions options)
 
             return null;
         }
-        catch (InvalidDataException exception)
+        catch (Exception exception) when (UploadSource.IsDamage(exception))
         {
             return $"The manifest workbook could not be read: {FileErrors.Reason(exception)}";
         }

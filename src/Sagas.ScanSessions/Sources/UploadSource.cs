@@ -77,7 +77,7 @@ public sealed class UploadSource(ScanFilesOptions options)
         {
             return Failed(FileErrorKind.Corrupt, FileErrors.InflatesBeyond(exception.Limit));
         }
-        catch (InvalidDataException exception)
+        catch (Exception exception) when (IsDamage(exception))
         {
             return Failed(FileErrorKind.Corrupt, FileErrors.Unreadable("ZIP entry", exception));
         }
@@ -101,7 +101,7 @@ public sealed class UploadSource(ScanFilesOptions options)
             using var zip = new ZipArchive(content, ZipArchiveMode.Read, leaveOpen: true);
             return zip.GetEntry("[Content_Types].xml") is null && zip.GetEntry("mimetype") is null;
         }
-        catch (InvalidDataException)
+        catch (Exception exception) when (IsDamage(exception))
         {
             // A broken ZIP: list it as a file so that it gets its own error row.
             return false;
@@ -171,7 +171,7 @@ public sealed class UploadSource(ScanFilesOptions options)
 
             return null;
         }
-        catch (InvalidDataException exception)
+        catch (Exception exception) when (IsDamage(exception))
         {
             return $"The ZIP archive '{archiveName}' could not be read: {FileErrors.Reason(exception)}";
         }
@@ -186,6 +186,10 @@ public sealed class UploadSource(ScanFilesOptions options)
             ? Invariant($"upload-{index + 1}")
             : EntryPath.Printable(lastSegment);
     }
+
+    /// <summary>What System.IO.Compression throws for malformed archives (beyond the documented InvalidDataException).</summary>
+    internal static bool IsDamage(Exception exception) =>
+        exception is InvalidDataException or IOException or NotSupportedException or ArgumentException or InvalidOperationException or OverflowException;
 
     private static EntryContent Failed(FileErrorKind kind, string message) => new(null, new FileError(kind, message));
 

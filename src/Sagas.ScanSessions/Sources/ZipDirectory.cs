@@ -16,6 +16,9 @@ internal static class ZipDirectory
     public static long? DeclaredEntryCount(Stream archive)
     {
         var start = archive.Position;
+        if (archive.Length < 22)
+            return null;
+
         try
         {
             var tailLength = (int)Math.Min(archive.Length, 22 + ushort.MaxValue);

@@ -222,6 +222,32 @@ public class When_listing_an_uploaded_zip
         Assert.StartsWith("The ZIP archive 'broken.zip' could not be read: ", listing.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Should_survive_damaged_archives()
+    {
+        var whole = TestFiles.Zip(("a.txt", "HOLE-1 first"), ("dir/b.txt", "HOLE-2 second"), ("c.txt", new string('c', 5000)));
+        var random = new Random(6);
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var damaged = (byte[])whole.Clone();
+            for (var flips = 0; flips < 4; flips++)
+                damaged[random.Next(damaged.Length)] = (byte)random.Next(256);
+            var cut = attempt % 5 == 0 ? damaged[..random.Next(4, damaged.Length)] : damaged;
+
+            var listing = _source.List([new UploadedFile("damaged.zip", new MemoryStream(cut))]);
+
+            Assert.True(listing.Succeeded || listing.Error!.Length > 0);
+            foreach (var file in listing.Files.Where(file => file.Error is null))
+            {
+                Assert.True(UploadLocator.TryParse(file.Locator, out var locator));
+                if (locator.EntryIndex is not { } entryIndex)
+                    continue;
+                var read = _source.ReadEntry(new MemoryStream(cut), entryIndex);
+                Assert.True(read.Content is not null ^ read.Error is not null);
+            }
+        }
+    }
+
     private SourceListing List(byte[] zip) => _source.List([new UploadedFile("upload.zip", new MemoryStream(zip))]);
 
     private static byte[] SetDeclaredSize(byte[] zip, int size)
