@@ -26,8 +26,16 @@ public static class SagasHostingExtensions
 
         // Persistence first: its schema step is a hosted service that must run before the bus starts consuming.
         builder.Services.AddSagasPersistence(builder.Configuration, builder.Environment.ContentRootPath);
+        // The Quartz tables and scheduler likewise come before the bus that feeds the scheduler queue.
+        if (roles.Runs(WorkerRoles.Scheduler))
+        {
+            var database = DatabaseOptions.Read(builder.Configuration);
+            builder.Services.AddSagasQuartzScheduler(
+                builder.Configuration,
+                new SchedulerStore(database.ParseProvider(), database.ResolveConnectionString(builder.Environment.ContentRootPath)));
+        }
+
         builder.Services.AddSagasMessaging(builder.Configuration, roles, configureBus);
-        builder.Services.AddSingleton<ISchedulerStatus, TransportDelaySchedulerStatus>();
         builder.AddSagasObservability(serviceName);
         builder.Services.AddSagasHealthChecks();
         return builder;
