@@ -56,16 +56,31 @@ public static class QuartzPostgresSchema
         using var reader = new StreamReader(stream);
         var script = reader.ReadToEnd();
 
-        // {0} is the table prefix, {1} the same without a schema qualifier (for index names).
-        return script
-            .Replace("{0}", TablePrefix, StringComparison.Ordinal)
-            .Replace("{1}", TablePrefix, StringComparison.Ordinal)
-            .Split(StatementSeparator, StringSplitOptions.TrimEntries)
-            .Select(WithoutCommentLines)
-            .Where(statement => statement.Length > 0)
-            .ToList();
+        // {0} is the table prefix, {1} the same without a schema qualifier (for index names). Statements are
+        // separated by lines reading exactly "--;;" (the header comment mentions that marker inside a sentence).
+        var statements = new List<string>();
+        var current = new List<string>();
+        foreach (var line in script.Replace("{0}", TablePrefix, StringComparison.Ordinal).Replace("{1}", TablePrefix, StringComparison.Ordinal).Split('\n'))
+        {
+            if (line.Trim() == StatementSeparator)
+            {
+                AddStatement(statements, current);
+                continue;
+            }
+
+            if (!line.TrimStart().StartsWith("--", StringComparison.Ordinal))
+                current.Add(line);
+        }
+
+        AddStatement(statements, current);
+        return statements;
     }
 
-    private static string WithoutCommentLines(string statement) =>
-        string.Join('\n', statement.Split('\n').Where(line => !line.TrimStart().StartsWith("--", StringComparison.Ordinal))).Trim();
+    private static void AddStatement(List<string> statements, List<string> lines)
+    {
+        var statement = string.Join('\n', lines).Trim();
+        if (statement.Length > 0)
+            statements.Add(statement);
+        lines.Clear();
+    }
 }
