@@ -134,7 +134,7 @@ public sealed class SchedulerEndpointConsumer(ISchedulerFactory schedulers, ILog
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            throw new InvalidScheduleException($"{describe}: destination '{destination}' is not an address this bus can send to ({exception.Message}).", exception);
+            throw new InvalidScheduleException($"{describe}: destination '{destination}' is not an address this bus can send to ({exception.Message}).");
         }
     }
 
@@ -159,7 +159,7 @@ public sealed class SchedulerEndpointConsumer(ISchedulerFactory schedulers, ILog
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            throw new InvalidScheduleException($"{describe}: the payload of {payloadType[0]} could not be read ({exception.Message}).", exception);
+            throw new InvalidScheduleException($"{describe}: the payload of {payloadType[0]} could not be read ({exception.Message}).");
         }
     }
 
