@@ -24,6 +24,7 @@ public sealed class SchedulerLifecycle(
     ILogger<SchedulerLifecycle> logger) : IHostedService, IBusObserver
 {
     private readonly TaskCompletionSource<IScheduler> _created = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _everStarted;
 
     public IReadOnlyList<ResolvedRecurringSchedule> Schedules { get; private set; } = [];
 
@@ -53,8 +54,19 @@ public sealed class SchedulerLifecycle(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (Scheduler is { } scheduler)
+        if (Scheduler is not { } scheduler)
+            return;
+
+        try
+        {
             await scheduler.Shutdown(waitForJobsToComplete: true, cancellationToken);
+        }
+        catch (NullReferenceException exception) when (!_everStarted)
+        {
+            // Quartz 4.7.3's clustered store throws from ClusterManager.Shutdown when the scheduler never started
+            // (the bus never came up); there is nothing to release in that case.
+            logger.LogDebug(exception, "Quartz scheduler shut down before it ever started");
+        }
     }
 
     public async Task PostStart(IBus bus, Task<BusReady> busReady)
@@ -62,6 +74,7 @@ public sealed class SchedulerLifecycle(
         if (Scheduler is { } scheduler)
         {
             await scheduler.Start(CancellationToken.None);
+            _everStarted = true;
             logger.LogInformation("Quartz scheduler started; scheduled messages are delivered from this process");
         }
     }

@@ -64,7 +64,7 @@ public sealed class When_messages_are_scheduled_through_the_scheduler_queue(Post
         await using var scheduler = await SchedulingNode.StartAsync("scheduler", broker, database.ConnectionString);
         await using var client = await StartClientAsync();
         var id = NewId.NextGuid();
-        var due = DateTime.UtcNow.AddSeconds(3);
+        var due = DateTime.UtcNow.AddSeconds(5);
 
         var scheduled = await client.InScopeAsync(provider => provider.GetRequiredService<IMessageScheduler>()
             .ScheduleSend(ProbeConsumer.Address, due, new SchedulingProbe(id, "cancelled")));

@@ -119,6 +119,8 @@ public sealed class SchedulingNode : IAsyncDisposable
         if (settings is not null)
             builder.Configuration.AddInMemoryCollection(settings);
 
+        // Start returns once the bus (and with it the Quartz scheduler) runs, so a test never races the start-up.
+        builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
         if (deliveries is not null)
             builder.Services.AddSingleton(deliveries);
         services?.Invoke(builder.Services);
