@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
 using MassTransit;
 using MassTransit.Serialization;
 using Microsoft.Extensions.Hosting;
@@ -101,6 +104,21 @@ public sealed class SchedulerLifecycle(
 
     public Task StopFaulted(IBus bus, Exception exception) => Task.CompletedTask;
 
+    private const string FingerprintKey = "Fingerprint";
+
+    // What makes two registrations the same schedule: destination, message types and message. The envelope's own
+    // message id and sent time differ on every serialization and do not count.
+    private static string Fingerprint(string body, string destination)
+    {
+        using var envelope = JsonDocument.Parse(body);
+        var root = envelope.RootElement;
+        var identity = string.Join('\n',
+            destination,
+            root.TryGetProperty("messageType", out var types) ? types.GetRawText() : "",
+            root.TryGetProperty("message", out var message) ? message.GetRawText() : body);
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(identity)));
+    }
+
     // Idempotent: an unchanged schedule is left alone (keeping its fire history and pause), a changed one replaced
     // (keeping its pause), a disabled or no longer declared one removed.
     private async Task RegisterRecurringSchedulesAsync(IScheduler scheduler, CancellationToken cancellationToken)
@@ -116,13 +134,14 @@ public sealed class SchedulerLifecycle(
 
             var body = schedule.Declaration.SerializeMessage();
             var destination = schedule.Declaration.DestinationAddress.ToString();
+            var fingerprint = Fingerprint(body, destination);
             var existing = await scheduler.GetTrigger(schedule.TriggerKey, cancellationToken) as ICronTrigger;
             var existingJob = existing is null ? null : await scheduler.GetJobDetail(schedule.JobKey, cancellationToken);
             if (existing is not null && existingJob is not null
                 && existing.CronExpressionString == schedule.Cron
                 && existing.TimeZone.Id == schedule.TimeZone.Id
-                && existingJob.JobDataMap.ReadString(ScheduledJobData.Body) == body
-                && existingJob.JobDataMap.ReadString(ScheduledJobData.Destination) == destination)
+                && existing.MisfireInstruction == RecurringTriggers.MisfireInstruction(schedule.Declaration.MisfirePolicy)
+                && existingJob.JobDataMap.ReadString(FingerprintKey) == fingerprint)
             {
                 continue;
             }
@@ -137,6 +156,7 @@ public sealed class SchedulerLifecycle(
                     [ScheduledJobData.Body] = body,
                     [ScheduledJobData.ContentType] = SystemTextJsonMessageSerializer.JsonContentType.ToString(),
                     [ScheduledJobData.PayloadType] = schedule.Declaration.MessageType.FullName ?? schedule.Declaration.MessageType.Name,
+                    [FingerprintKey] = fingerprint,
                 })
                 .Build();
             var trigger = RecurringTriggers.Build(

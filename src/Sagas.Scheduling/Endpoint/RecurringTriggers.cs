@@ -22,14 +22,7 @@ internal static class RecurringTriggers
             .WithRetryPolicy(ScheduledJobData.SendRetryPolicy)
             .WithCronSchedule(cron, schedule => schedule
                 .InTimeZone(timeZone)
-                .WithMisfireInstruction(misfirePolicy switch
-                {
-                    // Skip: a missed tick is dropped and the schedule waits for its next time.
-                    MissedEventPolicy.Skip => CronTriggerMisfireInstruction.DoNothing,
-                    // Send (and Quartz's smart policy, the default): one catch-up fire, then back on schedule.
-                    MissedEventPolicy.Send => CronTriggerMisfireInstruction.FireAndProceed,
-                    _ => CronTriggerMisfireInstruction.SmartPolicy,
-                }));
+                .WithMisfireInstruction(MisfireInstruction(misfirePolicy)));
 
         if (startTime is { } start && start > DateTimeOffset.MinValue)
             builder = builder.StartAt(start);
@@ -37,6 +30,15 @@ internal static class RecurringTriggers
             builder = builder.EndAt(end);
         return builder.Build();
     }
+
+    public static CronTriggerMisfireInstruction MisfireInstruction(MissedEventPolicy policy) => policy switch
+    {
+        // Skip: a missed tick is dropped and the schedule waits for its next time.
+        MissedEventPolicy.Skip => CronTriggerMisfireInstruction.DoNothing,
+        // Send (and Quartz's smart policy, the default): one catch-up fire, then back on schedule.
+        MissedEventPolicy.Send => CronTriggerMisfireInstruction.FireAndProceed,
+        _ => CronTriggerMisfireInstruction.SmartPolicy,
+    };
 
     /// <summary>A time zone by IANA or Windows id; empty means UTC (MassTransit clients may omit it).</summary>
     public static TimeZoneInfo? FindTimeZone(string? id)

@@ -43,6 +43,14 @@ public sealed class When_a_feature_declares_a_recurring_schedule(PostgresDatabas
             Assert.False(await Service(first).PauseAsync("no-such-schedule", CancellationToken.None));
         }
 
+        await using (var unchanged = await StartSchedulerAsync("kept-tick", id))
+        {
+            // Left as it was: still paused, and its last fire is remembered (a replaced trigger would have none).
+            var kept = Assert.Single(await Service(unchanged).ListAsync(CancellationToken.None), schedule => schedule.Name == "kept-tick");
+            Assert.True(kept.Paused);
+            Assert.NotNull(kept.PreviousFireTime);
+        }
+
         await using var second = await StartSchedulerAsync("kept-tick", id, cron: "*/2 * * * * ?");
         var listed = Assert.Single(await Service(second).ListAsync(CancellationToken.None), schedule => schedule.Name == "kept-tick");
         Assert.Equal("*/2 * * * * ?", listed.Cron);
