@@ -30,13 +30,21 @@ public static class SagasHostingExtensions
         var database = DatabaseOptions.Read(builder.Configuration);
         builder.Services.AddSagasOutbox(builder.Configuration);
         builder.Services.AddLlmJobs(builder.Configuration);
+
+        // The Quartz tables and scheduler likewise come before the bus that feeds the scheduler queue.
+        if (roles.Runs(WorkerRoles.Scheduler))
+        {
+            builder.Services.AddSagasQuartzScheduler(
+                builder.Configuration,
+                new SchedulerStore(database.ParseProvider(), database.ResolveConnectionString(builder.Environment.ContentRootPath)));
+        }
+
         builder.Services.AddSagasMessaging(builder.Configuration, roles, x =>
         {
             if (roles.Runs(WorkerRoles.LlmJobs))
                 x.AddLlmJobWorkers(database.ParseSagaConcurrency());
             configureBus?.Invoke(x);
         });
-        builder.Services.AddSingleton<ISchedulerStatus, TransportDelaySchedulerStatus>();
         builder.AddSagasObservability(serviceName);
         builder.Services.AddSagasHealthChecks();
         return builder;
