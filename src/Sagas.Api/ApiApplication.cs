@@ -1,4 +1,5 @@
 using Sagas.Api.Infrastructure;
+using Sagas.Api.LlmJobs;
 using Sagas.Api.Security;
 using Sagas.Api.System;
 using Sagas.Hosting;
@@ -22,6 +23,7 @@ public static class ApiApplication
         app.MapScalarApiReference("/docs").AllowAnonymous();
         app.MapSagasOperationalEndpoints();
         app.MapSystemEndpoints();
+        app.MapLlmJobEndpoints();
         return app;
     }
 }

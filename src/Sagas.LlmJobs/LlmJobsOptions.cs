@@ -40,9 +40,6 @@ public sealed class LlmJobKindOptions
 
 public sealed class LlmJobPollingOptions
 {
-    /// <summary>The recurring tick looking for jobs whose poll is due (Quartz cron, seconds first). Every 5 s by default.</summary>
-    public string TickCron { get; set; } = "0/5 * * * * ?";
-
     /// <summary>A job's poll interval when it starts (the seed's 30 s).</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(30);
 

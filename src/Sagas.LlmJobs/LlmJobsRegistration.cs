@@ -8,11 +8,15 @@ using Sagas.LlmJobs.Providers;
 using Sagas.LlmJobs.StateMachines;
 using Sagas.Persistence.LlmJobs;
 using Sagas.Persistence.SagaRepository;
+using Sagas.Scheduling.Recurring;
+using Sagas.Contracts.LlmJobs;
 
 namespace Sagas.LlmJobs;
 
 public static class LlmJobsRegistration
 {
+    public const string PollScheduleName = "llm-job-poll";
+
     /// <summary>Options, providers and the ledger: what both the API (validation) and the workers need.</summary>
     public static IServiceCollection AddLlmJobs(this IServiceCollection services, IConfiguration configuration)
     {
@@ -22,6 +26,9 @@ public static class LlmJobsRegistration
         services.AddSingleton(options);
         services.AddLlmJobProviders(configuration);
         services.AddScoped<LlmJobLedger>();
+        // Finds jobs whose poll is due; each job's own interval adapts between MinInterval and MaxInterval.
+        // Operators change the tick with Scheduling:Schedules:llm-job-poll:Cron.
+        services.AddRecurringSchedule(PollScheduleName, "0/5 * * * * ?", "poll-llm-jobs", () => new PollLlmJobs());
         return services;
     }
 

@@ -75,7 +75,7 @@ public static class LlmJobEndpoints
         var jobId = NewId.NextGuid();
         await publisher.Publish(
             new SubmitLlmJob(jobId, kind!, model, request.Instructions, priority, mode, items, expiresAt, http.User.Identity?.Name),
-            context => context.SetPriority((byte)priority),
+            context => context.TrySetPriority((byte)priority),
             cancellationToken);
         return Results.Accepted($"/api/llm-jobs/{jobId}", new AcceptedJob(jobId));
     }

@@ -75,8 +75,8 @@ public sealed class PollLlmJobConsumer(
             JobsResolved.Add(1, tags);
 
         logger.LogInformation(
-            "LLM poll {Stats}",
-            new { jobsPolled = 1, itemsPolled = cycle.ItemsPolled, itemsUpdated = result.Transitions, jobsResolved = result.Finished ? new[] { jobId } : [], errors = cycle.Errors, nextPollAt = result.Job?.NextPollAt });
+            "LLM poll of job {JobId}: jobsPolled=1 itemsPolled={ItemsPolled} itemsUpdated={ItemsUpdated} jobsResolved={JobsResolved} errors={Errors} nextPollAt={NextPollAt}",
+            jobId, cycle.ItemsPolled, result.Transitions, result.Finished ? jobId.ToString() : "", cycle.Errors, result.Job?.NextPollAt);
     }
 
     private async Task<PollCycle> PollItemsAsync(LlmJob job, ILlmJobProvider provider, CancellationToken cancellationToken)

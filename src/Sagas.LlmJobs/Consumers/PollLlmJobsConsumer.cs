@@ -35,7 +35,7 @@ public sealed class PollLlmJobsConsumer(SagasDbContext db, LlmJobsOptions option
             if (claimed == 0)
                 continue;
 
-            await context.Publish(new PollLlmJob(job.Id, lease), publish => publish.SetPriority((byte)job.Priority));
+            await context.Publish(new PollLlmJob(job.Id, lease), publish => publish.TrySetPriority((byte)job.Priority));
             handed++;
         }
 

@@ -3,6 +3,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Sagas.Contracts.LlmJobs;
+using Sagas.LlmJobs;
 using Sagas.LlmJobs.Jobs;
 using Sagas.LlmJobs.Providers;
 using Sagas.Persistence;
@@ -65,7 +66,7 @@ public sealed class StartLlmJobItemsConsumer(
         var stillQueued = await db.Set<LlmJobItem>().AnyAsync(i => i.JobId == jobId && i.Status == LlmJobItemStatus.Queued, context.CancellationToken);
         if (stillQueued)
         {
-            await context.Publish(new StartLlmJobItems(jobId), publish => publish.SetPriority((byte)job.Priority));
+            await context.Publish(new StartLlmJobItems(jobId), publish => publish.TrySetPriority((byte)job.Priority));
             return;
         }
 

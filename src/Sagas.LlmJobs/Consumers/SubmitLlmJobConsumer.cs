@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.LlmJobs;
+using Sagas.LlmJobs;
 using Sagas.LlmJobs.Providers;
 using Sagas.Persistence;
 using Sagas.Persistence.LlmJobs;
@@ -56,7 +57,7 @@ public sealed class SubmitLlmJobConsumer(SagasDbContext db, LlmJobProviderCatalo
 
         await context.Publish(
             new LlmJobAccepted(message.JobId, message.Items.Count, message.Priority, message.Mode, message.ExpiresAt),
-            publish => publish.SetPriority((byte)message.Priority));
+            publish => publish.TrySetPriority((byte)message.Priority));
     }
 }
 
