@@ -6,6 +6,7 @@ using Sagas.Hosting.Health;
 using Sagas.Hosting.Messaging;
 using Sagas.Hosting.Observability;
 using Sagas.Hosting.Workers;
+using Sagas.LlmJobs;
 using Sagas.Persistence;
 using Sagas.Scheduling;
 
@@ -26,8 +27,24 @@ public static class SagasHostingExtensions
 
         // Persistence first: its schema step is a hosted service that must run before the bus starts consuming.
         builder.Services.AddSagasPersistence(builder.Configuration, builder.Environment.ContentRootPath);
-        builder.Services.AddSagasMessaging(builder.Configuration, roles, configureBus);
-        builder.Services.AddSingleton<ISchedulerStatus, TransportDelaySchedulerStatus>();
+        var database = DatabaseOptions.Read(builder.Configuration);
+        builder.Services.AddSagasOutbox(builder.Configuration);
+        builder.Services.AddLlmJobs(builder.Configuration);
+
+        // The Quartz tables and scheduler likewise come before the bus that feeds the scheduler queue.
+        if (roles.Runs(WorkerRoles.Scheduler))
+        {
+            builder.Services.AddSagasQuartzScheduler(
+                builder.Configuration,
+                new SchedulerStore(database.ParseProvider(), database.ResolveConnectionString(builder.Environment.ContentRootPath)));
+        }
+
+        builder.Services.AddSagasMessaging(builder.Configuration, roles, x =>
+        {
+            if (roles.Runs(WorkerRoles.LlmJobs))
+                x.AddLlmJobWorkers(database.ParseSagaConcurrency());
+            configureBus?.Invoke(x);
+        });
         builder.AddSagasObservability(serviceName);
         builder.Services.AddSagasHealthChecks();
         return builder;

@@ -22,6 +22,15 @@ public sealed class DatabaseOptions
     /// <summary>Create or upgrade the schema when the process starts (otherwise run the documented migrate command).</summary>
     public bool MigrateAtStartup { get; set; } = true;
 
+    /// <summary>
+    /// How saga instances are protected on PostgreSQL: Pessimistic (row lock, the default) or Optimistic (version
+    /// token, retried on conflict). SQLite is always optimistic.
+    /// </summary>
+    public string SagaConcurrency { get; set; } = nameof(SagaRepository.SagaConcurrencyMode.Pessimistic);
+
+    public SagaRepository.SagaConcurrencyMode ParseSagaConcurrency() =>
+        ConfiguredName.Parse<SagaRepository.SagaConcurrencyMode>(SagaConcurrency, $"{SectionName}:{nameof(SagaConcurrency)}");
+
     public DatabaseProvider ParseProvider() => ConfiguredName.Parse<DatabaseProvider>(Provider, $"{SectionName}:{nameof(Provider)}");
 
     public static DatabaseOptions Read(IConfiguration configuration)

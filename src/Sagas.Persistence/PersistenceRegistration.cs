@@ -13,9 +13,23 @@ public static class PersistenceRegistration
         var provider = options.ParseProvider();
         var connectionString = options.ResolveConnectionString(contentRoot);
 
-        services.AddSingleton(new DatabaseSettings(provider, connectionString, options.MigrateAtStartup));
+        services.AddSingleton(new DatabaseSettings(provider, connectionString, options.MigrateAtStartup, options.ParseSagaConcurrency()));
         services.AddDbContext<SagasDbContext>(builder => Configure(builder, provider, connectionString));
         services.AddHostedService<DatabaseInitializer>();
+        return services;
+    }
+
+    /// <summary>The transactional outbox: the writer for consumers, and the dispatcher that publishes what they wrote.</summary>
+    public static IServiceCollection AddSagasOutbox(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = new Outbox.OutboxOptions();
+        configuration.GetSection(Outbox.OutboxOptions.SectionName).Bind(options);
+        if (options.PollInterval <= TimeSpan.Zero || options.BatchSize < 1)
+            throw new Core.Configuration.SagasConfigurationException("Outbox:PollInterval must be positive and Outbox:BatchSize at least 1.");
+        services.AddSingleton(options);
+        services.AddSingleton<Outbox.OutboxSignal>();
+        services.AddScoped<Outbox.Outbox>();
+        services.AddHostedService<Outbox.OutboxDispatcher>();
         return services;
     }
 
@@ -36,4 +50,4 @@ public static class PersistenceRegistration
 }
 
 /// <summary>What the process resolved from <see cref="DatabaseOptions"/>; read by health checks and the initializer.</summary>
-public sealed record DatabaseSettings(DatabaseProvider Provider, string ConnectionString, bool MigrateAtStartup);
+public sealed record DatabaseSettings(DatabaseProvider Provider, string ConnectionString, bool MigrateAtStartup, SagaRepository.SagaConcurrencyMode SagaConcurrency = SagaRepository.SagaConcurrencyMode.Pessimistic);

@@ -5,6 +5,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Sagas.Core.Configuration;
 using Sagas.Hosting.Diagnostics;
 using Sagas.Hosting.Workers;
+using Sagas.Scheduling;
+using Sagas.Scheduling.Status;
 
 namespace Sagas.Hosting.Messaging;
 
@@ -23,26 +25,50 @@ public static class MessagingRegistration
         var options = MessagingOptions.Read(configuration);
         var transport = options.ParseTransport();
         services.AddSingleton(options);
+        var runsScheduler = roles.Runs(WorkerRoles.Scheduler);
 
         services.AddMassTransit(x =>
         {
             x.SetKebabCaseEndpointNameFormatter();
             if (roles.RunsAny)
                 x.AddConsumer<CheckWorkerConsumer>();
+            if (runsScheduler)
+                x.AddSagasSchedulerEndpoint(options.SchedulerQueue);
 
             configureFeatures?.Invoke(x);
-            x.UseConfiguredTransport(transport, options);
+            x.UseConfiguredTransport(transport, options, runsScheduler);
         });
+
+        // A process running Quartz registered its own status with the scheduler (AddSagasQuartzScheduler).
+        if (!runsScheduler)
+        {
+            services.AddSingleton<ISchedulerStatus>(transport == TransportKind.InMemory
+                ? new TransportDelaySchedulerStatus()
+                : new RemoteSchedulerStatus(options.SchedulerQueue));
+        }
 
         return services;
     }
 
-    private static void UseConfiguredTransport(this IBusRegistrationConfigurator x, TransportKind transport, MessagingOptions options)
+    private static void UseConfiguredTransport(this IBusRegistrationConfigurator x, TransportKind transport, MessagingOptions options, bool runsScheduler)
     {
+        var schedulerAddress = new Uri($"queue:{options.SchedulerQueue}");
         switch (transport)
         {
+            case TransportKind.InMemory when runsScheduler:
+                // The same scheduler queue and Quartz endpoint as on RabbitMQ (in-memory Quartz store), so one-off,
+                // cancellable and recurring schedules behave alike on both transports.
+                x.AddMessageScheduler(schedulerAddress);
+                x.UsingInMemory((context, cfg) =>
+                {
+                    cfg.UseMessageScheduler(schedulerAddress);
+                    cfg.ConfigureEndpoints(context);
+                });
+                break;
+
             case TransportKind.InMemory:
-                // One process: the transport's own delay queue carries scheduled messages.
+                // No scheduler in this single process: the transport's own delay queue carries one-off schedules
+                // (which cannot be cancelled, and there are no recurring schedules).
                 x.AddDelayedMessageScheduler();
                 x.UsingInMemory((context, cfg) =>
                 {
@@ -54,8 +80,8 @@ public static class MessagingRegistration
             case TransportKind.RabbitMq:
                 var address = RabbitMqAddress.From(options.RabbitMq);
                 var rabbit = options.RabbitMq;
-                // No delayed-exchange plugin is assumed: every scheduled message goes through the scheduler queue.
-                var schedulerAddress = new Uri($"queue:{options.SchedulerQueue}");
+                // No delayed-exchange plugin is assumed: every scheduled message goes through the scheduler queue,
+                // served by the processes with the scheduler role.
                 x.AddMessageScheduler(schedulerAddress);
                 if (rabbit.QuorumQueues)
                 {

@@ -1,15 +1,14 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Sagas.Persistence.SagaRepository;
 
 namespace Sagas.Persistence.LlmJobs;
 
-internal sealed class LlmJobStateMapping : IEntityTypeConfiguration<LlmJobState>
+internal sealed class LlmJobStateMapping : SagaStateMap<LlmJobState>
 {
-    public void Configure(EntityTypeBuilder<LlmJobState> builder)
+    protected override void ConfigureState(EntityTypeBuilder<LlmJobState> builder)
     {
         builder.ToTable("llm_job_sagas");
-        builder.HasKey(x => x.CorrelationId);
-        builder.Property(x => x.CorrelationId).ValueGeneratedNever();
         builder.Property(x => x.CurrentState).HasMaxLength(32);
         builder.Property(x => x.Priority).HasConversion<string>().HasMaxLength(16);
         builder.Property(x => x.Mode).HasConversion<string>().HasMaxLength(16);

@@ -1,0 +1,191 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Sagas.Contracts.LlmJobs;
+using Sagas.Core.Telemetry;
+using Sagas.LlmJobs.Jobs;
+using Sagas.LlmJobs.Providers;
+using Sagas.Persistence;
+using Sagas.Persistence.LlmJobs;
+
+namespace Sagas.LlmJobs.Consumers;
+
+/// <summary>
+/// Polls one leased job: up to MaxItemsPerJobPerCycle unfinished items (least recently polled first) with
+/// Parallelism checks in flight, or its unfinished provider batches; applies what finished through the ledger; and
+/// sets the job's next poll: sooner while items finish, later while nothing changes, never before the provider's
+/// rate limit resets. Logs and meters the seed's statistics for every job polled.
+/// </summary>
+public sealed class PollLlmJobConsumer(
+    SagasDbContext db,
+    LlmJobLedger ledger,
+    LlmJobProviderCatalog providers,
+    LlmJobsOptions options,
+    TimeProvider clock,
+    ILogger<PollLlmJobConsumer> logger) : IConsumer<PollLlmJob>
+{
+    private static readonly Counter<long> JobsPolled = SagasTelemetry.Meter.CreateCounter<long>("sagas.llm.poll.jobs_polled");
+    private static readonly Counter<long> ItemsPolled = SagasTelemetry.Meter.CreateCounter<long>("sagas.llm.poll.items_polled");
+    private static readonly Counter<long> ItemsUpdated = SagasTelemetry.Meter.CreateCounter<long>("sagas.llm.poll.items_updated");
+    private static readonly Counter<long> JobsResolved = SagasTelemetry.Meter.CreateCounter<long>("sagas.llm.poll.jobs_resolved");
+    private static readonly Counter<long> Errors = SagasTelemetry.Meter.CreateCounter<long>("sagas.llm.poll.errors");
+
+    public async Task Consume(ConsumeContext<PollLlmJob> context)
+    {
+        var (jobId, lease) = (context.Message.JobId, context.Message.LeaseId);
+        var job = await db.Set<LlmJob>().AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, context.CancellationToken);
+        if (job is null || job.LeaseId != lease || !job.IsActive)
+            return;
+
+        var provider = providers.Get(job.Provider);
+        var cycle = job.Mode == LlmJobMode.Batch
+            ? await PollBatchesAsync(job, provider, context.CancellationToken)
+            : await PollItemsAsync(job, provider, context.CancellationToken);
+
+        var result = await ledger.ApplyAsync(jobId, cycle.Changes, lease, (stored, transitions) =>
+        {
+            var interval = TimeSpan.FromMilliseconds(stored.PollIntervalMs);
+            interval = transitions > 0 ? interval / 2 : interval * 1.5;
+            interval = TimeSpan.FromMilliseconds(Math.Clamp(interval.TotalMilliseconds, options.Polling.MinInterval.TotalMilliseconds, options.Polling.MaxInterval.TotalMilliseconds));
+            var next = clock.GetUtcNow() + interval;
+            if (cycle.WaitAtLeast is { } wait && clock.GetUtcNow() + wait > next)
+                next = clock.GetUtcNow() + wait;
+            stored.PollIntervalMs = (int)interval.TotalMilliseconds;
+            stored.NextPollAt = next;
+            stored.LeaseId = null;
+            stored.LeaseUntil = null;
+            stored.LastError = cycle.LastError ?? stored.LastError;
+        }, stopReason: null, context.CancellationToken);
+
+        if (!result.LeaseHeld)
+        {
+            logger.LogWarning("LLM job {JobId}: lease {Lease} expired before results were applied; another poller owns the job", jobId, lease);
+            return;
+        }
+
+        var tags = new TagList { { "provider", provider.Name }, { "mode", job.Mode.ToString().ToLowerInvariant() } };
+        JobsPolled.Add(1, tags);
+        ItemsPolled.Add(cycle.ItemsPolled, tags);
+        ItemsUpdated.Add(result.Transitions, tags);
+        Errors.Add(cycle.Errors, tags);
+        if (result.Finished)
+            JobsResolved.Add(1, tags);
+
+        logger.LogInformation(
+            "LLM poll {Stats}",
+            new { jobsPolled = 1, itemsPolled = cycle.ItemsPolled, itemsUpdated = result.Transitions, jobsResolved = result.Finished ? new[] { jobId } : [], errors = cycle.Errors, nextPollAt = result.Job?.NextPollAt });
+    }
+
+    private async Task<PollCycle> PollItemsAsync(LlmJob job, ILlmJobProvider provider, CancellationToken cancellationToken)
+    {
+        var items = await db.Set<LlmJobItem>().AsNoTracking()
+            .Where(i => i.JobId == job.Id && i.Status == LlmJobItemStatus.Processing && i.ProviderTaskId != null)
+            .OrderBy(i => i.LastPolledAt != null).ThenBy(i => i.LastPolledAt).ThenBy(i => i.Sequence)
+            .Take(options.Polling.MaxItemsPerJobPerCycle)
+            .Select(i => new { i.ItemId, i.ProviderTaskId })
+            .ToListAsync(cancellationToken);
+
+        var changes = new ConcurrentBag<ItemChange>();
+        var errors = 0;
+        TimeSpan? waitAtLeast = null;
+        string? lastError = null;
+        var gate = new object();
+        await Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = options.Polling.Parallelism, CancellationToken = cancellationToken }, async (item, token) =>
+        {
+            try
+            {
+                var outcome = await provider.GetItemAsync(item.ProviderTaskId!, token);
+                changes.Add(ToChange(item.ItemId, outcome.Status, outcome.Decision, outcome.Usage, outcome.Error));
+            }
+            catch (LlmProviderException exception) when (!exception.IsTransient)
+            {
+                // The provider will never answer for this task (unknown id, no access): the item cannot finish.
+                changes.Add(new ItemChange(item.ItemId, LlmJobItemStatus.Failed, Error: exception.Error.ToString()));
+            }
+            catch (LlmProviderException exception)
+            {
+                Interlocked.Increment(ref errors);
+                lock (gate)
+                {
+                    lastError = exception.Error.ToString();
+                    var wait = exception.Error.RetryAfter ?? exception.RateLimit.SuggestedDelay;
+                    if (wait is { } w && (waitAtLeast is null || w > waitAtLeast))
+                        waitAtLeast = w;
+                }
+            }
+        });
+
+        waitAtLeast = Max(waitAtLeast, provider.LatestRateLimit.SuggestedDelay);
+        return new PollCycle([.. changes], items.Count, errors, waitAtLeast, lastError);
+    }
+
+    private async Task<PollCycle> PollBatchesAsync(LlmJob job, ILlmJobProvider provider, CancellationToken cancellationToken)
+    {
+        var batches = await db.Set<LlmJobBatch>().Where(b => b.JobId == job.Id && !b.ResultsApplied).ToListAsync(cancellationToken);
+        var changes = new List<ItemChange>();
+        var errors = 0;
+        TimeSpan? waitAtLeast = null;
+        string? lastError = null;
+        foreach (var batch in batches)
+        {
+            try
+            {
+                var status = await provider.GetBatchAsync(batch.BatchId, cancellationToken);
+                batch.Status = status.ProviderStatus;
+                batch.LastPolledAt = clock.GetUtcNow();
+                if (!status.State.IsTerminal())
+                    continue;
+
+                batch.OutputFileId = status.OutputFileId;
+                batch.ErrorFileId = status.ErrorFileId;
+                var results = await provider.ReadBatchResultsAsync(status, cancellationToken);
+                changes.AddRange(results.Items.Select(r => ToChange(r.ItemId, r.Status, r.Decision, r.Usage, r.Error)));
+                var submitted = await db.Set<LlmJobItem>().AsNoTracking()
+                    .Where(i => i.JobId == job.Id && i.ProviderBatchId == batch.BatchId)
+                    .Select(i => i.ItemId)
+                    .ToListAsync(cancellationToken);
+                var reason = status.State switch
+                {
+                    LlmBatchState.Expired => "The batch expired before this item was processed.",
+                    LlmBatchState.Cancelled => "The batch was cancelled before this item was processed.",
+                    _ => $"The batch ended ({status.ProviderStatus}) without a result for this item.",
+                };
+                changes.AddRange(results.MissingItems(submitted).Select(id => new ItemChange(id, LlmJobItemStatus.Failed, Error: reason)));
+                // Saved by the ledger's transaction, together with the item results it stands for.
+                batch.ResultsApplied = true;
+            }
+            catch (LlmProviderException exception) when (exception.IsTransient)
+            {
+                errors++;
+                lastError = exception.Error.ToString();
+                waitAtLeast = Max(waitAtLeast, exception.Error.RetryAfter ?? exception.RateLimit.SuggestedDelay);
+            }
+        }
+
+        return new PollCycle(changes, changes.Count, errors, waitAtLeast, lastError);
+    }
+
+    private static ItemChange ToChange(string itemId, LlmItemStatus status, FlagDecision? decision, LlmTokenUsage? usage, LlmProviderError? error) => status switch
+    {
+        LlmItemStatus.Succeeded => new ItemChange(itemId, LlmJobItemStatus.Succeeded, decision, usage, error?.ToString()),
+        LlmItemStatus.Failed => new ItemChange(itemId, LlmJobItemStatus.Failed, Usage: usage, Error: error?.ToString() ?? "The provider reported the item as failed."),
+        LlmItemStatus.Cancelled => new ItemChange(itemId, LlmJobItemStatus.Cancelled, Usage: usage, Error: error?.ToString()),
+        _ => new ItemChange(itemId, LlmJobItemStatus.Processing),
+    };
+
+    private static TimeSpan? Max(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : a > b ? a : b;
+
+    private sealed record PollCycle(List<ItemChange> Changes, int ItemsPolled, int Errors, TimeSpan? WaitAtLeast, string? LastError);
+}
+
+public sealed class PollLlmJobConsumerDefinition : ConsumerDefinition<PollLlmJobConsumer>
+{
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<PollLlmJobConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        LlmJobEndpoints.UsePriorities(endpointConfigurator);
+        LlmJobEndpoints.UseDatabaseRetry(endpointConfigurator, context);
+    }
+}

@@ -1,0 +1,53 @@
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Sagas.Contracts.LlmJobs;
+using Sagas.Persistence;
+using Sagas.Persistence.LlmJobs;
+
+namespace Sagas.LlmJobs.Consumers;
+
+/// <summary>
+/// The recurring tick: leases every active job whose poll is due (highest priority first) and hands each to a
+/// poller. The lease is what keeps two workers from polling one job's items at the same time.
+/// </summary>
+public sealed class PollLlmJobsConsumer(SagasDbContext db, LlmJobsOptions options, TimeProvider clock, ILogger<PollLlmJobsConsumer> logger) : IConsumer<PollLlmJobs>
+{
+    public async Task Consume(ConsumeContext<PollLlmJobs> context)
+    {
+        var now = clock.GetUtcNow();
+        var due = await db.Set<LlmJob>().AsNoTracking()
+            .Where(j => j.Status == LlmJobStatus.Running && j.NextPollAt != null && j.NextPollAt <= now && (j.LeaseUntil == null || j.LeaseUntil < now))
+            .OrderByDescending(j => j.Priority).ThenBy(j => j.NextPollAt)
+            .Select(j => new { j.Id, j.Priority })
+            .Take(options.Polling.MaxJobsPerCycle)
+            .ToListAsync(context.CancellationToken);
+
+        var handed = 0;
+        foreach (var job in due)
+        {
+            var lease = NewId.NextGuid();
+            var until = now + options.Polling.Lease;
+            // Conditional update: of two ticks racing for one job, exactly one sees a row changed.
+            var claimed = await db.Set<LlmJob>()
+                .Where(j => j.Id == job.Id && j.Status == LlmJobStatus.Running && (j.LeaseUntil == null || j.LeaseUntil < now))
+                .ExecuteUpdateAsync(set => set.SetProperty(j => j.LeaseId, lease).SetProperty(j => j.LeaseUntil, until), context.CancellationToken);
+            if (claimed == 0)
+                continue;
+
+            await context.Publish(new PollLlmJob(job.Id, lease), publish => publish.SetPriority((byte)job.Priority));
+            handed++;
+        }
+
+        if (handed > 0)
+            logger.LogInformation("LLM poll tick: {Jobs} job(s) handed to pollers", handed);
+    }
+}
+
+public sealed class PollLlmJobsConsumerDefinition : ConsumerDefinition<PollLlmJobsConsumer>
+{
+    public PollLlmJobsConsumerDefinition() => ConcurrentMessageLimit = 1;
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<PollLlmJobsConsumer> consumerConfigurator, IRegistrationContext context) =>
+        LlmJobEndpoints.UseDatabaseRetry(endpointConfigurator, context);
+}

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Sagas.ScanSessions.Reports;
+using Sagas.ScanSessions.Sources;
+
+namespace Sagas.ScanSessions.Files;
+
+public static class ScanFilesRegistration
+{
+    /// <summary>
+    /// Registers the stateless file-processing services (all singletons) with <see cref="ScanFilesOptions"/> read and
+    /// validated from <c>ScanSessions:Files</c> now, so a bad limit stops the host at startup.
+    /// </summary>
+    public static IServiceCollection AddScanFiles(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        var options = ScanFilesOptions.Read(configuration);
+        services.AddSingleton(options);
+        services.AddSingleton<ITextExtractor, TextExtractor>();
+        services.AddSingleton<UploadSource>();
+        services.AddSingleton<ManifestReader>();
+        services.AddSingleton<FileContentSource>();
+        services.AddSingleton(_ => new ScanReportWriter());
+        return services;
+    }
+}

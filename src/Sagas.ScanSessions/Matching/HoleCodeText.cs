@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Text;
+
+namespace Sagas.ScanSessions.Matching;
+
+/// <summary>
+/// The one normalisation both codes and scanned text go through, so that a code matches text the way a reader would:
+/// case is folded, every run of white space is one space, typographic dashes are hyphens, and invisible format
+/// characters (soft hyphen, zero-width space, BOM) vanish. Each output char comes from one input char, so positions
+/// stay meaningful for the boundary rule.
+/// </summary>
+internal static class HoleCodeText
+{
+    /// <summary>Characters that join two runs of letters/digits into one token when they sit between them.</summary>
+    public static bool IsConnector(Rune rune) => rune.Value is '-' or '_' or '.' or '/';
+
+    public static bool IsTokenRune(Rune rune) => Rune.IsLetterOrDigit(rune);
+
+    public static int Normalize(ReadOnlySpan<char> text, Span<char> destination)
+    {
+        var written = 0;
+        var pendingSpace = false;
+        foreach (var c in text)
+        {
+            if (char.IsWhiteSpace(c))
+            {
+                pendingSpace = true;
+                continue;
+            }
+
+            if (CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format)
+                continue;
+
+            if (pendingSpace)
+            {
+                destination[written++] = ' ';
+                pendingSpace = false;
+            }
+
+            destination[written++] = FoldChar(c);
+        }
+
+        if (pendingSpace)
+            destination[written++] = ' ';
+
+        return written;
+    }
+
+    public static string NormalizeCode(string code)
+    {
+        var buffer = new char[code.Length];
+        var length = Normalize(code.AsSpan().Trim(), buffer);
+        return new string(buffer, 0, length);
+    }
+
+    private static char FoldChar(char c) => c switch
+    {
+        // Hyphen, non-breaking hyphen, figure dash, en dash, minus sign: PDFs and word processors substitute these
+        // for the ASCII hyphen the user typed in the code list.
+        '\u2010' or '\u2011' or '\u2012' or '\u2013' or '\u2212' => '-',
+        _ => char.ToUpperInvariant(c),
+    };
+}

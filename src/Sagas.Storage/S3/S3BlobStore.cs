@@ -1,0 +1,112 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Sagas.Storage.Blobs;
+
+namespace Sagas.Storage.S3;
+
+/// <summary>Blobs as objects in one bucket, optionally under a key prefix; download links are presigned GET URLs.</summary>
+public sealed class S3BlobStore : IBlobStore
+{
+    private readonly S3ClientFactory _clients;
+    private readonly string _bucket;
+    private readonly string _keyPrefix;
+    private readonly TimeProvider _timeProvider;
+
+    public S3BlobStore(S3ClientFactory clients, string bucket, string? keyPrefix, TimeProvider timeProvider)
+    {
+        _clients = clients;
+        _bucket = bucket;
+        _keyPrefix = string.IsNullOrEmpty(keyPrefix) ? "" : keyPrefix.TrimEnd('/') + "/";
+        _timeProvider = timeProvider;
+    }
+
+    public string Bucket => _bucket;
+
+    private IAmazonS3 Client => _clients.GetClient();
+
+    public async Task PutAsync(string key, Stream content, string contentType, CancellationToken cancellationToken = default)
+    {
+        await Client.PutObjectAsync(new PutObjectRequest
+        {
+            BucketName = _bucket,
+            Key = ObjectKey(key),
+            InputStream = content,
+            AutoCloseStream = false,
+            ContentType = string.IsNullOrWhiteSpace(contentType) ? "application/octet-stream" : contentType,
+        }, cancellationToken);
+    }
+
+    public async Task<BlobContent> OpenReadAsync(string key, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var response = await Client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = ObjectKey(key) }, cancellationToken);
+            return new BlobContent(response.ResponseStream, response.Headers.ContentType ?? "application/octet-stream", response.ContentLength);
+        }
+        catch (AmazonS3Exception exception) when (exception.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new BlobNotFoundException(key);
+        }
+    }
+
+    public async Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = ObjectKey(key) }, cancellationToken);
+            return true;
+        }
+        catch (AmazonS3Exception exception) when (exception.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
+    public async Task DeleteAsync(string key, CancellationToken cancellationToken = default) =>
+        await Client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _bucket, Key = ObjectKey(key) }, cancellationToken);
+
+    public async IAsyncEnumerable<BlobItem> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        prefix = BlobKey.ValidatePrefix(prefix);
+        var request = new ListObjectsV2Request { BucketName = _bucket, Prefix = _keyPrefix + prefix };
+        do
+        {
+            var response = await Client.ListObjectsV2Async(request, cancellationToken);
+            // AWSSDK v4 leaves empty collections null.
+            foreach (var item in response.S3Objects ?? [])
+            {
+                var key = item.Key[_keyPrefix.Length..];
+                if (BlobKey.IsValid(key, out _))
+                    yield return new BlobItem(key, item.Size ?? 0);
+            }
+
+            request.ContinuationToken = response.IsTruncated == true ? response.NextContinuationToken : null;
+        }
+        while (request.ContinuationToken is not null);
+    }
+
+    public async Task<Uri> GetDownloadLinkAsync(string key, string fileName, TimeSpan? expiresIn = null, CancellationToken cancellationToken = default)
+    {
+        var name = DownloadFileName.Sanitize(fileName, key[(key.LastIndexOf('/') + 1)..]);
+        var request = new GetPreSignedUrlRequest
+        {
+            BucketName = _bucket,
+            Key = ObjectKey(key),
+            Verb = HttpVerb.GET,
+            Expires = _timeProvider.GetUtcNow().Add(BlobLinks.Resolve(expiresIn)).UtcDateTime,
+            Protocol = _clients.PresignWithHttp ? Protocol.HTTP : Protocol.HTTPS,
+        };
+        request.ResponseHeaderOverrides.ContentDisposition = ContentDisposition(name);
+        return new Uri(await Client.GetPreSignedURLAsync(request));
+    }
+
+    internal static string ContentDisposition(string fileName)
+    {
+        var ascii = new string(fileName.Select(c => c is >= ' ' and < (char)127 ? c : '_').ToArray());
+        return $"attachment; filename=\"{ascii}\"; filename*=UTF-8''{Uri.EscapeDataString(fileName)}";
+    }
+
+    private string ObjectKey(string key) => _keyPrefix + BlobKey.Validate(key);
+}

@@ -1,0 +1,108 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Sagas.Hosting;
+using Sagas.Scheduling;
+using Sagas.Scheduling.Recurring;
+
+namespace Sagas.Components.Tests.Scheduling;
+
+public sealed record InMemoryProbe(Guid Id);
+
+/// <summary>
+/// The embedded default (in-memory transport, SQLite) runs the same scheduler queue and Quartz endpoint as RabbitMQ,
+/// with Quartz's in-memory store.
+/// </summary>
+public sealed class When_the_embedded_default_schedules_messages : IAsyncLifetime
+{
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "sagas-scheduling-tests-" + Guid.NewGuid().ToString("N"));
+    private readonly InMemoryProbeLog _received = new();
+    private readonly Guid _recurringId = Guid.NewGuid();
+    private IHost? _host;
+
+    public async Task InitializeAsync()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Development", DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Database:DataDirectory"] = _dataDirectory,
+            ["Database:MigrateAtStartup"] = "false",
+            ["Logging:LogLevel:Default"] = "Warning",
+        });
+        builder.Services.AddSingleton(_received);
+        builder.Services.AddRecurringSchedule("embedded-tick", "* * * * * ?", "in-memory-probe", () => new InMemoryProbe(_recurringId));
+        builder.AddSagas("scheduling-tests", x => x.AddConsumer<InMemoryProbeConsumer>().Endpoint(e => e.Name = "in-memory-probe"));
+        _host = builder.Build();
+        await _host.StartAsync();
+    }
+
+    [Fact]
+    public async Task Should_deliver_a_one_off_message_after_its_time_and_fire_recurring_schedules()
+    {
+        var id = Guid.NewGuid();
+        var due = DateTime.UtcNow.AddSeconds(1);
+        await using (var scope = _host!.Services.CreateAsyncScope())
+            await scope.ServiceProvider.GetRequiredService<IMessageScheduler>().ScheduleSend(new Uri("queue:in-memory-probe"), due, new InMemoryProbe(id));
+
+        var delivered = await WaitForAsync(id, 1);
+        await WaitForAsync(_recurringId, 2);
+
+        Assert.True(delivered[0].At >= due, $"delivered at {delivered[0].At:O}, due {due:O}");
+        var status = await _host.Services.GetRequiredService<ISchedulerStatus>().GetStatusAsync(CancellationToken.None);
+        Assert.True(status.Ready, status.Description);
+        Assert.Contains("in-memory store", status.Description, StringComparison.Ordinal);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_host is not null)
+        {
+            await _host.StopAsync();
+            _host.Dispose();
+        }
+
+        if (Directory.Exists(_dataDirectory))
+            Directory.Delete(_dataDirectory, recursive: true);
+    }
+
+    private async Task<List<(Guid Id, DateTime At)>> WaitForAsync(Guid id, int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(8);
+        while (true)
+        {
+            var matching = _received.Of(id);
+            if (matching.Count >= count)
+                return matching;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{id} arrived {matching.Count} of {count} times");
+            await Task.Delay(25);
+        }
+    }
+
+    private sealed class InMemoryProbeConsumer(InMemoryProbeLog log) : IConsumer<InMemoryProbe>
+    {
+        public Task Consume(ConsumeContext<InMemoryProbe> context)
+        {
+            log.Record(context.Message.Id);
+            return Task.CompletedTask;
+        }
+    }
+}
+
+internal sealed class InMemoryProbeLog
+{
+    private readonly List<(Guid Id, DateTime At)> _received = [];
+
+    public void Record(Guid id)
+    {
+        lock (_received)
+            _received.Add((id, DateTime.UtcNow));
+    }
+
+    public List<(Guid Id, DateTime At)> Of(Guid id)
+    {
+        lock (_received)
+            return _received.Where(entry => entry.Id == id).ToList();
+    }
+}
