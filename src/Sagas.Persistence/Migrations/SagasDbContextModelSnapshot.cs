@@ -429,7 +429,6 @@ namespace Sagas.Persistence.Migrations
                         .HasColumnName("total_items");
 
                     b.Property<int>("Version")
-                        .IsConcurrencyToken()
                         .HasColumnType("integer")
                         .HasColumnName("version");
 

@@ -12,8 +12,8 @@ using Sagas.Persistence;
 namespace Sagas.Persistence.Migrations
 {
     [DbContext(typeof(SagasDbContext))]
-    [Migration("20261123031850_LlmJobsAndOutbox")]
-    partial class LlmJobsAndOutbox
+    [Migration("20261123030828_InitialSchema")]
+    partial class InitialSchema
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -432,7 +432,6 @@ namespace Sagas.Persistence.Migrations
                         .HasColumnName("total_items");
 
                     b.Property<int>("Version")
-                        .IsConcurrencyToken()
                         .HasColumnType("integer")
                         .HasColumnName("version");
 
