@@ -84,8 +84,18 @@ public sealed class SchedulerLifecycle(
 
     public async Task PreStop(IBus bus)
     {
-        if (Scheduler is { } scheduler && scheduler.Status == SchedulerStatus.Running)
+        if (Scheduler is not { } scheduler || scheduler.Status != SchedulerStatus.Running)
+            return;
+
+        try
+        {
             await scheduler.Standby(CancellationToken.None);
+        }
+        catch (SchedulerException exception)
+        {
+            // Shut down between the status check and the call (host disposal racing the bus stop): nothing left to pause.
+            logger.LogDebug(exception, "Quartz scheduler was already shut down when the bus stopped");
+        }
     }
 
     public void PostCreate(IBus bus)

@@ -26,7 +26,10 @@ public static class SchedulingRegistration
         {
             quartz.ConfigureScheduler(scheduler =>
             {
-                scheduler.InstanceName = options.InstanceName;
+                // Quartz keeps schedulers in a process-wide registry keyed by name. A clustered scheduler needs the
+                // cluster's name; an in-memory one is private to its host, and a unique name keeps two hosts in one
+                // process (tests, tools) from sharing it.
+                scheduler.InstanceName = database.IsPersistent ? options.InstanceName : $"{options.InstanceName}-{Guid.NewGuid():N}";
                 scheduler.GenerateInstanceId = true;
             });
             quartz.UseDefaultThreadPool(options.MaxConcurrency);
