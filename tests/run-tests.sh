@@ -6,7 +6,9 @@
 # running as root) on free loopback ports inside a temporary folder, and stopped again on every exit path.
 # A system-wide PostgreSQL or RabbitMQ is never touched.
 #
-# Usage: tests/run-tests.sh [extra dotnet test arguments, e.g. --filter Category=Integration]
+# Usage: tests/run-tests.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Scheduling]
+#        tests/run-tests.sh --exec COMMAND [ARGS...]   runs COMMAND instead of the tests, with the same servers
+#                                                      (benchmarks: --exec dotnet run -c Release --project tests/Sagas.Benchmarks -- ...)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -159,6 +161,15 @@ else
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+if [ "${1:-}" = "--exec" ]; then
+  shift
+  set +e
+  "$@"
+  status=$?
+  set -e
+  exit "$status"
+fi
+
 results="$work/results"
 set +e
 dotnet test Sagas.sln -c Release --results-directory "$results" --logger "trx" "$@" 2>&1 | tee "$work/test.log"

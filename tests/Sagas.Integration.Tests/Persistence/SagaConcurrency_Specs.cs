@@ -14,7 +14,8 @@ public abstract class ConcurrentIncrements(PostgresDatabase database)
     protected const int Instances = 20;
     protected const int EventsPerInstance = 50;
 
-    protected async Task<(List<CounterState> Rows, List<CounterIncremented> Published)> RunAsync(SagaConcurrencyMode mode, CounterEndpointSettings settings)
+    protected async Task<(List<CounterState> Rows, List<CounterIncremented> Published)> RunAsync(
+        SagaConcurrencyMode mode, CounterEndpointSettings settings, Func<Task>? disturbWhileConsuming = null)
     {
         await using var host = await SagaTestHost.StartAsync(database.ConnectionString, mode, settings);
         var ids = Enumerable.Range(0, Instances).Select(_ => NewId.NextGuid()).ToList();
@@ -22,6 +23,8 @@ public abstract class ConcurrentIncrements(PostgresDatabase database)
         // Interleaved: consecutive messages belong to different counters, so every batch in flight mixes them.
         var messages = Enumerable.Range(0, EventsPerInstance).SelectMany(_ => ids.Select(id => new IncrementCounter(id))).ToList();
         await Task.WhenAll(messages.Select(host.SendAsync));
+        if (disturbWhileConsuming is not null)
+            await disturbWhileConsuming();
 
         // Settled: every increment was counted or ended in the error queue.
         var rows = await host.WaitForAsync(
@@ -67,5 +70,39 @@ public sealed class When_fifty_events_per_instance_arrive_at_once_without_retrie
         var (rows, _) = await RunAsync(SagaConcurrencyMode.Optimistic, new CounterEndpointSettings(RetryTransientFailures: false));
 
         Assert.True(rows.Sum(r => r.Count) < Instances * EventsPerInstance, $"expected lost updates, counted {rows.Sum(r => r.Count)}");
+    }
+}
+
+/// <summary>
+/// Dropped connections in the middle of the fan-in: the server terminates every session of the test database several
+/// times while increments are being applied. Each failed attempt is retried on a fresh DbContext and connection.
+/// </summary>
+public sealed class When_database_connections_are_dropped_during_the_fan_in(PostgresDatabase database)
+    : ConcurrentIncrements(database), IClassFixture<PostgresDatabase>
+{
+    private readonly PostgresDatabase _database = database;
+
+    [ServerFact]
+    public async Task Should_still_count_every_event_exactly_once()
+    {
+        var terminated = 0;
+        var (rows, published) = await RunAsync(SagaConcurrencyMode.Pessimistic, new CounterEndpointSettings(), async () =>
+        {
+            await using var admin = new Npgsql.NpgsqlConnection(TestServers.RequirePostgres());
+            await admin.OpenAsync();
+            for (var round = 0; round < 5; round++)
+            {
+                await using var kill = new Npgsql.NpgsqlCommand(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = @name AND pid <> pg_backend_pid()", admin);
+                kill.Parameters.AddWithValue("name", _database.Name);
+                terminated += Convert.ToInt32(await kill.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+                await Task.Delay(TimeSpan.FromMilliseconds(150));
+            }
+        });
+
+        Assert.True(terminated > 0, "no session was terminated, so nothing was disturbed");
+        Assert.Equal(Instances, rows.Count);
+        Assert.All(rows, row => Assert.Equal(EventsPerInstance, row.Count));
+        Assert.Equal(Instances * EventsPerInstance, published.Count);
     }
 }
