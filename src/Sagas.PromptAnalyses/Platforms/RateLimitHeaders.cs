@@ -1,3 +1,4 @@
+using Sagas.Core.Http;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
@@ -65,39 +66,7 @@ public static partial class RateLimitHeaders
     /// Parses a Go <c>time.Duration</c> string (<c>1h2m3.5s</c>, <c>6m0s</c>, <c>12ms</c>, <c>850us</c>, <c>0</c>).
     /// Returns null for anything else.
     /// </summary>
-    public static TimeSpan? ParseGoDuration(string? value)
-    {
-        var text = value?.Trim();
-        if (string.IsNullOrEmpty(text))
-            return null;
-        if (text == "0")
-            return TimeSpan.Zero;
-
-        var match = GoDuration().Match(text);
-        if (!match.Success)
-            return null;
-
-        var ticks = 0m;
-        foreach (Capture part in match.Groups["part"].Captures)
-        {
-            var unitStart = 0;
-            while (unitStart < part.Value.Length && (char.IsAsciiDigit(part.Value[unitStart]) || part.Value[unitStart] == '.'))
-                unitStart++;
-            if (!decimal.TryParse(part.Value[..unitStart], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount))
-                return null;
-            ticks += amount * part.Value[unitStart..] switch
-            {
-                "h" => TimeSpan.TicksPerHour,
-                "m" => TimeSpan.TicksPerMinute,
-                "s" => TimeSpan.TicksPerSecond,
-                "ms" => TimeSpan.TicksPerMillisecond,
-                "us" or "µs" or "μs" => TimeSpan.TicksPerMicrosecond,
-                _ => 0.01m, // ns: 100 ns per tick
-            };
-        }
-
-        return TimeSpan.FromTicks((long)decimal.Round(ticks));
-    }
+    public static TimeSpan? ParseGoDuration(string? value) => GoDuration.TryParse(value, out var duration) ? duration : null;
 
     /// <summary>Parses a protobuf JSON duration such as Gemini's <c>retryDelay</c> (<c>38s</c>, <c>0.5s</c>).</summary>
     public static TimeSpan? ParseProtobufDuration(string? value)
@@ -117,7 +86,4 @@ public static partial class RateLimitHeaders
         DateTimeOffset.TryParse(value?.Trim(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var timestamp)
             ? timestamp
             : null;
-
-    [GeneratedRegex(@"^(?<part>[0-9]+(?:\.[0-9]+)?(?:h|ms|m|s|us|µs|μs|ns))+$", RegexOptions.CultureInvariant)]
-    private static partial Regex GoDuration();
 }

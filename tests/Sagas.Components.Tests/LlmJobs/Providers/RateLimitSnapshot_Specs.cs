@@ -1,3 +1,4 @@
+using Sagas.Core.Http;
 using Sagas.LlmJobs.Providers;
 
 namespace Sagas.Components.Tests.LlmJobs.Providers;
