@@ -135,6 +135,8 @@ internal sealed class LlmPollingWorkload : IWorkload
             var flags = await Query(host, db => db.Set<EntityFlag>().CountAsync());
             var succeeded = await Query(host, db => db.Set<LlmJobItem>().CountAsync(i => i.Status == LlmJobItemStatus.Succeeded));
             exact &= flags == succeeded && succeeded == rows.Sum(j => j.SucceededItems);
+            // Stopping while the outbox still publishes the completion events would cancel those publishes mid-flight.
+            await WaitAsync(host, async db => !await db.Set<Sagas.Persistence.Outbox.OutboxMessage>().AnyAsync(), TimeSpan.FromMinutes(2), "the outbox drained");
             return new ScenarioResult(wall, (after.Gets - before.Gets) / wall.TotalSeconds, workerCpu / wall, stubCpu / wall, lags, exact);
         }
         finally
