@@ -28,7 +28,7 @@ internal sealed class LlmPollingWorkload : IWorkload
 {
     public string Name => "llm-polling";
 
-    public string Description => "status checks/s, worker CPU and completion lag for 10,000 in-flight background items (tuned vs seed). [--quick] [--jobs N] [--items N] [--window S]";
+    public string Description => "status checks/s, worker CPU and completion lag for 10,000 in-flight background items (tuned vs seed). [--quick] [--jobs N] [--items N] [--window S] [--parallelism N (tuned)]";
 
     public async Task<int> RunAsync(string[] args)
     {
@@ -36,10 +36,11 @@ internal sealed class LlmPollingWorkload : IWorkload
         var jobs = Option(args, "--jobs", quick ? 2 : 10);
         var itemsPerJob = Option(args, "--items", quick ? 200 : 1_000);
         var window = TimeSpan.FromSeconds(Option(args, "--window", quick ? 6 : 30));
+        var parallelism = Option(args, "--parallelism", 50);
 
         PollingScenario[] scenarios =
         [
-            new("tuned: every 1 s, all items per cycle, 50 in parallel", TimeSpan.FromSeconds(1), itemsPerJob, 50, "0/1 * * * * ?", TimeSpan.FromSeconds(quick ? 20 : 60)),
+            new($"tuned: every 1 s, all items per cycle, {parallelism} in parallel", TimeSpan.FromSeconds(1), itemsPerJob, parallelism, "0/1 * * * * ?", TimeSpan.FromSeconds(quick ? 20 : 60)),
             new("seed: every 30 s, 50 items per cycle, 20 in parallel", TimeSpan.FromSeconds(30), 50, 20, "0/30 * * * * ?", TimeSpan.FromSeconds(quick ? 5 : 65)),
         ];
         // The baseline's window must hold at least one 30 s cycle of every job to measure anything.
