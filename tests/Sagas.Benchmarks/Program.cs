@@ -1,8 +1,13 @@
 using Sagas.Benchmarks;
+using Sagas.Benchmarks.LlmPolling;
 using Sagas.Benchmarks.SagaThroughput;
 
 // One subcommand per workload; add new ones to this table.
-IWorkload[] workloads = [new SagaThroughputWorkload()];
+IWorkload[] workloads = [new SagaThroughputWorkload(), new LlmPollingWorkload()];
+
+// The OpenAI stub of llm-polling runs as a child process of this executable, so its CPU is not counted as the worker's.
+if (args is [OpenAiPollingStub.Subcommand, ..])
+    return await OpenAiPollingStub.RunAsync(args[1..]);
 
 if (args.Length == 0 || args[0] is "-h" or "--help" || workloads.All(w => w.Name != args[0]))
 {

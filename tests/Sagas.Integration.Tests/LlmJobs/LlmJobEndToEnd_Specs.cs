@@ -23,7 +23,7 @@ public sealed class LlmJobHost : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    public static async Task<LlmJobHost> StartAsync(PostgresDatabase database, RabbitMqVirtualHost broker, TimeSpan latency)
+    public static async Task<LlmJobHost> StartAsync(PostgresDatabase database, RabbitMqVirtualHost broker, TimeSpan latency, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -42,6 +42,8 @@ public sealed class LlmJobHost : IAsyncDisposable
             ["LlmJobs:Providers:Simulated:FailureRate"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
         });
+        if (settings is not null)
+            builder.Configuration.AddInMemoryCollection(settings);
         builder.AddSagas("llm-job-specs");
         builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
         var host = builder.Build();

@@ -1,0 +1,304 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Reflection;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Sagas.Contracts.LlmJobs;
+using Sagas.Hosting;
+using Sagas.Persistence;
+using Sagas.Persistence.LlmJobs;
+
+namespace Sagas.Benchmarks.LlmPolling;
+
+/// <summary>Polling settings of one run; the baseline is the seed's Lambda poller.</summary>
+internal sealed record PollingScenario(string Title, TimeSpan Interval, int MaxItemsPerJobPerCycle, int Parallelism, string Cron, TimeSpan CompletionLimit);
+
+/// <summary>
+/// Many background items in flight against a local OpenAI stub (GET /v1/responses/{id} answers in 50 ms, a child
+/// process): the whole worker (RabbitMQ, PostgreSQL, the scheduler's tick, poll consumers, ledger, saga) runs in this
+/// process, so this process's CPU time is the worker's. Measures status checks per second and CPU time / wall time while
+/// every item is in progress, then flips the stub to "completed" and measures the lag until each job is completed in the
+/// database (jobs.finished_at minus the flip).
+/// </summary>
+internal sealed class LlmPollingWorkload : IWorkload
+{
+    public string Name => "llm-polling";
+
+    public string Description => "status checks/s, worker CPU and completion lag for 10,000 in-flight background items (tuned vs seed). [--quick] [--jobs N] [--items N] [--window S] [--parallelism N (tuned)]";
+
+    public async Task<int> RunAsync(string[] args)
+    {
+        var quick = args.Contains("--quick");
+        var jobs = Option(args, "--jobs", quick ? 2 : 10);
+        var itemsPerJob = Option(args, "--items", quick ? 200 : 1_000);
+        var window = TimeSpan.FromSeconds(Option(args, "--window", quick ? 6 : 30));
+        var parallelism = Option(args, "--parallelism", 50);
+
+        PollingScenario[] scenarios =
+        [
+            new($"tuned: every 1 s, all items per cycle, {parallelism} in parallel", TimeSpan.FromSeconds(1), itemsPerJob, parallelism, "0/1 * * * * ?", TimeSpan.FromSeconds(quick ? 20 : 60)),
+            new("seed: every 30 s, 50 items per cycle, 20 in parallel", TimeSpan.FromSeconds(30), 50, 20, "0/30 * * * * ?", TimeSpan.FromSeconds(quick ? 5 : 65)),
+        ];
+        // The baseline's window must hold at least one 30 s cycle of every job to measure anything.
+        var windows = new[] { window, quick ? TimeSpan.FromSeconds(6) : TimeSpan.FromSeconds(60) };
+
+        Console.WriteLine($"# llm-polling: {jobs} job(s) x {itemsPerJob:N0} background items = {jobs * itemsPerJob:N0} in flight; stub GET latency 50 ms");
+        Console.WriteLine(MachineDescription());
+        Console.WriteLine();
+
+        var results = new List<(PollingScenario Scenario, ScenarioResult Result)>();
+        for (var i = 0; i < scenarios.Length; i++)
+        {
+            var result = await RunScenarioAsync(scenarios[i], jobs, itemsPerJob, windows[i]);
+            results.Add((scenarios[i], result));
+            Console.Error.WriteLine($"[llm-polling] {scenarios[i].Title}: done");
+        }
+
+        Console.WriteLine("| scenario | window (s) | status checks/s | worker CPU s / wall s | stub CPU s / wall s | lag to job completed (s): min / median / max | jobs completed within limit | items exact |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---|---:|---|");
+        foreach (var (scenario, r) in results)
+        {
+            var lag = r.Lags.Count == 0 ? "none finished" : $"{r.Lags.Min():F2} / {Median(r.Lags):F2} / {r.Lags.Max():F2}";
+            Console.WriteLine($"| {scenario.Title} | {r.Window.TotalSeconds:F0} | {r.ChecksPerSecond:N0} | {r.WorkerCpuShare:F2} | {r.StubCpuShare:F2} | {lag} | {r.Lags.Count}/{jobs} (limit {scenario.CompletionLimit.TotalSeconds:F0} s) | {(r.Exact ? "yes" : "NO")} |");
+        }
+
+        var (tuned, seed) = (results[0].Result, results[1].Result);
+        Console.WriteLine();
+        Console.WriteLine(seed.ChecksPerSecond > 0
+            ? $"checks/s ratio tuned / seed: {tuned.ChecksPerSecond / seed.ChecksPerSecond:F1}"
+            : "checks/s ratio tuned / seed: n/a (the seed's 30 s cycle did not fall inside the window)");
+        var seedDesignLag = Math.Ceiling((double)itemsPerJob / scenarios[1].MaxItemsPerJobPerCycle) * scenarios[1].Interval.TotalSeconds;
+        Console.WriteLine($"seed design: one job needs {Math.Ceiling((double)itemsPerJob / scenarios[1].MaxItemsPerJobPerCycle):F0} cycles of {scenarios[1].Interval.TotalSeconds:F0} s to see {itemsPerJob:N0} items finish: lag about {seedDesignLag:F0} s");
+        if (tuned.Lags.Count > 0)
+            Console.WriteLine($"lag ratio (seed design / tuned max): {seedDesignLag / tuned.Lags.Max():F0}");
+
+        var probe = await ProbeProviderCostAsync(quick ? 2_000 : 10_000);
+        Console.WriteLine($"provider alone (OpenAiLlmJobProvider.GetItemAsync against the same stub, 100 in flight, no bus, no database): {probe.ChecksPerSecond:N0} checks/s, " +
+                          $"{probe.CpuShare:F2} CPU s / wall s, {probe.CpuPerCheck.TotalMicroseconds:F0} us CPU per check; " +
+                          $"the tuned run spent {tuned.WorkerCpuShare * 1_000_000 / Math.Max(tuned.ChecksPerSecond, 0.001):F0} us of worker CPU per check");
+        Console.WriteLine($"load average after: {LoadAverage()}");
+        return results.All(r => r.Result.Exact) ? 0 : 1;
+    }
+
+    private static async Task<ScenarioResult> RunScenarioAsync(PollingScenario scenario, int jobs, int itemsPerJob, TimeSpan window)
+    {
+        await using var database = await BenchmarkServers.CreateDatabaseAsync();
+        await using var broker = await BenchmarkServers.CreateVirtualHostAsync();
+        using var stub = await StubProcess.StartAsync();
+        using var host = BuildWorker(scenario, stub.BaseUrl, database.ConnectionString, broker.Address);
+        await host.StartAsync();
+        try
+        {
+            var bus = host.Services.GetRequiredService<IBus>();
+            var jobIds = Enumerable.Range(0, jobs).Select(_ => NewId.NextGuid()).ToList();
+            foreach (var jobId in jobIds)
+            {
+                await bus.Publish(new SubmitLlmJob(
+                    jobId, "flagging", null, null, LlmJobPriority.Normal, LlmJobMode.Background,
+                    [.. Enumerable.Range(1, itemsPerJob).Select(i => new LlmJobItemInput($"i{i}", "post", $"{jobId:N}-{i}", $"text {i}"))],
+                    DateTimeOffset.UtcNow.AddHours(2), "llm-polling"));
+            }
+
+            var total = jobs * itemsPerJob;
+            await WaitAsync(host, async db => await db.Set<LlmJobItem>().CountAsync(i => i.Status == LlmJobItemStatus.Processing && i.ProviderTaskId != null) == total, TimeSpan.FromMinutes(5), "every item submitted");
+            await WaitAsync(host, async db => await db.Set<LlmJob>().CountAsync(j => j.Status == LlmJobStatus.Running) == jobs, TimeSpan.FromMinutes(1), "every job running");
+            // Let the poll loops reach their steady rhythm before measuring.
+            await Task.Delay(TimeSpan.FromSeconds(Math.Min(5, scenario.Interval.TotalSeconds)));
+
+            var before = await stub.StatsAsync();
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var stubCpuBefore = stub.CpuTime;
+            var clock = Stopwatch.StartNew();
+            await Task.Delay(window);
+            var wall = clock.Elapsed;
+            var after = await stub.StatsAsync();
+            var workerCpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+            var stubCpu = stub.CpuTime - stubCpuBefore;
+
+            var completeAt = DateTimeOffset.FromUnixTimeMilliseconds(await stub.CompleteAsync());
+            var limit = Stopwatch.StartNew();
+            while (limit.Elapsed < scenario.CompletionLimit)
+            {
+                var finished = await Query(host, db => db.Set<LlmJob>().CountAsync(j => j.FinishedAt != null));
+                if (finished == jobs)
+                    break;
+                await Task.Delay(TimeSpan.FromMilliseconds(250));
+            }
+
+            var rows = await Query(host, db => db.Set<LlmJob>().AsNoTracking().ToListAsync());
+            var lags = rows.Where(j => j.FinishedAt is not null).Select(j => (j.FinishedAt!.Value - completeAt).TotalSeconds).ToList();
+            var exact = rows.Where(j => j.FinishedAt is not null).All(j => j.Status == LlmJobStatus.Completed && j.SucceededItems == itemsPerJob && j.ProcessedItems == itemsPerJob)
+                        && rows.All(j => j.ProcessedItems == j.SucceededItems + j.FailedItems + j.CancelledItems && j.FailedItems == 0);
+            var flags = await Query(host, db => db.Set<EntityFlag>().CountAsync());
+            var succeeded = await Query(host, db => db.Set<LlmJobItem>().CountAsync(i => i.Status == LlmJobItemStatus.Succeeded));
+            exact &= flags == succeeded && succeeded == rows.Sum(j => j.SucceededItems);
+            // Stopping while the outbox still publishes the completion events would cancel those publishes mid-flight.
+            await WaitAsync(host, async db => !await db.Set<Sagas.Persistence.Outbox.OutboxMessage>().AnyAsync(), TimeSpan.FromMinutes(2), "the outbox drained");
+            return new ScenarioResult(wall, (after.Gets - before.Gets) / wall.TotalSeconds, workerCpu / wall, stubCpu / wall, lags, exact);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    private static IHost BuildWorker(PollingScenario scenario, string stubUrl, string connectionString, Uri broker)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Messaging:Transport"] = "RabbitMq",
+            ["Messaging:RabbitMq:Uri"] = broker.ToString(),
+            ["Database:Provider"] = "PostgreSql",
+            ["Database:ConnectionString"] = connectionString,
+            ["Worker:Roles"] = "all",
+            ["LlmJobs:Providers:Default"] = "openai",
+            ["LlmJobs:Providers:OpenAi:Enabled"] = "true",
+            ["LlmJobs:Providers:OpenAi:BaseUrl"] = stubUrl,
+            ["LlmJobs:Providers:OpenAi:ApiKey"] = "sk-bench-loopback",
+            ["LlmJobs:Polling:Interval"] = scenario.Interval.ToString(),
+            ["LlmJobs:Polling:MinInterval"] = scenario.Interval.ToString(),
+            ["LlmJobs:Polling:MaxInterval"] = scenario.Interval.ToString(),
+            ["LlmJobs:Polling:MaxItemsPerJobPerCycle"] = scenario.MaxItemsPerJobPerCycle.ToString(CultureInfo.InvariantCulture),
+            ["LlmJobs:Polling:Parallelism"] = scenario.Parallelism.ToString(CultureInfo.InvariantCulture),
+            ["Scheduling:Schedules:llm-job-poll:Cron"] = scenario.Cron,
+            ["Logging:LogLevel:Default"] = "Warning",
+            // The first migration's probe of a missing history table is logged as a failed command; it is expected.
+            ["Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command"] = "None",
+        });
+        builder.AddSagas("llm-polling-bench");
+        builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// The share of a status check's CPU that is the provider's own (OpenAI SDK, HTTP client, JSON reading): the same
+    /// calls with nothing else in the process, so the rest of the tuned run's CPU per check is bus, database and ledger.
+    /// </summary>
+    private static async Task<(double ChecksPerSecond, double CpuShare, TimeSpan CpuPerCheck)> ProbeProviderCostAsync(int checks)
+    {
+        using var stub = await StubProcess.StartAsync();
+        var provider = new Sagas.LlmJobs.Providers.OpenAi.OpenAiLlmJobProvider(
+            new Sagas.LlmJobs.Providers.OpenAiProviderOptions { Enabled = true, BaseUrl = stub.BaseUrl, ApiKey = "sk-bench-loopback", Retry = new() { MaxRetryAttempts = 0 } },
+            TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Sagas.LlmJobs.Providers.OpenAi.OpenAiLlmJobProvider>.Instance);
+        var tasks = new List<string>();
+        for (var i = 0; i < 100; i++)
+            tasks.Add((await provider.SubmitItemAsync(new("p" + i, null, "Decide.", "text"), CancellationToken.None)).ProviderTaskId);
+
+        // Warm-up: JIT and connection pool.
+        await Parallel.ForEachAsync(Enumerable.Range(0, 500), new ParallelOptions { MaxDegreeOfParallelism = 100 }, async (i, token) => await provider.GetItemAsync(tasks[i % tasks.Count], token));
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, checks), new ParallelOptions { MaxDegreeOfParallelism = 100 }, async (i, token) => await provider.GetItemAsync(tasks[i % tasks.Count], token));
+        var wall = clock.Elapsed;
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        return (checks / wall.TotalSeconds, cpu / wall, cpu / checks);
+    }
+
+    private static async Task<T> Query<T>(IHost host, Func<SagasDbContext, Task<T>> query)
+    {
+        await using var scope = host.Services.CreateAsyncScope();
+        return await query(scope.ServiceProvider.GetRequiredService<SagasDbContext>());
+    }
+
+    private static async Task WaitAsync(IHost host, Func<SagasDbContext, Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await Query(host, condition))
+        {
+            if (clock.Elapsed > timeout)
+                throw new TimeoutException($"llm-polling: not reached within {timeout}: {what}");
+            await Task.Delay(TimeSpan.FromMilliseconds(250));
+        }
+    }
+
+    private static int Option(string[] args, string name, int fallback) =>
+        Array.IndexOf(args, name) is var at and >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static string MachineDescription()
+    {
+        var cpu = File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+            : null;
+        return $"machine: {Environment.ProcessorCount} cores ({cpu ?? "unknown cpu"}), {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, " +
+               $".NET {Environment.Version}, load average before: {LoadAverage()}";
+    }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+    private sealed record ScenarioResult(TimeSpan Window, double ChecksPerSecond, double WorkerCpuShare, double StubCpuShare, List<double> Lags, bool Exact);
+
+    private sealed record StubStats(long Gets, long Posts, long CompletedAnswers);
+
+    private sealed record CompleteAnswer(long CompleteAtUnixMs);
+
+    /// <summary>The stub as a child process of this benchmark (same executable, hidden subcommand).</summary>
+    private sealed class StubProcess : IDisposable
+    {
+        private readonly Process _process;
+        private readonly HttpClient _http;
+
+        private StubProcess(Process process, string baseUrl)
+        {
+            _process = process;
+            BaseUrl = baseUrl;
+            _http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        }
+
+        public string BaseUrl { get; }
+
+        public TimeSpan CpuTime
+        {
+            get
+            {
+                _process.Refresh();
+                return _process.TotalProcessorTime;
+            }
+        }
+
+        public static async Task<StubProcess> StartAsync()
+        {
+            var self = Environment.ProcessPath ?? throw new BenchmarkSetupException("cannot tell this process's executable to start the stub");
+            var start = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+            if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+                start.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
+            start.ArgumentList.Add(OpenAiPollingStub.Subcommand);
+            start.ArgumentList.Add("50");
+            var process = Process.Start(start) ?? throw new BenchmarkSetupException("could not start the OpenAI stub process");
+            var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            if (line is null || !line.StartsWith("listening ", StringComparison.Ordinal))
+                throw new BenchmarkSetupException($"the OpenAI stub did not start: {line}");
+            return new StubProcess(process, line["listening ".Length..]);
+        }
+
+        public async Task<StubStats> StatsAsync() => (await _http.GetFromJsonAsync<StubStats>("/control/stats"))!;
+
+        public async Task<long> CompleteAsync()
+        {
+            using var answer = await _http.PostAsync("/control/complete", null);
+            answer.EnsureSuccessStatusCode();
+            return (await answer.Content.ReadFromJsonAsync<CompleteAnswer>())!.CompleteAtUnixMs;
+        }
+
+        public void Dispose()
+        {
+            _http.Dispose();
+            _process.StandardInput.Close();
+            if (!_process.WaitForExit(5_000))
+                _process.Kill();
+            _process.Dispose();
+        }
+    }
+}
