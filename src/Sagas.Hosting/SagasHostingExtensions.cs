@@ -45,6 +45,9 @@ public static class SagasHostingExtensions
                 x.AddLlmJobWorkers(database.ParseSagaConcurrency());
             configureBus?.Invoke(x);
         });
+        // Hosted services stop in reverse order: registered after the bus, the dispatcher stops publishing before the bus stops.
+        if (roles.RunsAny)
+            builder.Services.AddSagasOutboxDispatcher();
         builder.AddSagasObservability(serviceName);
         builder.Services.AddSagasHealthChecks();
         return builder;

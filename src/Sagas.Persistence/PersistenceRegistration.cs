@@ -19,7 +19,10 @@ public static class PersistenceRegistration
         return services;
     }
 
-    /// <summary>The transactional outbox: the writer for consumers, and the dispatcher that publishes what they wrote.</summary>
+    /// <summary>
+    /// The transactional outbox writer for consumers. The dispatcher that publishes what they wrote is added separately
+    /// with <see cref="AddSagasOutboxDispatcher"/>, after the bus, so that it starts after the bus and stops before it.
+    /// </summary>
     public static IServiceCollection AddSagasOutbox(this IServiceCollection services, IConfiguration configuration)
     {
         var options = new Outbox.OutboxOptions();
@@ -29,9 +32,11 @@ public static class PersistenceRegistration
         services.AddSingleton(options);
         services.AddSingleton<Outbox.OutboxSignal>();
         services.AddScoped<Outbox.Outbox>();
-        services.AddHostedService<Outbox.OutboxDispatcher>();
         return services;
     }
+
+    public static IServiceCollection AddSagasOutboxDispatcher(this IServiceCollection services) =>
+        services.AddHostedService<Outbox.OutboxDispatcher>();
 
     public static DbContextOptionsBuilder Configure(DbContextOptionsBuilder builder, DatabaseProvider provider, string connectionString)
     {
