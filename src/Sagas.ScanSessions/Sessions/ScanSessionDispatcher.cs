@@ -22,8 +22,6 @@ public sealed class ScanSessionDispatcher(
     ScanSessionsOptions options,
     TimeProvider clock) : IConsumer<DispatchScanSession>
 {
-    public const string NoCodes = "The session names no hole code to look for.";
-
     public async Task Consume(ConsumeContext<DispatchScanSession> context)
     {
         var message = context.Message;
@@ -31,9 +29,10 @@ public sealed class ScanSessionDispatcher(
         if (session is { Status: not (ScanSessionStatus.Dispatching or ScanSessionStatus.Scanning) })
             return;
 
-        var codes = HoleCodeMatcher.Create(message.TargetCodes).Codes;
-        var listing = codes.Count == 0
-            ? new ScanSourceListing([], [], "", NoCodes)
+        var codeError = HoleCodeList.Validate(message.TargetCodes);
+        var codes = codeError is null ? HoleCodeList.Distinct(message.TargetCodes) : [];
+        var listing = codeError is not null
+            ? new ScanSourceListing([], [], "", codeError)
             : await expander.ListAsync(message.Source, context.CancellationToken);
 
         if (session is null)
