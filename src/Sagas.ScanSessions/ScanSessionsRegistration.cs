@@ -36,6 +36,7 @@ public static class ScanSessionsRegistration
         x.AddConsumer<ScanSessionDispatcher, ScanSessionDispatcherDefinition>();
         x.AddConsumer<BuildScanReportConsumer, BuildScanReportConsumerDefinition>();
         x.AddConsumer<CancelScanSessionConsumer, CancelScanSessionConsumerDefinition>();
+        x.AddConsumer<BuildScanReportFaultConsumer, BuildScanReportFaultConsumerDefinition>();
         return x;
     }
 

@@ -93,6 +93,37 @@ public sealed class BuildScanReportConsumerDefinition : ConsumerDefinition<Build
 }
 
 /// <summary>
+/// A report that could not be written after every retry fails the session (row and saga) instead of leaving it
+/// reporting for ever.
+/// </summary>
+public sealed class BuildScanReportFaultConsumer(SagasDbContext db, Outbox outbox, TimeProvider clock) : IConsumer<Fault<BuildScanReport>>
+{
+    public async Task Consume(ConsumeContext<Fault<BuildScanReport>> context)
+    {
+        var sessionId = context.Message.Message.SessionId;
+        var reason = $"The report could not be written: {context.Message.Exceptions.FirstOrDefault()?.Message ?? "unknown error"}";
+        if (reason.Length > 2000)
+            reason = reason[..2000];
+
+        await using var transaction = await db.Database.BeginTransactionAsync(context.CancellationToken);
+        var updated = await db.Set<ScanSession>()
+            .Where(s => s.Id == sessionId && s.Status == ScanSessionStatus.Reporting)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(s => s.Status, ScanSessionStatus.Failed)
+                .SetProperty(s => s.Error, reason)
+                .SetProperty(s => s.CompletedAt, clock.GetUtcNow())
+                .SetProperty(s => s.Revision, s => s.Revision + 1), context.CancellationToken);
+        if (updated == 0)
+            return;
+
+        outbox.Add(new ScanSessionFailed(sessionId, reason));
+        await db.SaveChangesAsync(context.CancellationToken);
+        await transaction.CommitAsync(context.CancellationToken);
+        outbox.Flush();
+    }
+}
+
+/// <summary>
 /// Marks the session row cancelled so the file workers skip what is left. Only a session still dispatching or
 /// scanning can be cancelled: once every file is counted the report is built anyway. A cancel that overtakes the
 /// dispatcher leaves a cancelled row behind, which the dispatcher then respects.
@@ -123,6 +154,16 @@ public sealed class CancelScanSessionConsumerDefinition : ConsumerDefinition<Can
         endpointConfigurator.UseMessageRetry(retry =>
         {
             retry.Handle<Exception>(exception => SagaTransientErrors.IsTransient(exception) || exception is DbUpdateException);
+            retry.Exponential(8, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(100));
+        });
+}
+
+public sealed class BuildScanReportFaultConsumerDefinition : ConsumerDefinition<BuildScanReportFaultConsumer>
+{
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<BuildScanReportFaultConsumer> consumerConfigurator, IRegistrationContext context) =>
+        endpointConfigurator.UseMessageRetry(retry =>
+        {
+            retry.Handle<Exception>(SagaTransientErrors.IsTransient);
             retry.Exponential(8, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(100));
         });
 }
