@@ -26,6 +26,13 @@ public sealed class ScanSessionDispatcher(
     {
         var message = context.Message;
         var session = await db.Set<ScanSession>().SingleOrDefaultAsync(s => s.Id == message.SessionId, context.CancellationToken);
+        if (session is { Status: ScanSessionStatus.Cancelled })
+        {
+            // The cancel overtook the start (the saga discarded it for want of an instance): tell the saga again.
+            await context.Publish(new CancelScanSession(session.Id), context.CancellationToken);
+            return;
+        }
+
         if (session is { Status: not (ScanSessionStatus.Dispatching or ScanSessionStatus.Scanning) })
             return;
 

@@ -231,6 +231,29 @@ public sealed class When_a_scan_session_runs_on_rabbitmq_and_postgresql : IClass
         Assert.Equal(Sagas.ScanSessions.Matching.HoleCodeList.EmptyListError, reason);
     }
 
+    [ServerFact(postgres: true, rabbitMq: true)]
+    public async Task Should_end_cancelled_when_the_cancel_overtakes_the_start()
+    {
+        await using var host = await ScanSessionHost.StartAsync(_database, _broker, echoFiles: false);
+        var blobs = host.Services.GetRequiredService<IBlobStore>();
+        var sessionId = NewId.NextGuid();
+        var key = $"scan-uploads/{sessionId:N}/a.txt";
+        await blobs.PutAsync(key, new MemoryStream("EB-101"u8.ToArray()), "text/plain");
+        var bus = host.Services.GetRequiredService<IBus>();
+
+        await bus.Publish(new CancelScanSession(sessionId));
+        using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            while (!await host.QueryAsync(db => db.Set<ScanSession>().AnyAsync(s => s.Id == sessionId && s.Status == ScanSessionStatus.Cancelled)))
+                await Task.Delay(TimeSpan.FromMilliseconds(100), deadline.Token);
+        }
+
+        await bus.Publish(new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "a.txt")]), ["EB-101"], null, "specs"));
+
+        Assert.Equal("Cancelled", await host.WaitForSagaAsync(sessionId, "Cancelled", TimeSpan.FromSeconds(60)));
+        Assert.Equal(0, await host.QueryAsync(db => db.Set<ScanFileResult>().CountAsync(r => r.SessionId == sessionId)));
+    }
+
     /// <summary>
     /// A ZIP of PDFs (every other one holds EB-101 and EB-202) and text files (every third holds GH-7), with the
     /// matches and matched files it should produce.
