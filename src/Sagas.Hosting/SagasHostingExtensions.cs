@@ -8,6 +8,7 @@ using Sagas.Hosting.Observability;
 using Sagas.Hosting.Workers;
 using Sagas.LlmJobs;
 using Sagas.Persistence;
+using Sagas.ScanSessions;
 using Sagas.Scheduling;
 
 namespace Sagas.Hosting;
@@ -30,6 +31,8 @@ public static class SagasHostingExtensions
         var database = DatabaseOptions.Read(builder.Configuration);
         builder.Services.AddSagasOutbox(builder.Configuration);
         builder.Services.AddLlmJobs(builder.Configuration);
+        if (roles.Runs(WorkerRoles.ScanSessions) || roles.Runs(WorkerRoles.ScanFiles))
+            builder.Services.AddScanSessions(builder.Configuration, builder.Environment.ContentRootPath);
 
         // The Quartz tables and scheduler likewise come before the bus that feeds the scheduler queue.
         if (roles.Runs(WorkerRoles.Scheduler))
@@ -43,6 +46,10 @@ public static class SagasHostingExtensions
         {
             if (roles.Runs(WorkerRoles.LlmJobs))
                 x.AddLlmJobWorkers(database.ParseSagaConcurrency());
+            if (roles.Runs(WorkerRoles.ScanSessions))
+                x.AddScanSessionWorkers(database.ParseSagaConcurrency());
+            if (roles.Runs(WorkerRoles.ScanFiles))
+                x.AddScanFileWorkers();
             configureBus?.Invoke(x);
         });
         // Hosted services stop in reverse order: registered after the bus, the dispatcher stops publishing before the bus stops.

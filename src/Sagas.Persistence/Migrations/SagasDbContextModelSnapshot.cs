@@ -429,6 +429,7 @@ namespace Sagas.Persistence.Migrations
                         .HasColumnName("total_items");
 
                     b.Property<int>("Version")
+                        .IsConcurrencyToken()
                         .HasColumnType("integer")
                         .HasColumnName("version");
 
@@ -472,6 +473,218 @@ namespace Sagas.Persistence.Migrations
                     b.ToTable("outbox_messages", (string)null);
                 });
 
+            modelBuilder.Entity("Sagas.Persistence.ScanSessions.ScanFileResult", b =>
+                {
+                    b.Property<Guid>("SessionId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("session_id");
+
+                    b.Property<int>("FileIndex")
+                        .HasColumnType("integer")
+                        .HasColumnName("file_index");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("error");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("Link")
+                        .HasMaxLength(4096)
+                        .HasColumnType("character varying(4096)")
+                        .HasColumnName("link");
+
+                    b.Property<string>("Locator")
+                        .IsRequired()
+                        .HasMaxLength(4096)
+                        .HasColumnType("character varying(4096)")
+                        .HasColumnName("locator");
+
+                    b.Property<int>("MatchCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("match_count");
+
+                    b.Property<string>("MatchedCodesJson")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("matched_codes_json");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("name");
+
+                    b.Property<DateTimeOffset>("ProcessedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("processed_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
+
+                    b.HasKey("SessionId", "FileIndex")
+                        .HasName("pk_scan_file_results");
+
+                    b.ToTable("scan_file_results", (string)null);
+                });
+
+            modelBuilder.Entity("Sagas.Persistence.ScanSessions.ScanSession", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("CodesJson")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("codes_json");
+
+                    b.Property<DateTimeOffset?>("CompletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("completed_at");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("DispatchedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("dispatched_at");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("error");
+
+                    b.Property<int>("ErrorFiles")
+                        .HasColumnType("integer")
+                        .HasColumnName("error_files");
+
+                    b.Property<DateTimeOffset?>("LastProgressAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_progress_at");
+
+                    b.Property<int>("LastProgressPercent")
+                        .HasColumnType("integer")
+                        .HasColumnName("last_progress_percent");
+
+                    b.Property<int>("MatchedFiles")
+                        .HasColumnType("integer")
+                        .HasColumnName("matched_files");
+
+                    b.Property<int>("ProcessedFiles")
+                        .HasColumnType("integer")
+                        .HasColumnName("processed_files");
+
+                    b.Property<string>("ReportBlobKey")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("report_blob_key");
+
+                    b.Property<string>("RequestedBy")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("requested_by");
+
+                    b.Property<long>("Revision")
+                        .HasColumnType("bigint")
+                        .HasColumnName("revision");
+
+                    b.Property<string>("SourceDescription")
+                        .IsRequired()
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("source_description");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
+
+                    b.Property<int?>("TotalFiles")
+                        .HasColumnType("integer")
+                        .HasColumnName("total_files");
+
+                    b.Property<int>("TotalMatches")
+                        .HasColumnType("integer")
+                        .HasColumnName("total_matches");
+
+                    b.Property<string>("UploadsJson")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("uploads_json");
+
+                    b.HasKey("Id")
+                        .HasName("pk_scan_sessions");
+
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_scan_sessions_created_at");
+
+                    b.ToTable("scan_sessions", (string)null);
+                });
+
+            modelBuilder.Entity("Sagas.Persistence.ScanSessions.ScanSessionState", b =>
+                {
+                    b.Property<Guid>("CorrelationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("correlation_id");
+
+                    b.Property<string>("CurrentState")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("current_state");
+
+                    b.Property<string>("FailureReason")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("failure_reason");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<string>("ReportBlobKey")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("report_blob_key");
+
+                    b.Property<DateTimeOffset>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<int?>("TotalFiles")
+                        .HasColumnType("integer")
+                        .HasColumnName("total_files");
+
+                    b.Property<int?>("TotalMatches")
+                        .HasColumnType("integer")
+                        .HasColumnName("total_matches");
+
+                    b.Property<int?>("TotalProcessed")
+                        .HasColumnType("integer")
+                        .HasColumnName("total_processed");
+
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("integer")
+                        .HasColumnName("version");
+
+                    b.HasKey("CorrelationId")
+                        .HasName("pk_scan_session_sagas");
+
+                    b.ToTable("scan_session_sagas", (string)null);
+                });
+
             modelBuilder.Entity("Sagas.Persistence.LlmJobs.LlmJobBatch", b =>
                 {
                     b.HasOne("Sagas.Persistence.LlmJobs.LlmJob", null)
@@ -490,6 +703,16 @@ namespace Sagas.Persistence.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_llm_job_items_llm_job_job_id");
+                });
+
+            modelBuilder.Entity("Sagas.Persistence.ScanSessions.ScanFileResult", b =>
+                {
+                    b.HasOne("Sagas.Persistence.ScanSessions.ScanSession", null)
+                        .WithMany()
+                        .HasForeignKey("SessionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_scan_file_results_scan_session_session_id");
                 });
 #pragma warning restore 612, 618
         }

@@ -1,0 +1,72 @@
+namespace Sagas.Contracts.ScanSessions;
+
+/// <summary>One uploaded file already stored in the blob store.</summary>
+public sealed record ScanUpload(string BlobKey, string Name);
+
+/// <summary>
+/// Where a session's files come from; exactly one of the members is set. <see cref="FileContentBlobKey"/> holds the
+/// decoded bytes of a <c>file_content</c> submission (a manifest, a ZIP or a single file, told apart by content).
+/// </summary>
+public sealed record ScanSource(
+    IReadOnlyList<ScanUpload>? Uploads = null,
+    string? ManifestBlobKey = null,
+    string? ManifestName = null,
+    string? S3Prefix = null,
+    string? FileContentBlobKey = null,
+    string? FileContentName = null);
+
+/// <summary>Starts a scan session (API → saga).</summary>
+public sealed record StartScanSession(
+    Guid SessionId,
+    ScanSource Source,
+    IReadOnlyList<string> TargetCodes,
+    string? DriveToken,
+    string? RequestedBy);
+
+/// <summary>Saga → dispatcher: expand the source into files and send one <see cref="ScanFile"/> per file.</summary>
+public sealed record DispatchScanSession(
+    Guid SessionId,
+    ScanSource Source,
+    IReadOnlyList<string> TargetCodes,
+    string? DriveToken,
+    string? RequestedBy);
+
+/// <summary>Every file of the session was sent to the file workers.</summary>
+public sealed record ScanFilesDispatched(Guid SessionId, int TotalFiles);
+
+/// <summary>
+/// Work for one file. <see cref="Kind"/> is <c>upload</c>, <c>drive</c>, <c>url</c> or <c>s3</c>; <see cref="Error"/>,
+/// when set, is a problem known at listing time (unsafe ZIP entry, file too large): recorded without fetching.
+/// </summary>
+public sealed record ScanFile(
+    Guid SessionId,
+    int FileIndex,
+    string Name,
+    string Kind,
+    string Locator,
+    string? DriveToken = null,
+    string? Error = null);
+
+/// <summary>A target code was found in a file (one event per code and file).</summary>
+public sealed record ScanMatchFound(Guid SessionId, string HoleCode, string FileName, string Status, string? Link);
+
+/// <summary>Progress, throttled: at most once per integer percent.</summary>
+public sealed record ScanProgressed(Guid SessionId, int Processed, int Total, int Percent);
+
+/// <summary>The last file's result was recorded.</summary>
+public sealed record ScanFilesCompleted(Guid SessionId, int Total, int Matches);
+
+/// <summary>Saga → report builder.</summary>
+public sealed record BuildScanReport(Guid SessionId);
+
+/// <summary>The workbook is stored under <see cref="BlobKey"/>.</summary>
+public sealed record ScanReportBuilt(Guid SessionId, string BlobKey);
+
+/// <summary>The outcome of a successful session.</summary>
+public sealed record ScanSessionCompleted(Guid SessionId, string ReportBlobKey, int TotalMatches, int TotalProcessed);
+
+/// <summary>The session cannot go on (nothing to scan, no codes, an unreadable source).</summary>
+public sealed record ScanSessionFailed(Guid SessionId, string Reason);
+
+/// <summary>User cancel: files not yet scanned are skipped.</summary>
+public sealed record CancelScanSession(Guid SessionId);

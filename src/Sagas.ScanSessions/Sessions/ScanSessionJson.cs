@@ -1,0 +1,11 @@
+using System.Text.Json;
+
+namespace Sagas.ScanSessions.Sessions;
+
+internal static class ScanSessionJson
+{
+    public static string Write(IEnumerable<string> values) => JsonSerializer.Serialize(values.ToArray());
+
+    public static IReadOnlyList<string> Read(string? json) =>
+        string.IsNullOrEmpty(json) ? [] : JsonSerializer.Deserialize<string[]>(json) ?? [];
+}
