@@ -6,6 +6,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Contracts.LlmJobs;
+using Sagas.Components.Tests.Infrastructure;
+using Sagas.Components.Tests.LlmJobs.Providers;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Persistence.LlmJobs;
 
@@ -28,11 +30,11 @@ public sealed class When_an_llm_job_runs_against_openai : IClassFixture<Postgres
         _broker = broker;
     }
 
-    private static Dictionary<string, string?> OpenAiSettings(OpenAiLoopback stub) => new()
+    private static Dictionary<string, string?> OpenAiSettings(HttpStub stub) => new()
     {
         ["LlmJobs:Providers:Default"] = "openai",
         ["LlmJobs:Providers:OpenAi:Enabled"] = "true",
-        ["LlmJobs:Providers:OpenAi:BaseUrl"] = stub.BaseUrl,
+        ["LlmJobs:Providers:OpenAi:BaseUrl"] = stub.BaseAddress.ToString().TrimEnd('/'),
         ["LlmJobs:Providers:OpenAi:ApiKey"] = "sk-test-loopback",
         ["LlmJobs:Providers:OpenAi:Retry:BaseDelay"] = "00:00:00.010",
     };
@@ -46,7 +48,7 @@ public sealed class When_an_llm_job_runs_against_openai : IClassFixture<Postgres
     private static string DecisionFor(string itemId)
     {
         var flagged = int.Parse(itemId[1..], System.Globalization.CultureInfo.InvariantCulture) % 2 == 1;
-        return OpenAiLoopback.Decision(flagged, flagged ? "spam" : "none", flagged ? 0.9 : 0.6, $"Decision for {itemId}.");
+        return OpenAiStub.Decision(flagged, flagged ? "spam" : "none", flagged ? 0.9 : 0.6, $"Decision for {itemId}.");
     }
 
     [ServerFact(postgres: true, rabbitMq: true)]
@@ -55,7 +57,7 @@ public sealed class When_an_llm_job_runs_against_openai : IClassFixture<Postgres
         var taskItems = new ConcurrentDictionary<string, string>();
         var served = new ConcurrentDictionary<string, ConcurrentQueue<string>>();
         var submissions = new ConcurrentQueue<string>();
-        await using var stub = await OpenAiLoopback.StartAsync(app =>
+        await using var stub = await HttpStub.StartAsync(app =>
         {
             app.MapPost("/v1/responses", async (HttpContext context) =>
             {
@@ -64,27 +66,27 @@ public sealed class When_an_llm_job_runs_against_openai : IClassFixture<Postgres
                 submissions.Enqueue(itemId);
                 if (body.RootElement.GetRawText().Contains(RejectedInput, StringComparison.Ordinal))
                 {
-                    await OpenAiLoopback.Write(context, 400, OpenAiLoopback.Error("Invalid input: the text is not allowed.", "invalid_request_error", "invalid_value", "input"));
+                    await OpenAiStub.Write(context, 400, OpenAiStub.Error("Invalid input: the text is not allowed.", "invalid_request_error", "invalid_value", "input"));
                     return;
                 }
 
                 var id = "resp_" + itemId;
                 taskItems[id] = itemId;
                 served.GetOrAdd(id, _ => new()).Enqueue("queued");
-                await OpenAiLoopback.Write(context, 200, OpenAiLoopback.Response(id, "queued", itemId));
+                await OpenAiStub.Write(context, 200, OpenAiStub.Response(id, "queued", itemId: itemId));
             });
             app.MapGet("/v1/responses/{id}", async (HttpContext context, string id) =>
             {
                 if (!taskItems.TryGetValue(id, out var itemId))
                 {
-                    await OpenAiLoopback.Write(context, 404, OpenAiLoopback.Error($"No response found with id '{id}'.", "invalid_request_error", null));
+                    await OpenAiStub.Write(context, 404, OpenAiStub.Error($"No response found with id '{id}'.", "invalid_request_error", null));
                     return;
                 }
 
                 var history = served[id];
                 var status = history.Count == 1 ? "in_progress" : "completed";
                 history.Enqueue(status);
-                await OpenAiLoopback.Write(context, 200, OpenAiLoopback.Response(id, status, itemId, status == "completed" ? DecisionFor(itemId) : null));
+                await OpenAiStub.Write(context, 200, OpenAiStub.Response(id, status, status == "completed" ? DecisionFor(itemId) : null, itemId));
             });
         });
         await using var host = await LlmJobHost.StartAsync(_database, _broker, TimeSpan.FromSeconds(1), OpenAiSettings(stub));
@@ -139,7 +141,7 @@ public sealed class When_an_llm_job_runs_against_openai : IClassFixture<Postgres
         var batchPolls = 0;
         var batchesCreated = 0;
         string InputLines() => uploads.Single().Content;
-        await using var stub = await OpenAiLoopback.StartAsync(app =>
+        await using var stub = await HttpStub.StartAsync(app =>
         {
             app.MapPost("/v1/files", async (HttpContext context) =>
             {
@@ -147,16 +149,16 @@ public sealed class When_an_llm_job_runs_against_openai : IClassFixture<Postgres
                 var file = form.Files["file"]!;
                 using var reader = new StreamReader(file.OpenReadStream());
                 uploads.Enqueue((form["purpose"].ToString(), await reader.ReadToEndAsync()));
-                await OpenAiLoopback.Write(context, 200, OpenAiLoopback.File("file-input1", file.Length, file.FileName, "batch"));
+                await OpenAiStub.Write(context, 200, OpenAiStub.File("file-input1", file.Length, file.FileName, "batch"));
             });
             app.MapPost("/v1/batches", async (HttpContext context) =>
             {
                 Interlocked.Increment(ref batchesCreated);
-                await OpenAiLoopback.Write(context, 200, OpenAiLoopback.Batch("batch_e2e1", "validating", "file-input1", 0, 0, 0));
+                await OpenAiStub.Write(context, 200, OpenAiStub.Batch("batch_e2e1", "validating", 0, 0, 0));
             });
             app.MapGet("/v1/batches/{id}", (HttpContext context, string id) => Interlocked.Increment(ref batchPolls) == 1
-                ? OpenAiLoopback.Write(context, 200, OpenAiLoopback.Batch(id, "in_progress", "file-input1", 5, 2, 0))
-                : OpenAiLoopback.Write(context, 200, OpenAiLoopback.Batch(id, "completed", "file-input1", 5, 4, 1, "file-out1", "file-err1")));
+                ? OpenAiStub.Write(context, 200, OpenAiStub.Batch(id, "in_progress", 5, 2, 0))
+                : OpenAiStub.Write(context, 200, OpenAiStub.Batch(id, "completed", 5, 4, 1, "file-out1", "file-err1")));
             app.MapGet("/v1/files/{id}/content", (HttpContext context, string id) =>
             {
                 var lines = InputLines().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement);
@@ -166,12 +168,12 @@ public sealed class When_an_llm_job_runs_against_openai : IClassFixture<Postgres
                     var customId = line.GetProperty("custom_id").GetString()!;
                     var rejected = line.GetRawText().Contains(RejectedInput, StringComparison.Ordinal);
                     if (id == "file-out1" && !rejected)
-                        output.Add(OpenAiLoopback.OutputLine(customId, 200, OpenAiLoopback.Response("resp_b" + customId, "completed", customId, DecisionFor(customId), background: false)));
+                        output.Add(OpenAiStub.OutputLine(customId, OpenAiStub.Response("resp_b" + customId, "completed", DecisionFor(customId), customId)));
                     else if (id == "file-err1" && rejected)
-                        output.Add(OpenAiLoopback.OutputLine(customId, 400, OpenAiLoopback.Error("This model's maximum context length is 400000 tokens.", "invalid_request_error", "context_length_exceeded", "input")));
+                        output.Add(OpenAiStub.OutputLine(customId, statusCode: 400, responseBody: OpenAiStub.Error("This model's maximum context length is 400000 tokens.", "invalid_request_error", "context_length_exceeded", "input")));
                 }
 
-                return OpenAiLoopback.Write(context, 200, string.Join('\n', output) + "\n");
+                return OpenAiStub.Write(context, 200, string.Join('\n', output) + "\n");
             });
         });
         await using var host = await LlmJobHost.StartAsync(_database, _broker, TimeSpan.FromSeconds(1), OpenAiSettings(stub));
