@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Sagas.Benchmarks.ApiLatency;
+
+/// <summary>
+/// API latency under a steady, open-loop request rate: the API and one worker run as separate processes on RabbitMQ +
+/// PostgreSQL (the deployed shape), the load comes from this process. Latency is measured from each request's
+/// scheduled start, so a stalled server is charged for the queue it builds (no coordinated omission). The baseline is
+/// <c>/health/live</c> on the same server at the same rate: the pipeline (Kestrel, middleware, auth) with no work behind it.
+/// </summary>
+internal sealed class ApiLatencyWorkload : IWorkload
+{
+    private const int ItemsPerSubmittedJob = 10;
+
+    public string Name => "api-latency";
+
+    public string Description => "API p50/p99 at a steady request rate (reads, job submission) beside /health/live on the same server. [--quick] [--rate N/s] [--seconds N]";
+
+    public async Task<int> RunAsync(string[] args)
+    {
+        var quick = args.Contains("--quick");
+        var rate = Option(args, "--rate", quick ? 50 : 200);
+        var duration = TimeSpan.FromSeconds(Option(args, "--seconds", quick ? 5 : 30));
+
+        await using var database = await BenchmarkServers.CreateDatabaseAsync();
+        await using var broker = await BenchmarkServers.CreateVirtualHostAsync();
+        var shared = new Dictionary<string, string>
+        {
+            ["Messaging:Transport"] = "RabbitMq",
+            ["Messaging:RabbitMq:Uri"] = broker.Address.ToString(),
+            ["Database:Provider"] = "PostgreSql",
+            ["Database:ConnectionString"] = database.ConnectionString,
+            ["LlmJobs:Providers:Simulated:MinLatency"] = "00:00:00.100",
+            ["LlmJobs:Providers:Simulated:MaxLatency"] = "00:00:00.500",
+            ["Api:MutationsPerMinute"] = "1000000",
+        };
+
+        Console.WriteLine($"# api-latency: {rate} requests/s per scenario for {duration.TotalSeconds:F0} s, open loop; API and worker as separate processes on RabbitMQ + PostgreSQL");
+        Console.WriteLine(BenchmarkMachine.Describe());
+        Console.WriteLine();
+
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        {
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+
+        // The API holds no worker role, like a deployed API; the worker process runs every consumer and the scheduler.
+        await using var api = HostProcess.Start("Sagas.Api", new Dictionary<string, string>(shared) { ["Worker:Roles"] = "none" });
+        await api.WaitUntilReadyAsync(client, TimeSpan.FromSeconds(90));
+        await using var worker = HostProcess.Start("Sagas.Worker", new Dictionary<string, string>(shared) { ["Worker:Roles"] = "all" });
+        await worker.WaitUntilReadyAsync(client, TimeSpan.FromSeconds(90));
+
+        var jobIds = await SeedJobsAsync(client, api.BaseAddress, quick ? 10 : 50);
+        var random = new Random(7);
+
+        Scenario[] scenarios =
+        [
+            new("GET /health/live (baseline)", _ => new HttpRequestMessage(HttpMethod.Get, new Uri(api.BaseAddress, "health/live"))),
+            new("GET /api/llm-jobs (page of 20)", _ => new HttpRequestMessage(HttpMethod.Get, new Uri(api.BaseAddress, "api/llm-jobs?pageSize=20"))),
+            new("GET /api/llm-jobs/{id} (job + items page)", _ => new HttpRequestMessage(HttpMethod.Get, new Uri(api.BaseAddress, $"api/llm-jobs/{jobIds[random.Next(jobIds.Count)]}"))),
+            new($"mixed: 80 % reads, 20 % POST /api/llm-jobs ({ItemsPerSubmittedJob} items) while the worker runs them", i => i % 5 == 0
+                ? Submit(api.BaseAddress, i)
+                : new HttpRequestMessage(HttpMethod.Get, new Uri(api.BaseAddress, $"api/llm-jobs/{jobIds[random.Next(jobIds.Count)]}"))),
+        ];
+
+        // Warm-up: JIT, connection pools and query plans, so the first scenario is not charged for them.
+        await RunScenarioAsync(client, scenarios[2] with { Title = "warm-up" }, rate, TimeSpan.FromSeconds(quick ? 2 : 5));
+        await RunScenarioAsync(client, scenarios[0] with { Title = "warm-up" }, rate, TimeSpan.FromSeconds(quick ? 1 : 3));
+
+        var results = new List<(Scenario Scenario, ScenarioResult Result)>();
+        var apiCpuBefore = api.CpuTime();
+        var wall = Stopwatch.StartNew();
+        foreach (var scenario in scenarios)
+        {
+            results.Add((scenario, await RunScenarioAsync(client, scenario, rate, duration)));
+            Console.Error.WriteLine($"[api-latency] {scenario.Title}: done");
+        }
+
+        var apiCpuShare = (api.CpuTime() - apiCpuBefore).TotalSeconds / wall.Elapsed.TotalSeconds;
+        var baseline = results[0].Result;
+        Console.WriteLine("| scenario | requests | achieved rate (/s) | p50 (ms) | p99 (ms) | max (ms) | non-2xx / failed | p50 ratio to baseline | p99 ratio to baseline |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var (scenario, r) in results)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {scenario.Title} | {r.Requests:N0} | {r.AchievedRate:F0} | {r.P50:F1} | {r.P99:F1} | {r.Max:F1} | {r.Failures} | {r.P50 / baseline.P50:F1} | {r.P99 / baseline.P99:F1} |"));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"API process: {apiCpuShare:F2} core on average over the scenarios, peak RSS {api.PeakResidentMegabytes():F0} MiB; worker peak RSS {worker.PeakResidentMegabytes():F0} MiB; load average after: {BenchmarkMachine.LoadAverage()}"));
+
+        var failures = results.Sum(r => r.Result.Failures);
+        if (failures > 0)
+        {
+            Console.Error.WriteLine($"[api-latency] {failures} request(s) failed or answered non-2xx");
+            return 1;
+        }
+
+        return 0;
+    }
+
+    private static HttpRequestMessage Submit(Uri api, int sequence) => new(HttpMethod.Post, new Uri(api, "api/llm-jobs"))
+    {
+        Content = JsonContent.Create(new
+        {
+            kind = "flagging",
+            priority = "normal",
+            mode = "background",
+            items = Enumerable.Range(0, ItemsPerSubmittedJob).Select(i => new
+            {
+                entityType = "listing",
+                entityId = string.Create(CultureInfo.InvariantCulture, $"bench-{sequence}-{i}"),
+                input = "Flag this listing if it offers anything illegal: a used bicycle, barely ridden.",
+            }),
+        }),
+    };
+
+    private static async Task<List<Guid>> SeedJobsAsync(HttpClient client, Uri api, int count)
+    {
+        var ids = new List<Guid>();
+        for (var i = 0; i < count; i++)
+        {
+            using var response = await client.SendAsync(Submit(api, -1 - i));
+            if (response.StatusCode != HttpStatusCode.Accepted)
+                throw new BenchmarkSetupException($"seeding a job answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            ids.Add(body.RootElement.GetProperty("id").GetGuid());
+        }
+
+        // The reads must find the jobs, which the worker's saga writes after consuming the command.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        foreach (var id in ids)
+        {
+            while (true)
+            {
+                using var response = await client.GetAsync(new Uri(api, $"api/llm-jobs/{id}"));
+                if (response.IsSuccessStatusCode)
+                    break;
+                if (DateTime.UtcNow > deadline)
+                    throw new BenchmarkSetupException($"job {id} was not readable within 60 s (last answer {(int)response.StatusCode})");
+                await Task.Delay(100);
+            }
+        }
+
+        return ids;
+    }
+
+    private static async Task<ScenarioResult> RunScenarioAsync(HttpClient client, Scenario scenario, int rate, TimeSpan duration)
+    {
+        var total = (int)(rate * duration.TotalSeconds);
+        var latencies = new double[total];
+        var failures = 0;
+        var clock = Stopwatch.StartNew();
+        var inFlight = new List<Task>(total);
+        for (var i = 0; i < total; i++)
+        {
+            var scheduled = TimeSpan.FromSeconds((double)i / rate);
+            var wait = scheduled - clock.Elapsed;
+            if (wait > TimeSpan.Zero)
+                await Task.Delay(wait);
+            var index = i;
+            var request = scenario.Request(i);
+            inFlight.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    using var response = await client.SendAsync(request);
+                    await response.Content.LoadIntoBufferAsync();
+                    if (!response.IsSuccessStatusCode)
+                        Interlocked.Increment(ref failures);
+                }
+                catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+                finally
+                {
+                    request.Dispose();
+                }
+
+                latencies[index] = (clock.Elapsed - scheduled).TotalMilliseconds;
+            }));
+        }
+
+        await Task.WhenAll(inFlight);
+        var elapsed = clock.Elapsed;
+        Array.Sort(latencies);
+        return new ScenarioResult(total, total / elapsed.TotalSeconds, Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies[^1], failures);
+    }
+
+    private static double Percentile(double[] sorted, double quantile) =>
+        sorted[Math.Clamp((int)Math.Ceiling(quantile * sorted.Length) - 1, 0, sorted.Length - 1)];
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) && value > 0
+            ? value
+            : fallback;
+    }
+
+    private sealed record Scenario(string Title, Func<int, HttpRequestMessage> Request);
+
+    private sealed record ScenarioResult(int Requests, double AchievedRate, double P50, double P99, double Max, int Failures);
+}
