@@ -1,9 +1,10 @@
 using Sagas.Benchmarks;
 using Sagas.Benchmarks.LlmPolling;
 using Sagas.Benchmarks.SagaThroughput;
+using Sagas.Benchmarks.ScanSessions;
 
 // One subcommand per workload; add new ones to this table.
-IWorkload[] workloads = [new SagaThroughputWorkload(), new LlmPollingWorkload()];
+IWorkload[] workloads = [new SagaThroughputWorkload(), new LlmPollingWorkload(), new ScanSessionWorkload()];
 
 // The OpenAI stub of llm-polling runs as a child process of this executable, so its CPU is not counted as the worker's.
 if (args is [OpenAiPollingStub.Subcommand, ..])
