@@ -51,8 +51,6 @@ public sealed class RealtimeHub(RealtimeOptions options, TimeProvider clock, ILo
 
     public static string LlmJobTopic(Guid jobId) => "llm:" + jobId.ToString("N");
 
-    public int ConnectionCount => _topics.Values.SelectMany(c => c.Keys).Distinct().Count();
-
     public RealtimeConnection Open(WebSocket socket) => new(socket, options.SendQueueCapacity, logger);
 
     public void Subscribe(string topic, RealtimeConnection connection)
