@@ -1,8 +1,11 @@
 using Sagas.Api.Infrastructure;
 using Sagas.Api.LlmJobs;
+using Sagas.Api.Realtime;
+using Sagas.Api.ScanSessions;
 using Sagas.Api.Security;
 using Sagas.Api.System;
 using Sagas.Hosting;
+using Sagas.ScanSessions;
 using Scalar.AspNetCore;
 
 namespace Sagas.Api;
@@ -12,10 +15,15 @@ public static class ApiApplication
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
-        builder.AddSagas("sagas-api");
+        builder.AddSagas("sagas-api", bus => bus.AddRealtimeEvents());
         builder.AddApiInfrastructure();
         builder.AddApiSecurity();
         builder.Services.AddOpenApi();
+        // The API stores uploads and reads session rows whatever worker roles this process runs.
+        builder.Services.AddScanSessions(builder.Configuration, builder.Environment.ContentRootPath);
+        builder.Services.AddSingleton(ScanSessionApiOptions.Read(builder.Configuration));
+        builder.Services.AddScoped<ScanSessionStarter>();
+        builder.Services.AddRealtime(builder.Configuration);
 
         var app = builder.Build();
         app.UseApiInfrastructure();
@@ -24,6 +32,9 @@ public static class ApiApplication
         app.MapSagasOperationalEndpoints();
         app.MapSystemEndpoints();
         app.MapLlmJobEndpoints();
+        app.MapScanSessionEndpoints();
+        app.MapBlobFileEndpoints();
+        app.MapRealtimeEndpoint();
         return app;
     }
 }

@@ -1,0 +1,377 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Compression;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Sagas.Contracts.ScanSessions;
+using Sagas.Hosting;
+using Sagas.ScanSessions.Files;
+using Sagas.ScanSessions.Matching;
+using Sagas.Storage.Blobs;
+
+namespace Sagas.Benchmarks.ScanSessions;
+
+/// <summary>
+/// One scan session of many small generated files, end to end on RabbitMQ + PostgreSQL: this process hosts the
+/// saga, dispatcher and report builder (role scan-sessions); two Sagas.Worker processes (role scan-files) scan.
+/// Reported beside it: the pure per-file work measured in-process, the orchestration overhead, each worker's peak
+/// RSS, and MassTransit's raw send + consume of the same number of messages on the same broker.
+/// </summary>
+internal sealed class ScanSessionWorkload : IWorkload
+{
+    private const string SigningKey = "scan-session-benchmark-signing-key-0123456789";
+    private static readonly string[] Codes = [.. Enumerable.Range(0, 200).Select(i => $"HOLE-{i}")];
+
+    public string Name => "scan-session";
+
+    public string Description => "6,600 small files through a scan session with 2 worker processes (RabbitMQ + PostgreSQL); overhead, worker RSS, ratio to raw MassTransit. [--quick] [--files N] [--workers N]";
+
+    public async Task<int> RunAsync(string[] args)
+    {
+        var files = args.Contains("--quick") ? 300 : 6_600;
+        if (Array.IndexOf(args, "--files") is var at and >= 0 && at + 1 < args.Length)
+            files = int.Parse(args[at + 1], CultureInfo.InvariantCulture);
+        var workerCount = 2;
+        if (Array.IndexOf(args, "--workers") is var w and >= 0 && w + 1 < args.Length)
+            workerCount = int.Parse(args[w + 1], CultureInfo.InvariantCulture);
+
+        await using var database = await BenchmarkServers.CreateDatabaseAsync();
+        await using var broker = await BenchmarkServers.CreateVirtualHostAsync();
+        var root = Path.Combine(Path.GetTempPath(), "sagas-bench-scan-" + Guid.NewGuid().ToString("N")[..8]);
+        var blobRoot = Path.Combine(root, "blobs");
+        var zip = BuildZip(files);
+
+        Console.WriteLine($"# scan-session: {files:N0} files ({zip.Length / 1024.0:N0} KiB ZIP), {Codes.Length} target codes, {workerCount} worker processes");
+        Console.WriteLine(MachineDescription());
+
+        var workerDll = await BuildWorkerAsync(root);
+        var pureWork = MeasurePureWork(zip);
+
+        var completed = new TaskCompletionSource<ScanSessionCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var failed = new TaskCompletionSource<ScanSessionFailed>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var coordinator = BuildCoordinator(broker.Address, database.ConnectionString, blobRoot, completed, failed);
+        await coordinator.StartAsync();
+        var workers = new List<WorkerProcess>();
+        try
+        {
+            for (var i = 0; i < workerCount; i++)
+                workers.Add(WorkerProcess.Start(workerDll, broker.Address, database.ConnectionString, blobRoot, SigningKey));
+            foreach (var worker in workers)
+                await worker.WaitReadyAsync(TimeSpan.FromSeconds(60));
+
+            var blobs = coordinator.Services.GetRequiredService<IBlobStore>();
+            var sessionId = NewId.NextGuid();
+            var key = $"scan-uploads/{sessionId:N}/upload-00000";
+            await blobs.PutAsync(key, new MemoryStream(zip), "application/zip");
+
+            var bus = coordinator.Services.GetRequiredService<IBus>();
+            var clock = Stopwatch.StartNew();
+            await bus.Publish(new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "bench.zip")]), Codes, null, "benchmark"));
+            var finished = await Task.WhenAny(completed.Task, failed.Task).WaitAsync(TimeSpan.FromMinutes(10));
+            var wall = clock.Elapsed;
+            if (finished == failed.Task)
+            {
+                Console.WriteLine($"SESSION FAILED: {failed.Task.Result.Reason}");
+                return 1;
+            }
+
+            var result = completed.Task.Result;
+            var rss = workers.Select(p => p.PeakRssMegabytes()).ToList();
+            var raw = await RawSendConsumeAsync(broker.Address, files);
+
+            var parallelism = Math.Min(Environment.ProcessorCount, workerCount * 8);
+            var overhead = wall - (pureWork / parallelism);
+            var exact = result.TotalProcessed == files && result.TotalMatches == ExpectedMatches(files);
+            Console.WriteLine();
+            Console.WriteLine("| measure | value |");
+            Console.WriteLine("|---|---:|");
+            Console.WriteLine($"| files processed / matches | {result.TotalProcessed:N0} / {result.TotalMatches:N0} (expected {files:N0} / {ExpectedMatches(files):N0}) |");
+            Console.WriteLine($"| wall time, start → ScanSessionCompleted | {wall.TotalSeconds:N2} s |");
+            Console.WriteLine($"| pure per-file work (read entry + extract + match), sequential | {pureWork.TotalSeconds:N2} s |");
+            Console.WriteLine($"| orchestration overhead = wall − pure work / {parallelism} (cores usable) | {overhead.TotalSeconds:N2} s |");
+            Console.WriteLine($"| orchestration overhead = wall − pure work (no parallel credit) | {(wall - pureWork).TotalSeconds:N2} s |");
+            Console.WriteLine($"| worker peak RSS (VmHWM) | {string.Join(" / ", rss.Select(r => r.ToString("N0", CultureInfo.InvariantCulture) + " MB"))} |");
+            Console.WriteLine($"| raw MassTransit send + consume of {files:N0} messages | {raw.TotalSeconds:N2} s |");
+            Console.WriteLine($"| ratio scan session / raw | {wall.TotalSeconds / raw.TotalSeconds:N1}× |");
+            Console.WriteLine();
+            Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
+            var ok = exact && overhead.TotalSeconds <= 15 && rss.All(r => r < 500);
+            Console.WriteLine(ok ? "targets met: exact counts, overhead <= 15 s, RSS < 500 MB" : "TARGET MISSED: see the table");
+            return ok ? 0 : 1;
+        }
+        finally
+        {
+            foreach (var worker in workers)
+                await worker.DisposeAsync();
+            await coordinator.StopAsync();
+            try
+            {
+                Directory.Delete(root, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A leftover temp folder is harmless.
+            }
+        }
+    }
+
+    /// <summary>File i holds HOLE-{i % 200} when i % 3 == 0; the others hold near misses (HOLE-{i}0, HOLE-{i}-B).</summary>
+    private static byte[] BuildZip(int files)
+    {
+        using var buffer = new MemoryStream();
+        using (var archive = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            for (var i = 0; i < files; i++)
+            {
+                var entry = archive.CreateEntry($"drawings/sheet-{i:D5}.txt", CompressionLevel.Fastest);
+                using var writer = new StreamWriter(entry.Open(), Encoding.UTF8);
+                writer.Write($"Drawing sheet {i}. Revision B. Notes: drill per schedule. ");
+                writer.Write(i % 3 == 0 ? $"Hole reference HOLE-{i % 200} at grid C4." : $"References HOLE-{i}0x and HOLE_{i} only.");
+                writer.Write(new string('.', 400));
+            }
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static int ExpectedMatches(int files) => (files + 2) / 3;
+
+    /// <summary>
+    /// Extract + match of every file, single thread, on bytes already in memory: the work a file needs whatever
+    /// carries it. Getting the bytes (reopening the archive per file, as the worker does) counts as overhead.
+    /// </summary>
+    private static TimeSpan MeasurePureWork(byte[] zip)
+    {
+        var services = new ServiceCollection().AddScanFiles(new ConfigurationBuilder().Build()).BuildServiceProvider();
+        var extractor = services.GetRequiredService<ITextExtractor>();
+        var files = new List<(string Name, byte[] Content)>();
+        using (var archive = new ZipArchive(new MemoryStream(zip, writable: false), ZipArchiveMode.Read))
+        {
+            foreach (var entry in archive.Entries)
+            {
+                using var content = new MemoryStream();
+                using (var stream = entry.Open())
+                    stream.CopyTo(content);
+                files.Add((entry.Name, content.ToArray()));
+            }
+        }
+
+        for (var pass = 0; pass < 2; pass++)
+        {
+            var clock = Stopwatch.StartNew();
+            foreach (var (name, content) in pass == 0 ? files.Take(100) : files)
+                FileScan.Run(extractor, HoleCodeMatcher.Create(Codes), name, content);
+            if (pass == 1)
+                return clock.Elapsed;
+        }
+
+        throw new UnreachableException();
+    }
+
+    private static IHost BuildCoordinator(Uri broker, string connectionString, string blobRoot, TaskCompletionSource<ScanSessionCompleted> completed, TaskCompletionSource<ScanSessionFailed> failed)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Messaging:Transport"] = "RabbitMq",
+            ["Messaging:RabbitMq:Uri"] = broker.ToString(),
+            ["Database:Provider"] = "PostgreSql",
+            ["Database:ConnectionString"] = connectionString,
+            ["Worker:Roles"] = "scan-sessions",
+            ["Storage:Provider"] = "Local",
+            ["Storage:Local:Root"] = blobRoot,
+            ["Storage:Local:SigningKey"] = SigningKey,
+            ["Logging:LogLevel:Default"] = "Warning",
+        });
+        builder.Services.AddSingleton(new SessionOutcome(completed, failed));
+        builder.AddSagas("scan-session-benchmark", x => x.AddConsumer<SessionOutcomeConsumer>().Endpoint(e => e.Name = "bench-scan-outcome"));
+        builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
+        return builder.Build();
+    }
+
+    private static async Task<TimeSpan> RawSendConsumeAsync(Uri broker, int messages)
+    {
+        var counter = new RawCounter(messages);
+        var queue = "bench-raw-" + Guid.NewGuid().ToString("N")[..6];
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
+        {
+            cfg.Host(broker, host => host.PublisherConfirmation = true);
+            cfg.ReceiveEndpoint(queue, endpoint => endpoint.Handler<RawPing>(_ => counter.Count()));
+        });
+        await bus.StartAsync();
+        try
+        {
+            var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{queue}"));
+            var clock = Stopwatch.StartNew();
+            foreach (var batch in Enumerable.Range(1, messages).Chunk(500))
+                await Task.WhenAll(batch.Select(sequence => endpoint.Send(new RawPing(sequence))));
+            await counter.Done.WaitAsync(TimeSpan.FromMinutes(5));
+            return clock.Elapsed;
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+
+    private static async Task<string> BuildWorkerAsync(string root)
+    {
+        var repository = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(repository, "Sagas.sln")))
+            repository = Path.GetDirectoryName(repository) ?? throw new BenchmarkSetupException("Sagas.sln not found above the benchmark's folder.");
+
+        var output = Path.Combine(root, "worker");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "build", Path.Combine(repository, "src", "Sagas.Worker"), "-c", "Release", "-o", output, "-nologo", "-v", "q" })
+            start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+            throw new BenchmarkSetupException($"building Sagas.Worker failed: {await stdout}{stderr}");
+        return Path.Combine(output, "Sagas.Worker.dll");
+    }
+
+    private static string MachineDescription() =>
+        $"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC";
+
+    private sealed record SessionOutcome(TaskCompletionSource<ScanSessionCompleted> Completed, TaskCompletionSource<ScanSessionFailed> Failed);
+
+    private sealed class SessionOutcomeConsumer(SessionOutcome outcome) : IConsumer<ScanSessionCompleted>, IConsumer<ScanSessionFailed>
+    {
+        public Task Consume(ConsumeContext<ScanSessionCompleted> context)
+        {
+            outcome.Completed.TrySetResult(context.Message);
+            return Task.CompletedTask;
+        }
+
+        public Task Consume(ConsumeContext<ScanSessionFailed> context)
+        {
+            outcome.Failed.TrySetResult(context.Message);
+            return Task.CompletedTask;
+        }
+    }
+
+    private sealed class RawCounter(int expected)
+    {
+        private int _count;
+        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Done => _done.Task;
+
+        public Task Count()
+        {
+            if (Interlocked.Increment(ref _count) == expected)
+                _done.TrySetResult();
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>A Sagas.Worker host in its own process with only the scan-files role.</summary>
+    private sealed class WorkerProcess : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly int _port;
+
+        private WorkerProcess(Process process, int port)
+        {
+            _process = process;
+            _port = port;
+        }
+
+        public static WorkerProcess Start(string workerDll, Uri broker, string connectionString, string blobRoot, string signingKey)
+        {
+            var port = FreePort();
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(workerDll)! };
+            start.ArgumentList.Add(workerDll);
+            start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+            start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+            start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+            start.Environment["Messaging__Transport"] = "RabbitMq";
+            start.Environment["Messaging__RabbitMq__Uri"] = broker.ToString();
+            start.Environment["Database__Provider"] = "PostgreSql";
+            start.Environment["Database__ConnectionString"] = connectionString;
+            start.Environment["Database__MigrateAtStartup"] = "false";
+            start.Environment["Worker__Roles"] = "scan-files";
+            start.Environment["Storage__Provider"] = "Local";
+            start.Environment["Storage__Local__Root"] = blobRoot;
+            start.Environment["Storage__Local__SigningKey"] = signingKey;
+            start.Environment["Logging__LogLevel__Default"] = "Warning";
+            var process = Process.Start(start) ?? throw new BenchmarkSetupException("could not start a worker process");
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, line) =>
+            {
+                if (line.Data is { Length: > 0 })
+                    Console.Error.WriteLine($"[worker {process.Id}] {line.Data}");
+            };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return new WorkerProcess(process, port);
+        }
+
+        public async Task WaitReadyAsync(TimeSpan timeout)
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            using var deadline = new CancellationTokenSource(timeout);
+            while (true)
+            {
+                if (_process.HasExited)
+                    throw new BenchmarkSetupException($"a worker process exited with code {_process.ExitCode} before it was ready");
+                try
+                {
+                    using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{_port}/health/ready"), deadline.Token);
+                    if (response.IsSuccessStatusCode)
+                        return;
+                }
+                catch (HttpRequestException)
+                {
+                    // Not listening yet.
+                }
+                catch (TaskCanceledException) when (!deadline.IsCancellationRequested)
+                {
+                    // One probe timed out; the deadline decides.
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(200), deadline.Token);
+            }
+        }
+
+        /// <summary>Peak resident set (VmHWM) from /proc, in MB.</summary>
+        public double PeakRssMegabytes()
+        {
+            foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+            {
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    return double.Parse(line["VmHWM:".Length..].Replace("kB", "", StringComparison.Ordinal).Trim(), CultureInfo.InvariantCulture) / 1024;
+            }
+
+            return double.NaN;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+
+            _process.Dispose();
+        }
+
+        private static int FreePort()
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+    }
+}
+
+public sealed record RawPing(int Sequence);
