@@ -1,3 +1,4 @@
+using Sagas.Api.Assistant;
 using Sagas.Api.Infrastructure;
 using Sagas.Api.LlmJobs;
 using Sagas.Api.Schedules;
@@ -17,6 +18,7 @@ public static class ApiApplication
         builder.AddApiInfrastructure();
         builder.AddApiSecurity();
         builder.Services.AddScheduleDirectory();
+        builder.AddAssistant();
         builder.Services.AddOpenApi();
 
         var app = builder.Build();
@@ -27,6 +29,7 @@ public static class ApiApplication
         app.MapSystemEndpoints();
         app.MapLlmJobEndpoints();
         app.MapScheduleEndpoints();
+        app.MapAssistantEndpoints();
         return app;
     }
 }
