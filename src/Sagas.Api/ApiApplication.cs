@@ -1,7 +1,9 @@
+using Sagas.Api.Assistant;
 using Sagas.Api.Infrastructure;
 using Sagas.Api.LlmJobs;
 using Sagas.Api.Realtime;
 using Sagas.Api.ScanSessions;
+using Sagas.Api.Schedules;
 using Sagas.Api.Security;
 using Sagas.Api.System;
 using Sagas.Hosting;
@@ -18,6 +20,8 @@ public static class ApiApplication
         builder.AddSagas("sagas-api", bus => bus.AddRealtimeEvents());
         builder.AddApiInfrastructure();
         builder.AddApiSecurity();
+        builder.Services.AddScheduleDirectory();
+        builder.AddAssistant();
         builder.Services.AddOpenApi();
         // The API stores uploads and reads session rows whatever worker roles this process runs.
         builder.Services.AddScanSessions(builder.Configuration, builder.Environment.ContentRootPath);
@@ -35,6 +39,8 @@ public static class ApiApplication
         app.MapScanSessionEndpoints();
         app.MapBlobFileEndpoints();
         app.MapRealtimeEndpoint();
+        app.MapScheduleEndpoints();
+        app.MapAssistantEndpoints();
         return app;
     }
 }
