@@ -1,5 +1,6 @@
 using Sagas.Api.Infrastructure;
 using Sagas.Api.LlmJobs;
+using Sagas.Api.PromptAnalyses;
 using Sagas.Api.Security;
 using Sagas.Api.System;
 using Sagas.Hosting;
@@ -24,6 +25,9 @@ public static class ApiApplication
         app.MapSagasOperationalEndpoints();
         app.MapSystemEndpoints();
         app.MapLlmJobEndpoints();
+        app.MapProjectEndpoints();
+        app.MapPromptEndpoints();
+        app.MapPromptAnalysisRunEndpoints();
         return app;
     }
 }
