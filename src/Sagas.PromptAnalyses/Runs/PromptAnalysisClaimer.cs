@@ -11,7 +11,7 @@ namespace Sagas.PromptAnalyses.Runs;
 /// The cluster-wide cap: moves pending analysis jobs to running, at most
 /// <see cref="PromptAnalysesOptions.MaxConcurrentAnalyses"/> minus those already running, and starts their sagas
 /// through the outbox of the same transaction. Claimers in every process serialise on one PostgreSQL advisory
-/// transaction lock (SQLite: the process-wide gate plus SQLite's single writer), so the count read and the rows
+/// transaction lock (SQLite, single process: a process-wide gate plus SQLite's single writer), so the count read and the rows
 /// moved can never interleave with another claimer's. Runs after each fan-out page and each finished analysis; a
 /// recurring tick is the fallback.
 /// </summary>
@@ -25,11 +25,14 @@ public sealed class PromptAnalysisClaimer(SagasDbContext db, Outbox outbox, Prom
     /// <returns>The analyses this call started.</returns>
     public async Task<int> ClaimAsync(CancellationToken cancellationToken)
     {
-        await ProcessGate.WaitAsync(cancellationToken);
+        // PostgreSQL: the advisory lock alone serialises every claimer, in this process and the others.
+        var postgres = db.Database.IsNpgsql();
+        if (!postgres)
+            await ProcessGate.WaitAsync(cancellationToken);
         try
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            if (db.Database.IsNpgsql())
+            if (postgres)
                 await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", cancellationToken);
 
             var running = await db.Set<AnalysisJob>().CountAsync(j => j.Status == AnalysisJobStatus.Running, cancellationToken);
@@ -64,7 +67,8 @@ public sealed class PromptAnalysisClaimer(SagasDbContext db, Outbox outbox, Prom
         }
         finally
         {
-            ProcessGate.Release();
+            if (!postgres)
+                ProcessGate.Release();
         }
     }
 
