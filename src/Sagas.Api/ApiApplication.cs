@@ -4,6 +4,7 @@ using Sagas.Api.LlmJobs;
 using Sagas.Api.Realtime;
 using Sagas.Api.ScanSessions;
 using Sagas.Api.Schedules;
+using Sagas.Api.PromptAnalyses;
 using Sagas.Api.Security;
 using Sagas.Api.System;
 using Sagas.Hosting;
@@ -41,6 +42,9 @@ public static class ApiApplication
         app.MapRealtimeEndpoint();
         app.MapScheduleEndpoints();
         app.MapAssistantEndpoints();
+        app.MapProjectEndpoints();
+        app.MapPromptEndpoints();
+        app.MapPromptAnalysisRunEndpoints();
         return app;
     }
 }
