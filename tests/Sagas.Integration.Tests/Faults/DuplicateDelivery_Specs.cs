@@ -15,7 +15,7 @@ public sealed class DuplicationLog
 }
 
 /// <summary>
-/// Publishes every message of both workflows a second time, with a header so the copy is not copied again: each
+/// Publishes every message of both workflows a second time, marked so that the copy is not copied again: each
 /// consumer of the workers sees every message twice, the copy arriving later, as after a redelivery or a publisher
 /// retry. The copy has a new message id, so only the business keys can tell it apart.
 /// </summary>
@@ -79,9 +79,16 @@ public sealed class DuplicatingConsumer(DuplicationLog log) :
     private async Task Duplicate<T>(ConsumeContext<T> context)
         where T : class
     {
-        if (context.Headers.TryGetHeader(Header, out _))
+        // MassTransit copies the headers of a consumed message onto what its consumer publishes, so a plain marker
+        // would also mark every message caused by a copy. The marker names the copy's own message id instead.
+        if (context.Headers.Get<string>(Header) is { } marked && marked == context.MessageId?.ToString())
             return;
-        await context.Publish(context.Message, publish => publish.Headers.Set(Header, "1"));
+        var copyId = NewId.NextGuid();
+        await context.Publish(context.Message, publish =>
+        {
+            publish.MessageId = copyId;
+            publish.Headers.Set(Header, copyId.ToString());
+        });
         log.Duplicated.AddOrUpdate(typeof(T).Name, 1, (_, count) => count + 1);
     }
 }

@@ -277,6 +277,8 @@ public sealed class FaultScenario : IAsyncDisposable
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(Settings("none").Select(pair => KeyValuePair.Create(pair.Key, (string?)pair.Value)));
+        // The migration's first look for its history table fails by design; the client logs nothing else of interest.
+        builder.Configuration["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "None";
         builder.Services.AddSagasBlobStore(builder.Configuration, _root);
         configureServices?.Invoke(builder.Services);
         builder.AddSagas("fault-specs-client", configureClient);

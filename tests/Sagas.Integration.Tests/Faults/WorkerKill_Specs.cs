@@ -11,8 +11,7 @@ public sealed class When_a_scan_files_worker_is_killed_in_the_middle_of_a_sessio
     public async Task Should_complete_with_every_file_counted_exactly_once()
     {
         await using var scenario = await FaultScenario.StartAsync(servers);
-        await scenario.StartWorkerAsync("sessions", "scan-sessions");
-        await scenario.StartWorkerAsync("files-a", "scan-files");
+        await scenario.StartWorkerAsync("sessions-and-files", "scan-sessions,scan-files");
         var victim = await scenario.StartWorkerAsync("files-b", "scan-files");
         var (start, matches, matchedFiles) = await scenario.UploadArchiveAsync(Files);
 
