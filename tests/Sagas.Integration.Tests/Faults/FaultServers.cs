@@ -20,12 +20,27 @@ public sealed class FaultServers : IAsyncLifetime
     private DedicatedPostgres? _postgres;
 
     public DedicatedPostgres Postgres => _postgres ?? throw new InvalidOperationException(
-        "The fault specs need SAGAS_TEST_POSTGRES_BIN (PostgreSQL binaries for a cluster of their own); tests/run-tests.sh sets it.");
+        "The fault specs need PostgreSQL binaries for a cluster of their own: SAGAS_TEST_POSTGRES_BIN (tests/run-tests.sh sets it) or the Debian postgresql package.");
 
     public async Task InitializeAsync()
     {
-        if (Environment.GetEnvironmentVariable("SAGAS_TEST_POSTGRES_BIN") is { Length: > 0 } bin && TestServers.RabbitMq is not null)
+        if (PostgresBinaries() is { } bin && TestServers.RabbitMq is not null)
             _postgres = await DedicatedPostgres.StartAsync(bin);
+    }
+
+    /// <summary>SAGAS_TEST_POSTGRES_BIN, else the newest Debian PostgreSQL installed (servers given from outside).</summary>
+    private static string? PostgresBinaries()
+    {
+        if (Environment.GetEnvironmentVariable("SAGAS_TEST_POSTGRES_BIN") is { Length: > 0 } configured)
+            return configured;
+        const string debian = "/usr/lib/postgresql";
+        return Directory.Exists(debian)
+            ? Directory.GetDirectories(debian)
+                .Select(version => Path.Combine(version, "bin"))
+                .Where(bin => File.Exists(Path.Combine(bin, "initdb")))
+                .OrderByDescending(bin => int.TryParse(Path.GetFileName(Path.GetDirectoryName(bin)), out var major) ? major : 0)
+                .FirstOrDefault()
+            : null;
     }
 
     public async Task DisposeAsync()
