@@ -1,0 +1,292 @@
+using System.IO.Compression;
+using System.Text;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Sagas.Contracts.LlmJobs;
+using Sagas.Contracts.ScanSessions;
+using Sagas.Hosting;
+using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Persistence;
+using Sagas.Persistence.LlmJobs;
+using Sagas.Persistence.ScanSessions;
+using Sagas.Storage;
+using Sagas.Storage.Blobs;
+
+namespace Sagas.Integration.Tests.Faults;
+
+/// <summary>
+/// One fault spec's world: a fresh database on the dedicated PostgreSQL cluster, a fresh virtual host on the broker,
+/// a blob folder, the worker processes, and an in-process client (no worker role) that publishes commands, reads
+/// the database and optionally hosts spec consumers (probes, duplicators).
+/// </summary>
+public sealed class FaultScenario : IAsyncDisposable
+{
+    private readonly List<WorkerProcess> _workers = [];
+    private readonly RabbitMqVirtualHost _broker;
+    private readonly string _root;
+    private readonly string _connectionString;
+    private IHost? _client;
+
+    private FaultScenario(RabbitMqVirtualHost broker, string root, string connectionString)
+    {
+        _broker = broker;
+        _root = root;
+        _connectionString = connectionString;
+    }
+
+    public IServiceProvider Services => _client?.Services ?? throw new InvalidOperationException("The client is not started.");
+
+    public IBus Bus => Services.GetRequiredService<IBus>();
+
+    public string ConnectionString => _connectionString;
+
+    public Uri BrokerAddress => _broker.Address;
+
+    private string VirtualHost => Uri.UnescapeDataString(_broker.Address.AbsolutePath.TrimStart('/')) is { Length: > 0 } name ? name : "/";
+
+    public static async Task<FaultScenario> StartAsync(
+        FaultServers servers,
+        Action<IBusRegistrationConfigurator>? configureClient = null,
+        Action<IServiceCollection>? configureServices = null)
+    {
+        var broker = new RabbitMqVirtualHost();
+        await broker.InitializeAsync();
+        var connectionString = await servers.Postgres.CreateDatabaseAsync();
+        var root = Path.Combine(Path.GetTempPath(), $"sagas-faults-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(root);
+        var scenario = new FaultScenario(broker, root, connectionString);
+        await scenario.StartClientAsync(configureClient, configureServices);
+        return scenario;
+    }
+
+    /// <summary>Settings every process of the scenario shares; <paramref name="roles"/> decides what it runs.</summary>
+    public Dictionary<string, string> Settings(string roles) => new()
+    {
+        ["Messaging:Transport"] = "RabbitMq",
+        ["Messaging:RabbitMq:Uri"] = _broker.Address.ToString(),
+        ["Database:Provider"] = "PostgreSql",
+        ["Database:ConnectionString"] = _connectionString,
+        ["Worker:Roles"] = roles,
+        ["Storage:Provider"] = "Local",
+        ["Storage:Local:Root"] = Path.Combine(_root, "blobs"),
+        ["Storage:Local:SigningKey"] = new string('k', 40),
+        ["ScanSessions:ProgressInterval"] = "00:00:00",
+        ["LlmJobs:Polling:Interval"] = "00:00:01",
+        ["LlmJobs:Polling:MinInterval"] = "00:00:01",
+        ["LlmJobs:Polling:MaxInterval"] = "00:00:02",
+        ["Scheduling:Schedules:llm-job-poll:Cron"] = "0/1 * * * * ?",
+        ["Scheduling:ClusterCheckinInterval"] = "00:00:01",
+        ["LlmJobs:Providers:Simulated:MinLatency"] = "00:00:00.300",
+        ["LlmJobs:Providers:Simulated:MaxLatency"] = "00:00:00.600",
+        ["LlmJobs:Providers:Simulated:FailureRate"] = "0",
+        ["Logging:LogLevel:Default"] = "Warning",
+        ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
+    };
+
+    public async Task<WorkerProcess> StartWorkerAsync(string name, string roles, IReadOnlyDictionary<string, string>? overrides = null)
+    {
+        var settings = Settings(roles);
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string>())
+            settings[key] = value;
+        var worker = await WorkerProcess.StartAsync(name, settings);
+        _workers.Add(worker);
+        return worker;
+    }
+
+    /// <summary>What every worker printed, for a failure message.</summary>
+    public string WorkerOutput => string.Join(Environment.NewLine, _workers.Select(w => $"--- {w.Name} (pid {w.Id}{(w.HasExited ? ", exited" : "")}) ---{Environment.NewLine}{w.Output}"));
+
+    public async Task<T> QueryAsync<T>(Func<SagasDbContext, Task<T>> query)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await query(scope.ServiceProvider.GetRequiredService<SagasDbContext>());
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; a timeout fails with the workers' output.</summary>
+    public async Task WaitUntilAsync(string what, Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        while (true)
+        {
+            try
+            {
+                if (await condition())
+                    return;
+            }
+            catch (Exception exception) when (exception is Npgsql.NpgsqlException or InvalidOperationException { InnerException: Npgsql.NpgsqlException } || SagasTransient(exception))
+            {
+                // The database may be restarting under the spec; ask again.
+            }
+
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"{what} did not happen within {timeout}.{Environment.NewLine}{WorkerOutput}");
+            }
+        }
+    }
+
+    public Task<ScanSession?> SessionAsync(Guid sessionId) =>
+        QueryAsync(db => db.Set<ScanSession>().AsNoTracking().SingleOrDefaultAsync(s => s.Id == sessionId));
+
+    public Task<LlmJob?> JobAsync(Guid jobId) =>
+        QueryAsync(db => db.Set<LlmJob>().AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId));
+
+    public Task<string?> ScanSagaStateAsync(Guid sessionId) =>
+        QueryAsync(db => db.Set<ScanSessionState>().AsNoTracking().Where(s => s.CorrelationId == sessionId).Select(s => s.CurrentState).SingleOrDefaultAsync());
+
+    public Task<string?> LlmSagaStateAsync(Guid jobId) =>
+        QueryAsync(db => db.Set<LlmJobState>().AsNoTracking().Where(s => s.CorrelationId == jobId).Select(s => s.CurrentState).SingleOrDefaultAsync());
+
+    /// <summary>
+    /// Every consumed queue of the scenario's virtual host empty (nothing ready, nothing unacknowledged), seen several
+    /// times in a row: nothing is left to deliver or redeliver, so the counts read afterwards are final. Queues nobody
+    /// consumes (error queues, the poll tick of a role no process runs) cannot change any count and are left out.
+    /// </summary>
+    public Task WaitForQuietBrokerAsync(TimeSpan timeout) => WaitUntilAsync("every consumed queue drained", async () =>
+    {
+        for (var look = 0; look < 3; look++)
+        {
+            var listing = await FaultServers.ReadCtlAsync("list_queues", "-q", "--no-table-headers", "-p", VirtualHost, "name", "messages", "consumers");
+            var busy = listing.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(line => line.Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries))
+                .Any(columns => columns.Length == 3 && columns[1] != "0" && columns[2] != "0");
+            if (busy)
+                return false;
+            await Task.Delay(TimeSpan.FromMilliseconds(300));
+        }
+
+        return true;
+    }, timeout);
+
+    /// <summary>Messages that ended in an _error queue: each one is a message the system gave up on.</summary>
+    public async Task<IReadOnlyList<string>> ErrorQueuesAsync()
+    {
+        var listing = await FaultServers.ReadCtlAsync("list_queues", "-q", "--no-table-headers", "-p", VirtualHost, "name", "messages");
+        return [.. listing.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => line.Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries))
+            .Where(columns => columns.Length >= 2 && columns[0].EndsWith("_error", StringComparison.Ordinal) && columns[^1] != "0")
+            .Select(columns => $"{columns[0]}: {columns[^1]}")];
+    }
+
+    /// <summary>
+    /// Uploads a ZIP of <paramref name="files"/> small text files: every 4th holds EB-101, every 10th also GH-7.
+    /// Returns the session's start command with the matches and matched files it must end with.
+    /// </summary>
+    public async Task<(StartScanSession Start, int Matches, int MatchedFiles)> UploadArchiveAsync(int files)
+    {
+        var matches = 0;
+        var matchedFiles = 0;
+        using var buffer = new MemoryStream();
+        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            for (var i = 0; i < files; i++)
+            {
+                var text = new StringBuilder($"sheet {i}: ");
+                var found = 0;
+                if (i % 4 == 0)
+                {
+                    text.Append("hole EB-101 drilled; ");
+                    found++;
+                }
+
+                if (i % 10 == 0)
+                {
+                    text.Append("GH-7 and again GH-7; ");
+                    found++;
+                }
+
+                text.Append("end");
+                matches += found;
+                matchedFiles += found > 0 ? 1 : 0;
+                await using var entry = zip.CreateEntry($"sheets/s-{i:00000}.txt", CompressionLevel.Fastest).Open();
+                await entry.WriteAsync(Encoding.UTF8.GetBytes(text.ToString()));
+            }
+        }
+
+        var sessionId = NewId.NextGuid();
+        var key = $"scan-uploads/{sessionId:N}/sheets.zip";
+        buffer.Position = 0;
+        await Services.GetRequiredService<IBlobStore>().PutAsync(key, buffer, "application/zip");
+        var start = new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "sheets.zip")]), ["EB-101", "GH-7"], null, "fault-specs");
+        return (start, matches, matchedFiles);
+    }
+
+    public static SubmitLlmJob Job(Guid jobId, int items) => new(
+        jobId, "flagging", null, null, LlmJobPriority.Normal, LlmJobMode.Background,
+        [.. Enumerable.Range(1, items).Select(i => new LlmJobItemInput($"i{i}", "post", $"{jobId:N}-{i}", $"input {i}"))],
+        DateTimeOffset.UtcNow.AddHours(1), "fault-specs");
+
+    /// <summary>The end state of a session that must have counted every file exactly once.</summary>
+    public async Task AssertSessionExactAsync(Guid sessionId, int total, int matches, int matchedFiles)
+    {
+        var session = await SessionAsync(sessionId) ?? throw new InvalidOperationException($"session {sessionId} has no row");
+        var indexes = await QueryAsync(db => db.Set<ScanFileResult>().AsNoTracking().Where(r => r.SessionId == sessionId).Select(r => r.FileIndex).ToListAsync());
+        var resultMatches = await QueryAsync(db => db.Set<ScanFileResult>().Where(r => r.SessionId == sessionId).SumAsync(r => r.MatchCount));
+        Assert.Equal(ScanSessionStatus.Completed, session.Status);
+        Assert.Equal(total, session.TotalFiles);
+        Assert.Equal(total, session.ProcessedFiles);
+        Assert.Equal(Enumerable.Range(0, total), indexes.Order());
+        Assert.Equal(matches, session.TotalMatches);
+        Assert.Equal(matches, resultMatches);
+        Assert.Equal(matchedFiles, session.MatchedFiles);
+        Assert.Equal(0, session.ErrorFiles);
+        Assert.Equal($"scan-reports/{sessionId:D}.xlsx", session.ReportBlobKey);
+        Assert.Equal("Completed", await ScanSagaStateAsync(sessionId));
+    }
+
+    /// <summary>The end state of a job whose every item must have been decided exactly once.</summary>
+    public async Task AssertJobExactAsync(Guid jobId, int items)
+    {
+        var job = await JobAsync(jobId) ?? throw new InvalidOperationException($"job {jobId} has no row");
+        Assert.Equal(LlmJobStatus.Completed, job.Status);
+        Assert.Equal((items, items, items, 0, 0), (job.TotalItems, job.ProcessedItems, job.SucceededItems, job.FailedItems, job.CancelledItems));
+        Assert.Equal(items, await QueryAsync(db => db.Set<LlmJobItem>().CountAsync(i => i.JobId == jobId && i.Status == LlmJobItemStatus.Succeeded)));
+        Assert.Equal(items, await QueryAsync(db => db.Set<EntityFlag>().CountAsync(f => f.JobId == jobId)));
+        Assert.Equal("Completed", await LlmSagaStateAsync(jobId));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var worker in _workers)
+            await worker.DisposeAsync();
+        if (_client is not null)
+        {
+            await _client.StopAsync();
+            _client.Dispose();
+        }
+
+        await _broker.DisposeAsync();
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp folder is harmless.
+        }
+    }
+
+    private async Task StartClientAsync(Action<IBusRegistrationConfigurator>? configureClient, Action<IServiceCollection>? configureServices)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(Settings("none").Select(pair => KeyValuePair.Create(pair.Key, (string?)pair.Value)));
+        // The migration's first look for its history table fails by design; the client logs nothing else of interest.
+        builder.Configuration["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "None";
+        builder.Services.AddSagasBlobStore(builder.Configuration, _root);
+        configureServices?.Invoke(builder.Services);
+        builder.AddSagas("fault-specs-client", configureClient);
+        builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
+        _client = builder.Build();
+        // The client migrates the database before any worker starts, so workers never race to create the schema.
+        await _client.StartAsync();
+    }
+
+    private static bool SagasTransient(Exception exception) => Sagas.Persistence.SagaRepository.SagaTransientErrors.IsTransient(exception);
+}

@@ -1,0 +1,32 @@
+using Sagas.Integration.Tests.Infrastructure;
+
+namespace Sagas.Integration.Tests.Faults;
+
+[Collection(FaultCollection.Name)]
+public sealed class When_a_scan_files_worker_is_killed_in_the_middle_of_a_session(FaultServers servers)
+{
+    private const int Files = 2000;
+
+    [ServerFact(postgres: true, rabbitMq: true)]
+    public async Task Should_complete_with_every_file_counted_exactly_once()
+    {
+        await using var scenario = await FaultScenario.StartAsync(servers);
+        await scenario.StartWorkerAsync("sessions-and-files", "scan-sessions,scan-files");
+        var victim = await scenario.StartWorkerAsync("files-b", "scan-files");
+        var (start, matches, matchedFiles) = await scenario.UploadArchiveAsync(Files);
+
+        await scenario.Bus.Publish(start);
+        await scenario.WaitUntilAsync("30 % of the files processed", async () => (await scenario.SessionAsync(start.SessionId))?.ProcessedFiles >= Files * 3 / 10, TimeSpan.FromMinutes(2));
+        victim.Kill();
+        var atKill = await scenario.SessionAsync(start.SessionId);
+        Assert.True(atKill!.ProcessedFiles < Files, $"the session had already processed {atKill.ProcessedFiles} of {Files} files when the worker was killed");
+
+        // The killed worker's prefetched, unacknowledged files go back to the queue; a replacement joins the survivor.
+        await scenario.StartWorkerAsync("files-b-replacement", "scan-files");
+        await scenario.WaitUntilAsync("the session completed", async () => await scenario.ScanSagaStateAsync(start.SessionId) == "Completed", TimeSpan.FromMinutes(3));
+        await scenario.WaitForQuietBrokerAsync(TimeSpan.FromMinutes(1));
+
+        await scenario.AssertSessionExactAsync(start.SessionId, Files, matches, matchedFiles);
+        Assert.Empty(await scenario.ErrorQueuesAsync());
+    }
+}

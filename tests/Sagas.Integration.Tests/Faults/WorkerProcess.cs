@@ -1,0 +1,146 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Reflection;
+using System.Text.Json;
+
+namespace Sagas.Integration.Tests.Faults;
+
+/// <summary>
+/// The built Sagas.Worker host (src/Sagas.Worker, compiled by the test build through a non-referencing
+/// ProjectReference) running as an OS process of its own, configured through environment variables only, as a
+/// container would run it. <see cref="Kill"/> is <c>kill -9</c>: no shutdown hook, no ack, no flush.
+/// </summary>
+public sealed class WorkerProcess : IAsyncDisposable
+{
+    private const int KeptLines = 300;
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private WorkerProcess(string name, Process process, Uri address)
+    {
+        Name = name;
+        _process = process;
+        Address = address;
+    }
+
+    public string Name { get; }
+
+    public Uri Address { get; }
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The last lines the process wrote, for failure messages.</summary>
+    public string Output => string.Join(Environment.NewLine, _output);
+
+    public static string AssemblyPath { get; } =
+        typeof(WorkerProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SagasWorkerAssembly").Value
+        ?? throw new InvalidOperationException("The test assembly does not name the Sagas.Worker build output.");
+
+    /// <summary>Starts the worker and returns once its bus and database report healthy.</summary>
+    public static async Task<WorkerProcess> StartAsync(string name, IReadOnlyDictionary<string, string> settings, TimeSpan? timeout = null)
+    {
+        var assembly = Path.GetFullPath(AssemblyPath);
+        if (!File.Exists(assembly))
+            throw new InvalidOperationException($"{assembly} is missing: build tests/Sagas.Integration.Tests (it builds src/Sagas.Worker) first.");
+
+        var address = new Uri($"http://127.0.0.1:{DedicatedPostgres.FreePort()}");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(assembly)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(assembly);
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Urls"] = address.ToString();
+        foreach (var (key, value) in settings)
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
+        var worker = new WorkerProcess(name, process, address);
+        process.OutputDataReceived += (_, line) => worker.Keep(line.Data);
+        process.ErrorDataReceived += (_, line) => worker.Keep(line.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            await worker.WaitUntilReadyAsync(timeout ?? TimeSpan.FromSeconds(90));
+        }
+        catch
+        {
+            worker.Kill();
+            throw;
+        }
+
+        return worker;
+    }
+
+    /// <summary>SIGKILL, as <c>kill -9</c>: in-flight messages stay unacknowledged until the broker sees the connection drop.</summary>
+    public void Kill()
+    {
+        if (_process.HasExited)
+            return;
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Kill();
+        _process.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+            return;
+        _output.Enqueue(line);
+        while (_output.Count > KeptLines)
+            _output.TryDequeue(out _);
+    }
+
+    /// <summary>
+    /// Ready means bus and database healthy. The scheduler check is left out: a worker without the scheduler role is
+    /// fine to start before (or without) a scheduler process.
+    /// </summary>
+    private async Task WaitUntilReadyAsync(TimeSpan timeout)
+    {
+        using var http = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(5) };
+        using var deadline = new CancellationTokenSource(timeout);
+        while (true)
+        {
+            if (_process.HasExited)
+                throw new InvalidOperationException($"worker {Name} exited with {_process.ExitCode} while starting:{Environment.NewLine}{Output}");
+            try
+            {
+                using var response = await http.GetAsync(new Uri("/health/ready", UriKind.Relative), deadline.Token);
+                using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(deadline.Token));
+                var checks = body.RootElement.GetProperty("checks").EnumerateObject().Where(check => check.Name != "scheduler").ToList();
+                if (checks.Count > 0 && checks.All(check => check.Value.GetProperty("status").GetString() == "Healthy"))
+                    return;
+            }
+            catch (Exception exception) when (exception is HttpRequestException or JsonException or KeyNotFoundException || (exception is TaskCanceledException && !deadline.IsCancellationRequested))
+            {
+                // Not listening yet, or not healthy yet.
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"worker {Name} was not ready within {timeout}:{Environment.NewLine}{Output}");
+            }
+
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"worker {Name} was not ready within {timeout}:{Environment.NewLine}{Output}");
+            }
+        }
+    }
+}
