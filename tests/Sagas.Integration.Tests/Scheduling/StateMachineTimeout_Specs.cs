@@ -28,7 +28,9 @@ public sealed class When_a_state_machine_schedules_a_timeout(PostgresDatabase da
 
         await sagas.InScopeAsync(async provider =>
             await (await provider.GetRequiredService<ISendEndpointProvider>().GetSendEndpoint(TimeoutProbeStateMachine.Address)).Send(new StartTimeoutProbe(id)));
-        var waiting = await Wait.UntilAsync(() => LoadAsync(sagas, id).Result is { ExpiryToken: not null } saga ? saga : null, Deadline, "the saga did not schedule its timeout");
+        // The in-memory repository hands out the live instance: its token is set before the send to the scheduler
+        // queue completes and the transition follows it, so wait for both (under load the gap is long enough to see).
+        var waiting = await Wait.UntilAsync(() => LoadAsync(sagas, id).Result is { ExpiryToken: not null, CurrentState: nameof(TimeoutProbeStateMachine.Waiting) } saga ? saga : null, Deadline, "the saga did not schedule its timeout");
         Assert.Equal(nameof(TimeoutProbeStateMachine.Waiting), waiting.CurrentState);
         var token = waiting.ExpiryToken!.Value;
 
