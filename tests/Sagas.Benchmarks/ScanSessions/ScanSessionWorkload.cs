@@ -92,7 +92,7 @@ internal sealed class ScanSessionWorkload : IWorkload
             Console.WriteLine("|---|---:|");
             Console.WriteLine($"| files processed / matches | {result.TotalProcessed:N0} / {result.TotalMatches:N0} (expected {files:N0} / {ExpectedMatches(files):N0}) |");
             Console.WriteLine($"| wall time, start → ScanSessionCompleted | {wall.TotalSeconds:N2} s |");
-            Console.WriteLine($"| pure per-file work (read entry + extract + match), sequential | {pureWork.TotalSeconds:N2} s |");
+            Console.WriteLine($"| pure per-file work (extract + match, bytes in memory), sequential | {pureWork.TotalSeconds:N2} s |");
             Console.WriteLine($"| orchestration overhead = wall − pure work / {parallelism} (cores usable) | {overhead.TotalSeconds:N2} s |");
             Console.WriteLine($"| orchestration overhead = wall − pure work (no parallel credit) | {(wall - pureWork).TotalSeconds:N2} s |");
             Console.WriteLine($"| worker peak RSS (VmHWM) | {string.Join(" / ", rss.Select(r => r.ToString("N0", CultureInfo.InvariantCulture) + " MB"))} |");
