@@ -47,7 +47,7 @@ internal sealed class LlmPollingWorkload : IWorkload
         var windows = new[] { window, quick ? TimeSpan.FromSeconds(6) : TimeSpan.FromSeconds(60) };
 
         Console.WriteLine($"# llm-polling: {jobs} job(s) x {itemsPerJob:N0} background items = {jobs * itemsPerJob:N0} in flight; stub GET latency 50 ms");
-        Console.WriteLine(MachineDescription());
+        Console.WriteLine(BenchmarkMachine.Describe());
         Console.WriteLine();
 
         var results = new List<(PollingScenario Scenario, ScenarioResult Result)>();
@@ -80,7 +80,7 @@ internal sealed class LlmPollingWorkload : IWorkload
         Console.WriteLine($"provider alone (OpenAiLlmJobProvider.GetItemAsync against the same stub, 100 in flight, no bus, no database): {probe.ChecksPerSecond:N0} checks/s, " +
                           $"{probe.CpuShare:F2} CPU s / wall s, {probe.CpuPerCheck.TotalMicroseconds:F0} us CPU per check; " +
                           $"the tuned run spent {tuned.WorkerCpuShare * 1_000_000 / Math.Max(tuned.ChecksPerSecond, 0.001):F0} us of worker CPU per check");
-        Console.WriteLine($"load average after: {LoadAverage()}");
+        Console.WriteLine($"load average after: {BenchmarkMachine.LoadAverage()}");
         return results.All(r => r.Result.Exact) ? 0 : 1;
     }
 
@@ -236,18 +236,6 @@ internal sealed class LlmPollingWorkload : IWorkload
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
-
-    private static string MachineDescription()
-    {
-        var cpu = File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
-            : null;
-        return $"machine: {Environment.ProcessorCount} cores ({cpu ?? "unknown cpu"}), {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, " +
-               $".NET {Environment.Version}, load average before: {LoadAverage()}";
-    }
-
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private sealed record ScenarioResult(TimeSpan Window, double ChecksPerSecond, double WorkerCpuShare, double StubCpuShare, List<double> Lags, bool Exact);
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Sagas.Benchmarks.ApiLatency;
+namespace Sagas.Benchmarks;
 
 /// <summary>
 /// One of our hosts (API or worker) started from its build output as a separate OS process, so the load generator's
