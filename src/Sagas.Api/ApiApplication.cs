@@ -18,6 +18,9 @@ public static class ApiApplication
         builder.Services.AddOpenApi();
 
         var app = builder.Build();
+        // The dashboard's files are public and come before authorization on purpose; every API call they make carries the credential.
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.UseApiInfrastructure();
         app.MapOpenApi().AllowAnonymous();
         app.MapScalarApiReference("/docs").AllowAnonymous();

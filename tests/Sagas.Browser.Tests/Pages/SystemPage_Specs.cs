@@ -1,0 +1,27 @@
+using Microsoft.Playwright;
+using Sagas.Browser.Tests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
+
+namespace Sagas.Browser.Tests.Pages;
+
+[Collection(DashboardCollection.Name)]
+public sealed class When_the_system_page_opens(DashboardFixture dashboard)
+{
+    [Fact]
+    public async Task Should_show_each_readiness_check_and_round_trip_to_a_worker()
+    {
+        await using var browser = await dashboard.OpenAsync("#/system");
+        var page = browser.Page;
+
+        var health = page.GetByTestId("health-table");
+        foreach (var check in new[] { "database", "masstransit-bus", "scheduler" })
+            await Expect(health.Locator("tr", new() { HasText = check }).Locator(".badge")).ToHaveTextAsync("Healthy");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Round-trip a message to a worker" }).ClickAsync();
+        await Expect(page.GetByTestId("worker-check")).ToContainTextAsync("A worker answered", new() { Timeout = 20_000 });
+        await Expect(page.GetByTestId("sagas-table")).ToContainTextAsync("completed");
+        await ChromiumBrowser.ScreenshotAsync(page, "system");
+
+        Assert.Empty(browser.ScriptErrors);
+    }
+}
