@@ -1,5 +1,6 @@
 using Sagas.Api.Infrastructure;
 using Sagas.Api.LlmJobs;
+using Sagas.Api.Schedules;
 using Sagas.Api.Security;
 using Sagas.Api.System;
 using Sagas.Hosting;
@@ -15,6 +16,7 @@ public static class ApiApplication
         builder.AddSagas("sagas-api");
         builder.AddApiInfrastructure();
         builder.AddApiSecurity();
+        builder.Services.AddScheduleDirectory();
         builder.Services.AddOpenApi();
 
         var app = builder.Build();
@@ -27,6 +29,7 @@ public static class ApiApplication
         app.MapSagasOperationalEndpoints();
         app.MapSystemEndpoints();
         app.MapLlmJobEndpoints();
+        app.MapScheduleEndpoints();
         return app;
     }
 }

@@ -69,11 +69,15 @@ public static class SchedulingRegistration
         return services;
     }
 
-    /// <summary>The scheduler queue's consumer, on the bus of a process with the scheduler role.</summary>
+    /// <summary>
+    /// The scheduler queue's consumer, and the schedule request consumer (queue <c>{scheduler queue}-schedules</c>), on
+    /// the bus of a process with the scheduler role.
+    /// </summary>
     public static IBusRegistrationConfigurator AddSagasSchedulerEndpoint(this IBusRegistrationConfigurator bus, string queueName)
     {
         bus.AddSingleton(new SchedulerQueue(queueName));
         bus.AddConsumer<SchedulerEndpointConsumer, SchedulerEndpointDefinition>();
+        bus.AddConsumer<RecurringScheduleRequestConsumer, RecurringScheduleRequestConsumerDefinition>();
         return bus;
     }
 }

@@ -21,6 +21,10 @@ public sealed class ApiOptions
     [Range(1024, 16L << 30)]
     public long MaxUploadBytes { get; set; } = 512L * 1024 * 1024;
 
+    /// <summary>How long a schedule request waits for a process with the scheduler role before answering 503.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:05:00")]
+    public TimeSpan SchedulerRequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Address the outside world reaches this API on; used in links (downloads) the API hands out.</summary>
     public string? PublicBaseUrl { get; set; }
 }

@@ -50,15 +50,21 @@ public sealed class LlmJobLedger(SagasDbContext db, Outbox outbox, TimeProvider 
         if (leaseId is { } lease && job.LeaseId != lease)
             return LedgerResult.LeaseLost;
 
-        var ids = changes.Select(c => c.ItemId).Distinct(StringComparer.Ordinal).ToList();
+        // Most polls report "still processing" and nothing else: those items are stamped with one set-based UPDATE
+        // instead of being loaded, tracked and written back one row at a time (the poller's hot path). An item with
+        // any other change in this call goes through the tracked path below, which stamps it as well.
+        var changed = changes.Where(c => !IsPollOnly(c)).ToList();
+        var ids = changed.Select(c => c.ItemId).Distinct(StringComparer.Ordinal).ToList();
+        var pollOnly = changes.Where(IsPollOnly).Select(c => c.ItemId).Distinct(StringComparer.Ordinal).Except(ids, StringComparer.Ordinal).ToList();
+        var touched = pollOnly.Count == 0 ? 0 : await StampPolledAsync(jobId, pollOnly, now, cancellationToken);
+
         var items = ids.Count == 0
             ? new Dictionary<string, LlmJobItem>(StringComparer.Ordinal)
             : await db.Set<LlmJobItem>().Where(i => i.JobId == jobId && ids.Contains(i.ItemId)).ToDictionaryAsync(i => i.ItemId, StringComparer.Ordinal, cancellationToken);
 
         var transitions = 0;
-        var touched = 0;
         var decided = new List<(LlmJobItem Item, FlagDecision Decision)>();
-        foreach (var change in changes)
+        foreach (var change in changed)
         {
             if (!items.TryGetValue(change.ItemId, out var item) || item.IsTerminal)
                 continue;
@@ -175,6 +181,20 @@ public sealed class LlmJobLedger(SagasDbContext db, Outbox outbox, TimeProvider 
             }
         }
     }
+
+    private static bool IsPollOnly(ItemChange change) =>
+        change is { Status: LlmJobItemStatus.Processing, Decision: null, Usage: null, Error: null, ProviderTaskId: null, ProviderBatchId: null };
+
+    // A queued item reported as processing moves to processing, as on the tracked path; a terminal item is left alone.
+    private Task<int> StampPolledAsync(Guid jobId, List<string> itemIds, DateTimeOffset now, CancellationToken cancellationToken) =>
+        db.Set<LlmJobItem>()
+            .Where(i => i.JobId == jobId && itemIds.Contains(i.ItemId)
+                && (i.Status == LlmJobItemStatus.Processing || i.Status == LlmJobItemStatus.Queued))
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(i => i.LastPolledAt, now)
+                .SetProperty(i => i.PollCount, i => i.PollCount + 1)
+                .SetProperty(i => i.Status, LlmJobItemStatus.Processing)
+                .SetProperty(i => i.SubmittedAt, i => i.SubmittedAt ?? now), cancellationToken);
 
     private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length];
 }

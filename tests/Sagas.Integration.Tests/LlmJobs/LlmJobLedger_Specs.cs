@@ -1,0 +1,128 @@
+using Microsoft.EntityFrameworkCore;
+using Sagas.Contracts.LlmJobs;
+using Sagas.Integration.Tests.Infrastructure;
+using Sagas.LlmJobs.Jobs;
+using Sagas.LlmJobs.Providers;
+using Sagas.Persistence;
+using Sagas.Persistence.LlmJobs;
+using Sagas.Persistence.Outbox;
+
+namespace Sagas.Integration.Tests.LlmJobs;
+
+/// <summary>
+/// The ledger's poll path: "still processing" reports are stamped set-based, while real changes of the same call still
+/// move items and counters exactly once. Run on both stores, since the set-based UPDATE is translated per provider.
+/// </summary>
+public abstract class LedgerPollSpecs
+{
+    protected abstract SagasDbContext CreateContext();
+
+    protected abstract Task PrepareAsync(SagasDbContext db);
+
+    protected async Task StampsUnchangedItemsAndAppliesRealChangesInOneCall()
+    {
+        var jobId = await CreateJobAsync(
+            ("a", LlmJobItemStatus.Processing), ("b", LlmJobItemStatus.Processing), ("c", LlmJobItemStatus.Processing),
+            ("q", LlmJobItemStatus.Queued), ("done", LlmJobItemStatus.Succeeded));
+
+        var changes = new[]
+        {
+            new ItemChange("a", LlmJobItemStatus.Processing),
+            new ItemChange("b", LlmJobItemStatus.Processing),
+            new ItemChange("q", LlmJobItemStatus.Processing),
+            new ItemChange("done", LlmJobItemStatus.Processing),
+            new ItemChange("c", LlmJobItemStatus.Succeeded, new FlagDecision(true, "spam", 0.9, "r"), new LlmTokenUsage(10, 5)),
+            new ItemChange("unknown", LlmJobItemStatus.Processing),
+        };
+
+        var first = await ApplyAsync(jobId, changes);
+        var second = await ApplyAsync(jobId, changes);
+
+        await using var db = CreateContext();
+        var items = await db.Set<LlmJobItem>().AsNoTracking().Where(i => i.JobId == jobId).ToDictionaryAsync(i => i.ItemId);
+        var job = await db.Set<LlmJob>().AsNoTracking().SingleAsync(j => j.Id == jobId);
+
+        Assert.Equal((1, 4), (first.Transitions, first.Touched));
+        Assert.Equal((0, 3), (second.Transitions, second.Touched));
+        Assert.Equal(2, items["a"].PollCount);
+        Assert.Equal(2, items["b"].PollCount);
+        Assert.NotNull(items["a"].LastPolledAt);
+        Assert.Equal((LlmJobItemStatus.Processing, 2), (items["q"].Status, items["q"].PollCount));
+        Assert.NotNull(items["q"].SubmittedAt);
+        Assert.Equal((LlmJobItemStatus.Succeeded, 0), (items["done"].Status, items["done"].PollCount));
+        Assert.Equal((LlmJobItemStatus.Succeeded, 1, true, 10), (items["c"].Status, items["c"].PollCount, items["c"].Flagged, items["c"].InputTokens));
+        Assert.Equal((2, 2, 0), (job.ProcessedItems, job.SucceededItems, job.FailedItems));
+        Assert.Equal(LlmJobStatus.Running, job.Status);
+    }
+
+    private async Task<LedgerResult> ApplyAsync(Guid jobId, IReadOnlyCollection<ItemChange> changes)
+    {
+        await using var db = CreateContext();
+        using var signal = new OutboxSignal();
+        var ledger = new LlmJobLedger(db, new Outbox(db, signal, TimeProvider.System), TimeProvider.System);
+        return await ledger.ApplyAsync(jobId, changes, leaseId: null, adjustJob: null, stopReason: null, CancellationToken.None);
+    }
+
+    private async Task<Guid> CreateJobAsync(params (string Id, string Status)[] items)
+    {
+        await using var db = CreateContext();
+        await PrepareAsync(db);
+        var now = DateTimeOffset.UtcNow;
+        var job = new LlmJob
+        {
+            Id = Guid.NewGuid(), Kind = "flagging", Model = "m", Instructions = "i", Provider = "simulated", Status = LlmJobStatus.Running,
+            TotalItems = items.Length + 1, ProcessedItems = 1, SucceededItems = 1, CreatedAt = now, ExpiresAt = now.AddHours(1),
+        };
+        db.Add(job);
+        var sequence = 0;
+        foreach (var (id, status) in items)
+        {
+            db.Add(new LlmJobItem
+            {
+                JobId = job.Id, ItemId = id, Sequence = sequence++, EntityType = "post", EntityId = id, Input = "x", Status = status,
+                ProviderTaskId = status == LlmJobItemStatus.Queued ? null : "resp_" + id, CreatedAt = now,
+            });
+        }
+
+        // One more item that stays queued, so the job cannot finish within the spec.
+        db.Add(new LlmJobItem { JobId = job.Id, ItemId = "later", Sequence = sequence, EntityType = "post", EntityId = "later", Input = "x", CreatedAt = now });
+        await db.SaveChangesAsync();
+        return job.Id;
+    }
+}
+
+public sealed class When_the_ledger_records_polls_on_postgresql : LedgerPollSpecs, IClassFixture<PostgresDatabase>
+{
+    private readonly PostgresDatabase _database;
+
+    public When_the_ledger_records_polls_on_postgresql(PostgresDatabase database) => _database = database;
+
+    [ServerFact(postgres: true, rabbitMq: false)]
+    public Task Should_stamp_unchanged_items_and_apply_real_changes_in_one_call() => StampsUnchangedItemsAndAppliesRealChangesInOneCall();
+
+    protected override SagasDbContext CreateContext()
+    {
+        var options = PersistenceRegistration.Configure(new DbContextOptionsBuilder<SagasDbContext>(), DatabaseProvider.PostgreSql, _database.ConnectionString);
+        return new SagasDbContext((DbContextOptions<SagasDbContext>)options.Options);
+    }
+
+    protected override Task PrepareAsync(SagasDbContext db) => db.Database.MigrateAsync();
+}
+
+public sealed class When_the_ledger_records_polls_on_sqlite : LedgerPollSpecs, IDisposable
+{
+    private readonly string _file = Path.Combine(Path.GetTempPath(), $"sagas-ledger-{Guid.NewGuid():N}.db");
+
+    [Fact]
+    public Task Should_stamp_unchanged_items_and_apply_real_changes_in_one_call() => StampsUnchangedItemsAndAppliesRealChangesInOneCall();
+
+    protected override SagasDbContext CreateContext()
+    {
+        var options = PersistenceRegistration.Configure(new DbContextOptionsBuilder<SagasDbContext>(), DatabaseProvider.Sqlite, $"Data Source={_file};Pooling=False");
+        return new SagasDbContext((DbContextOptions<SagasDbContext>)options.Options);
+    }
+
+    protected override Task PrepareAsync(SagasDbContext db) => db.Database.EnsureCreatedAsync();
+
+    public void Dispose() => File.Delete(_file);
+}
