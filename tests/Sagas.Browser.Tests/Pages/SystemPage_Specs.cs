@@ -24,4 +24,22 @@ public sealed class When_the_system_page_opens(DashboardFixture dashboard)
 
         Assert.Empty(browser.ScriptErrors);
     }
+
+    [Fact]
+    public async Task Should_pause_and_resume_a_schedule_from_its_row()
+    {
+        await using var browser = await dashboard.OpenAsync("#/system");
+        var page = browser.Page;
+
+        var row = page.GetByTestId("schedules-table").Locator("tbody tr", new() { HasText = "llm-job-poll" });
+        await Expect(row.Locator(".badge")).ToHaveTextAsync("active");
+
+        await row.GetByRole(AriaRole.Button, new() { Name = "Pause" }).ClickAsync();
+        await Expect(row.Locator(".badge")).ToHaveTextAsync("paused");
+        await ChromiumBrowser.ScreenshotAsync(page, "system-schedule-paused");
+
+        await row.GetByRole(AriaRole.Button, new() { Name = "Resume" }).ClickAsync();
+        await Expect(row.Locator(".badge")).ToHaveTextAsync("active");
+        Assert.Empty(browser.ScriptErrors);
+    }
 }
