@@ -1,9 +1,10 @@
 import { api, download } from '../api.js';
 import { live } from '../live.js';
-import { el, replace, problemBox, statusBadge, progressBar, table, number } from '../ui.js';
+import { el, replace, problemBox, statusBadge, progressBar, table, number, every } from '../ui.js';
 
 export const title = 'Scan';
 const lastSessionKey = 'sagas.scan.lastSession';
+const finished = status => ['completed', 'failed', 'cancelled', 'error'].includes(status);
 
 export function render(main, [sessionId]) {
   const view = {
@@ -44,7 +45,8 @@ export function render(main, [sessionId]) {
   function draw() {
     replace(statusArea,
       view.sessionId ? el('p', {}, 'Session ', el('code', { 'data-testid': 'scan-session-id' }, view.sessionId), ' ', statusBadge(view.status)) : el('p', {}, statusBadge(view.status)),
-      view.error ? problemBox(view.error) : null);
+      view.error ? problemBox(view.error) : null,
+      view.sessionId && !finished(view.status) ? el('button.danger', { type: 'button', onclick: cancel }, 'Cancel scan') : null);
     replace(progressArea, view.status === 'idle' ? null : progressBar(view.processed, view.total,
       view.total ? `${number(view.processed)} / ${number(view.total)} files (${view.value}%)` : 'Waiting for the first progress…'));
     replace(matchesArea, table([
@@ -90,11 +92,17 @@ export function render(main, [sessionId]) {
   function onMessage(message) {
     const about = message.session_id ?? message.sessionId ?? message.data?.session_id;
     if (about && view.sessionId && about !== view.sessionId) return;
+    // Between start_scan and STARTED, messages of an earlier session on this socket are not ours.
+    if (about && view.status === 'starting' && message.type !== 'STARTED') return;
     switch (message.type) {
       case 'STARTED':
         adopt(about);
         view.status = 'running';
         view.error = null;
+        break;
+      case 'STATE':
+        // Sent first on every subscribe: the session as stored, so a reconnect starts from the truth.
+        applyStored({ status: message.status, processedFiles: message.processed, totalFiles: message.total, totalMatches: message.total_matches, error: message.error });
         break;
       case 'PROGRESS':
         view.status = view.status === 'completed' ? view.status : 'running';
@@ -173,22 +181,41 @@ export function render(main, [sessionId]) {
     view.matchKeys = new Set();
   }
 
+  function applyStored(session) {
+    view.status = String(session.status ?? 'running').toLowerCase();
+    view.processed = session.processedFiles ?? view.processed;
+    view.total = session.totalFiles ?? view.total;
+    view.value = view.total ? Math.round((view.processed / view.total) * 100) : 0;
+    if (view.status === 'completed')
+      view.complete ??= { total_processed: view.processed, total_matches: session.totalMatches, download_url: null, message: 'Scan complete' };
+    if (view.status === 'failed' && session.error)
+      view.error = { problem: { title: 'The scan failed', detail: session.error } };
+  }
+
+  async function refreshStored(id) {
+    applyStored(await api(`/api/scan-sessions/${encodeURIComponent(id)}`));
+  }
+
   async function catchUp(id) {
-    // After a reload: the stored state first, then live messages (the subscription also replays the current state).
+    // After a reload: the stored state and matched files first, then live messages (a subscribe also replays STATE).
     try {
-      const session = await api(`/api/scan-sessions/${encodeURIComponent(id)}`);
-      view.status = String(session.status ?? session.state ?? 'running').toLowerCase();
-      view.processed = session.processedFiles ?? session.processed ?? view.processed;
-      view.total = session.totalFiles ?? session.total ?? view.total;
-      view.value = view.total ? Math.round((view.processed / view.total) * 100) : 0;
-      if (['completed', 'complete'].includes(view.status))
-        view.complete ??= { total_processed: view.processed, total_matches: session.totalMatches ?? session.matches, download_url: null, message: 'Scan complete' };
-      const results = await api(`/api/scan-sessions/${encodeURIComponent(id)}/results?pageSize=500`);
-      for (const row of results.items ?? results) {
-        for (const code of row.matchedCodes ?? row.codes ?? []) {
-          onMessage({ type: 'MATCH_FOUND', data: { hole_code: code, file_name: row.fileName ?? row.file_name, status: row.status, pdf_link: row.link ?? row.pdfLink } });
+      await refreshStored(id);
+      const results = await api(`/api/scan-sessions/${encodeURIComponent(id)}/results?matched=true&pageSize=500`);
+      for (const row of results.items ?? []) {
+        for (const code of row.matchedCodes ?? []) {
+          onMessage({ type: 'MATCH_FOUND', data: { hole_code: code, file_name: row.name, status: row.status, pdf_link: row.link } });
         }
       }
+    } catch (error) {
+      view.error = error;
+    }
+    draw();
+  }
+
+  async function cancel() {
+    try {
+      await api(`/api/scan-sessions/${encodeURIComponent(view.sessionId)}/cancel`, { method: 'POST' });
+      await refreshStored(view.sessionId);
     } catch (error) {
       view.error = error;
     }
@@ -204,7 +231,14 @@ export function render(main, [sessionId]) {
     catchUp(id);
   }
   draw();
-  return () => { stopListening(); if (unsubscribe) unsubscribe(); };
+  // Counters stay right while the socket is down; matches catch up from the results on the next subscribe or reload.
+  const stopPolling = every(3000, async () => {
+    if (view.sessionId && !live.isOpen && !finished(view.status)) {
+      await refreshStored(view.sessionId);
+      draw();
+    }
+  });
+  return () => { stopPolling(); stopListening(); if (unsubscribe) unsubscribe(); };
 }
 
 function toBase64(file) {
