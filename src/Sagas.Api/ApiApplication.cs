@@ -1,9 +1,12 @@
 using Sagas.Api.Infrastructure;
 using Sagas.Api.LlmJobs;
+using Sagas.Api.Realtime;
+using Sagas.Api.ScanSessions;
 using Sagas.Api.Schedules;
 using Sagas.Api.Security;
 using Sagas.Api.System;
 using Sagas.Hosting;
+using Sagas.ScanSessions;
 using Scalar.AspNetCore;
 
 namespace Sagas.Api;
@@ -13,11 +16,16 @@ public static class ApiApplication
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
-        builder.AddSagas("sagas-api");
+        builder.AddSagas("sagas-api", bus => bus.AddRealtimeEvents());
         builder.AddApiInfrastructure();
         builder.AddApiSecurity();
         builder.Services.AddScheduleDirectory();
         builder.Services.AddOpenApi();
+        // The API stores uploads and reads session rows whatever worker roles this process runs.
+        builder.Services.AddScanSessions(builder.Configuration, builder.Environment.ContentRootPath);
+        builder.Services.AddSingleton(ScanSessionApiOptions.Read(builder.Configuration));
+        builder.Services.AddScoped<ScanSessionStarter>();
+        builder.Services.AddRealtime(builder.Configuration);
 
         var app = builder.Build();
         // The dashboard's files are public and come before authorization on purpose; every API call they make carries the credential.
@@ -30,6 +38,9 @@ public static class ApiApplication
         app.MapSystemEndpoints();
         app.MapLlmJobEndpoints();
         app.MapScheduleEndpoints();
+        app.MapScanSessionEndpoints();
+        app.MapBlobFileEndpoints();
+        app.MapRealtimeEndpoint();
         return app;
     }
 }
