@@ -31,6 +31,9 @@ public static class ApiApplication
         // The dashboard's files are public and come before authorization on purpose; every API call they make carries the credential.
         app.UseDefaultFiles();
         app.UseStaticFiles();
+        // Before authentication: on Kestrel a request is recognised as a WebSocket upgrade only once this middleware ran,
+        // and the API key handler accepts ?access_token= on upgrades only (browsers cannot set headers on a WebSocket).
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.UseApiInfrastructure();
         app.MapOpenApi().AllowAnonymous();
         app.MapScalarApiReference("/docs").AllowAnonymous();

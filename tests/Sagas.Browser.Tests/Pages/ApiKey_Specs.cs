@@ -39,6 +39,24 @@ public sealed class When_the_api_requires_a_key(KeyedDashboardFixture dashboard)
         await Expect(page.GetByTestId("jobs-list").GetByTestId("problem")).ToContainTextAsync("401");
         await Expect(page.GetByTestId("jobs-table")).ToHaveCountAsync(0);
     }
+
+    [Fact]
+    public async Task Should_show_the_live_banner_while_the_socket_is_refused_and_reconnect_once_the_key_is_given()
+    {
+        await using var browser = await dashboard.OpenAsync("#/scan");
+        var page = browser.Page;
+
+        var banner = page.Locator("#live-banner");
+        await Expect(banner).ToBeVisibleAsync();
+        await Expect(banner).ToContainTextAsync("Live updates are unavailable");
+        await ChromiumBrowser.ScreenshotAsync(page, "live-banner");
+
+        await page.ClickAsync("#key-edit");
+        await page.FillAsync("#key-input", KeyedDashboardServer.Key);
+        await page.ClickAsync("#key-save");
+
+        await Expect(banner).ToBeHiddenAsync();
+    }
 }
 
 public sealed class KeyedDashboardServer : DashboardServer
