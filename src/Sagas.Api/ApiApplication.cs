@@ -1,3 +1,4 @@
+using Sagas.Api.Assistant;
 using Sagas.Api.Infrastructure;
 using Sagas.Api.LlmJobs;
 using Sagas.Api.Realtime;
@@ -20,6 +21,7 @@ public static class ApiApplication
         builder.AddApiInfrastructure();
         builder.AddApiSecurity();
         builder.Services.AddScheduleDirectory();
+        builder.AddAssistant();
         builder.Services.AddOpenApi();
         // The API stores uploads and reads session rows whatever worker roles this process runs.
         builder.Services.AddScanSessions(builder.Configuration, builder.Environment.ContentRootPath);
@@ -44,6 +46,7 @@ public static class ApiApplication
         app.MapScanSessionEndpoints();
         app.MapBlobFileEndpoints();
         app.MapRealtimeEndpoint();
+        app.MapAssistantEndpoints();
         return app;
     }
 }

@@ -129,13 +129,24 @@ internal sealed class LlmPollingWorkload : IWorkload
                 await Task.Delay(TimeSpan.FromMilliseconds(250));
             }
 
-            var rows = await Query(host, db => db.Set<LlmJob>().AsNoTracking().ToListAsync());
+            // One snapshot: jobs still finishing commit between separate reads, which would look like a miscount.
+            var (rows, flags, succeeded) = await Query(host, async db =>
+            {
+                await using var snapshot = await db.Database.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead);
+                return (await db.Set<LlmJob>().AsNoTracking().ToListAsync(),
+                    await db.Set<EntityFlag>().CountAsync(),
+                    await db.Set<LlmJobItem>().CountAsync(i => i.Status == LlmJobItemStatus.Succeeded));
+            });
             var lags = rows.Where(j => j.FinishedAt is not null).Select(j => (j.FinishedAt!.Value - completeAt).TotalSeconds).ToList();
             var exact = rows.Where(j => j.FinishedAt is not null).All(j => j.Status == LlmJobStatus.Completed && j.SucceededItems == itemsPerJob && j.ProcessedItems == itemsPerJob)
                         && rows.All(j => j.ProcessedItems == j.SucceededItems + j.FailedItems + j.CancelledItems && j.FailedItems == 0);
-            var flags = await Query(host, db => db.Set<EntityFlag>().CountAsync());
-            var succeeded = await Query(host, db => db.Set<LlmJobItem>().CountAsync(i => i.Status == LlmJobItemStatus.Succeeded));
             exact &= flags == succeeded && succeeded == rows.Sum(j => j.SucceededItems);
+            if (!exact)
+            {
+                Console.WriteLine($"[llm-polling] {scenario.Title}: not exact: flags {flags}, succeeded items {succeeded}, job counters {rows.Sum(j => j.SucceededItems)} succeeded / " +
+                    $"{rows.Sum(j => j.FailedItems)} failed / {rows.Sum(j => j.CancelledItems)} cancelled / {rows.Sum(j => j.ProcessedItems)} processed; errors: " +
+                    string.Join(" | ", rows.Select(j => j.LastError).OfType<string>().Distinct().Take(3)));
+            }
             // Stopping while the outbox still publishes the completion events would cancel those publishes mid-flight.
             await WaitAsync(host, async db => !await db.Set<Sagas.Persistence.Outbox.OutboxMessage>().AnyAsync(), TimeSpan.FromMinutes(2), "the outbox drained");
             return new ScenarioResult(wall, (after.Gets - before.Gets) / wall.TotalSeconds, workerCpu / wall, stubCpu / wall, lags, exact);

@@ -1,0 +1,87 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sagas.Api.Assistant.Tools;
+using Sagas.Api.Infrastructure;
+using Sagas.Core.Configuration;
+
+namespace Sagas.Api.Assistant;
+
+public static class AssistantRegistration
+{
+    public const string SimulatedProvider = "simulated";
+    public const string OpenAiProvider = "openai";
+
+    /// <summary>The assistant of <c>Assistant:Provider</c> with the tools over LLM jobs and scan sessions.</summary>
+    public static WebApplicationBuilder AddAssistant(this WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(AssistantOptions.SectionName).Get<AssistantOptions>() ?? new AssistantOptions();
+        builder.Services.AddOptions<AssistantOptions>().BindConfiguration(AssistantOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(options);
+
+        builder.Services.AddAssistantTool<CountLlmJobsTool>();
+        builder.Services.AddAssistantTool<CountScanSessionsTool>();
+        builder.Services.AddAssistantTool<RecentFailuresTool>();
+        builder.Services.AddAssistantTool<LlmJobUsageTool>();
+        builder.Services.TryAddScoped<AssistantToolRegistry>();
+        builder.Services.TryAddScoped<AssistantToolRunner>();
+
+        switch (options.Provider.Trim().ToLowerInvariant())
+        {
+            case SimulatedProvider:
+                builder.Services.AddScoped<IAssistant, SimulatedAssistant>();
+                break;
+            case OpenAiProvider:
+                if (string.IsNullOrWhiteSpace(options.OpenAi.ApiKey))
+                    throw new SagasConfigurationException("Assistant:Provider is openai but Assistant:OpenAi:ApiKey is empty. Set it (from a secret store or an environment variable), or use provider simulated.");
+                if (!Uri.TryCreate(options.OpenAi.BaseUrl, UriKind.Absolute, out _))
+                    throw new SagasConfigurationException($"Assistant:OpenAi:BaseUrl '{options.OpenAi.BaseUrl}' is not an absolute URL.");
+                builder.Services.AddSingleton(_ => OpenAiAssistant.CreateClient(options.OpenAi));
+                builder.Services.AddScoped<IAssistant, OpenAiAssistant>();
+                break;
+            default:
+                throw new SagasConfigurationException($"Assistant:Provider '{options.Provider}' is unknown; one of: {SimulatedProvider}, {OpenAiProvider}.");
+        }
+
+        return builder;
+    }
+
+    /// <summary>
+    /// Offers one more read-only tool to the assistant (both paths). This is the whole registration a feature needs,
+    /// e.g. prompt analyses: <c>services.AddAssistantTool&lt;CountPromptAnalysesTool&gt;()</c>.
+    /// </summary>
+    public static IServiceCollection AddAssistantTool<TTool>(this IServiceCollection services)
+        where TTool : class, IAssistantTool
+    {
+        services.AddScoped<IAssistantTool, TTool>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapAssistantEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapPost("/ai/ask", AskAsync).WithTags("Assistant").Mutation()
+            .WithSummary("Answers a question about our own data with read-only tools (counts, failures, usage); see docs/assistant.md.")
+            .Produces<AskResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status502BadGateway);
+        return endpoints;
+    }
+
+    private static async Task<IResult> AskAsync(AskRequest? request, IAssistant assistant, AssistantOptions options, CancellationToken cancellationToken)
+    {
+        var prompt = request?.Prompt?.Trim();
+        if (string.IsNullOrEmpty(prompt))
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["prompt"] = ["prompt is required."] }, title: "Nothing to answer");
+        if (prompt.Length > options.MaxPromptCharacters)
+        {
+            return Results.ValidationProblem(
+                new Dictionary<string, string[]> { ["prompt"] = [$"prompt is limited to {options.MaxPromptCharacters:N0} characters; this one has {prompt.Length:N0}."] },
+                title: "Prompt too long");
+        }
+
+        try
+        {
+            return Results.Ok(await assistant.AskAsync(prompt, cancellationToken));
+        }
+        catch (AssistantUnavailableException exception)
+        {
+            return Results.Problem(title: "The assistant's language model is unavailable", detail: exception.Message, statusCode: StatusCodes.Status502BadGateway);
+        }
+    }
+}
