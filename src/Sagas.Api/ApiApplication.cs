@@ -1,6 +1,7 @@
 using Sagas.Api.Assistant;
 using Sagas.Api.Infrastructure;
 using Sagas.Api.LlmJobs;
+using Sagas.Api.PromptAnalyses;
 using Sagas.Api.Realtime;
 using Sagas.Api.ScanSessions;
 using Sagas.Api.Schedules;
@@ -47,6 +48,9 @@ public static class ApiApplication
         app.MapBlobFileEndpoints();
         app.MapRealtimeEndpoint();
         app.MapAssistantEndpoints();
+        app.MapProjectEndpoints();
+        app.MapPromptEndpoints();
+        app.MapPromptAnalysisRunEndpoints();
         return app;
     }
 }

@@ -8,6 +8,7 @@ using Sagas.Hosting.Observability;
 using Sagas.Hosting.Workers;
 using Sagas.LlmJobs;
 using Sagas.Persistence;
+using Sagas.PromptAnalyses;
 using Sagas.ScanSessions;
 using Sagas.Scheduling;
 
@@ -31,6 +32,7 @@ public static class SagasHostingExtensions
         var database = DatabaseOptions.Read(builder.Configuration);
         builder.Services.AddSagasOutbox(builder.Configuration);
         builder.Services.AddLlmJobs(builder.Configuration);
+        builder.Services.AddPromptAnalyses(builder.Configuration);
         if (roles.Runs(WorkerRoles.ScanSessions) || roles.Runs(WorkerRoles.ScanFiles))
             builder.Services.AddScanSessions(builder.Configuration, builder.Environment.ContentRootPath);
 
@@ -50,6 +52,8 @@ public static class SagasHostingExtensions
                 x.AddScanSessionWorkers(database.ParseSagaConcurrency());
             if (roles.Runs(WorkerRoles.ScanFiles))
                 x.AddScanFileWorkers();
+            if (roles.Runs(WorkerRoles.PromptAnalyses))
+                x.AddPromptAnalysisWorkers(database.ParseSagaConcurrency());
             configureBus?.Invoke(x);
         });
         // Hosted services stop in reverse order: registered after the bus, the dispatcher stops publishing before the bus stops.

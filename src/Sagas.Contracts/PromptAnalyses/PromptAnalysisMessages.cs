@@ -1,0 +1,24 @@
+namespace Sagas.Contracts.PromptAnalyses;
+
+/// <summary>Recurring schedule → run starter: the daily slot fired (the slot time travels in the Quartz headers).</summary>
+public sealed record RunScheduledPromptAnalyses;
+
+/// <summary>Run starter or API → fan-out: create the run's analysis jobs for the prompts after <see cref="AfterPromptId"/>.</summary>
+/// <param name="AfterPromptId">Keyset cursor: null for the first page of 1,000 prompts.</param>
+public sealed record DispatchPromptAnalysisRun(Guid RunId, Guid? AfterPromptId);
+
+/// <summary>Recurring tick and completions → claim step: start pending analyses while fewer than the cap are running.</summary>
+public sealed record ClaimPromptAnalyses;
+
+/// <summary>Claim step → analysis saga: the analysis job <see cref="AnalysisId"/> holds a slot and may ask its platforms.</summary>
+public sealed record StartPromptAnalysis(Guid AnalysisId, Guid RunId, Guid PromptId, IReadOnlyList<string> Platforms);
+
+/// <summary>Analysis saga → platform worker: ask one platform the prompt of the analysis and store the answer.</summary>
+public sealed record AskPromptPlatform(Guid AnalysisId, string Platform);
+
+/// <summary>Platform worker → analysis saga: the platform's response row is final (success or error).</summary>
+public sealed record PromptPlatformAnswered(Guid AnalysisId, string Platform, bool Succeeded);
+
+/// <summary>Analysis saga → job finisher (and anyone interested): every platform answered.</summary>
+/// <param name="Status">completed (at least one platform succeeded) or failed (none did).</param>
+public sealed record PromptAnalysisFinished(Guid AnalysisId, Guid RunId, Guid PromptId, string Status, int TotalPlatforms, int SucceededPlatforms, int FailedPlatforms);

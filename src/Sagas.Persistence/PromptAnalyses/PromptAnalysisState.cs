@@ -1,0 +1,37 @@
+using MassTransit;
+
+namespace Sagas.Persistence.PromptAnalyses;
+
+/// <summary>
+/// The analysis saga's memory: which platforms were asked and which have answered. The response rows and the job's
+/// counters live in <see cref="PlatformResponse"/> and <see cref="AnalysisJob"/>, written by the platform workers.
+/// </summary>
+public class PromptAnalysisState : SagaStateMachineInstance, ISagaVersion
+{
+    /// <summary>The analysis job id.</summary>
+    public Guid CorrelationId { get; set; }
+
+    public string CurrentState { get; set; } = null!;
+
+    public int Version { get; set; }
+
+    public Guid RunId { get; set; }
+
+    public Guid PromptId { get; set; }
+
+    /// <summary>Platforms asked, comma-separated; empty until the start arrives.</summary>
+    public string Platforms { get; set; } = "";
+
+    /// <summary>Platforms whose answer was counted, comma-separated: a second answer from one platform is a duplicate.</summary>
+    public string AnsweredPlatforms { get; set; } = "";
+
+    public int TotalPlatforms { get; set; }
+
+    public int SucceededPlatforms { get; set; }
+
+    public int FailedPlatforms { get; set; }
+
+    public DateTimeOffset? StartedAt { get; set; }
+
+    public DateTimeOffset? FinishedAt { get; set; }
+}

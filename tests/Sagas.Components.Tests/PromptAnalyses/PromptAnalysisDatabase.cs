@@ -1,0 +1,100 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging.Abstractions;
+using Sagas.Persistence;
+using Sagas.Persistence.Outbox;
+using Sagas.Persistence.PromptAnalyses;
+using Sagas.PromptAnalyses;
+using Sagas.PromptAnalyses.Runs;
+
+namespace Sagas.Components.Tests.PromptAnalyses;
+
+/// <summary>A private in-memory SQLite database with the whole schema, and the workflow services over it.</summary>
+public sealed class PromptAnalysisDatabase : IDisposable
+{
+    private readonly SqliteConnection _connection = new("Data Source=:memory:");
+
+    public PromptAnalysisDatabase(PromptAnalysesOptions? options = null)
+    {
+        _connection.Open();
+        Options = options ?? new PromptAnalysesOptions();
+        using var db = NewContext();
+        db.Database.EnsureCreated();
+    }
+
+    public PromptAnalysesOptions Options { get; }
+
+    public SagasDbContext NewContext()
+    {
+        var builder = new DbContextOptionsBuilder<SagasDbContext>();
+        PersistenceRegistration.Configure(builder, DatabaseProvider.Sqlite, "Data Source=:memory:");
+        builder.UseSqlite(_connection);
+        return new SagasDbContext(builder.Options);
+    }
+
+    public async Task<T> WithAsync<T>(Func<SagasDbContext, Outbox, Task<T>> action)
+    {
+        await using var db = NewContext();
+        using var signal = new OutboxSignal();
+        return await action(db, new Outbox(db, signal, TimeProvider.System));
+    }
+
+    public Task<StartedRun> StartScheduledAsync(DateTimeOffset slot) =>
+        WithAsync((db, outbox) => new PromptAnalysisRunStarter(db, outbox, TimeProvider.System).StartScheduledAsync(slot, CancellationToken.None));
+
+    public Task<StartedRun> StartOnDemandAsync(RunRequest request) =>
+        WithAsync((db, outbox) => new PromptAnalysisRunStarter(db, outbox, TimeProvider.System).StartOnDemandAsync(request, CancellationToken.None));
+
+    public Task<FanOutPage> DispatchPageAsync(Guid runId, Guid? after) =>
+        WithAsync((db, outbox) => new PromptAnalysisFanOut(db, outbox, Options, TimeProvider.System).DispatchPageAsync(runId, after, CancellationToken.None));
+
+    public Task<int> ClaimAsync() =>
+        WithAsync((db, outbox) => new PromptAnalysisClaimer(db, outbox, Options, TimeProvider.System, NullLogger<PromptAnalysisClaimer>.Instance).ClaimAsync(CancellationToken.None));
+
+    /// <summary>Runs the fan-out page after page, as the chain of DispatchPromptAnalysisRun messages would.</summary>
+    public async Task<List<FanOutPage>> DispatchAllAsync(Guid runId)
+    {
+        var pages = new List<FanOutPage>();
+        Guid? after = null;
+        do
+        {
+            var page = await DispatchPageAsync(runId, after);
+            pages.Add(page);
+            after = page.NextAfter;
+        }
+        while (after is not null);
+        return pages;
+    }
+
+    public async Task<AnalysisProject> AddProjectAsync(int activePrompts, int inactivePrompts = 0, params string[] platforms)
+    {
+        await using var db = NewContext();
+        var now = DateTimeOffset.UtcNow;
+        var project = new AnalysisProject { Id = Guid.NewGuid(), Name = "Acme", BrandNames = ["Acme"], Domains = ["acme.com"], CreatedAt = now, UpdatedAt = now };
+        db.Add(project);
+        for (var index = 0; index < activePrompts + inactivePrompts; index++)
+        {
+            db.Add(new TrackedPrompt
+            {
+                Id = Guid.NewGuid(),
+                ProjectId = project.Id,
+                Text = $"best anvil supplier #{index}",
+                Active = index < activePrompts,
+                Platforms = platforms.Length == 0 ? ["openai", "claude", "gemini", "perplexity"] : [.. platforms],
+                CreatedAt = now,
+                UpdatedAt = now,
+            });
+        }
+
+        await db.SaveChangesAsync();
+        return project;
+    }
+
+    public async Task<T> QueryAsync<T>(Func<SagasDbContext, Task<T>> query)
+    {
+        await using var db = NewContext();
+        return await query(db);
+    }
+
+    public void Dispose() => _connection.Dispose();
+}
