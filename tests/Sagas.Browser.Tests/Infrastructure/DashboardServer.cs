@@ -42,6 +42,8 @@ public class DashboardServer : WebApplicationFactory<Program>
         builder.UseSetting("LlmJobs:Providers:Simulated:MinLatency", "00:00:00.100");
         builder.UseSetting("LlmJobs:Providers:Simulated:MaxLatency", "00:00:00.400");
         builder.UseSetting("LlmJobs:Providers:Simulated:FailureRate", "0");
+        builder.UseSetting("PromptAnalyses:Platforms:Simulated:FailureRate", "0");
+        builder.UseSetting("PromptAnalyses:Platforms:Simulated:RateLimitRate", "0");
         builder.UseSetting("Storage:Local:Root", Path.Combine(_dataDirectory, "blobs"));
         builder.UseSetting("ScanSessions:ProgressInterval", "00:00:00");
         builder.UseSetting("Api:Realtime:ProgressInterval", "00:00:00");

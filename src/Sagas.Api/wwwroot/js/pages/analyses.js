@@ -1,9 +1,8 @@
 import { api } from '../api.js';
-import { el, replace, problemBox, showProblem, notAvailable, statusBadge, table, dateTime, number, money, every } from '../ui.js';
+import { el, replace, problemBox, showProblem, notAvailable, statusBadge, table, dateTime, number, money, every, progressBar } from '../ui.js';
 
 export const title = 'Analyses';
 const platforms = ['openai', 'claude', 'gemini', 'perplexity'];
-const recentRunsKey = 'sagas.analyses.recentRuns';
 const itemsOf = answer => Array.isArray(answer) ? answer : answer?.items ?? [];
 const splitList = text => String(text ?? '').split(/[\n,]+/).map(part => part.trim()).filter(Boolean);
 
@@ -13,6 +12,7 @@ export function render(main, [section, runId]) {
   const projectsArea = el('div', { 'data-testid': 'projects' }, 'Loading…');
   const promptsArea = el('div', { 'data-testid': 'prompts' }, 'Loading…');
   const runArea = el('div');
+  const runsArea = el('div', { 'data-testid': 'runs' });
   const projectSelect = el('select', { name: 'projectId', required: true });
   const runScope = el('select', { name: 'scope' });
 
@@ -20,7 +20,7 @@ export function render(main, [section, runId]) {
     el('h1', {}, 'Prompt analyses'),
     el('div.columns', {},
       el('section.card', {}, el('h2', {}, 'Projects'), projectsArea, projectForm()),
-      el('section.card', {}, el('h2', {}, 'Start a run'), runForm(), runArea, recentRuns())),
+      el('section.card', {}, el('h2', {}, 'Start a run'), runForm(), runArea, el('h3', {}, 'Recent runs'), runsArea)),
     el('section.card', {}, el('h2', {}, 'Tracked prompts'), promptsArea, promptForm()));
 
   let projects = [];
@@ -49,7 +49,7 @@ export function render(main, [section, runId]) {
         { title: 'Project', render: p => projectName(p.projectId) },
         { title: 'Active', render: p => p.active ? 'yes' : 'no' },
         { title: 'Platforms', render: p => (p.platforms ?? []).join(', ') },
-        { title: '', render: p => el('button.secondary', { type: 'button', onclick: () => startRun({ promptId: p.id }) }, 'Run now') },
+        { title: '', render: p => el('button.secondary', { type: 'button', onclick: () => startRun({ scope: 'prompt', promptId: p.id }) }, 'Run now') },
       ], prompts, { empty: 'No prompts yet.', testid: 'prompts-table' }));
       for (const p of prompts) runScope.append(el('option', { value: `prompt:${p.id}` }, `Prompt: ${p.text.slice(0, 50)}`));
     } catch (error) {
@@ -110,7 +110,7 @@ export function render(main, [section, runId]) {
     return el('form', { id: 'run-form', onsubmit: event => {
       event.preventDefault();
       const [kind, id] = runScope.value.split(':');
-      startRun({ projectId: kind === 'project' ? id : undefined, promptId: kind === 'prompt' ? id : undefined, force: force.checked });
+      startRun({ scope: kind || 'all', projectId: kind === 'project' ? id : undefined, promptId: kind === 'prompt' ? id : undefined, force: force.checked });
     } },
     el('label', {}, 'What to analyse', runScope),
     el('label.inline', {}, force, ' Force a re-run (otherwise a run already done for this slot is not repeated)'),
@@ -121,23 +121,32 @@ export function render(main, [section, runId]) {
     replace(runArea, 'Starting…');
     try {
       const accepted = await api('/api/prompt-analyses/runs', { method: 'POST', json: body });
-      const id = accepted.runId ?? accepted.id;
-      const recent = JSON.parse(sessionStorage.getItem(recentRunsKey) || '[]').filter(r => r !== id);
-      sessionStorage.setItem(recentRunsKey, JSON.stringify([id, ...recent].slice(0, 10)));
-      location.hash = `#/analyses/runs/${id}`;
+      // created=false: this slot already ran and force was off, so the existing run is shown instead of a new one.
+      if (!accepted.created) sessionStorage.setItem('sagas.analyses.notice', 'This run already exists for the current slot; tick "Force a re-run" to analyse again.');
+      location.hash = `#/analyses/runs/${accepted.runId}`;
     } catch (error) {
       replace(runArea, problemBox(error));
     }
   }
 
-  load();
-}
+  async function loadRuns() {
+    try {
+      const runs = itemsOf(await api('/api/prompt-analyses/runs?pageSize=10'));
+      replace(runsArea, table([
+        { title: 'Run', render: r => el('a', { href: `#/analyses/runs/${r.id}` }, r.id.slice(0, 8)) },
+        { title: 'Scope', render: r => `${r.trigger} · ${r.scope}${r.forced ? ' (forced)' : ''}` },
+        { title: 'Status', render: r => statusBadge(r.status) },
+        { title: 'Done', render: r => `${number(r.completed)} ok · ${number(r.failed)} failed of ${number(r.totalAnalyses)}` },
+        { title: 'Created', render: r => dateTime(r.createdAt) },
+      ], runs, { empty: 'No runs yet.', testid: 'runs-table' }));
+    } catch (error) {
+      if (error.status === 404) notAvailable(runsArea, 'The run list', error);
+      else showProblem(runsArea, error);
+    }
+  }
 
-function recentRuns() {
-  const recent = JSON.parse(sessionStorage.getItem(recentRunsKey) || '[]');
-  if (!recent.length) return null;
-  return el('div', {}, el('h3', {}, 'Runs started from this tab'),
-    el('ul', {}, recent.map(id => el('li', {}, el('a', { href: `#/analyses/runs/${id}` }, id)))));
+  load();
+  loadRuns();
 }
 
 function renderRun(main, runId) {
@@ -145,32 +154,36 @@ function renderRun(main, runId) {
   main.append(el('p', {}, el('a', { href: '#/analyses' }, '← Projects and prompts')), el('h1', {}, 'Run ', el('code', {}, runId)), area);
 
   let finished = false;
-  let missingSince = null;
+  const notice = sessionStorage.getItem('sagas.analyses.notice');
+  sessionStorage.removeItem('sagas.analyses.notice');
   async function load() {
     try {
-      const run = await api(`/api/prompt-analyses/runs/${encodeURIComponent(runId)}`);
-      const jobs = run.analyses ?? run.jobs ?? run.items ?? [];
-      finished = jobs.length > 0 && jobs.every(job => ['completed', 'failed'].includes(String(job.status).toLowerCase()));
-      const allResponses = jobs.flatMap(job => job.responses ?? []);
-      const totalCost = allResponses.reduce((sum, r) => sum + (Number(r.cost ?? r.costUsd) || 0), 0);
+      const detail = await api(`/api/prompt-analyses/runs/${encodeURIComponent(runId)}?analysesPageSize=100`);
+      const run = detail.run;
+      const jobs = detail.analyses.items;
+      finished = run.status === 'finished';
+      const totalCost = jobs.reduce((sum, job) => sum + (Number(job.cost) || 0), 0);
+      const totalTokens = jobs.reduce((sum, job) => sum + (Number(job.totalTokens) || 0), 0);
       replace(area,
+        notice ? el('div.notice', {}, notice) : null,
         el('section.card', {},
+          el('div.toolbar', {}, el('h2', {}, 'Status ', statusBadge(run.status)), el('span', {}, `${run.trigger} run · scope ${run.scope}${run.forced ? ' · forced' : ''}`)),
+          progressBar(run.completed + run.failed, run.totalAnalyses ?? 0),
           el('dl.facts', {},
-            el('dt', {}, 'Analyses'), el('dd', {}, number(jobs.length)),
-            el('dt', {}, 'Completed'), el('dd', {}, number(jobs.filter(j => String(j.status).toLowerCase() === 'completed').length)),
-            el('dt', {}, 'Failed'), el('dd', {}, number(jobs.filter(j => String(j.status).toLowerCase() === 'failed').length)),
+            el('dt', {}, 'Analyses'), el('dd', {}, number(run.totalAnalyses)),
+            el('dt', {}, 'Completed'), el('dd', {}, number(run.completed)),
+            el('dt', {}, 'Failed'), el('dd', {}, number(run.failed)),
+            el('dt', {}, 'Pending / running'), el('dd', {}, `${number(run.pending)} / ${number(run.running)}`),
+            el('dt', {}, 'Tokens'), el('dd', {}, number(totalTokens)),
             el('dt', {}, 'Cost'), el('dd', { 'data-testid': 'run-cost' }, money(totalCost)),
-            run.createdAt ? [el('dt', {}, 'Started'), el('dd', {}, dateTime(run.createdAt))] : null),
-          jobs.length ? null : el('p.empty', {}, 'No analyses yet: the run fans out within seconds.')),
-        jobs.map(job => el('section.card', {},
-          el('div.toolbar', {}, el('h2', {}, job.promptText ?? job.prompt ?? job.promptId), statusBadge(job.status),
-            el('span', {}, `${number(job.completedPlatforms ?? 0)} ok · ${number(job.failedPlatforms ?? 0)} failed of ${number(job.totalPlatforms ?? (job.responses ?? []).length)}`)),
-          (job.responses ?? []).map(response => responseView(response)))));
+            el('dt', {}, 'Started'), el('dd', {}, dateTime(run.createdAt))),
+          jobs.length ? null : el('p.empty', {}, 'No analyses yet: the run fans out within seconds.'),
+          detail.analyses.total > jobs.length ? el('p.hint', {}, `Showing the first ${jobs.length} of ${number(detail.analyses.total)} analyses.`) : null),
+        jobs.map(job => el('section.card', { 'data-testid': 'analysis' },
+          el('div.toolbar', {}, el('h2', {}, job.promptText), statusBadge(job.status),
+            el('span', {}, `${number(job.completedPlatforms)} ok · ${number(job.failedPlatforms)} failed of ${number(job.totalPlatforms)} · ${money(job.cost)}`)),
+          job.responses.map(response => responseView(response)))));
     } catch (error) {
-      if (error.status === 404 && (missingSince ??= Date.now()) > Date.now() - 15000) {
-        replace(area, 'Waiting for the run to be recorded…');
-        return;
-      }
       showProblem(area, error);
       finished = true;
     }
@@ -183,11 +196,11 @@ function responseView(response) {
   return el('details.response', { open: true },
     el('summary', {}, el('strong', {}, response.platform), ' ', statusBadge(response.status), ' ', response.model ?? '',
       ` · ${number(response.totalTokens ?? ((response.inputTokens ?? 0) + (response.outputTokens ?? 0)))} tokens · ${money(response.cost ?? response.costUsd)}`,
-      response.executionTimeMs !== undefined ? ` · ${number(response.executionTimeMs)} ms` : '',
-      response.brandMentioned !== undefined ? ` · brand ${response.brandMentioned ? 'mentioned' : 'not mentioned'}` : '',
-      response.domainCited !== undefined ? ` · domain ${response.domainCited ? 'cited' : 'not cited'}` : ''),
+      response.executionTimeMs != null ? ` · ${number(response.executionTimeMs)} ms` : '',
+      response.brandMentioned != null ? ` · brand ${response.brandMentioned ? 'mentioned' : 'not mentioned'}` : '',
+      response.domainCited != null ? ` · domain ${response.domainCited ? 'cited' : 'not cited'}` : ''),
     response.errorMessage || response.error ? el('div.problem', {}, response.errorMessage ?? response.error) : null,
     response.responseText || response.text ? el('pre.answer', {}, response.responseText ?? response.text) : null,
     citations.length ? el('ol.citations', {}, citations.map(c => el('li', {},
-      el('a', { href: c.url, target: '_blank', rel: 'noopener noreferrer' }, c.title || c.url), ' ', el('small', {}, c.domain ?? '')))) : null);
+      el('a', { href: c.url, target: '_blank', rel: 'noopener noreferrer' }, c.title || c.url), ' ', el('small', {}, c.domain, c.isProjectDomain ? ' · project domain' : '')))) : null);
 }

@@ -16,7 +16,9 @@ export function render(main) {
       const reply = await api('/ai/ask', { method: 'POST', json: { prompt: question.value } });
       replace(answerArea,
         el('div.answer', { 'data-testid': 'assistant-text' }, reply.answer ?? ''),
-        toolCalls(reply.toolCalls ?? reply.tool_calls ?? []));
+        el('p.hint', {}, reply.simulated ? 'Simulated assistant (no language model configured): the answer is composed from the tool results.' : `Model ${reply.model}`,
+          reply.rounds ? ` · ${reply.rounds} round${reply.rounds === 1 ? '' : 's'}` : ''),
+        toolCalls(reply.toolCalls ?? []));
     } catch (error) {
       replace(answerArea, problemBox(error));
     } finally {
@@ -35,7 +37,8 @@ export function render(main) {
 function toolCalls(calls) {
   if (!calls.length) return el('p.hint', {}, 'No tools were called for this answer.');
   return el('div', {}, el('h3', {}, `Tool calls (${calls.length})`),
-    calls.map(call => el('details.tool-call', {},
-      el('summary', {}, el('code', {}, call.name ?? call.tool ?? 'tool'), ' ', el('small', {}, JSON.stringify(call.arguments ?? call.args ?? {}))),
-      el('pre', {}, typeof call.result === 'string' ? call.result : JSON.stringify(call.result ?? call.output ?? null, null, 2)))));
+    calls.map(call => el('details.tool-call', { 'data-testid': 'tool-call' },
+      el('summary', {}, el('code', {}, call.name), ' ', el('small', {}, JSON.stringify(call.arguments ?? {})),
+        call.error ? el('span.error-text', {}, ' · ', call.error) : null),
+      call.error ? null : el('pre', {}, JSON.stringify(call.result ?? null, null, 2)))));
 }
