@@ -64,6 +64,8 @@ install_packages() {
   local missing=()
   [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+  # The dashboard's browser specs drive Debian's Chromium; Playwright never downloads a browser here.
+  [ -x "${SAGAS_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     log "missing Debian packages: ${missing[*]} (run as root to install them, or set SAGAS_TEST_POSTGRES and SAGAS_TEST_RABBITMQ)"

@@ -1,10 +1,10 @@
 using Sagas.Api.Assistant;
 using Sagas.Api.Infrastructure;
 using Sagas.Api.LlmJobs;
+using Sagas.Api.PromptAnalyses;
 using Sagas.Api.Realtime;
 using Sagas.Api.ScanSessions;
 using Sagas.Api.Schedules;
-using Sagas.Api.PromptAnalyses;
 using Sagas.Api.Security;
 using Sagas.Api.System;
 using Sagas.Hosting;
@@ -31,16 +31,22 @@ public static class ApiApplication
         builder.Services.AddRealtime(builder.Configuration);
 
         var app = builder.Build();
+        // The dashboard's files are public and come before authorization on purpose; every API call they make carries the credential.
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        // Before authentication: on Kestrel a request is recognised as a WebSocket upgrade only once this middleware ran,
+        // and the API key handler accepts ?access_token= on upgrades only (browsers cannot set headers on a WebSocket).
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.UseApiInfrastructure();
         app.MapOpenApi().AllowAnonymous();
         app.MapScalarApiReference("/docs").AllowAnonymous();
         app.MapSagasOperationalEndpoints();
         app.MapSystemEndpoints();
         app.MapLlmJobEndpoints();
+        app.MapScheduleEndpoints();
         app.MapScanSessionEndpoints();
         app.MapBlobFileEndpoints();
         app.MapRealtimeEndpoint();
-        app.MapScheduleEndpoints();
         app.MapAssistantEndpoints();
         app.MapProjectEndpoints();
         app.MapPromptEndpoints();

@@ -20,7 +20,6 @@ public static class RealtimeEndpoint
 
     public static WebApplication MapRealtimeEndpoint(this WebApplication app)
     {
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.Map(Path, HandleAsync).WithTags("Real time").WithSummary("WebSocket: live scan session and LLM job messages.");
         return app;
     }

@@ -1,0 +1,206 @@
+import { api } from '../api.js';
+import { el, replace, problemBox, showProblem, notAvailable, statusBadge, table, dateTime, number, money, every, progressBar } from '../ui.js';
+
+export const title = 'Analyses';
+const platforms = ['openai', 'claude', 'gemini', 'perplexity'];
+const itemsOf = answer => Array.isArray(answer) ? answer : answer?.items ?? [];
+const splitList = text => String(text ?? '').split(/[\n,]+/).map(part => part.trim()).filter(Boolean);
+
+export function render(main, [section, runId]) {
+  if (section === 'runs' && runId) return renderRun(main, runId);
+
+  const projectsArea = el('div', { 'data-testid': 'projects' }, 'Loading…');
+  const promptsArea = el('div', { 'data-testid': 'prompts' }, 'Loading…');
+  const runArea = el('div');
+  const runsArea = el('div', { 'data-testid': 'runs' });
+  const projectSelect = el('select', { name: 'projectId', required: true });
+  const runScope = el('select', { name: 'scope' });
+
+  main.append(
+    el('h1', {}, 'Prompt analyses'),
+    el('div.columns', {},
+      el('section.card', {}, el('h2', {}, 'Projects'), projectsArea, projectForm()),
+      el('section.card', {}, el('h2', {}, 'Start a run'), runForm(), runArea, el('h3', {}, 'Recent runs'), runsArea)),
+    el('section.card', {}, el('h2', {}, 'Tracked prompts'), promptsArea, promptForm()));
+
+  let projects = [];
+  async function load() {
+    try {
+      projects = itemsOf(await api('/api/projects?pageSize=500'));
+    } catch (error) {
+      if (error.status === 404) notAvailable(projectsArea, 'Projects', error);
+      else showProblem(projectsArea, error);
+      replace(promptsArea);
+      return;
+    }
+    replace(projectsArea, table([
+      { title: 'Name', render: p => p.name },
+      { title: 'Brands', render: p => (p.brands ?? p.brandNames ?? []).join(', ') },
+      { title: 'Domains', render: p => (p.domains ?? []).join(', ') },
+    ], projects, { empty: 'No projects yet: create one below.', testid: 'projects-table' }));
+    replace(projectSelect, projects.map(p => el('option', { value: p.id }, p.name)));
+    replace(runScope, el('option', { value: '' }, 'All active prompts'), projects.map(p => el('option', { value: `project:${p.id}` }, `Project: ${p.name}`)));
+
+    try {
+      const prompts = itemsOf(await api('/api/prompts?pageSize=500'));
+      const projectName = id => projects.find(p => p.id === id)?.name ?? id;
+      replace(promptsArea, table([
+        { title: 'Prompt', render: p => p.text },
+        { title: 'Project', render: p => projectName(p.projectId) },
+        { title: 'Active', render: p => p.active ? 'yes' : 'no' },
+        { title: 'Platforms', render: p => (p.platforms ?? []).join(', ') },
+        { title: '', render: p => el('button.secondary', { type: 'button', onclick: () => startRun({ scope: 'prompt', promptId: p.id }) }, 'Run now') },
+      ], prompts, { empty: 'No prompts yet.', testid: 'prompts-table' }));
+      for (const p of prompts) runScope.append(el('option', { value: `prompt:${p.id}` }, `Prompt: ${p.text.slice(0, 50)}`));
+    } catch (error) {
+      showProblem(promptsArea, error);
+    }
+  }
+
+  function projectForm() {
+    const message = el('div');
+    const form = el('form', { id: 'project-form', onsubmit: async event => {
+      event.preventDefault();
+      const data = new FormData(form);
+      try {
+        await api('/api/projects', { method: 'POST', json: { name: data.get('name'), brands: splitList(data.get('brands')), domains: splitList(data.get('domains')) } });
+        form.reset();
+        replace(message);
+        load();
+      } catch (error) {
+        replace(message, problemBox(error));
+      }
+    } },
+    el('h3', {}, 'New project'),
+    el('label', {}, 'Name', el('input', { name: 'name', required: true })),
+    el('label', {}, 'Brand names (comma separated)', el('input', { name: 'brands' })),
+    el('label', {}, 'Domains (comma separated)', el('input', { name: 'domains', placeholder: 'example.com' })),
+    el('button', { type: 'submit' }, 'Create project'), message);
+    return form;
+  }
+
+  function promptForm() {
+    const message = el('div');
+    const form = el('form', { id: 'prompt-form', onsubmit: async event => {
+      event.preventDefault();
+      const data = new FormData(form);
+      try {
+        await api('/api/prompts', { method: 'POST', json: {
+          projectId: data.get('projectId'), text: data.get('text'), active: data.get('active') === 'on', platforms: data.getAll('platforms'),
+        } });
+        form.reset();
+        replace(message);
+        load();
+      } catch (error) {
+        replace(message, problemBox(error));
+      }
+    } },
+    el('h3', {}, 'New prompt'),
+    el('label', {}, 'Project', projectSelect),
+    el('label', {}, 'Text', el('textarea', { name: 'text', rows: 2, required: true })),
+    el('fieldset', {}, el('legend', {}, 'Platforms'),
+      platforms.map(p => el('label.inline', {}, el('input', { type: 'checkbox', name: 'platforms', value: p, checked: true }), ` ${p}`))),
+    el('label.inline', {}, el('input', { type: 'checkbox', name: 'active', checked: true }), ' Active'),
+    el('button', { type: 'submit' }, 'Add prompt'), message);
+    return form;
+  }
+
+  function runForm() {
+    const force = el('input', { type: 'checkbox', name: 'force' });
+    return el('form', { id: 'run-form', onsubmit: event => {
+      event.preventDefault();
+      const [kind, id] = runScope.value.split(':');
+      startRun({ scope: kind || 'all', projectId: kind === 'project' ? id : undefined, promptId: kind === 'prompt' ? id : undefined, force: force.checked });
+    } },
+    el('label', {}, 'What to analyse', runScope),
+    el('label.inline', {}, force, ' Force a re-run (otherwise a run already done for this slot is not repeated)'),
+    el('button', { type: 'submit' }, 'Start run'));
+  }
+
+  async function startRun(body) {
+    replace(runArea, 'Starting…');
+    try {
+      const accepted = await api('/api/prompt-analyses/runs', { method: 'POST', json: body });
+      // created=false: this slot already ran and force was off, so the existing run is shown instead of a new one.
+      if (!accepted.created) sessionStorage.setItem('sagas.analyses.notice', 'This run already exists for the current slot; tick "Force a re-run" to analyse again.');
+      location.hash = `#/analyses/runs/${accepted.runId}`;
+    } catch (error) {
+      replace(runArea, problemBox(error));
+    }
+  }
+
+  async function loadRuns() {
+    try {
+      const runs = itemsOf(await api('/api/prompt-analyses/runs?pageSize=10'));
+      replace(runsArea, table([
+        { title: 'Run', render: r => el('a', { href: `#/analyses/runs/${r.id}` }, r.id.slice(0, 8)) },
+        { title: 'Scope', render: r => `${r.trigger} · ${r.scope}${r.forced ? ' (forced)' : ''}` },
+        { title: 'Status', render: r => statusBadge(r.status) },
+        { title: 'Done', render: r => `${number(r.completed)} ok · ${number(r.failed)} failed of ${number(r.totalAnalyses)}` },
+        { title: 'Created', render: r => dateTime(r.createdAt) },
+      ], runs, { empty: 'No runs yet.', testid: 'runs-table' }));
+    } catch (error) {
+      if (error.status === 404) notAvailable(runsArea, 'The run list', error);
+      else showProblem(runsArea, error);
+    }
+  }
+
+  load();
+  loadRuns();
+}
+
+function renderRun(main, runId) {
+  const area = el('div', { 'data-testid': 'run' }, 'Loading…');
+  main.append(el('p', {}, el('a', { href: '#/analyses' }, '← Projects and prompts')), el('h1', {}, 'Run ', el('code', {}, runId)), area);
+
+  let finished = false;
+  const notice = sessionStorage.getItem('sagas.analyses.notice');
+  sessionStorage.removeItem('sagas.analyses.notice');
+  async function load() {
+    try {
+      const detail = await api(`/api/prompt-analyses/runs/${encodeURIComponent(runId)}?analysesPageSize=100`);
+      const run = detail.run;
+      const jobs = detail.analyses.items;
+      finished = run.status === 'finished';
+      const totalCost = jobs.reduce((sum, job) => sum + (Number(job.cost) || 0), 0);
+      const totalTokens = jobs.reduce((sum, job) => sum + (Number(job.totalTokens) || 0), 0);
+      replace(area,
+        notice ? el('div.notice', {}, notice) : null,
+        el('section.card', {},
+          el('div.toolbar', {}, el('h2', {}, 'Status ', statusBadge(run.status)), el('span', {}, `${run.trigger} run · scope ${run.scope}${run.forced ? ' · forced' : ''}`)),
+          progressBar(run.completed + run.failed, run.totalAnalyses ?? 0),
+          el('dl.facts', {},
+            el('dt', {}, 'Analyses'), el('dd', {}, number(run.totalAnalyses)),
+            el('dt', {}, 'Completed'), el('dd', {}, number(run.completed)),
+            el('dt', {}, 'Failed'), el('dd', {}, number(run.failed)),
+            el('dt', {}, 'Pending / running'), el('dd', {}, `${number(run.pending)} / ${number(run.running)}`),
+            el('dt', {}, 'Tokens'), el('dd', {}, number(totalTokens)),
+            el('dt', {}, 'Cost'), el('dd', { 'data-testid': 'run-cost' }, money(totalCost)),
+            el('dt', {}, 'Started'), el('dd', {}, dateTime(run.createdAt))),
+          jobs.length ? null : el('p.empty', {}, 'No analyses yet: the run fans out within seconds.'),
+          detail.analyses.total > jobs.length ? el('p.hint', {}, `Showing the first ${jobs.length} of ${number(detail.analyses.total)} analyses.`) : null),
+        jobs.map(job => el('section.card', { 'data-testid': 'analysis' },
+          el('div.toolbar', {}, el('h2', {}, job.promptText), statusBadge(job.status),
+            el('span', {}, `${number(job.completedPlatforms)} ok · ${number(job.failedPlatforms)} failed of ${number(job.totalPlatforms)} · ${money(job.cost)}`)),
+          job.responses.map(response => responseView(response)))));
+    } catch (error) {
+      showProblem(area, error);
+      finished = true;
+    }
+  }
+  return every(2000, async () => { if (!finished) await load(); });
+}
+
+function responseView(response) {
+  const citations = response.citations ?? [];
+  return el('details.response', { open: true },
+    el('summary', {}, el('strong', {}, response.platform), ' ', statusBadge(response.status), ' ', response.model ?? '',
+      ` · ${number(response.totalTokens ?? ((response.inputTokens ?? 0) + (response.outputTokens ?? 0)))} tokens · ${money(response.cost ?? response.costUsd)}`,
+      response.executionTimeMs != null ? ` · ${number(response.executionTimeMs)} ms` : '',
+      response.brandMentioned != null ? ` · brand ${response.brandMentioned ? 'mentioned' : 'not mentioned'}` : '',
+      response.domainCited != null ? ` · domain ${response.domainCited ? 'cited' : 'not cited'}` : ''),
+    response.errorMessage || response.error ? el('div.problem', {}, response.errorMessage ?? response.error) : null,
+    response.responseText || response.text ? el('pre.answer', {}, response.responseText ?? response.text) : null,
+    citations.length ? el('ol.citations', {}, citations.map(c => el('li', {},
+      el('a', { href: c.url, target: '_blank', rel: 'noopener noreferrer' }, c.title || c.url), ' ', el('small', {}, c.domain, c.isProjectDomain ? ' · project domain' : '')))) : null);
+}

@@ -1,0 +1,134 @@
+import { api } from '../api.js';
+import { el, replace, problemBox, showProblem, notAvailable, statusBadge, table, dateTime, number } from '../ui.js';
+
+export const title = 'System';
+const jobStatuses = ['queued', 'running', 'completed', 'failed', 'cancelled'];
+
+export function render(main) {
+  const health = el('div', { 'data-testid': 'health' }, 'Loading…');
+  const worker = el('div', { 'data-testid': 'worker-check' });
+  const sagas = el('div', { 'data-testid': 'sagas-by-state' }, 'Loading…');
+  const schedules = el('div', { 'data-testid': 'schedules' }, 'Loading…');
+  const failures = el('div', { 'data-testid': 'failed-messages' }, 'Loading…');
+
+  main.append(
+    el('h1', {}, 'System'),
+    el('div.columns', {},
+      el('section.card', {},
+        el('div.toolbar', {}, el('h2', {}, 'Health'), el('button.secondary', { type: 'button', onclick: () => loadHealth(health) }, 'Refresh')),
+        health,
+        el('button.secondary', { type: 'button', onclick: () => checkWorker(worker) }, 'Round-trip a message to a worker'),
+        worker),
+      el('section.card', {}, el('h2', {}, 'Sagas by state'), sagas)),
+    el('section.card', {}, el('h2', {}, 'Schedules'), schedules),
+    el('section.card', {}, el('h2', {}, 'Failed messages'), failures));
+
+  loadHealth(health);
+  loadSagas(sagas);
+  loadSchedules(schedules);
+  loadFailures(failures);
+}
+
+async function loadHealth(container) {
+  try {
+    // /health answers 503 with the same JSON body when a check fails; read it either way.
+    const response = await fetch('/health', { headers: { Accept: 'application/json' } });
+    const report = await response.json();
+    replace(container,
+      el('p', {}, 'Overall ', statusBadge(report.status), ` in ${report.durationMs} ms`),
+      table([
+        { title: 'Check', render: ([name]) => name },
+        { title: 'Status', render: ([, check]) => statusBadge(check.status) },
+        { title: 'Description', render: ([, check]) => check.description ?? '' },
+      ], Object.entries(report.checks ?? {}), { testid: 'health-table' }));
+  } catch (error) {
+    replace(container, problemBox({ problem: { title: 'Health could not be read', detail: error.message } }));
+  }
+}
+
+async function checkWorker(container) {
+  replace(container, 'Waiting for a worker (up to 10 s)…');
+  try {
+    const answer = await api('/api/system/worker-check', { method: 'POST' });
+    replace(container, el('p.ok', {}, 'A worker answered: ', el('code', {}, JSON.stringify(answer))));
+  } catch (error) {
+    replace(container, problemBox(error));
+  }
+}
+
+async function loadSagas(container) {
+  // A dedicated endpoint is used when the server has one; otherwise the LLM job counts come from the list's totals.
+  try {
+    const report = await api('/api/system/sagas');
+    const rows = Array.isArray(report) ? report : report.items ?? Object.entries(report).map(([saga, states]) => ({ saga, states }));
+    replace(container, table([
+      { title: 'Saga', render: row => row.saga ?? row.name },
+      { title: 'States', render: row => Object.entries(row.states ?? row.counts ?? {}).map(([state, count]) => el('span.pair', {}, statusBadge(state), ' ', number(count))) },
+    ], rows, { testid: 'sagas-table' }));
+    return;
+  } catch (error) {
+    if (error.status !== 404) { showProblem(container, error); return; }
+  }
+
+  try {
+    const counts = await Promise.all(jobStatuses.map(async status => [status, (await api(`/api/llm-jobs?status=${status}&pageSize=1`)).total]));
+    replace(container,
+      table([
+        { title: 'LLM job state', render: ([state]) => statusBadge(state) },
+        { title: 'Jobs', render: ([, count]) => number(count) },
+      ], counts, { testid: 'sagas-table' }),
+      el('p.hint', {}, 'Counted from /api/llm-jobs; this server has no /api/system/sagas for scan sessions and analyses.'));
+  } catch (error) {
+    showProblem(container, error);
+  }
+}
+
+async function loadSchedules(container) {
+  let list;
+  try {
+    const answer = await api('/api/schedules');
+    list = Array.isArray(answer) ? answer : answer.items ?? [];
+  } catch (error) {
+    if (error.status === 404) notAvailable(container, 'Schedules', error);
+    else showProblem(container, error);
+    return;
+  }
+
+  const message = el('div');
+  const act = (schedule, action) => async () => {
+    try {
+      await api(`/api/schedules/${encodeURIComponent(schedule.name)}/${action}`, { method: 'POST' });
+      await loadSchedules(container);
+    } catch (error) {
+      replace(message, problemBox(error));
+    }
+  };
+  replace(container,
+    table([
+      { title: 'Name', render: s => el('code', {}, s.name) },
+      { title: 'Cron', render: s => `${s.cron} (${s.timeZone ?? 'UTC'})` },
+      { title: 'State', render: s => statusBadge(s.enabled === false ? 'disabled' : s.paused ? 'paused' : 'active') },
+      { title: 'Next', render: s => dateTime(s.nextFireTime) },
+      { title: 'Previous', render: s => dateTime(s.previousFireTime) },
+      { title: '', render: s => s.paused
+        ? el('button', { type: 'button', onclick: act(s, 'resume') }, 'Resume')
+        : el('button.secondary', { type: 'button', onclick: act(s, 'pause'), disabled: s.enabled === false }, 'Pause') },
+    ], list, { empty: 'No recurring schedules.', testid: 'schedules-table' }),
+    message);
+}
+
+async function loadFailures(container) {
+  try {
+    const answer = await api('/api/system/failed-messages');
+    const list = Array.isArray(answer) ? answer : answer.items ?? [];
+    replace(container, table([
+      { title: 'When', render: f => dateTime(f.failedAt ?? f.timestamp ?? f.createdAt) },
+      { title: 'Message', render: f => el('code', {}, f.messageType ?? f.type ?? '—') },
+      { title: 'Queue', render: f => f.queue ?? f.endpoint ?? '—' },
+      { title: 'Error', render: f => el('span.error-text', {}, f.error ?? f.exception ?? f.reason ?? '—') },
+    ], list, { empty: 'No failed messages.', testid: 'failed-table' }));
+  } catch (error) {
+    if (error.status === 404) notAvailable(container, 'Failed messages', error);
+    else showProblem(container, error);
+  }
+}

@@ -1,0 +1,96 @@
+// Small DOM helpers: no framework, so the dashboard loads offline with no build step.
+
+/** el('tag.class', {attr: value, onclick: fn}, ...children) */
+export function el(spec, attributes = {}, ...children) {
+  const [tag, ...classes] = spec.split('.');
+  const node = document.createElement(tag || 'div');
+  if (classes.length) node.className = classes.join(' ');
+  for (const [name, value] of Object.entries(attributes ?? {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith('on') && typeof value === 'function') node.addEventListener(name.slice(2), value);
+    else if (name === 'dataset') Object.assign(node.dataset, value);
+    else if (name in node && typeof value !== 'string') node[name] = value;
+    else node.setAttribute(name, value === true ? '' : value);
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+}
+
+export function replace(node, ...children) {
+  node.replaceChildren();
+  append(node, children);
+  return node;
+}
+
+/** Renders an ApiError (or any error) as the ProblemDetails it carries: title, detail, field errors. */
+export function problemBox(error) {
+  const problem = error?.problem ?? { title: error?.message ?? String(error) };
+  const fieldErrors = problem.errors && typeof problem.errors === 'object'
+    ? Object.entries(problem.errors).map(([field, messages]) => el('li', {}, el('code', {}, field), ': ', [].concat(messages).join(' ')))
+    : [];
+  return el('div.problem', { role: 'alert', 'data-testid': 'problem' },
+    el('strong', {}, problem.title || 'Request failed', problem.status ? ` (${problem.status})` : ''),
+    problem.detail ? el('p', {}, problem.detail) : null,
+    fieldErrors.length ? el('ul', {}, fieldErrors) : null,
+    problem.traceId ? el('small', {}, 'trace ', problem.traceId) : null);
+}
+
+export function showProblem(container, error) {
+  replace(container, problemBox(error));
+}
+
+export function notAvailable(container, what, error) {
+  replace(container, el('div.notice', { 'data-testid': 'not-available' },
+    el('strong', {}, `${what} is not available from this API`),
+    el('p', {}, error?.status === 404
+      ? 'The route answered 404: this server does not have it yet. The page will work once it does.'
+      : (error?.problem?.detail || error?.message || ''))));
+}
+
+export const dateTime = value => value ? new Date(value).toLocaleString() : '—';
+export const number = value => value === null || value === undefined ? '—' : Number(value).toLocaleString();
+export const money = value => value === null || value === undefined ? '—' : `$${Number(value).toFixed(4)}`;
+
+export function statusBadge(status) {
+  return el('span.badge', { dataset: { status: String(status ?? '').toLowerCase() } }, status ?? '—');
+}
+
+export function progressBar(done, total, label) {
+  const percent = total > 0 ? Math.min(100, Math.round((done / total) * 100)) : 0;
+  return el('div.progress', { role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': String(percent), 'data-testid': 'progress' },
+    el('div.fill', { style: `width:${percent}%` }),
+    el('span', {}, label ?? `${number(done)} / ${number(total)} (${percent}%)`));
+}
+
+export function table(columns, rows, { empty = 'Nothing yet.', testid } = {}) {
+  if (!rows.length) return el('p.empty', { 'data-testid': testid ? `${testid}-empty` : undefined }, empty);
+  return el('table', { 'data-testid': testid },
+    el('thead', {}, el('tr', {}, columns.map(column => el('th', {}, column.title)))),
+    el('tbody', {}, rows.map(row => el('tr', {}, columns.map(column => el('td', {}, column.render(row)))))));
+}
+
+export function pager(page, pageSize, total, go) {
+  const pages = Math.max(1, Math.ceil(total / pageSize));
+  return el('div.pager', {},
+    el('button.secondary', { type: 'button', disabled: page <= 1, onclick: () => go(page - 1) }, '← Previous'),
+    el('span', {}, `Page ${page} of ${pages} · ${number(total)} in all`),
+    el('button.secondary', { type: 'button', disabled: page >= pages, onclick: () => go(page + 1) }, 'Next →'));
+}
+
+/** Runs fn now and every `ms` until stopped; a failing tick does not stop the timer. */
+export function every(ms, fn) {
+  let timer = null;
+  let stopped = false;
+  const tick = async () => {
+    try { await fn(); } catch (error) { console.warn(error); } finally { if (!stopped) timer = setTimeout(tick, ms); }
+  };
+  tick();
+  return () => { stopped = true; clearTimeout(timer); };
+}

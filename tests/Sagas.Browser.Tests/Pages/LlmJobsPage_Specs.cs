@@ -1,0 +1,65 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Sagas.Browser.Tests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
+
+namespace Sagas.Browser.Tests.Pages;
+
+[Collection(DashboardCollection.Name)]
+public sealed class When_a_job_is_submitted_from_the_dashboard(DashboardFixture dashboard)
+{
+    private static readonly LocatorAssertionsToHaveTextOptions Eventually = new() { Timeout = 90_000 };
+
+    [Fact]
+    public async Task Should_follow_it_live_to_completed_with_every_item_succeeded()
+    {
+        await using var browser = await dashboard.OpenAsync("#/jobs");
+        var page = browser.Page;
+
+        await page.FillAsync("#job-items", "Buy cheap watches now!!!\nLovely weather today.\nClick here to win a prize\nMeeting moved to 3pm\nFree crypto giveaway");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Submit job" }).ClickAsync();
+
+        await page.WaitForURLAsync(new Regex("#/jobs/[0-9a-f-]{36}$"), new() { Timeout = 30_000 });
+        var jobId = page.Url[(page.Url.LastIndexOf('/') + 1)..];
+        var header = page.GetByTestId("job-header");
+        await Expect(header.Locator(".badge").First).ToHaveTextAsync("completed", Eventually);
+        await Expect(header.GetByTestId("progress")).ToHaveAttributeAsync("aria-valuenow", "100");
+        await Expect(page.GetByTestId("items-table").Locator("tbody tr")).ToHaveCountAsync(5);
+        await Expect(page.GetByTestId("items-table").Locator("tbody .badge")).ToHaveTextAsync(Enumerable.Repeat("succeeded", 5).ToArray());
+        await ChromiumBrowser.ScreenshotAsync(page, "llm-job-detail");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "← All jobs" }).ClickAsync();
+        var row = page.GetByTestId("jobs-table").Locator("tbody tr", new() { Has = page.Locator($"a[href='#/jobs/{jobId}']") });
+        await Expect(row.Locator(".badge")).ToHaveTextAsync("completed");
+        await ChromiumBrowser.ScreenshotAsync(page, "llm-jobs");
+
+        Assert.Empty(browser.ScriptErrors);
+    }
+
+    [Fact]
+    public async Task Should_show_the_problem_details_when_the_api_refuses_the_job()
+    {
+        await using var browser = await dashboard.OpenAsync("#/jobs");
+        var page = browser.Page;
+
+        await page.FillAsync("input[name=kind]", "no-such-kind");
+        await page.FillAsync("#job-items", "some text");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Submit job" }).ClickAsync();
+
+        var problem = page.GetByTestId("submit-result").GetByTestId("problem");
+        await Expect(problem).ToContainTextAsync("The job was not submitted (400)");
+        await Expect(problem).ToContainTextAsync("Unknown kind 'no-such-kind'");
+        Assert.EndsWith("#/jobs", page.Url, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_filter_the_list_by_status()
+    {
+        await using var browser = await dashboard.OpenAsync("#/jobs");
+        var page = browser.Page;
+
+        await page.SelectOptionAsync("#job-status-filter", "cancelled");
+
+        await Expect(page.GetByTestId("jobs-table-empty")).ToHaveTextAsync("No jobs match.");
+    }
+}
