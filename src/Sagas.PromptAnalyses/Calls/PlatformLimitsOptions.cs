@@ -30,6 +30,14 @@ public sealed class PlatformLimitsOptions
     /// </summary>
     public double SafetyMargin { get; set; } = 0.02;
 
+    /// <summary>
+    /// How late after its slot a waiting request may still leave; a later one queues again. Keep it within
+    /// SafetyMargin × 60 s (1.2 s by default), so that late departures cannot push a minute over the limit.
+    /// </summary>
+    public int LateSlotGraceMs { get; set; } = 250;
+
+    public TimeSpan LateSlotGrace => TimeSpan.FromMilliseconds(LateSlotGraceMs);
+
     /// <summary>Output tokens reserved up front for a call against a tokens-per-minute budget (corrected once the answer reports its usage).</summary>
     public int EstimatedOutputTokens { get; set; } = 1_000;
 
@@ -73,6 +81,8 @@ public sealed class PlatformLimitsOptions
         Simulated.Validate($"{SectionName}:{nameof(Simulated)}", errors);
         if (SafetyMargin is < 0 or > 1 || double.IsNaN(SafetyMargin))
             errors.Add(Invariant($"{SectionName}:SafetyMargin is {SafetyMargin}; it must be between 0 and 1."));
+        if (LateSlotGraceMs < 0)
+            errors.Add(Invariant($"{SectionName}:LateSlotGraceMs is {LateSlotGraceMs}; it must not be negative."));
         if (EstimatedOutputTokens < 0)
             errors.Add(Invariant($"{SectionName}:EstimatedOutputTokens is {EstimatedOutputTokens}; it must not be negative."));
         Retry.Validate($"{SectionName}:{nameof(Retry)}", errors);

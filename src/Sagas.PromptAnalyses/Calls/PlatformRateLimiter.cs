@@ -13,7 +13,10 @@ public readonly record struct PlatformPermitRequest(string Platform, long Estima
 public sealed class PlatformRateLimiter(IRateBudgetStore store, PlatformLimitsOptions limits, TimeProvider time)
     : PartitionedRateLimiter<PlatformPermitRequest>
 {
+    private const int MaxRequeues = 5;
+
     private long _granted;
+    private long _requeued;
 
     public override RateLimiterStatistics? GetStatistics(PlatformPermitRequest resource) =>
         new() { TotalSuccessfulLeases = Interlocked.Read(ref _granted) };
@@ -32,18 +35,32 @@ public sealed class PlatformRateLimiter(IRateBudgetStore store, PlatformLimitsOp
         if (permitCount == 0 || rate.IsUnlimited)
             return Grant(permitCount);
 
-        // Each permit is one request; a multi-permit acquisition waits for the last of its slots.
-        var wait = TimeSpan.Zero;
-        for (var permit = 0; permit < permitCount; permit++)
+        // A process that wakes up late for its slot (starved of CPU, paused by GC) would send together with the requests
+        // of later slots and bunch them at the provider; it gives the stale slot up and queues again instead. After a
+        // few tries it goes anyway: starvation that long is not a rate problem.
+        for (var attempt = 0; ; attempt++)
         {
-            var slot = await store.ReserveAsync(resource.Platform, rate, resource.EstimatedTokens, cancellationToken);
-            wait = slot > wait ? slot : wait;
-        }
+            // Each permit is one request; a multi-permit acquisition waits for the last of its slots.
+            var wait = TimeSpan.Zero;
+            for (var permit = 0; permit < permitCount; permit++)
+            {
+                var slot = await store.ReserveAsync(resource.Platform, rate, resource.EstimatedTokens, cancellationToken);
+                wait = slot > wait ? slot : wait;
+            }
 
-        if (wait > TimeSpan.Zero)
+            if (wait <= TimeSpan.Zero)
+                return Grant(permitCount);
+            var waitingSince = time.GetTimestamp();
             await Task.Delay(wait, time, cancellationToken);
-        return Grant(permitCount);
+            var late = time.GetElapsedTime(waitingSince) - wait;
+            if (late <= limits.LateSlotGrace || attempt >= MaxRequeues)
+                return Grant(permitCount);
+            Interlocked.Increment(ref _requeued);
+        }
     }
+
+    /// <summary>Slots given up because this process woke up too late for them.</summary>
+    public long Requeued => Interlocked.Read(ref _requeued);
 
     private PlatformLease Grant(int permitCount)
     {

@@ -19,18 +19,18 @@ public sealed class PostgresRateBudgetStore(NpgsqlDataSource dataSource) : IRate
         INSERT INTO {Table} AS l (platform, request_horizon, token_horizon, paused_until, request_floor_seconds,
                                   request_floor_until, token_floor_seconds, token_floor_until, last_slot)
         VALUES (@platform,
-                statement_timestamp() + make_interval(secs => @request_seconds),
-                statement_timestamp() + make_interval(secs => @token_seconds * @tokens),
-                '-infinity', 0, '-infinity', 0, '-infinity', statement_timestamp())
+                clock_timestamp() + make_interval(secs => @request_seconds),
+                clock_timestamp() + make_interval(secs => @token_seconds * @tokens),
+                '-infinity', 0, '-infinity', 0, '-infinity', clock_timestamp())
         ON CONFLICT (platform) DO UPDATE SET
-            last_slot = GREATEST(l.request_horizon, l.token_horizon, l.paused_until, statement_timestamp()),
-            request_horizon = GREATEST(l.request_horizon, l.token_horizon, l.paused_until, statement_timestamp())
+            last_slot = GREATEST(l.request_horizon, l.token_horizon, l.paused_until, clock_timestamp()),
+            request_horizon = GREATEST(l.request_horizon, l.token_horizon, l.paused_until, clock_timestamp())
                 + make_interval(secs => GREATEST(@request_seconds,
-                    CASE WHEN l.request_floor_until > statement_timestamp() THEN l.request_floor_seconds ELSE 0 END)),
-            token_horizon = GREATEST(l.request_horizon, l.token_horizon, l.paused_until, statement_timestamp())
+                    CASE WHEN l.request_floor_until > clock_timestamp() THEN l.request_floor_seconds ELSE 0 END)),
+            token_horizon = GREATEST(l.request_horizon, l.token_horizon, l.paused_until, clock_timestamp())
                 + make_interval(secs => @tokens * GREATEST(@token_seconds,
-                    CASE WHEN l.token_floor_until > statement_timestamp() THEN l.token_floor_seconds ELSE 0 END))
-        RETURNING GREATEST(EXTRACT(EPOCH FROM (l.last_slot - statement_timestamp())), 0)::double precision
+                    CASE WHEN l.token_floor_until > clock_timestamp() THEN l.token_floor_seconds ELSE 0 END))
+        RETURNING GREATEST(EXTRACT(EPOCH FROM (l.last_slot - clock_timestamp())), 0)::double precision
         """;
 
     private const string AdjustSql = $"""
