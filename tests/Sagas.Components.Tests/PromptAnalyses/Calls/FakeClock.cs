@@ -23,6 +23,9 @@ public sealed class FakeClock(DateTimeOffset start) : TimeProvider
 
     public TimeSpan Elapsed => GetUtcNow() - Start;
 
+    /// <summary>How much later than due every timer fires: a process starved of CPU.</summary>
+    public TimeSpan Oversleep { get; set; }
+
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var timer = new FakeTimer(this, callback, state);
@@ -59,8 +62,8 @@ public sealed class FakeClock(DateTimeOffset start) : TimeProvider
             next = _timers.Where(t => t.DueAt is not null).MinBy(t => t.DueAt);
             if (next is null)
                 return false;
-            if (next.DueAt > _now)
-                _now = next.DueAt!.Value;
+            if (next.DueAt + Oversleep > _now)
+                _now = next.DueAt!.Value + Oversleep;
             next.DueAt = next.Period > TimeSpan.Zero ? _now + next.Period : null;
         }
 
