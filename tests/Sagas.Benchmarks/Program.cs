@@ -1,15 +1,20 @@
 using Sagas.Benchmarks;
 using Sagas.Benchmarks.ApiLatency;
 using Sagas.Benchmarks.LlmPolling;
+using Sagas.Benchmarks.PromptAnalyses;
 using Sagas.Benchmarks.SagaThroughput;
 using Sagas.Benchmarks.ScanSessions;
 
 // One subcommand per workload; add new ones to this table.
-IWorkload[] workloads = [new SagaThroughputWorkload(), new LlmPollingWorkload(), new ScanSessionWorkload(), new ApiLatencyWorkload()];
+IWorkload[] workloads = [new SagaThroughputWorkload(), new LlmPollingWorkload(), new ScanSessionWorkload(), new PromptAnalysesWorkload(), new ApiLatencyWorkload()];
 
 // The OpenAI stub of llm-polling runs as a child process of this executable, so its CPU is not counted as the worker's.
 if (args is [OpenAiPollingStub.Subcommand, ..])
     return await OpenAiPollingStub.RunAsync(args[1..]);
+
+// A worker process of the two-process cluster-limit spec (tests/Sagas.Integration.Tests/PromptAnalyses).
+if (args is [PromptLimitProbe.Subcommand, ..])
+    return await PromptLimitProbe.RunAsync(args[1..]);
 
 if (args.Length == 0 || args[0] is "-h" or "--help" || (args[0] != "all" && workloads.All(w => w.Name != args[0])))
 {

@@ -655,6 +655,51 @@ namespace Sagas.Persistence.Migrations
                     b.ToTable("analysis_runs", (string)null);
                 });
 
+            modelBuilder.Entity("Sagas.Persistence.PromptAnalyses.PlatformRateLimitRow", b =>
+                {
+                    b.Property<string>("Platform")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("platform");
+
+                    b.Property<DateTimeOffset>("LastSlot")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_slot");
+
+                    b.Property<DateTimeOffset>("PausedUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("paused_until");
+
+                    b.Property<double>("RequestFloorSeconds")
+                        .HasColumnType("double precision")
+                        .HasColumnName("request_floor_seconds");
+
+                    b.Property<DateTimeOffset>("RequestFloorUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("request_floor_until");
+
+                    b.Property<DateTimeOffset>("RequestHorizon")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("request_horizon");
+
+                    b.Property<double>("TokenFloorSeconds")
+                        .HasColumnType("double precision")
+                        .HasColumnName("token_floor_seconds");
+
+                    b.Property<DateTimeOffset>("TokenFloorUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("token_floor_until");
+
+                    b.Property<DateTimeOffset>("TokenHorizon")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("token_horizon");
+
+                    b.HasKey("Platform")
+                        .HasName("pk_platform_rate_limits");
+
+                    b.ToTable("platform_rate_limits", (string)null);
+                });
+
             modelBuilder.Entity("Sagas.Persistence.PromptAnalyses.PlatformResponse", b =>
                 {
                     b.Property<Guid>("Id")

@@ -1,16 +1,64 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Polly.Retry;
 using Sagas.PromptAnalyses.Platforms;
 
 namespace Sagas.PromptAnalyses.Calls;
 
 /// <summary>
-/// One attempt per call, no shared budget. The cluster-wide limiter and retry policy replace this class; until
-/// then it keeps the contract: provider failures become outcomes, never exceptions.
+/// Asks a platform under its cluster-wide budget with the retry policy: every attempt takes a permit from
+/// <see cref="PlatformRateLimiter"/>, and every answer or failure feeds the provider's rate-limit headers back into
+/// the shared budget before the next permit is handed out.
 /// </summary>
-internal sealed class PlatformCaller(IAnalysisPlatformCatalog catalog, TimeProvider time) : IPlatformCaller
+internal sealed class PlatformCaller : IPlatformCaller
 {
+    private readonly IAnalysisPlatformCatalog _catalog;
+    private readonly PlatformRateLimiter _limiter;
+    private readonly IRateBudgetStore _store;
+    private readonly PlatformLimitsOptions _limits;
+    private readonly TimeProvider _time;
+    private readonly ILogger<PlatformCaller> _logger;
+    private readonly ResiliencePipeline<PlatformCallOutcome> _retries;
+
+    public PlatformCaller(
+        IAnalysisPlatformCatalog catalog,
+        PlatformRateLimiter limiter,
+        IRateBudgetStore store,
+        PlatformLimitsOptions limits,
+        PlatformRetryPolicy policy,
+        TimeProvider time,
+        ILogger<PlatformCaller>? logger = null)
+    {
+        _catalog = catalog;
+        _limiter = limiter;
+        _store = store;
+        _limits = limits;
+        _time = time;
+        _logger = logger ?? NullLogger<PlatformCaller>.Instance;
+        var builder = new ResiliencePipelineBuilder<PlatformCallOutcome> { TimeProvider = time };
+        if (policy.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<PlatformCallOutcome>
+            {
+                MaxRetryAttempts = policy.MaxRetries,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result?.Error is { } error && policy.ShouldRetry(error)),
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(policy.DelayBefore(args.AttemptNumber, args.Outcome.Result?.Error?.RetryAfter)),
+                OnRetry = args =>
+                {
+                    _logger.LogInformation("Retrying {Platform} in {Delay} after {Error}", args.Outcome.Result?.Error?.Platform, args.RetryDelay, args.Outcome.Result?.Error);
+                    return ValueTask.CompletedTask;
+                },
+            });
+        }
+
+        _retries = builder.Build();
+    }
+
     public async Task<PlatformCallOutcome> CallAsync(string platform, string prompt, string? model, CancellationToken cancellationToken)
     {
-        if (!catalog.Contains(platform))
+        var name = PlatformNames.Normalize(platform);
+        if (name is null || !_catalog.Contains(name))
         {
             return PlatformCallOutcome.Failure(new PlatformError
             {
@@ -18,19 +66,52 @@ internal sealed class PlatformCaller(IAnalysisPlatformCatalog catalog, TimeProvi
                 Model = model,
                 Kind = PlatformErrorKind.InvalidRequest,
                 IsTransient = false,
-                Message = $"Platform '{platform}' is not available here. Available: {string.Join(", ", catalog.Names)}.",
-                RateLimit = RateLimitSnapshot.None(time.GetUtcNow()),
+                Message = $"Platform '{platform}' is not available here. Available: {string.Join(", ", _catalog.Names)}.",
+                RateLimit = RateLimitSnapshot.None(_time.GetUtcNow()),
             }, 0);
         }
 
+        var rate = _limits.RateFor(name);
+        var estimate = EstimateTokens(prompt);
+        var attempts = 0;
+        var outcome = await _retries.ExecuteAsync(
+            async token =>
+            {
+                using (var lease = await _limiter.AcquireAsync(new PlatformPermitRequest(name, estimate), 1, token))
+                {
+                    // The limiter waits instead of refusing, so a refusal here is a broken invariant, not a provider failure.
+                    if (!lease.IsAcquired)
+                        throw new InvalidOperationException($"The {name} limiter refused a permit it should have queued.");
+                }
+
+                attempts++;
+                return await AttemptAsync(name, prompt, model, rate, estimate, token);
+            },
+            cancellationToken);
+        return outcome with { Attempts = attempts };
+    }
+
+    private async Task<PlatformCallOutcome> AttemptAsync(string name, string prompt, string? model, PlatformRate rate, long estimate, CancellationToken cancellationToken)
+    {
         try
         {
-            var answer = await catalog.Get(platform).AskAsync(prompt, model, cancellationToken);
+            var answer = await _catalog.Get(name).AskAsync(prompt, model, cancellationToken);
+            if (!rate.IsUnlimited)
+            {
+                await _store.AdjustTokensAsync(name, rate, answer.TotalTokens - estimate, cancellationToken);
+                await _store.ObserveAsync(name, RateBudgetObservation.From(answer.RateLimit, null), cancellationToken);
+            }
+
             return PlatformCallOutcome.Success(answer, 1);
         }
         catch (PlatformCallException exception)
         {
+            if (!rate.IsUnlimited)
+                await _store.ObserveAsync(name, RateBudgetObservation.From(exception.Error.RateLimit, exception.Error), cancellationToken);
             return PlatformCallOutcome.Failure(exception.Error, 1);
         }
     }
+
+    /// <summary>Roughly four characters a token for the prompt, plus the configured allowance for the answer.</summary>
+    private long EstimateTokens(string prompt) => (prompt.Length / 4) + 1 + _limits.EstimatedOutputTokens;
 }

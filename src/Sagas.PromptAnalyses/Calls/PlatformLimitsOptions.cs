@@ -1,0 +1,159 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Sagas.Core.Configuration;
+using Sagas.PromptAnalyses.Platforms;
+
+namespace Sagas.PromptAnalyses.Calls;
+
+/// <summary>
+/// Section <c>PromptAnalyses:Limits</c>: the cluster-wide budget of each platform and the retry policy. The budget is
+/// shared by every process using the same PostgreSQL database (one process with SQLite).
+/// </summary>
+public sealed class PlatformLimitsOptions
+{
+    public const string SectionName = "PromptAnalyses:Limits";
+
+    public PlatformLimit OpenAi { get; set; } = new() { RequestsPerMinute = 5_000 };
+
+    public PlatformLimit Gemini { get; set; } = new() { RequestsPerMinute = 10 };
+
+    public PlatformLimit Claude { get; set; } = new() { RequestsPerMinute = 50 };
+
+    public PlatformLimit Perplexity { get; set; } = new() { RequestsPerMinute = 50 };
+
+    /// <summary>Unlimited unless configured: it asks no provider.</summary>
+    public PlatformLimit Simulated { get; set; } = new();
+
+    /// <summary>
+    /// Share by which requests are spaced further apart than the configured rate, so that the jitter of the network
+    /// between permit and provider cannot push a minute over the provider's count.
+    /// </summary>
+    public double SafetyMargin { get; set; } = 0.02;
+
+    /// <summary>
+    /// How late after its slot a waiting request may still leave; a later one queues again. Keep it within
+    /// SafetyMargin × 60 s (1.2 s by default), so that late departures cannot push a minute over the limit.
+    /// </summary>
+    public int LateSlotGraceMs { get; set; } = 250;
+
+    public TimeSpan LateSlotGrace => TimeSpan.FromMilliseconds(LateSlotGraceMs);
+
+    /// <summary>Output tokens reserved up front for a call against a tokens-per-minute budget (corrected once the answer reports its usage).</summary>
+    public int EstimatedOutputTokens { get; set; } = 1_000;
+
+    public PlatformRetryOptions Retry { get; set; } = new();
+
+    public PlatformLimit For(string platform) => PlatformNames.Normalize(platform) switch
+    {
+        PlatformNames.OpenAi => OpenAi,
+        PlatformNames.Gemini => Gemini,
+        PlatformNames.Claude => Claude,
+        PlatformNames.Perplexity => Perplexity,
+        _ => Simulated,
+    };
+
+    /// <summary>The spacing between two permits of <paramref name="platform"/> (zero when unlimited).</summary>
+    public PlatformRate RateFor(string platform)
+    {
+        var limit = For(platform);
+        var stretch = 1 + SafetyMargin;
+        return new PlatformRate(
+            limit.RequestsPerMinute is > 0 and var rpm ? TimeSpan.FromMinutes(stretch / rpm) : TimeSpan.Zero,
+            limit.TokensPerMinute is > 0 and var tpm ? TimeSpan.FromMinutes(stretch / tpm) : TimeSpan.Zero);
+    }
+
+    /// <summary>Binds and validates the section; throws <see cref="SagasConfigurationException"/> listing every problem.</summary>
+    public static PlatformLimitsOptions Read(IConfiguration configuration)
+    {
+        var options = new PlatformLimitsOptions();
+        configuration.GetSection(SectionName).Bind(options);
+        options.Validate();
+        return options;
+    }
+
+    public void Validate()
+    {
+        var errors = new List<string>();
+        OpenAi.Validate($"{SectionName}:{nameof(OpenAi)}", errors);
+        Gemini.Validate($"{SectionName}:{nameof(Gemini)}", errors);
+        Claude.Validate($"{SectionName}:{nameof(Claude)}", errors);
+        Perplexity.Validate($"{SectionName}:{nameof(Perplexity)}", errors);
+        Simulated.Validate($"{SectionName}:{nameof(Simulated)}", errors);
+        if (SafetyMargin is < 0 or > 1 || double.IsNaN(SafetyMargin))
+            errors.Add(Invariant($"{SectionName}:SafetyMargin is {SafetyMargin}; it must be between 0 and 1."));
+        if (LateSlotGraceMs < 0)
+            errors.Add(Invariant($"{SectionName}:LateSlotGraceMs is {LateSlotGraceMs}; it must not be negative."));
+        if (EstimatedOutputTokens < 0)
+            errors.Add(Invariant($"{SectionName}:EstimatedOutputTokens is {EstimatedOutputTokens}; it must not be negative."));
+        Retry.Validate($"{SectionName}:{nameof(Retry)}", errors);
+        if (errors.Count > 0)
+            throw new SagasConfigurationException("Invalid prompt-analysis limits: " + string.Join(" ", errors));
+    }
+
+    internal static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>One platform's budget. Zero or absent means no limit of that kind.</summary>
+public sealed class PlatformLimit
+{
+    public int? RequestsPerMinute { get; set; }
+
+    public long? TokensPerMinute { get; set; }
+
+    public bool IsUnlimited => RequestsPerMinute is null or 0 && TokensPerMinute is null or 0;
+
+    internal void Validate(string path, List<string> errors)
+    {
+        if (RequestsPerMinute < 0)
+            errors.Add(PlatformLimitsOptions.Invariant($"{path}:RequestsPerMinute is {RequestsPerMinute}; it must be positive, or 0 for no limit."));
+        if (TokensPerMinute < 0)
+            errors.Add(PlatformLimitsOptions.Invariant($"{path}:TokensPerMinute is {TokensPerMinute}; it must be positive, or 0 for no limit."));
+    }
+}
+
+/// <summary>Retries of one platform call: exponential backoff with jitter, Retry-After honoured.</summary>
+public sealed class PlatformRetryOptions
+{
+    public int MaxRetries { get; set; } = 3;
+
+    /// <summary>The first backoff; each further retry doubles it.</summary>
+    public int BaseDelayMs { get; set; } = 1_000;
+
+    public int MaxDelaySeconds { get; set; } = 60;
+
+    /// <summary>A Retry-After longer than this (a daily quota, say) ends the call instead of holding it for hours.</summary>
+    public int MaxRetryAfterSeconds { get; set; } = 300;
+
+    /// <summary>Each backoff is multiplied by a random factor in [1 - Jitter, 1 + Jitter].</summary>
+    public double Jitter { get; set; } = 0.2;
+
+    public TimeSpan BaseDelay => TimeSpan.FromMilliseconds(BaseDelayMs);
+
+    public TimeSpan MaxDelay => TimeSpan.FromSeconds(MaxDelaySeconds);
+
+    public TimeSpan MaxRetryAfter => TimeSpan.FromSeconds(MaxRetryAfterSeconds);
+
+    internal void Validate(string path, List<string> errors)
+    {
+        if (MaxRetries < 0)
+            errors.Add(PlatformLimitsOptions.Invariant($"{path}:MaxRetries is {MaxRetries}; it must not be negative."));
+        if (BaseDelayMs < 0)
+            errors.Add(PlatformLimitsOptions.Invariant($"{path}:BaseDelayMs is {BaseDelayMs}; it must not be negative."));
+        if (MaxDelaySeconds < 0)
+            errors.Add(PlatformLimitsOptions.Invariant($"{path}:MaxDelaySeconds is {MaxDelaySeconds}; it must not be negative."));
+        if (MaxRetryAfterSeconds < 0)
+            errors.Add(PlatformLimitsOptions.Invariant($"{path}:MaxRetryAfterSeconds is {MaxRetryAfterSeconds}; it must not be negative."));
+        if (Jitter is < 0 or >= 1 || double.IsNaN(Jitter))
+            errors.Add(PlatformLimitsOptions.Invariant($"{path}:Jitter is {Jitter}; it must be at least 0 and below 1."));
+    }
+}
+
+/// <summary>
+/// A budget as spacing: <see cref="RequestInterval"/> between two requests and <see cref="TokenInterval"/> per token.
+/// Evenly spaced requests keep every window of any length within the per-minute rate, which a provider's token bucket
+/// always accepts.
+/// </summary>
+public readonly record struct PlatformRate(TimeSpan RequestInterval, TimeSpan TokenInterval)
+{
+    public bool IsUnlimited => RequestInterval <= TimeSpan.Zero && TokenInterval <= TimeSpan.Zero;
+}

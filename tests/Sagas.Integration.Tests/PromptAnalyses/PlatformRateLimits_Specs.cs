@@ -1,0 +1,194 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using Sagas.Components.Tests.Infrastructure;
+using Sagas.Components.Tests.PromptAnalyses.Platforms;
+using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Persistence;
+using Sagas.PromptAnalyses.Calls;
+using Xunit.Abstractions;
+
+namespace Sagas.Integration.Tests.PromptAnalyses;
+
+public sealed class When_several_processes_share_a_platform_budget_in_PostgreSQL(PostgresDatabase database, ITestOutputHelper output)
+    : IClassFixture<PostgresDatabase>
+{
+    [ServerFact]
+    public async Task Should_hand_out_every_slot_exactly_once_to_concurrent_callers_of_two_stores()
+    {
+        await MigrateAsync();
+        await using var first = NpgsqlDataSource.Create(database.ConnectionString);
+        await using var second = NpgsqlDataSource.Create(database.ConnectionString);
+        IRateBudgetStore[] stores = [new PostgresRateBudgetStore(first), new PostgresRateBudgetStore(second)];
+
+        // One a minute: all 40 reservations are made long before the second slot, so each wait names its slot.
+        var rate = new PlatformRate(TimeSpan.FromMinutes(1), TimeSpan.Zero);
+        var waits = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+            stores[i % 2].ReserveAsync("slots-once", rate, 0, CancellationToken.None).AsTask()));
+
+        var slots = waits.Select(wait => (int)Math.Round(wait / TimeSpan.FromMinutes(1))).Order().ToList();
+        Assert.Equal(Enumerable.Range(0, 40).ToList(), slots);
+    }
+
+    [ServerFact]
+    public async Task Should_make_every_process_wait_out_a_pause_another_observed()
+    {
+        await MigrateAsync();
+        await using var first = NpgsqlDataSource.Create(database.ConnectionString);
+        await using var second = NpgsqlDataSource.Create(database.ConnectionString);
+        var observer = new PostgresRateBudgetStore(first);
+        var other = new PostgresRateBudgetStore(second);
+        var rate = new PlatformRate(TimeSpan.FromMilliseconds(10), TimeSpan.Zero);
+
+        await observer.ReserveAsync("paused", rate, 0, CancellationToken.None);
+        await observer.ObserveAsync("paused", new RateBudgetObservation { PauseFor = TimeSpan.FromMinutes(10) }, CancellationToken.None);
+        var wait = await other.ReserveAsync("paused", rate, 0, CancellationToken.None);
+
+        Assert.InRange(wait, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
+    }
+
+    [ServerFact]
+    public async Task Should_charge_tokens_and_follow_a_lowered_pace_across_processes()
+    {
+        await MigrateAsync();
+        await using var first = NpgsqlDataSource.Create(database.ConnectionString);
+        await using var second = NpgsqlDataSource.Create(database.ConnectionString);
+        var one = new PostgresRateBudgetStore(first);
+        var two = new PostgresRateBudgetStore(second);
+        var rate = new PlatformRate(TimeSpan.Zero, TimeSpan.FromSeconds(1));
+
+        await one.ReserveAsync("tokens", rate, 60, CancellationToken.None);
+        await one.AdjustTokensAsync("tokens", rate, 60, CancellationToken.None);
+        var afterTokens = await two.ReserveAsync("tokens", rate, 0, CancellationToken.None);
+        await two.ObserveAsync("tokens", new RateBudgetObservation { RequestIntervalFloor = TimeSpan.FromMinutes(5), RequestFloorFor = TimeSpan.FromHours(1) }, CancellationToken.None);
+        await one.ReserveAsync("tokens", rate, 0, CancellationToken.None);
+        var lowered = await one.ReserveAsync("tokens", rate, 0, CancellationToken.None);
+
+        // 60 estimated + 60 charged at 1 s per token, then one slot 5 min after the next.
+        Assert.InRange(afterTokens, TimeSpan.FromSeconds(110), TimeSpan.FromSeconds(120));
+        Assert.InRange(lowered - afterTokens, TimeSpan.FromMinutes(4.9), TimeSpan.FromMinutes(5.1));
+    }
+
+    /// <summary>
+    /// The test: two separate worker processes hammer Gemini at 300 requests per minute between them, with
+    /// eight callers each. The budget spaces requests evenly, so at the stub every 10 s window may hold at most 50
+    /// (a per-process limit would let through about twice that). Each worker warms up with one call before the count
+    /// starts.
+    /// </summary>
+    [ServerFact]
+    public async Task Should_hold_a_requests_per_minute_limit_across_two_worker_processes()
+    {
+        await MigrateAsync();
+        var arrivals = new ConcurrentQueue<DateTimeOffset>();
+        await using var stub = await HttpStub.StartAsync(app => app.MapPost("/v1beta/models/{**rest}", () =>
+        {
+            arrivals.Enqueue(DateTimeOffset.UtcNow);
+            return Results.Text(ProviderShapes.GeminiGroundedAnswer, "application/json");
+        }));
+
+        const int requestsPerMinute = 300;
+        var workers = Enumerable.Range(0, 2).Select(_ => StartWorker(stub.BaseAddress, requestsPerMinute, seconds: 24)).ToList();
+        try
+        {
+            foreach (var worker in workers)
+                Assert.Equal("ready", await ReadLineAsync(worker, TimeSpan.FromSeconds(60)));
+            arrivals.Clear();
+            foreach (var worker in workers)
+                await worker.StandardInput.WriteLineAsync("go");
+
+            var results = new List<(int Succeeded, int Failed)>();
+            foreach (var worker in workers)
+            {
+                var done = await ReadLineAsync(worker, TimeSpan.FromSeconds(60));
+                output.WriteLine($"worker {worker.Id}: {done}");
+                var parts = done!.Split(' ');
+                results.Add((int.Parse(parts[1], CultureInfo.InvariantCulture), int.Parse(parts[2], CultureInfo.InvariantCulture)));
+            }
+
+            var busiest = BusiestWindow(arrivals, TimeSpan.FromSeconds(10));
+            output.WriteLine($"stub saw {arrivals.Count} requests; busiest 10 s window {busiest}");
+            Assert.All(results, result => Assert.True(result.Succeeded > 0, "both processes must have called the platform"));
+            Assert.All(results, result => Assert.Equal(0, result.Failed));
+            Assert.True(arrivals.Count >= results.Sum(r => r.Succeeded));
+            Assert.True(arrivals.Count > requestsPerMinute / 6, "the callers must have pressed against the limit");
+            Assert.InRange(busiest, 1, requestsPerMinute / 6);
+        }
+        finally
+        {
+            foreach (var worker in workers)
+            {
+                if (!worker.HasExited)
+                    worker.Kill(entireProcessTree: true);
+                worker.Dispose();
+            }
+        }
+    }
+
+    private Process StartWorker(Uri stub, int requestsPerMinute, int seconds)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[]
+                 {
+                     ProbeAssembly(), PromptLimitProbeSubcommand,
+                     "--connection", database.ConnectionString, "--platform", "gemini", "--base-url", stub.ToString(),
+                     "--rpm", requestsPerMinute.ToString(CultureInfo.InvariantCulture), "--callers", "8",
+                     "--seconds", seconds.ToString(CultureInfo.InvariantCulture),
+                     // 10 % of a 10 s window is 1 s of slack for a loaded machine's scheduling jitter between permit and stub.
+                     "--margin", "0.1",
+                 })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(start) ?? throw new InvalidOperationException("could not start the probe worker");
+    }
+
+    private const string PromptLimitProbeSubcommand = "prompt-limit-probe";
+
+    /// <summary>The benchmark executable hosts the probe; it is built alongside this project (see the csproj) in the same configuration.</summary>
+    private static string ProbeAssembly()
+    {
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var framework = output.Name;
+        var configuration = output.Parent!.Name;
+        var tests = output.Parent.Parent!.Parent!.Parent!.FullName;
+        var path = Path.Combine(tests, "Sagas.Benchmarks", "bin", configuration, framework, "Sagas.Benchmarks.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException("Build tests/Sagas.Benchmarks first.", path);
+    }
+
+    private static async Task<string?> ReadLineAsync(Process process, TimeSpan timeout)
+    {
+        using var cancellation = new CancellationTokenSource(timeout);
+        return await process.StandardOutput.ReadLineAsync(cancellation.Token);
+    }
+
+    private static int BusiestWindow(IEnumerable<DateTimeOffset> times, TimeSpan window)
+    {
+        var sorted = times.Order().ToList();
+        var busiest = 0;
+        for (int first = 0, last = 0; last < sorted.Count; last++)
+        {
+            while (sorted[last] - sorted[first] >= window)
+                first++;
+            busiest = Math.Max(busiest, last - first + 1);
+        }
+
+        return busiest;
+    }
+
+    private async Task MigrateAsync()
+    {
+        var options = PersistenceRegistration.Configure(new DbContextOptionsBuilder<SagasDbContext>(), DatabaseProvider.PostgreSql, database.ConnectionString);
+        await using var db = new SagasDbContext((DbContextOptions<SagasDbContext>)options.Options);
+        await db.Database.MigrateAsync();
+    }
+}
