@@ -75,7 +75,15 @@ public sealed class ScanSessionSagaHarness : IAsyncDisposable
     {
         var messageId = NewId.NextGuid();
         await Harness.Bus.Publish(message, context => context.MessageId = messageId);
-        Assert.True(await Harness.Consumed.Any<T>(x => x.Context.MessageId == messageId));
+
+        // Consumed.Any gives up when the harness sees a moment of inactivity, which a starved machine produces before
+        // delivery; the deadline, not inactivity, decides here.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!Harness.Consumed.Select<T>(x => x.Context.MessageId == messageId).Any())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{typeof(T).Name} {messageId} was not consumed within 30 s");
+            await Task.Delay(20);
+        }
     }
 
     public async ValueTask DisposeAsync()
