@@ -140,6 +140,36 @@ public sealed class When_every_route_gets_malformed_input : IClassFixture<Malfor
     }
 
     [Fact]
+    public async Task Should_serve_a_normal_client_in_the_middle_of_a_concurrent_barrage()
+    {
+        using var client = _api.CreateClient();
+        var cases = Routes.Where(r => r.Method is "POST" or "PUT" && r.AcceptsBody && !r.BodyOptional)
+            .SelectMany(route => MalformedBodies().Select(body => (Route: route, body.Name, body.Body, body.ContentType)))
+            .ToList();
+        using var gate = new SemaphoreSlim(8);
+        var barrage = cases.Select(async c =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                using var response = await client.SendAsync(Answers.Request(c.Route.Method, c.Route.PathWith(Guid.NewGuid().ToString()), c.Body, c.ContentType));
+                return await Answers.CheckAsync($"{c.Route} [{c.Name}] (concurrent)", response, Answers.ClientError, "a 4xx");
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }).ToList();
+
+        // While the barrage is in flight, someone else's ordinary requests are answered normally.
+        await AssertOthersStillServedAsync();
+        var failures = (await Task.WhenAll(barrage)).OfType<string>().ToList();
+
+        await AssertOthersStillServedAsync();
+        Answers.AssertNone(failures, cases.Count);
+    }
+
+    [Fact]
     public async Task Should_keep_serving_others_while_a_slow_client_holds_a_request_open()
     {
         using var client = _api.CreateClient();
