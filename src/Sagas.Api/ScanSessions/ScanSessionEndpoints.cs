@@ -55,6 +55,11 @@ public static class ScanSessionEndpoints
             {
                 return Problem(new ScanSubmissionError("body", "The multipart body could not be read."));
             }
+            catch (IOException) when (!http.RequestAborted.IsCancellationRequested)
+            {
+                // A multipart body that ends before its closing boundary surfaces as an IOException, not as invalid data.
+                return Problem(new ScanSubmissionError("body", "The multipart body ended before its closing boundary."));
+            }
 
             submission = FromForm(form, http.User.Identity?.Name);
         }
