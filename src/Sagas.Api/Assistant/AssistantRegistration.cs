@@ -10,7 +10,7 @@ public static class AssistantRegistration
     public const string SimulatedProvider = "simulated";
     public const string OpenAiProvider = "openai";
 
-    /// <summary>The assistant of <c>Assistant:Provider</c> with the tools over LLM jobs and scan sessions.</summary>
+    /// <summary>The assistant of <c>Assistant:Provider</c> with the tools over LLM jobs, scan sessions and prompt analyses.</summary>
     public static WebApplicationBuilder AddAssistant(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(AssistantOptions.SectionName).Get<AssistantOptions>() ?? new AssistantOptions();
@@ -21,6 +21,9 @@ public static class AssistantRegistration
         builder.Services.AddAssistantTool<CountScanSessionsTool>();
         builder.Services.AddAssistantTool<RecentFailuresTool>();
         builder.Services.AddAssistantTool<LlmJobUsageTool>();
+        builder.Services.AddAssistantTool<CountPromptAnalysesTool>();
+        builder.Services.AddAssistantTool<PromptAnalysisCostTool>();
+        builder.Services.AddAssistantTool<BrandVisibilityTool>();
         builder.Services.TryAddScoped<AssistantToolRegistry>();
         builder.Services.TryAddScoped<AssistantToolRunner>();
 

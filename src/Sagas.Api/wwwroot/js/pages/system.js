@@ -60,10 +60,11 @@ async function loadSagas(container) {
   // A dedicated endpoint is used when the server has one; otherwise the LLM job counts come from the list's totals.
   try {
     const report = await api('/api/system/sagas');
-    const rows = Array.isArray(report) ? report : report.items ?? Object.entries(report).map(([saga, states]) => ({ saga, states }));
+    const rows = report.sagas ?? [];
     replace(container, table([
-      { title: 'Saga', render: row => row.saga ?? row.name },
-      { title: 'States', render: row => Object.entries(row.states ?? row.counts ?? {}).map(([state, count]) => el('span.pair', {}, statusBadge(state), ' ', number(count))) },
+      { title: 'Saga', render: row => row.name },
+      { title: 'States', render: row => row.states.length ? row.states.map(({ state, count }) => el('span.pair', {}, statusBadge(state), ' ', number(count))) : 'none' },
+      { title: 'Total', render: row => number(row.total) },
     ], rows, { testid: 'sagas-table' }));
     return;
   } catch (error) {
