@@ -1,19 +1,24 @@
 using System.Diagnostics;
 using System.Globalization;
+using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Hosting;
+using Sagas.Hosting;
 using Sagas.Persistence;
-using Sagas.PromptAnalyses.Calls;
+using Sagas.Persistence.PromptAnalyses;
+using Sagas.PromptAnalyses;
 using Sagas.PromptAnalyses.Platforms;
+using Sagas.PromptAnalyses.Runs;
 
 namespace Sagas.Benchmarks.PromptAnalyses;
 
 /// <summary>
-/// Prompts x four platforms through <see cref="IPlatformCaller"/> with the PostgreSQL budget, against stubs that
-/// enforce the same per-minute limits as 429s: is the wall time close to what the tightest limit allows, with no 429
-/// and no more analyses in flight than the cap?
+/// One on-demand run of N prompts x four platforms through the real workflow on RabbitMQ + PostgreSQL (role
+/// prompt-analyses hosted in this process: run starter, fan-out, claim step, analysis saga, platform consumers),
+/// against stubs that enforce the same per-minute limits as 429s: is the wall time close to what the tightest limit
+/// allows, with no 429 and never more analyses in flight than the cap?
 /// </summary>
 internal sealed class PromptAnalysesWorkload : IWorkload
 {
@@ -27,75 +32,121 @@ internal sealed class PromptAnalysesWorkload : IWorkload
 
     public string Name => "prompt-analyses";
 
-    public string Description => "prompts x 4 platforms under cluster-wide limits 600/60/120/120 RPM: wall time vs the floor, 429s, analyses in flight. [--quick] [--prompts N] [--concurrency N] [--latency-ms N]";
+    public string Description => "one run of prompts x 4 platforms through the workflow (RabbitMQ + PostgreSQL) under cluster-wide limits 600/60/120/120 RPM: wall time vs the floor, 429s, analyses in flight. [--quick] [--prompts N] [--concurrency N] [--latency-ms N]";
 
     public async Task<int> RunAsync(string[] args)
     {
         var quick = args.Contains("--quick");
         var prompts = Option(args, "--prompts", quick ? 60 : 1_000);
-        var concurrency = Option(args, "--concurrency", 5);
+        var cap = Option(args, "--concurrency", 5);
         var latency = TimeSpan.FromMilliseconds(Option(args, "--latency-ms", 200));
+        var floor = TimeSpan.FromMinutes((double)prompts / Limits.Values.Min());
 
         await using var database = await BenchmarkServers.CreateDatabaseAsync();
-        await MigrateAsync(database.ConnectionString);
+        await using var broker = await BenchmarkServers.CreateVirtualHostAsync();
         await using var stubs = await ProviderStubs.StartAsync(Limits, latency);
-        await using var services = BuildServices(stubs.BaseAddress, database.ConnectionString);
-        var caller = services.GetRequiredService<IPlatformCaller>();
 
-        var floor = TimeSpan.FromMinutes((double)prompts / Limits.Values.Min());
-        Console.WriteLine($"# prompt-analyses: {prompts:N0} prompts x {Limits.Count} platforms, limits {string.Join(" / ", Limits.Select(l => $"{l.Key} {l.Value}"))} RPM, " +
-                          $"at most {concurrency} analyses in flight, stub latency {latency.TotalMilliseconds:F0} ms, budget in PostgreSQL");
-        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
+        Console.WriteLine($"# prompt-analyses: one run of {prompts:N0} prompts x {Limits.Count} platforms through the workflow (RabbitMQ + PostgreSQL), " +
+                          $"limits {string.Join(" / ", Limits.Select(l => $"{l.Key} {l.Value}"))} RPM, PromptAnalyses:MaxConcurrentAnalyses = {cap}, stub latency {latency.TotalMilliseconds:F0} ms");
+        Console.WriteLine(BenchmarkMachine.Describe());
 
-        using var cap = new SemaphoreSlim(concurrency);
-        var inFlight = 0;
-        var maxInFlight = 0;
-        var failures = 0;
-        var attempts = 0;
-        var wall = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, prompts).Select(async index =>
+        using var host = BuildHost(broker.Address, database.ConnectionString, stubs.BaseAddress, cap);
+        await host.StartAsync();
+        try
         {
-            await cap.WaitAsync();
-            try
+            var projectId = await SeedAsync(host.Services, prompts);
+            var maxSampled = 0;
+            var wall = Stopwatch.StartNew();
+            StartedRun run;
+            await using (var scope = host.Services.CreateAsyncScope())
             {
-                var now = Interlocked.Increment(ref inFlight);
-                InterlockedMax(ref maxInFlight, now);
-                var outcomes = await Task.WhenAll(Limits.Keys.Select(platform =>
-                    caller.CallAsync(platform, $"Which project management tool suits team {index}?", null, CancellationToken.None)));
-                Interlocked.Add(ref failures, outcomes.Count(o => !o.Succeeded));
-                Interlocked.Add(ref attempts, outcomes.Sum(o => o.Attempts));
-            }
-            finally
-            {
-                Interlocked.Decrement(ref inFlight);
-                cap.Release();
+                // The same service POST /api/prompt-analyses/runs calls.
+                run = await scope.ServiceProvider.GetRequiredService<PromptAnalysisRunStarter>()
+                    .StartOnDemandAsync(new RunRequest(AnalysisRunScope.Project, projectId, null, true, "benchmark"), CancellationToken.None);
             }
 
-            if ((index + 1) % 50 == 0)
-                Console.Error.WriteLine($"[prompt-analyses] {index + 1} started, {wall.Elapsed.TotalSeconds:F0} s");
-        }));
-        wall.Stop();
+            var deadline = DateTime.UtcNow + floor * 2 + TimeSpan.FromMinutes(2);
+            var lastReport = TimeSpan.Zero;
+            while (true)
+            {
+                var counts = await QueryAsync(host.Services, db => db.Set<AnalysisJob>().Where(j => j.RunId == run.RunId)
+                    .GroupBy(j => j.Status).Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count));
+                maxSampled = Math.Max(maxSampled, counts.GetValueOrDefault(AnalysisJobStatus.Running));
+                var done = counts.GetValueOrDefault(AnalysisJobStatus.Completed) + counts.GetValueOrDefault(AnalysisJobStatus.Failed);
+                if (done == prompts)
+                    break;
+                if (DateTime.UtcNow > deadline)
+                {
+                    Console.WriteLine($"RUN DID NOT FINISH within {(floor * 2 + TimeSpan.FromMinutes(2)).TotalMinutes:F0} min: {string.Join(", ", counts.Select(c => $"{c.Key} {c.Value}"))}");
+                    return 1;
+                }
 
-        var refused = Limits.Keys.Sum(p => stubs[p].Refused);
-        var overFloor = wall.Elapsed / floor - 1;
-        Console.WriteLine();
-        Console.WriteLine("| platform | limit (RPM) | requests at stub | 429s at stub | busiest 60 s window |");
-        Console.WriteLine("|---|---:|---:|---:|---:|");
-        foreach (var (platform, limit) in Limits)
-            Console.WriteLine($"| {platform} | {limit} | {stubs[platform].Admitted.Count:N0} | {stubs[platform].Refused} | {stubs[platform].BusiestMinute} |");
-        Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"wall {wall.Elapsed.TotalSeconds:F1} s, floor {floor.TotalSeconds:F1} s ({prompts} prompts / {Limits.Values.Min()} RPM), {overFloor:P1} over the floor; " +
-            $"{attempts:N0} attempts, {failures} failed calls, {refused} 429s, at most {maxInFlight} analyses in flight (cap {concurrency})"));
+                if (wall.Elapsed - lastReport >= TimeSpan.FromSeconds(30))
+                {
+                    lastReport = wall.Elapsed;
+                    Console.Error.WriteLine($"[prompt-analyses] {done}/{prompts} analyses finished, {wall.Elapsed.TotalSeconds:F0} s");
+                }
 
-        var ok = overFloor <= 0.05 && refused == 0 && failures == 0 && maxInFlight <= concurrency;
-        Console.WriteLine(ok ? "PASS: within 5 % of the floor, zero 429s, cap held" : "FAIL: see the figures above");
-        return ok ? 0 : 1;
+                await Task.Delay(TimeSpan.FromMilliseconds(100));
+            }
+
+            wall.Stop();
+            var outcome = await CheckAsync(host.Services, run.RunId, prompts);
+            var refused = Limits.Keys.Sum(p => stubs[p].Refused);
+            var maxClaimed = PromptAnalysisMetrics.MaxObservedInFlight;
+            var overFloor = wall.Elapsed / floor - 1;
+
+            Console.WriteLine();
+            Console.WriteLine("| platform | limit (RPM) | requests at stub | 429s at stub | busiest 60 s window |");
+            Console.WriteLine("|---|---:|---:|---:|---:|");
+            foreach (var (platform, limit) in Limits)
+                Console.WriteLine($"| {platform} | {limit} | {stubs[platform].Admitted.Count:N0} | {stubs[platform].Refused} | {stubs[platform].BusiestMinute} |");
+            Console.WriteLine();
+            Console.WriteLine("| measure | value |");
+            Console.WriteLine("|---|---:|");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| wall time, run started → last analysis finished | {wall.Elapsed.TotalSeconds:F1} s |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| floor ({prompts:N0} prompts / {Limits.Values.Min()} RPM) | {floor.TotalSeconds:F1} s |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| over the floor | {overFloor:P1} |"));
+            Console.WriteLine($"| 429s at the stubs | {refused} |");
+            Console.WriteLine($"| most analyses in flight: claim step (PromptAnalysisMetrics) / jobs table sampled every 100 ms | {maxClaimed} / {maxSampled} (cap {cap}) |");
+            Console.WriteLine($"| analysis jobs completed / failed | {outcome.Completed:N0} / {outcome.Failed:N0} (expected {prompts:N0} / 0) |");
+            Console.WriteLine($"| platform responses success / error / processing | {outcome.Succeeded:N0} / {outcome.Errors:N0} / {outcome.Processing:N0} (expected {prompts * 4:N0} / 0 / 0) |");
+            Console.WriteLine($"| jobs with 4 / 4 / 0 platform counts and one response per platform | {outcome.ExactJobs:N0} of {prompts:N0} |");
+            Console.WriteLine();
+            Console.WriteLine($"load average after: {BenchmarkMachine.LoadAverage()}");
+
+            var exact = outcome.Completed == prompts && outcome.Failed == 0 && outcome.Succeeded == prompts * 4
+                        && outcome.Errors == 0 && outcome.Processing == 0 && outcome.ExactJobs == prompts;
+            var capHeld = maxClaimed <= cap && maxSampled <= cap;
+            var correct = exact && refused == 0 && capHeld;
+            var onTime = overFloor <= 0.05;
+            Console.WriteLine(!correct
+                ? $"FAIL: {(exact ? "" : "counts not exact; ")}{(refused == 0 ? "" : $"{refused} 429s; ")}{(capHeld ? "" : "cap exceeded")}"
+                : onTime ? "PASS: exact counts, zero 429s, cap held, within 5 % of the floor"
+                : $"correct (exact counts, zero 429s, cap held) but {overFloor:P1} over the floor (target 5 %)");
+
+            // The quick run is the test command's smoke test: it checks correctness only, never time.
+            return correct && (quick || onTime) ? 0 : 1;
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
     }
 
-    private static ServiceProvider BuildServices(Uri stub, string connectionString)
+    private static IHost BuildHost(Uri broker, string connectionString, Uri stub, int cap)
     {
-        var settings = new Dictionary<string, string?> { ["PromptAnalyses:Platforms:Simulated:Enabled"] = "false" };
+        var settings = new Dictionary<string, string?>
+        {
+            ["Messaging:Transport"] = "RabbitMq",
+            ["Messaging:RabbitMq:Uri"] = broker.ToString(),
+            ["Database:Provider"] = "PostgreSql",
+            ["Database:ConnectionString"] = connectionString,
+            ["Worker:Roles"] = "prompt-analyses",
+            ["PromptAnalyses:MaxConcurrentAnalyses"] = cap.ToString(CultureInfo.InvariantCulture),
+            ["PromptAnalyses:Platforms:Simulated:Enabled"] = "false",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
         foreach (var (platform, limit) in Limits)
         {
             var section = ProviderStubs.SectionOf(platform);
@@ -105,27 +156,51 @@ internal sealed class PromptAnalysesWorkload : IWorkload
             settings[$"PromptAnalyses:Limits:{section}:RequestsPerMinute"] = limit.ToString(CultureInfo.InvariantCulture);
         }
 
-        var services = new ServiceCollection();
-        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
-        services.AddSingleton(new DatabaseSettings(DatabaseProvider.PostgreSql, connectionString, MigrateAtStartup: false));
-        services.AddPlatformCalls(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
-        return services.BuildServiceProvider();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.AddSagas("prompt-analyses-benchmark");
+        builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
+        return builder.Build();
     }
 
-    private static async Task MigrateAsync(string connectionString)
+    private static async Task<Guid> SeedAsync(IServiceProvider services, int prompts)
     {
-        var options = PersistenceRegistration.Configure(new DbContextOptionsBuilder<SagasDbContext>(), DatabaseProvider.PostgreSql, connectionString);
-        await using var db = new SagasDbContext((DbContextOptions<SagasDbContext>)options.Options);
-        await db.Database.MigrateAsync();
-    }
-
-    private static void InterlockedMax(ref int target, int value)
-    {
-        for (var current = Volatile.Read(ref target); value > current; current = Volatile.Read(ref target))
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
+        var now = DateTimeOffset.UtcNow;
+        var project = new AnalysisProject { Id = Guid.NewGuid(), Name = "Benchmark", BrandNames = ["Acme"], Domains = ["example.com"], CreatedAt = now, UpdatedAt = now };
+        db.Add(project);
+        db.AddRange(Enumerable.Range(0, prompts).Select(i => new TrackedPrompt
         {
-            if (Interlocked.CompareExchange(ref target, value, current) == current)
-                return;
-        }
+            Id = Guid.NewGuid(), ProjectId = project.Id, Text = $"Which project management tool suits team {i}?", Active = true,
+            Platforms = [.. Limits.Keys], CreatedAt = now, UpdatedAt = now,
+        }));
+        await db.SaveChangesAsync();
+        return project.Id;
+    }
+
+    private static async Task<RunOutcome> CheckAsync(IServiceProvider services, Guid runId, int prompts)
+    {
+        var jobs = await QueryAsync(services, db => db.Set<AnalysisJob>().AsNoTracking().Where(j => j.RunId == runId).ToListAsync());
+        var ids = jobs.Select(j => j.Id).ToList();
+        var responses = await QueryAsync(services, db => db.Set<PlatformResponse>().AsNoTracking().Where(r => ids.Contains(r.AnalysisJobId)).ToListAsync());
+        var byJob = responses.ToLookup(r => r.AnalysisJobId);
+        var platforms = Limits.Keys.Order().ToList();
+        var exactJobs = jobs.Count(job => (job.TotalPlatforms, job.CompletedPlatforms, job.FailedPlatforms) == (4, 4, 0)
+                                          && byJob[job.Id].Select(r => r.Platform).Order().SequenceEqual(platforms));
+        return new RunOutcome(
+            jobs.Count(j => j.Status == AnalysisJobStatus.Completed),
+            jobs.Count(j => j.Status == AnalysisJobStatus.Failed),
+            responses.Count(r => r.Status == PlatformResponseStatus.Success),
+            responses.Count(r => r.Status == PlatformResponseStatus.Error),
+            responses.Count(r => r.Status == PlatformResponseStatus.Processing),
+            jobs.Count == prompts ? exactJobs : -1);
+    }
+
+    private static async Task<T> QueryAsync<T>(IServiceProvider services, Func<SagasDbContext, Task<T>> query)
+    {
+        await using var scope = services.CreateAsyncScope();
+        return await query(scope.ServiceProvider.GetRequiredService<SagasDbContext>());
     }
 
     private static int Option(string[] args, string name, int fallback)
@@ -133,4 +208,6 @@ internal sealed class PromptAnalysesWorkload : IWorkload
         var index = Array.IndexOf(args, name);
         return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
     }
+
+    private sealed record RunOutcome(int Completed, int Failed, int Succeeded, int Errors, int Processing, int ExactJobs);
 }
