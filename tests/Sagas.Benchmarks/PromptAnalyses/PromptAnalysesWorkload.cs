@@ -118,15 +118,16 @@ internal sealed class PromptAnalysesWorkload : IWorkload
             var exact = outcome.Completed == prompts && outcome.Failed == 0 && outcome.Succeeded == prompts * 4
                         && outcome.Errors == 0 && outcome.Processing == 0 && outcome.ExactJobs == prompts;
             var capHeld = maxClaimed <= cap && maxSampled <= cap;
-            var correct = exact && refused == 0 && capHeld;
-            var onTime = overFloor <= 0.05;
+            var correct = exact && capHeld;
+            var targetsMet = refused == 0 && overFloor <= 0.05;
             Console.WriteLine(!correct
-                ? $"FAIL: {(exact ? "" : "counts not exact; ")}{(refused == 0 ? "" : $"{refused} 429s; ")}{(capHeld ? "" : "cap exceeded")}"
-                : onTime ? "PASS: exact counts, zero 429s, cap held, within 5 % of the floor"
-                : $"correct (exact counts, zero 429s, cap held) but {overFloor:P1} over the floor (target 5 %)");
+                ? $"FAIL: {(exact ? "" : "counts not exact; ")}{(capHeld ? "" : "cap exceeded")}"
+                : targetsMet ? "PASS: exact counts, cap held, zero 429s, within 5 % of the floor"
+                : $"correct (exact counts, cap held) but TARGET MISSED: {refused} 429s (target 0), {overFloor:P1} over the floor (target 5 %)");
 
-            // The quick run is the test command's smoke test: it checks correctness only, never time.
-            return correct && (quick || onTime) ? 0 : 1;
+            // The quick run is the test command's smoke test: it checks correctness only. Time and 429s are targets of a
+            // full run (a 429 is retried and loses nothing), so a loaded machine cannot turn the smoke run red.
+            return correct && (quick || targetsMet) ? 0 : 1;
         }
         finally
         {
