@@ -71,13 +71,16 @@ internal sealed class PlatformCaller : IPlatformCaller
             }, 0);
         }
 
-        var rate = _limits.RateFor(name);
+        // A simulated stand-in answers in a real platform's name but asks no provider: it spends the simulated budget, so
+        // the embedded default is not held to Gemini's 10 requests a minute for answers made up locally.
+        var budget = _catalog.Get(name).IsSimulated ? PlatformNames.Simulated : name;
+        var rate = _limits.RateFor(budget);
         var estimate = EstimateTokens(prompt);
         var attempts = 0;
         var outcome = await _retries.ExecuteAsync(
             async token =>
             {
-                using (var lease = await _limiter.AcquireAsync(new PlatformPermitRequest(name, estimate), 1, token))
+                using (var lease = await _limiter.AcquireAsync(new PlatformPermitRequest(budget, estimate), 1, token))
                 {
                     // The limiter waits instead of refusing, so a refusal here is a broken invariant, not a provider failure.
                     if (!lease.IsAcquired)
@@ -85,21 +88,21 @@ internal sealed class PlatformCaller : IPlatformCaller
                 }
 
                 attempts++;
-                return await AttemptAsync(name, prompt, model, rate, estimate, token);
+                return await AttemptAsync(name, budget, prompt, model, rate, estimate, token);
             },
             cancellationToken);
         return outcome with { Attempts = attempts };
     }
 
-    private async Task<PlatformCallOutcome> AttemptAsync(string name, string prompt, string? model, PlatformRate rate, long estimate, CancellationToken cancellationToken)
+    private async Task<PlatformCallOutcome> AttemptAsync(string name, string budget, string prompt, string? model, PlatformRate rate, long estimate, CancellationToken cancellationToken)
     {
         try
         {
             var answer = await _catalog.Get(name).AskAsync(prompt, model, cancellationToken);
             if (!rate.IsUnlimited)
             {
-                await _store.AdjustTokensAsync(name, rate, answer.TotalTokens - estimate, cancellationToken);
-                await _store.ObserveAsync(name, RateBudgetObservation.From(answer.RateLimit, null), cancellationToken);
+                await _store.AdjustTokensAsync(budget, rate, answer.TotalTokens - estimate, cancellationToken);
+                await _store.ObserveAsync(budget, RateBudgetObservation.From(answer.RateLimit, null), cancellationToken);
             }
 
             return PlatformCallOutcome.Success(answer, 1);
@@ -107,7 +110,7 @@ internal sealed class PlatformCaller : IPlatformCaller
         catch (PlatformCallException exception)
         {
             if (!rate.IsUnlimited)
-                await _store.ObserveAsync(name, RateBudgetObservation.From(exception.Error.RateLimit, exception.Error), cancellationToken);
+                await _store.ObserveAsync(budget, RateBudgetObservation.From(exception.Error.RateLimit, exception.Error), cancellationToken);
             return PlatformCallOutcome.Failure(exception.Error, 1);
         }
     }

@@ -46,6 +46,28 @@ public class When_calling_a_platform_under_limits_and_retries
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Should_hold_a_real_platform_to_its_limit_and_let_its_simulated_stand_in_run_free(bool simulated)
+    {
+        var clock = new FakeClock(T0);
+        var gemini = new ScriptedPlatform(PlatformNames.Gemini, clock) { IsSimulated = simulated };
+        var settings = new Dictionary<string, string?>(NoMargin) { ["PromptAnalyses:Limits:Gemini:RequestsPerMinute"] = "10" };
+        await using var services = CallerScenario.Build(clock, new ScriptedCatalog(gemini), settings);
+        var caller = services.GetRequiredService<IPlatformCaller>();
+
+        for (var i = 0; i < 3; i++)
+            Assert.True((await clock.RunAsync(caller.CallAsync("gemini", "best crm?", null, CancellationToken.None))).Succeeded);
+
+        var attempts = gemini.Attempts.ToList();
+        var span = attempts[^1] - attempts[0];
+        if (simulated)
+            Assert.Equal(TimeSpan.Zero, span);
+        else
+            Assert.True(span >= TimeSpan.FromSeconds(12), $"three calls at 10 per minute spanned only {span}");
+    }
+
+    [Theory]
     [InlineData(PlatformErrorKind.InvalidRequest, 400)]
     [InlineData(PlatformErrorKind.Authentication, 401)]
     [InlineData(PlatformErrorKind.PermissionDenied, 403)]

@@ -13,7 +13,7 @@ internal sealed class ScriptedPlatform(string name, TimeProvider clock, params F
 
     public string Name { get; } = name;
 
-    public bool IsSimulated => false;
+    public bool IsSimulated { get; init; }
 
     public string DefaultModel => "scripted-1";
 
