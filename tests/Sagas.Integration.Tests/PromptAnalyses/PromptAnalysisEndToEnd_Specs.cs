@@ -47,6 +47,10 @@ public sealed class When_a_prompt_analysis_run_goes_through_rabbitmq_and_postgre
             ["PromptAnalyses:Platforms:Simulated:MaxLatencyMs"] = "60",
             ["PromptAnalyses:Platforms:Simulated:FailureRate"] = "0.3",
             ["PromptAnalyses:Platforms:Simulated:RateLimitRate"] = "0",
+
+            // Without retries each simulated failure stays a failure, so the run has failed platforms to count;
+            // the retry policy has specs of its own.
+            ["PromptAnalyses:Limits:Retry:MaxRetries"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
         });
         builder.AddSagas("prompt-analysis-specs", x => x.AddConsumer<AskEchoConsumer>().Endpoint(e => e.Name = "prompt-spec-echo"));
