@@ -103,6 +103,8 @@ export function render(main, [sessionId]) {
       case 'STATE':
         // Sent first on every subscribe: the session as stored, so a reconnect starts from the truth.
         applyStored({ status: message.status, processedFiles: message.processed, totalFiles: message.total, totalMatches: message.total_matches, error: message.error });
+        // Matches recorded before this subscription took hold were never sent to us: read them from the results.
+        if ((message.total_matches ?? 0) > view.matches.length) loadMatches(view.sessionId);
         break;
       case 'PROGRESS':
         view.status = view.status === 'completed' ? view.status : 'running';
@@ -125,6 +127,7 @@ export function render(main, [sessionId]) {
         view.processed = message.total_processed ?? view.processed;
         view.total = Math.max(view.total, view.processed);
         view.value = 100;
+        if ((message.total_matches ?? 0) > view.matches.length) loadMatches(view.sessionId);
         break;
       case 'ERROR':
         view.status = view.complete ? view.status : 'error';
@@ -196,16 +199,31 @@ export function render(main, [sessionId]) {
     applyStored(await api(`/api/scan-sessions/${encodeURIComponent(id)}`));
   }
 
+  async function readMatches(id) {
+    const results = await api(`/api/scan-sessions/${encodeURIComponent(id)}/results?matched=true&pageSize=500`);
+    if (view.sessionId && view.sessionId !== id) return;
+    for (const row of results.items ?? []) {
+      for (const code of row.matchedCodes ?? []) {
+        onMessage({ type: 'MATCH_FOUND', session_id: id, data: { hole_code: code, file_name: row.name, status: row.status, pdf_link: row.link } });
+      }
+    }
+  }
+
+  async function loadMatches(id) {
+    if (!id) return;
+    try {
+      await readMatches(id);
+    } catch (error) {
+      view.error = error;
+      draw();
+    }
+  }
+
   async function catchUp(id) {
     // After a reload: the stored state and matched files first, then live messages (a subscribe also replays STATE).
     try {
       await refreshStored(id);
-      const results = await api(`/api/scan-sessions/${encodeURIComponent(id)}/results?matched=true&pageSize=500`);
-      for (const row of results.items ?? []) {
-        for (const code of row.matchedCodes ?? []) {
-          onMessage({ type: 'MATCH_FOUND', data: { hole_code: code, file_name: row.name, status: row.status, pdf_link: row.link } });
-        }
-      }
+      await readMatches(id);
     } catch (error) {
       view.error = error;
     }
