@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Persistence;
@@ -37,6 +38,35 @@ public abstract class DataTool(TimeProvider clock) : IAssistantTool
         }
         """;
 
+    /// <summary>
+    /// Every "how many by status, created in a period" tool asks the same question of a different table: one query
+    /// shape, so a fix to the period filter reaches all of them.
+    /// </summary>
+    protected static async Task<StatusCounts> CountByStatusAsync<TEntity>(
+        IQueryable<TEntity> rows,
+        Expression<Func<TEntity, DateTimeOffset>> createdAt,
+        Expression<Func<TEntity, string>> status,
+        string subject,
+        AssistantPeriod period,
+        CancellationToken cancellationToken)
+    {
+        if (period.From is { } from)
+            rows = rows.Where(Compare(createdAt, from, Expression.GreaterThanOrEqual));
+        if (period.To is { } to)
+            rows = rows.Where(Compare(createdAt, to, Expression.LessThan));
+        var counts = await rows.GroupBy(status).Select(g => new { Status = g.Key, Count = g.Count() })
+            .ToDictionaryAsync(c => c.Status, c => c.Count, cancellationToken);
+        return new StatusCounts(subject, period.Label, period.From, period.To, counts.Values.Sum(), counts);
+    }
+
+    private static Expression<Func<TEntity, bool>> Compare<TEntity>(
+        Expression<Func<TEntity, DateTimeOffset>> createdAt, DateTimeOffset bound, Func<Expression, Expression, BinaryExpression> comparison)
+    {
+        // The bound goes in as a captured value, not a constant, so EF sends it as a query parameter as a lambda would.
+        Expression<Func<DateTimeOffset>> captured = () => bound;
+        return Expression.Lambda<Func<TEntity, bool>>(comparison(createdAt.Body, captured.Body), createdAt.Parameters);
+    }
+
     protected static string Counts(IReadOnlyDictionary<string, int> byStatus) =>
         byStatus.Count == 0 ? "none" : string.Join(", ", byStatus.OrderByDescending(s => s.Value).Select(s => $"{s.Value:N0} {s.Key}"));
 }
@@ -55,14 +85,8 @@ public sealed class CountLlmJobsTool(SagasDbContext db, TimeProvider clock) : Da
 
     public override async Task<object> InvokeAsync(JsonElement arguments, CancellationToken cancellationToken)
     {
-        var period = AssistantPeriod.Read(arguments, Now);
-        var jobs = db.Set<LlmJob>().AsNoTracking();
-        if (period.From is { } from)
-            jobs = jobs.Where(j => j.CreatedAt >= from);
-        if (period.To is { } to)
-            jobs = jobs.Where(j => j.CreatedAt < to);
-        var counts = await jobs.GroupBy(j => j.Status).Select(g => new { Status = g.Key, Count = g.Count() }).ToDictionaryAsync(c => c.Status, c => c.Count, cancellationToken);
-        return new StatusCounts("llm_jobs", period.Label, period.From, period.To, counts.Values.Sum(), counts);
+        return await CountByStatusAsync(db.Set<LlmJob>().AsNoTracking(), j => j.CreatedAt, j => j.Status, "llm_jobs",
+            AssistantPeriod.Read(arguments, Now), cancellationToken);
     }
 
     public override string Describe(object result) => result is StatusCounts c
@@ -82,14 +106,8 @@ public sealed class CountScanSessionsTool(SagasDbContext db, TimeProvider clock)
 
     public override async Task<object> InvokeAsync(JsonElement arguments, CancellationToken cancellationToken)
     {
-        var period = AssistantPeriod.Read(arguments, Now);
-        var sessions = db.Set<ScanSession>().AsNoTracking();
-        if (period.From is { } from)
-            sessions = sessions.Where(s => s.CreatedAt >= from);
-        if (period.To is { } to)
-            sessions = sessions.Where(s => s.CreatedAt < to);
-        var counts = await sessions.GroupBy(s => s.Status).Select(g => new { Status = g.Key, Count = g.Count() }).ToDictionaryAsync(c => c.Status, c => c.Count, cancellationToken);
-        return new StatusCounts("scan_sessions", period.Label, period.From, period.To, counts.Values.Sum(), counts);
+        return await CountByStatusAsync(db.Set<ScanSession>().AsNoTracking(), s => s.CreatedAt, s => s.Status, "scan_sessions",
+            AssistantPeriod.Read(arguments, Now), cancellationToken);
     }
 
     public override string Describe(object result) => result is StatusCounts c

@@ -18,14 +18,8 @@ public sealed class CountPromptAnalysesTool(SagasDbContext db, TimeProvider cloc
 
     public override async Task<object> InvokeAsync(JsonElement arguments, CancellationToken cancellationToken)
     {
-        var period = AssistantPeriod.Read(arguments, Now);
-        var jobs = db.Set<AnalysisJob>().AsNoTracking();
-        if (period.From is { } from)
-            jobs = jobs.Where(j => j.CreatedAt >= from);
-        if (period.To is { } to)
-            jobs = jobs.Where(j => j.CreatedAt < to);
-        var counts = await jobs.GroupBy(j => j.Status).Select(g => new { Status = g.Key, Count = g.Count() }).ToDictionaryAsync(c => c.Status, c => c.Count, cancellationToken);
-        return new StatusCounts("prompt_analyses", period.Label, period.From, period.To, counts.Values.Sum(), counts);
+        return await CountByStatusAsync(db.Set<AnalysisJob>().AsNoTracking(), j => j.CreatedAt, j => j.Status, "prompt_analyses",
+            AssistantPeriod.Read(arguments, Now), cancellationToken);
     }
 
     public override string Describe(object result) => result is StatusCounts c
