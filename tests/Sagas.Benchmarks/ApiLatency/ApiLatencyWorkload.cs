@@ -23,8 +23,8 @@ internal sealed class ApiLatencyWorkload : IWorkload
     public async Task<int> RunAsync(string[] args)
     {
         var quick = args.Contains("--quick");
-        var rate = Option(args, "--rate", quick ? 50 : 200);
-        var duration = TimeSpan.FromSeconds(Option(args, "--seconds", quick ? 5 : 30));
+        var rate = BenchmarkArguments.Int(args, "--rate", quick ? 50 : 200);
+        var duration = TimeSpan.FromSeconds(BenchmarkArguments.Int(args, "--seconds", quick ? 5 : 30));
 
         await using var database = await BenchmarkServers.CreateDatabaseAsync();
         await using var broker = await BenchmarkServers.CreateVirtualHostAsync();
@@ -196,13 +196,6 @@ internal sealed class ApiLatencyWorkload : IWorkload
     private static double Percentile(double[] sorted, double quantile) =>
         sorted[Math.Clamp((int)Math.Ceiling(quantile * sorted.Length) - 1, 0, sorted.Length - 1)];
 
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) && value > 0
-            ? value
-            : fallback;
-    }
 
     private sealed record Scenario(string Title, Func<int, HttpRequestMessage> Request);
 

@@ -33,10 +33,10 @@ internal sealed class LlmPollingWorkload : IWorkload
     public async Task<int> RunAsync(string[] args)
     {
         var quick = args.Contains("--quick");
-        var jobs = Option(args, "--jobs", quick ? 2 : 10);
-        var itemsPerJob = Option(args, "--items", quick ? 200 : 1_000);
-        var window = TimeSpan.FromSeconds(Option(args, "--window", quick ? 6 : 30));
-        var parallelism = Option(args, "--parallelism", 50);
+        var jobs = BenchmarkArguments.Int(args, "--jobs", quick ? 2 : 10);
+        var itemsPerJob = BenchmarkArguments.Int(args, "--items", quick ? 200 : 1_000);
+        var window = TimeSpan.FromSeconds(BenchmarkArguments.Int(args, "--window", quick ? 6 : 30));
+        var parallelism = BenchmarkArguments.Int(args, "--parallelism", 50);
 
         PollingScenario[] scenarios =
         [
@@ -228,8 +228,6 @@ internal sealed class LlmPollingWorkload : IWorkload
         }
     }
 
-    private static int Option(string[] args, string name, int fallback) =>
-        Array.IndexOf(args, name) is var at and >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
 
     private static double Median(List<double> values)
     {

@@ -37,9 +37,9 @@ internal sealed class PromptAnalysesWorkload : IWorkload
     public async Task<int> RunAsync(string[] args)
     {
         var quick = args.Contains("--quick");
-        var prompts = Option(args, "--prompts", quick ? 60 : 1_000);
-        var cap = Option(args, "--concurrency", 5);
-        var latency = TimeSpan.FromMilliseconds(Option(args, "--latency-ms", 200));
+        var prompts = BenchmarkArguments.Int(args, "--prompts", quick ? 60 : 1_000);
+        var cap = BenchmarkArguments.Int(args, "--concurrency", 5);
+        var latency = TimeSpan.FromMilliseconds(BenchmarkArguments.Int(args, "--latency-ms", 200));
         var floor = TimeSpan.FromMinutes((double)prompts / Limits.Values.Min());
 
         await using var database = await BenchmarkServers.CreateDatabaseAsync();
@@ -204,11 +204,6 @@ internal sealed class PromptAnalysesWorkload : IWorkload
         return await query(scope.ServiceProvider.GetRequiredService<SagasDbContext>());
     }
 
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
-    }
 
     private sealed record RunOutcome(int Completed, int Failed, int Succeeded, int Errors, int Processing, int ExactJobs);
 }

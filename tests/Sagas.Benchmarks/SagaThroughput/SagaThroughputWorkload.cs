@@ -28,9 +28,7 @@ internal sealed class SagaThroughputWorkload : IWorkload
 
     public async Task<int> RunAsync(string[] args)
     {
-        var events = args.Contains("--quick") ? 1_000 : 10_000;
-        if (Array.IndexOf(args, "--events") is var at and >= 0 && at + 1 < args.Length)
-            events = int.Parse(args[at + 1], CultureInfo.InvariantCulture);
+        var events = BenchmarkArguments.Int(args, "--events", args.Contains("--quick") ? 1_000 : 10_000);
 
         await using var database = await BenchmarkServers.CreateDatabaseAsync();
         await using var broker = await BenchmarkServers.CreateVirtualHostAsync();

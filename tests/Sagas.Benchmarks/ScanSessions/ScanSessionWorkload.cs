@@ -34,12 +34,8 @@ internal sealed class ScanSessionWorkload : IWorkload
     public async Task<int> RunAsync(string[] args)
     {
         var quick = args.Contains("--quick");
-        var files = quick ? 300 : 6_600;
-        if (Array.IndexOf(args, "--files") is var at and >= 0 && at + 1 < args.Length)
-            files = int.Parse(args[at + 1], CultureInfo.InvariantCulture);
-        var workerCount = 2;
-        if (Array.IndexOf(args, "--workers") is var w and >= 0 && w + 1 < args.Length)
-            workerCount = int.Parse(args[w + 1], CultureInfo.InvariantCulture);
+        var files = BenchmarkArguments.Int(args, "--files", quick ? 300 : 6_600);
+        var workerCount = BenchmarkArguments.Int(args, "--workers", 2);
 
         await using var database = await BenchmarkServers.CreateDatabaseAsync();
         await using var broker = await BenchmarkServers.CreateVirtualHostAsync();
