@@ -28,7 +28,7 @@ public sealed class When_a_prompt_is_analysed_from_the_dashboard(DashboardFixtur
         await Expect(promptRow).ToContainTextAsync("openai, claude, gemini, perplexity");
 
         await promptRow.GetByRole(AriaRole.Button, new() { Name = "Run now" }).ClickAsync();
-        await page.WaitForURLAsync(new Regex("#/analyses/runs/[0-9a-f-]{36}$"));
+        await Expect(page).ToHaveURLAsync(new Regex("#/analyses/runs/[0-9a-f-]{36}$"));
 
         var run = page.GetByTestId("run");
         await Expect(run.Locator(".toolbar .badge").First).ToHaveTextAsync("finished", new() { Timeout = 90_000 });
