@@ -25,14 +25,15 @@ public sealed class PlatformLimitsOptions
     public PlatformLimit Simulated { get; set; } = new();
 
     /// <summary>
-    /// Share by which requests are spaced further apart than the configured rate, so that the jitter of the network
-    /// between permit and provider cannot push a minute over the provider's count.
+    /// Share by which requests are spaced further apart than the configured rate, so that a request leaving late after
+    /// its permit (network jitter, a starved thread pool) cannot push a minute over the provider's count: a minute then
+    /// absorbs about SafetyMargin × 60 s (1.8 s by default) of lateness. 2 % let one 429 through on a loaded machine.
     /// </summary>
-    public double SafetyMargin { get; set; } = 0.02;
+    public double SafetyMargin { get; set; } = 0.03;
 
     /// <summary>
     /// How late after its slot a waiting request may still leave; a later one queues again. Keep it within
-    /// SafetyMargin × 60 s (1.2 s by default), so that late departures cannot push a minute over the limit.
+    /// SafetyMargin × 60 s (1.8 s by default), so that late departures cannot push a minute over the limit.
     /// </summary>
     public int LateSlotGraceMs { get; set; } = 250;
 

@@ -27,7 +27,7 @@ internal static class PromptLimitProbe
             [$"PromptAnalyses:Platforms:{section}:ApiKey"] = "probe-key",
             ["PromptAnalyses:Platforms:Simulated:Enabled"] = "false",
             [$"PromptAnalyses:Limits:{section}:RequestsPerMinute"] = options["rpm"],
-            ["PromptAnalyses:Limits:SafetyMargin"] = options.GetValueOrDefault("margin", "0.02"),
+            ["PromptAnalyses:Limits:SafetyMargin"] = options.GetValueOrDefault("margin", "0.03"),
         }).Build();
 
         var services = new ServiceCollection();
