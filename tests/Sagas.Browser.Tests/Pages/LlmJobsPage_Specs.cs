@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using Sagas.Browser.Tests.Infrastructure;
@@ -54,13 +56,43 @@ public sealed class When_a_job_is_submitted_from_the_dashboard(DashboardFixture 
     }
 
     [Fact]
-    public async Task Should_filter_the_list_by_status()
+    public async Task Should_filter_the_list_by_status_even_while_a_refresh_is_in_flight()
     {
+        using (var client = new HttpClient { BaseAddress = dashboard.BaseAddress })
+        {
+            using var submitted = await client.PostAsJsonAsync("/api/llm-jobs", new { kind = "flagging", items = new[] { new { id = "1", entityType = "post", entityId = "1", input = "hello" } } });
+            Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        }
+
         await using var browser = await dashboard.OpenAsync("#/jobs");
         var page = browser.Page;
+        // Once nothing on screen runs, the page stops refreshing on its own: only the filter can bring the list up to date.
+        await Expect(page.GetByTestId("jobs-table").Locator("tbody .badge", new() { HasTextRegex = new Regex("^(queued|running)$") })).ToHaveCountAsync(0, new() { Timeout = 90_000 });
+        await Expect(page.GetByTestId("jobs-table").Locator("tbody tr").First).ToBeVisibleAsync();
 
+        // An unfiltered refresh is held at the network until the filter has been changed. The filter's own request must
+        // still be made (before the fix it was dropped while a refresh was in flight, and the list stayed unfiltered), and
+        // the late unfiltered answer must not paint over its result.
+        static bool Unfiltered(string url) => url.Contains("/api/llm-jobs?", StringComparison.Ordinal) && !url.Contains("status=", StringComparison.Ordinal);
+        var filterChanged = new TaskCompletionSource();
+        var heldRefreshFinished = new TaskCompletionSource();
+        page.RequestFinished += (_, request) =>
+        {
+            if (filterChanged.Task.IsCompleted && Unfiltered(request.Url))
+                heldRefreshFinished.TrySetResult();
+        };
+        await page.RouteAsync(Unfiltered, async route =>
+        {
+            await filterChanged.Task;
+            await route.ContinueAsync();
+        });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Refresh" }).ClickAsync();
         await page.SelectOptionAsync("#job-status-filter", "cancelled");
+        filterChanged.SetResult();
 
+        await Expect(page.GetByTestId("jobs-table-empty")).ToHaveTextAsync("No jobs match.");
+        await heldRefreshFinished.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await page.EvaluateAsync("() => new Promise(resolve => requestAnimationFrame(() => setTimeout(resolve)))");
         await Expect(page.GetByTestId("jobs-table-empty")).ToHaveTextAsync("No jobs match.");
     }
 }

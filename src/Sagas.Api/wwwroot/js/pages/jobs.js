@@ -27,14 +27,18 @@ function renderList(main) {
         listArea),
       submitForm()));
 
-  let loading = false;
+  // The latest request wins: a filter or page change made while a refresh is in flight must not be dropped, and the
+  // older answer must not paint over the newer one.
+  let generation = 0;
+  // Lists refresh on their own only while something on screen is still running.
+  let anyActive = false;
   async function load() {
-    if (loading) return;
-    loading = true;
+    const mine = ++generation;
     try {
       const query = new URLSearchParams({ page: state.page, pageSize: state.pageSize });
       if (state.status) query.set('status', state.status);
       const page = await api(`/api/llm-jobs?${query}`);
+      if (mine !== generation) return;
       replace(listArea,
         table([
           { title: 'Job', render: job => el('a', { href: `#/jobs/${job.id}` }, job.id.slice(0, 8)) },
@@ -46,18 +50,16 @@ function renderList(main) {
           { title: 'Created', render: job => dateTime(job.createdAt) },
         ], page.items, { empty: 'No jobs match.', testid: 'jobs-table' }),
         pager(page.page, page.pageSize, page.total, next => { state.page = next; load(); }));
-      return page.items.some(job => isActive(job.status));
+      anyActive = page.items.some(job => isActive(job.status));
     } catch (error) {
-      showProblem(listArea, error);
-      return false;
-    } finally {
-      loading = false;
+      if (mine === generation) {
+        showProblem(listArea, error);
+        anyActive = false;
+      }
     }
   }
 
-  // Lists refresh on their own only while something on screen is still running.
-  let anyActive = false;
-  const stop = every(3000, async () => { if (anyActive || !listArea.childElementCount) anyActive = await load(); });
+  const stop = every(3000, async () => { if (anyActive || !listArea.childElementCount) await load(); });
   return stop;
 }
 
@@ -115,11 +117,16 @@ function renderDetail(main, id) {
 
   let job = null;
   let missingSince = null;
+  // Live messages, polling and the filter all reload: only the latest request's answer is painted, so a slow older
+  // answer cannot put a finished job back to running.
+  let generation = 0;
   async function load() {
+    const mine = ++generation;
     try {
       const query = new URLSearchParams({ itemsPage: state.page, itemsPageSize: state.pageSize });
       if (state.itemStatus) query.set('itemStatus', state.itemStatus);
       const detail = await api(`/api/llm-jobs/${encodeURIComponent(id)}?${query}`);
+      if (mine !== generation) return;
       job = detail.job;
       missingSince = null;
       renderHeader(header, job, load);
@@ -136,6 +143,7 @@ function renderDetail(main, id) {
         ], detail.items.items, { empty: 'No items match.', testid: 'items-table' }),
         pager(detail.items.page, detail.items.pageSize, detail.items.total, next => { state.page = next; load(); }));
     } catch (error) {
+      if (mine !== generation) return;
       // A job just submitted is recorded by the saga a moment later: a 404 in the first seconds is expected.
       if (error.status === 404 && !job && (missingSince ??= Date.now()) > Date.now() - 15000) {
         replace(header, 'Waiting for the job to be recorded…');
