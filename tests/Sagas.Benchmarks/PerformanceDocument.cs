@@ -8,7 +8,7 @@ namespace Sagas.Benchmarks;
 /// (<c>&lt;!-- results:NAME --&gt;</c> … <c>&lt;!-- /results:NAME --&gt;</c>), so the page shows the latest full run while the
 /// prose around it stays hand-written. A workload without markers gets a new section at the end.
 /// </summary>
-internal static class PerformanceDocument
+internal static partial class PerformanceDocument
 {
     public static string Locate()
     {
@@ -20,6 +20,16 @@ internal static class PerformanceDocument
             : Path.Combine(directory.FullName, "docs", "performance.md");
     }
 
+    /// <summary>
+    /// Hosts run in this process log to the same console as the results (EF's migration probe, MassTransit warnings):
+    /// the page keeps only what the workload printed.
+    /// </summary>
+    public static string WithoutLogLines(string output) =>
+        string.Join('\n', output.Split('\n').Where(line => !LogLine().IsMatch(line)));
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{2}:\d{2}:\d{2}\.\d{3} (trce|dbug|info|warn|fail|crit): ")]
+    private static partial System.Text.RegularExpressions.Regex LogLine();
+
     public static void Write(string path, string workload, string command, string output)
     {
         var begin = $"<!-- results:{workload} -->";
@@ -28,7 +38,7 @@ internal static class PerformanceDocument
             .AppendLine(begin)
             .AppendLine(string.Create(CultureInfo.InvariantCulture, $"Latest full run, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, written by `{command}`:"))
             .AppendLine()
-            .Append(output.TrimEnd()).AppendLine()
+            .Append(WithoutLogLines(output).TrimEnd()).AppendLine()
             .Append(end)
             .ToString();
 
