@@ -16,6 +16,10 @@ public static class PromptAnalysisMetrics
     private static readonly Counter<long> Claimed = SagasTelemetry.Meter.CreateCounter<long>(
         "sagas.prompt_analyses.claimed", "{analysis}", "Analyses moved from pending to running by the claim step.");
 
+    private static readonly Counter<long> PlatformCalls = SagasTelemetry.Meter.CreateCounter<long>(
+        "sagas.prompt_analyses.platform_calls", "{call}",
+        "Requests sent to a platform (each retry attempt counts): what a provider sees and bills, beside the responses stored.");
+
     static PromptAnalysisMetrics()
     {
         SagasTelemetry.Meter.CreateObservableGauge(
@@ -26,6 +30,9 @@ public static class PromptAnalysisMetrics
     public static long InFlight => Interlocked.Read(ref _inFlight);
 
     public static long MaxObservedInFlight => Interlocked.Read(ref _maxInFlight);
+
+    internal static void PlatformCalled(string platform) =>
+        PlatformCalls.Add(1, new KeyValuePair<string, object?>("platform", platform));
 
     internal static void Observe(long running, int claimed)
     {

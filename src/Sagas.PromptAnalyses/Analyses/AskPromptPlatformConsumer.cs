@@ -14,7 +14,8 @@ namespace Sagas.PromptAnalyses.Analyses;
 /// Asks one platform through <see cref="IPlatformCaller"/> (limits and retries are its business) and records the
 /// answer. Provider failures come back as outcomes and become that platform's error row, never an exception here.
 /// </summary>
-public sealed class AskPromptPlatformConsumer(SagasDbContext db, PlatformResponseRecorder recorder, IPlatformCaller caller, ILogger<AskPromptPlatformConsumer> logger)
+public sealed class AskPromptPlatformConsumer(
+    SagasDbContext db, PlatformResponseRecorder recorder, IPlatformCaller caller, PlatformAskGate gate, ILogger<AskPromptPlatformConsumer> logger)
     : IConsumer<AskPromptPlatform>
 {
     public async Task Consume(ConsumeContext<AskPromptPlatform> context)
@@ -27,6 +28,8 @@ public sealed class AskPromptPlatformConsumer(SagasDbContext db, PlatformRespons
             return;
         }
 
+        // A duplicate of an ask in progress here waits for it, then finds the response final and asks nobody.
+        using var turn = await gate.EnterAsync(message.AnalysisId, message.Platform, context.CancellationToken);
         var responseId = await recorder.BeginAsync(job, message.Platform, context.CancellationToken);
         if (responseId is null)
             return;

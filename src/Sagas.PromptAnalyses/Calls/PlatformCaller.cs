@@ -96,6 +96,7 @@ internal sealed class PlatformCaller : IPlatformCaller
 
     private async Task<PlatformCallOutcome> AttemptAsync(string name, string budget, string prompt, string? model, PlatformRate rate, long estimate, CancellationToken cancellationToken)
     {
+        PromptAnalysisMetrics.PlatformCalled(name);
         try
         {
             var answer = await _catalog.Get(name).AskAsync(prompt, model, cancellationToken);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Contracts.LlmJobs;
+using Sagas.Contracts.PromptAnalyses;
 using Sagas.Contracts.ScanSessions;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Persistence.LlmJobs;
@@ -15,7 +16,7 @@ public sealed class DuplicationLog
 }
 
 /// <summary>
-/// Publishes every message of both workflows a second time, marked so that the copy is not copied again: each
+/// Publishes every message of the three workflows a second time, marked so that the copy is not copied again: each
 /// consumer of the workers sees every message twice, the copy arriving later, as after a redelivery or a publisher
 /// retry. The copy has a new message id, so only the business keys can tell it apart.
 /// </summary>
@@ -25,7 +26,9 @@ public sealed class DuplicatingConsumer(DuplicationLog log) :
     IConsumer<ScanReportBuilt>, IConsumer<ScanSessionCompleted>, IConsumer<ScanSessionFailed>, IConsumer<CancelScanSession>,
     IConsumer<SubmitLlmJob>, IConsumer<CancelLlmJob>, IConsumer<StartLlmJobItems>, IConsumer<StopLlmJobItems>, IConsumer<PollLlmJob>,
     IConsumer<LlmJobAccepted>, IConsumer<LlmJobStarted>, IConsumer<LlmJobProgressed>, IConsumer<LlmJobItemsFinished>,
-    IConsumer<LlmJobFinished>, IConsumer<EntityFlagged>
+    IConsumer<LlmJobFinished>, IConsumer<EntityFlagged>,
+    IConsumer<RunScheduledPromptAnalyses>, IConsumer<DispatchPromptAnalysisRun>, IConsumer<ClaimPromptAnalyses>, IConsumer<StartPromptAnalysis>,
+    IConsumer<AskPromptPlatform>, IConsumer<PromptPlatformAnswered>, IConsumer<PromptAnalysisFinished>
 {
     public const string Header = "x-fault-duplicate";
     public const string Queue = "fault-duplicator";
@@ -76,6 +79,20 @@ public sealed class DuplicatingConsumer(DuplicationLog log) :
 
     public Task Consume(ConsumeContext<EntityFlagged> context) => Duplicate(context);
 
+    public Task Consume(ConsumeContext<RunScheduledPromptAnalyses> context) => Duplicate(context);
+
+    public Task Consume(ConsumeContext<DispatchPromptAnalysisRun> context) => Duplicate(context);
+
+    public Task Consume(ConsumeContext<ClaimPromptAnalyses> context) => Duplicate(context);
+
+    public Task Consume(ConsumeContext<StartPromptAnalysis> context) => Duplicate(context);
+
+    public Task Consume(ConsumeContext<AskPromptPlatform> context) => Duplicate(context);
+
+    public Task Consume(ConsumeContext<PromptPlatformAnswered> context) => Duplicate(context);
+
+    public Task Consume(ConsumeContext<PromptAnalysisFinished> context) => Duplicate(context);
+
     private async Task Duplicate<T>(ConsumeContext<T> context)
         where T : class
     {
@@ -94,7 +111,7 @@ public sealed class DuplicatingConsumer(DuplicationLog log) :
 }
 
 [Collection(FaultCollection.Name)]
-public sealed class When_every_message_of_both_workflows_is_delivered_twice(FaultServers servers)
+public sealed class When_every_message_of_every_workflow_is_delivered_twice(FaultServers servers)
 {
     private const int Files = 300;
     private const int Items = 40;
@@ -123,6 +140,38 @@ public sealed class When_every_message_of_both_workflows_is_delivered_twice(Faul
             nameof(LlmJobProgressed), nameof(LlmJobItemsFinished), nameof(LlmJobFinished), nameof(EntityFlagged),
         ];
         Assert.Equal(expected, expected.Where(log.Duplicated.ContainsKey));
+        Assert.Empty(await scenario.ErrorQueuesAsync());
+    }
+
+    /// <summary>
+    /// Every message of the run twice: the fan-out page, the claim, each analysis start, each ask, each answer and each
+    /// finish. The copy of an ask arrives while the platform is still answering the original (the simulated platforms
+    /// take 100–400 ms), so it is the concurrent duplicate, the one that could ask a provider twice.
+    /// </summary>
+    [ServerFact(postgres: true, rabbitMq: true)]
+    public async Task Should_finish_a_prompt_analysis_run_with_exact_counts_and_one_call_per_platform_asked()
+    {
+        const int prompts = 8;
+        var log = new DuplicationLog();
+        await using var scenario = await StartAsync(log);
+        var before = await scenario.PlatformCallsAsync();
+
+        var runId = await scenario.StartAnalysisRunAsync(prompts);
+        await scenario.WaitUntilAsync("the run finished", async () => await scenario.FinishedAnalysesAsync(runId) == prompts, TimeSpan.FromMinutes(2));
+        await scenario.WaitForQuietBrokerAsync(TimeSpan.FromMinutes(1));
+
+        await scenario.AssertAnalysisRunExactAsync(runId, prompts);
+        var after = await scenario.PlatformCallsAsync();
+        Assert.Equal(
+            FaultScenario.AnalysisPlatforms.Select(platform => (platform, (long)prompts)),
+            FaultScenario.AnalysisPlatforms.Select(platform => (platform, after.GetValueOrDefault(platform) - before.GetValueOrDefault(platform))));
+        string[] expected =
+        [
+            nameof(DispatchPromptAnalysisRun), nameof(ClaimPromptAnalyses), nameof(StartPromptAnalysis), nameof(AskPromptPlatform),
+            nameof(PromptPlatformAnswered), nameof(PromptAnalysisFinished),
+        ];
+        Assert.Equal(expected, expected.Where(log.Duplicated.ContainsKey));
+        Assert.Equal(prompts * FaultScenario.AnalysisPlatforms.Length, log.Duplicated[nameof(AskPromptPlatform)]);
         Assert.Empty(await scenario.ErrorQueuesAsync());
     }
 

@@ -9,8 +9,10 @@ using Sagas.Contracts.LlmJobs;
 using Sagas.Contracts.ScanSessions;
 using Sagas.Hosting;
 using Sagas.Integration.Tests.Infrastructure;
+using Sagas.PromptAnalyses.Runs;
 using Sagas.Persistence;
 using Sagas.Persistence.LlmJobs;
+using Sagas.Persistence.PromptAnalyses;
 using Sagas.Persistence.ScanSessions;
 using Sagas.Storage;
 using Sagas.Storage.Blobs;
@@ -82,6 +84,11 @@ public sealed class FaultScenario : IAsyncDisposable
         ["LlmJobs:Providers:Simulated:MinLatency"] = "00:00:00.300",
         ["LlmJobs:Providers:Simulated:MaxLatency"] = "00:00:00.600",
         ["LlmJobs:Providers:Simulated:FailureRate"] = "0",
+        // Every platform answers (no failures, no 429s) so the analysis counts are known in advance.
+        ["PromptAnalyses:Platforms:Simulated:MinLatencyMs"] = "100",
+        ["PromptAnalyses:Platforms:Simulated:MaxLatencyMs"] = "400",
+        ["PromptAnalyses:Platforms:Simulated:FailureRate"] = "0",
+        ["PromptAnalyses:Platforms:Simulated:RateLimitRate"] = "0",
         ["Logging:LogLevel:Default"] = "Warning",
         ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
     };
@@ -250,6 +257,81 @@ public sealed class FaultScenario : IAsyncDisposable
         Assert.Equal(items, await QueryAsync(db => db.Set<LlmJobItem>().CountAsync(i => i.JobId == jobId && i.Status == LlmJobItemStatus.Succeeded)));
         Assert.Equal(items, await QueryAsync(db => db.Set<EntityFlag>().CountAsync(f => f.JobId == jobId)));
         Assert.Equal("Completed", await LlmSagaStateAsync(jobId));
+    }
+
+    public static readonly string[] AnalysisPlatforms = ["claude", "gemini", "openai", "perplexity"];
+
+    /// <summary>
+    /// A project with <paramref name="prompts"/> active prompts, each asking the four platforms (simulated stand-ins
+    /// answer for them), and an on-demand run over it started as the API starts one. Returns the run id.
+    /// </summary>
+    public async Task<Guid> StartAnalysisRunAsync(int prompts)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
+        var now = DateTimeOffset.UtcNow;
+        var project = new AnalysisProject { Id = NewId.NextGuid(), Name = "Acme", BrandNames = ["Acme"], Domains = ["acme.com"], CreatedAt = now, UpdatedAt = now };
+        db.Add(project);
+        db.AddRange(Enumerable.Range(0, prompts).Select(i => new TrackedPrompt
+        {
+            Id = NewId.NextGuid(), ProjectId = project.Id, Text = $"Which anvil brand is best, Acme or Forge? #{i}", Active = true,
+            Platforms = [.. AnalysisPlatforms], CreatedAt = now, UpdatedAt = now,
+        }));
+        await db.SaveChangesAsync();
+        var run = await scope.ServiceProvider.GetRequiredService<PromptAnalysisRunStarter>()
+            .StartOnDemandAsync(new RunRequest(AnalysisRunScope.Project, project.Id, null, Force: true, "fault-specs"), CancellationToken.None);
+        return run.RunId;
+    }
+
+    /// <summary>Analyses of the run that reached completed or failed.</summary>
+    public Task<int> FinishedAnalysesAsync(Guid runId) =>
+        QueryAsync(db => db.Set<AnalysisJob>().CountAsync(j => j.RunId == runId && (j.Status == AnalysisJobStatus.Completed || j.Status == AnalysisJobStatus.Failed)));
+
+    /// <summary>Platform responses of the run that are final (success or error).</summary>
+    public Task<int> AnsweredPlatformsAsync(Guid runId) =>
+        QueryAsync(db => db.Set<PlatformResponse>().CountAsync(r => r.Status != PlatformResponseStatus.Processing
+            && db.Set<AnalysisJob>().Any(j => j.Id == r.AnalysisJobId && j.RunId == runId)));
+
+    /// <summary>
+    /// The end state of a run whose every platform answered: one analysis job per prompt, one successful response row
+    /// per platform per job, the job and run counters equal to the rows, every analysis saga completed.
+    /// </summary>
+    public async Task AssertAnalysisRunExactAsync(Guid runId, int prompts)
+    {
+        var run = await QueryAsync(db => db.Set<AnalysisRun>().AsNoTracking().SingleAsync(r => r.Id == runId));
+        var jobs = await QueryAsync(db => db.Set<AnalysisJob>().AsNoTracking().Where(j => j.RunId == runId).ToListAsync());
+        var jobIds = jobs.Select(j => j.Id).ToList();
+        var responses = await QueryAsync(db => db.Set<PlatformResponse>().AsNoTracking().Where(r => jobIds.Contains(r.AnalysisJobId))
+            .Select(r => new { r.AnalysisJobId, r.Platform, r.Status }).ToListAsync());
+        var sagas = await QueryAsync(db => db.Set<PromptAnalysisState>().AsNoTracking().Where(s => s.RunId == runId)
+            .Select(s => new { s.CorrelationId, s.CurrentState, s.TotalPlatforms, s.SucceededPlatforms, s.FailedPlatforms }).ToListAsync());
+
+        Assert.NotNull(run.DispatchedAt);
+        Assert.Equal(prompts, run.TotalAnalyses);
+        Assert.Equal(prompts, jobs.Count);
+        Assert.Equal(prompts, jobs.Select(j => j.PromptId).Distinct().Count());
+        Assert.All(jobs, job => Assert.Equal(
+            (AnalysisJobStatus.Completed, AnalysisPlatforms.Length, AnalysisPlatforms.Length, 0),
+            (job.Status, job.TotalPlatforms, job.CompletedPlatforms, job.FailedPlatforms)));
+        Assert.Equal(prompts * AnalysisPlatforms.Length, responses.Count);
+        Assert.All(jobs, job => Assert.Equal(AnalysisPlatforms, responses.Where(r => r.AnalysisJobId == job.Id).Select(r => r.Platform).Order()));
+        Assert.All(responses, response => Assert.Equal(PlatformResponseStatus.Success, response.Status));
+        Assert.Equal(jobIds.Order(), sagas.Select(s => s.CorrelationId).Order());
+        Assert.All(sagas, saga => Assert.Equal(("Completed", AnalysisPlatforms.Length, AnalysisPlatforms.Length, 0),
+            (saga.CurrentState, saga.TotalPlatforms, saga.SucceededPlatforms, saga.FailedPlatforms)));
+    }
+
+    /// <summary>Requests sent to each platform by every worker of the scenario, read from their <c>/metrics</c>.</summary>
+    public async Task<IReadOnlyDictionary<string, long>> PlatformCallsAsync()
+    {
+        var calls = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var worker in _workers.Where(w => !w.HasExited))
+        {
+            foreach (var (platform, count) in await worker.PlatformCallsAsync())
+                calls[platform] = calls.GetValueOrDefault(platform) + count;
+        }
+
+        return calls;
     }
 
     public async ValueTask DisposeAsync()

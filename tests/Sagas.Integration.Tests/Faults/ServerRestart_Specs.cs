@@ -2,11 +2,12 @@ using Sagas.Integration.Tests.Infrastructure;
 
 namespace Sagas.Integration.Tests.Faults;
 
-/// <summary>A scan session and an LLM job in flight together while one server goes away and comes back.</summary>
+/// <summary>A scan session, an LLM job and a prompt-analysis run in flight together while one server goes away and comes back.</summary>
 internal static class InFlightWork
 {
     public const int Files = 1000;
     public const int Items = 120;
+    public const int Prompts = 30;
 
     /// <summary>
     /// LLM items take between 1 and 25 s: once the first are decided most are still pending, so the fault hits the
@@ -16,10 +17,16 @@ internal static class InFlightWork
     {
         ["LlmJobs:Providers:Simulated:MinLatency"] = "00:00:01",
         ["LlmJobs:Providers:Simulated:MaxLatency"] = "00:00:25",
+
+        // An analysis waits on its slowest of four platforms (1–8 s) and at most 5 run at once: the 30-prompt run
+        // takes six waves of several seconds each, so it is in the middle when the fault comes.
+        ["PromptAnalyses:Platforms:Simulated:MinLatencyMs"] = "1000",
+        ["PromptAnalyses:Platforms:Simulated:MaxLatencyMs"] = "8000",
     };
 
     public static async Task RunAsync(FaultScenario scenario, Func<Task> fault)
     {
+        // The prompt-analyses role (saga, fan-out, claim step, platform asks) runs on worker-all only.
         await scenario.StartWorkerAsync("worker-all", "all", SlowItems);
         await scenario.StartWorkerAsync("worker-files", "scan-files,llm-jobs", SlowItems);
         var (start, matches, matchedFiles) = await scenario.UploadArchiveAsync(Files);
@@ -27,31 +34,42 @@ internal static class InFlightWork
 
         await scenario.Bus.Publish(start);
         await scenario.Bus.Publish(FaultScenario.Job(jobId, Items));
-        await scenario.WaitUntilAsync("both under way", async () =>
-            (await scenario.SessionAsync(start.SessionId))?.ProcessedFiles >= Files / 10 && (await scenario.JobAsync(jobId))?.ProcessedItems > 0,
+        var runId = await scenario.StartAnalysisRunAsync(Prompts);
+        await scenario.WaitUntilAsync("all three under way", async () =>
+            (await scenario.SessionAsync(start.SessionId))?.ProcessedFiles >= Files / 10 && (await scenario.JobAsync(jobId))?.ProcessedItems > 0
+            && await scenario.AnsweredPlatformsAsync(runId) > 0,
             TimeSpan.FromMinutes(2));
 
         var session = await scenario.SessionAsync(start.SessionId);
         var job = await scenario.JobAsync(jobId);
+        var analysed = await scenario.FinishedAnalysesAsync(runId);
         Assert.True(session!.ProcessedFiles < Files, $"the session had processed all {Files} files before the fault");
         Assert.True(job!.ProcessedItems < Items, $"the job had decided all {Items} items before the fault");
+        Assert.True(analysed < Prompts, $"the run had finished all {Prompts} analyses before the fault");
         await fault();
 
         await scenario.WaitUntilAsync("the session completed", async () => await scenario.ScanSagaStateAsync(start.SessionId) == "Completed", TimeSpan.FromMinutes(3));
         await scenario.WaitUntilAsync("the job completed", async () => await scenario.LlmSagaStateAsync(jobId) == "Completed", TimeSpan.FromMinutes(2));
+        await scenario.WaitUntilAsync("the run finished", async () => await scenario.FinishedAnalysesAsync(runId) == Prompts, TimeSpan.FromMinutes(2));
         await scenario.WaitForQuietBrokerAsync(TimeSpan.FromMinutes(1));
 
         await scenario.AssertSessionExactAsync(start.SessionId, Files, matches, matchedFiles);
         await scenario.AssertJobExactAsync(jobId, Items);
+        await scenario.AssertAnalysisRunExactAsync(runId, Prompts);
+
+        // Every platform asked was called. A call whose answer could not be stored (the database went away between
+        // the provider's answer and the commit) is made again on redelivery, so calls may exceed what is stored.
+        var calls = await scenario.PlatformCallsAsync();
+        Assert.All(FaultScenario.AnalysisPlatforms, platform => Assert.InRange(calls.GetValueOrDefault(platform), Prompts, 2 * Prompts));
         Assert.Empty(await scenario.ErrorQueuesAsync());
     }
 }
 
 [Collection(FaultCollection.Name)]
-public sealed class When_rabbitmq_restarts_in_the_middle_of_a_scan_session_and_an_llm_job(FaultServers servers)
+public sealed class When_rabbitmq_restarts_in_the_middle_of_a_scan_session_an_llm_job_and_an_analysis_run(FaultServers servers)
 {
     [ServerFact(postgres: true, rabbitMq: true)]
-    public async Task Should_complete_both_with_nothing_lost_and_nothing_counted_twice()
+    public async Task Should_complete_all_three_with_nothing_lost_and_nothing_counted_twice()
     {
         await using var scenario = await FaultScenario.StartAsync(servers);
         await InFlightWork.RunAsync(scenario, FaultServers.RestartRabbitMqAsync);
@@ -59,7 +77,7 @@ public sealed class When_rabbitmq_restarts_in_the_middle_of_a_scan_session_and_a
 }
 
 [Collection(FaultCollection.Name)]
-public sealed class When_postgresql_restarts_in_the_middle_of_a_scan_session_and_an_llm_job(FaultServers servers)
+public sealed class When_postgresql_restarts_in_the_middle_of_a_scan_session_an_llm_job_and_an_analysis_run(FaultServers servers)
 {
     [ServerFact(postgres: true, rabbitMq: true)]
     public async Task Should_resume_after_reconnecting_and_keep_the_counts_exact()

@@ -95,6 +95,28 @@ public sealed class WorkerProcess : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>
+    /// The process's <c>sagas.prompt_analyses.platform_calls</c> counter per platform, from its Prometheus scrape
+    /// (<c>sagas_prompt_analyses_platform_calls_total{platform="openai",...} 12</c>).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, long>> PlatformCallsAsync()
+    {
+        using var http = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(10) };
+        var scrape = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        var calls = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var line in scrape.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!line.StartsWith("sagas_prompt_analyses_platform_calls", StringComparison.Ordinal))
+                continue;
+            var labels = line[(line.IndexOf('{', StringComparison.Ordinal) + 1)..line.LastIndexOf('}')];
+            var platform = labels.Split(',').Select(label => label.Split('=', 2)).Single(pair => pair[0] == "platform")[1].Trim('"');
+            var value = line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0];
+            calls[platform] = calls.GetValueOrDefault(platform) + (long)double.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return calls;
+    }
+
     private void Keep(string? line)
     {
         if (line is null)
