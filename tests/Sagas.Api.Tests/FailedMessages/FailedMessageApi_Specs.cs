@@ -7,11 +7,12 @@ using MassTransit;
 using MassTransit.Serialization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Sagas.Api.Tests.Hosting;
 using Sagas.Contracts.Diagnostics;
 using Sagas.Persistence;
 using Sagas.Persistence.FailedMessages;
 
-namespace Sagas.Api.Tests.Hosting;
+namespace Sagas.Api.Tests.FailedMessages;
 
 /// <summary>
 /// The failed-message routes on the embedded API (in-memory bus, SQLite): a message the check-worker endpoint cannot
@@ -81,7 +82,8 @@ public sealed class When_failed_messages_are_listed_and_redelivered(EmbeddedApi 
         var consumed = await received.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(correlationId, consumed.Message.CorrelationId);
         Assert.Equal(failed.MessageId, consumed.MessageId);
-        Assert.Equal(failed.Id.ToString("D"), consumed.Headers.Get<string>(FailedMessageRedeliverer.RedeliveredFromHeader));
+        // A transport header: the envelope's own headers are part of the stored body and stay as they were.
+        Assert.Equal(failed.Id.ToString("D"), consumed.ReceiveContext.TransportHeaders.Get<string>(FailedMessageRedeliverer.RedeliveredFromHeader));
 
         using var again = await _client.PostAsync(new Uri($"/api/system/failed-messages/{failed.Id}/redeliver", UriKind.Relative), null);
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
