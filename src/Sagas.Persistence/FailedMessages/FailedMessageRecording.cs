@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text.Json;
 using MassTransit;
 using MassTransit.Middleware;
 using Microsoft.Extensions.DependencyInjection;
@@ -64,7 +65,7 @@ public sealed class FailedMessageRecordingFilter(IServiceProvider services) : IF
         var exception = context.Exception;
         return new FailedMessageFault(
             consumed?.MessageId ?? context.GetMessageId() ?? IdFromBody(body),
-            consumed?.SupportedMessageTypes.ToList() ?? [],
+            consumed?.SupportedMessageTypes.ToList() ?? EnvelopeMessageTypes(body),
             QueueOf(context.InputAddress),
             exception.GetType().FullName ?? exception.GetType().Name,
             exception.Message,
@@ -78,6 +79,31 @@ public sealed class FailedMessageRecordingFilter(IServiceProvider services) : IF
     /// <summary>The queue name is the last path segment on every transport (loopback://, rabbitmq://host/vhost/…).</summary>
     public static string QueueOf(Uri inputAddress) =>
         inputAddress.AbsolutePath.TrimEnd('/').Split('/')[^1] is { Length: > 0 } name ? Uri.UnescapeDataString(name) : inputAddress.ToString();
+
+    /// <summary>
+    /// A consumer's fault reaches the error pipe without the consume context (MassTransit only leaves it there when
+    /// the receive pipe itself added it), so the types are read from the envelope: every message this system sends is
+    /// a MassTransit JSON envelope. Any other body, or one that is not JSON at all, has no types to show.
+    /// </summary>
+    public static IReadOnlyList<string> EnvelopeMessageTypes(byte[] body)
+    {
+        try
+        {
+            using var envelope = JsonDocument.Parse(body);
+            if (envelope.RootElement.ValueKind == JsonValueKind.Object
+                && envelope.RootElement.TryGetProperty("messageType", out var types)
+                && types.ValueKind == JsonValueKind.Array)
+            {
+                return [.. types.EnumerateArray().Where(t => t.ValueKind == JsonValueKind.String).Select(t => t.GetString()!)];
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON: the fault is likely the very reason (a body no serializer could read).
+        }
+
+        return [];
+    }
 
     // A body no serializer could read may carry no message id at all; the same bytes still have to land on one row.
     private static Guid IdFromBody(byte[] body) => new(SHA256.HashData(body).AsSpan(0, 16));
