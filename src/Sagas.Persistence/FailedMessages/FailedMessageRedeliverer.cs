@@ -31,7 +31,9 @@ public sealed class FailedMessageRedeliverer(SagasDbContext db, ISendEndpointPro
         if (message is null)
             return new RedeliveryResult(RedeliveryOutcome.NotFound, null);
 
-        var claimedAt = clock.GetUtcNow();
+        // Whole microseconds, as PostgreSQL stores them, so the undo below matches the claim it wrote.
+        var now = clock.GetUtcNow();
+        var claimedAt = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
         var claimed = await messages.Where(m => m.Id == id && m.RedeliveredAt == null)
             .ExecuteUpdateAsync(set => set.SetProperty(m => m.RedeliveredAt, claimedAt).SetProperty(m => m.RedeliveryCount, m => m.RedeliveryCount + 1), cancellationToken);
         if (claimed == 0)
