@@ -16,6 +16,8 @@ public static class PersistenceRegistration
         services.AddSingleton(new DatabaseSettings(provider, connectionString, options.MigrateAtStartup, options.ParseSagaConcurrency()));
         services.AddDbContext<SagasDbContext>(builder => Configure(builder, provider, connectionString));
         services.AddHostedService<DatabaseInitializer>();
+        services.AddScoped<FailedMessages.FailedMessageRecorder>();
+        services.AddScoped<FailedMessages.FailedMessageRedeliverer>();
         return services;
     }
 

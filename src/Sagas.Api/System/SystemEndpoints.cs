@@ -38,6 +38,7 @@ public static class SystemEndpoints
             .WithSummary("Counts the saga instances of each workflow by their current state, read from the saga tables.")
             .Produces<SagaStateReport>();
 
+        group.MapFailedMessageEndpoints();
         return endpoints;
     }
 

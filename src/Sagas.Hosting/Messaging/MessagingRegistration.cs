@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Core.Configuration;
 using Sagas.Hosting.Diagnostics;
+using Sagas.Persistence.FailedMessages;
 using Sagas.Hosting.Workers;
 using Sagas.Scheduling;
 using Sagas.Scheduling.Status;
@@ -62,6 +63,7 @@ public static class MessagingRegistration
                 x.UsingInMemory((context, cfg) =>
                 {
                     cfg.UseMessageScheduler(schedulerAddress);
+                    cfg.RecordFailedMessages(context);
                     cfg.ConfigureEndpoints(context);
                 });
                 break;
@@ -73,6 +75,7 @@ public static class MessagingRegistration
                 x.UsingInMemory((context, cfg) =>
                 {
                     cfg.UseDelayedMessageScheduler();
+                    cfg.RecordFailedMessages(context);
                     cfg.ConfigureEndpoints(context);
                 });
                 break;
@@ -110,6 +113,7 @@ public static class MessagingRegistration
                     });
                     cfg.PrefetchCount = rabbit.PrefetchCount;
                     cfg.UseMessageScheduler(schedulerAddress);
+                    cfg.RecordFailedMessages(context);
                     cfg.ConfigureEndpoints(context);
                 });
                 break;
@@ -124,4 +128,11 @@ public static class MessagingRegistration
                 throw new SagasConfigurationException($"Messaging:Transport '{transport}' has no configuration.");
         }
     }
+
+    /// <summary>
+    /// Every receive endpoint of every process records the messages it moves to its <c>_error</c> queue in
+    /// <c>failed_messages</c> (see docs/reliability.md). Connected before the endpoints are configured, so none is missed.
+    /// </summary>
+    private static void RecordFailedMessages(this IBusFactoryConfigurator cfg, IServiceProvider services) =>
+        cfg.ConnectEndpointConfigurationObserver(new FailedMessageRecording(services));
 }

@@ -23,6 +23,89 @@ namespace Sagas.Persistence.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Sagas.Persistence.FailedMessages.FailedMessage", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<byte[]>("Body")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("body");
+
+                    b.Property<string>("ContentType")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("content_type");
+
+                    b.Property<string>("ExceptionMessage")
+                        .IsRequired()
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("exception_message");
+
+                    b.Property<string>("ExceptionType")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("exception_type");
+
+                    b.Property<DateTimeOffset>("FaultedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("faulted_at");
+
+                    b.Property<string>("Headers")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("headers");
+
+                    b.Property<Guid>("MessageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("message_id");
+
+                    b.Property<string>("MessageTypes")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("message_types");
+
+                    b.Property<string>("Queue")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("queue");
+
+                    b.Property<DateTimeOffset?>("RedeliveredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("redelivered_at");
+
+                    b.Property<int>("RedeliveryCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("redelivery_count");
+
+                    b.Property<string>("StackTrace")
+                        .HasMaxLength(8000)
+                        .HasColumnType("character varying(8000)")
+                        .HasColumnName("stack_trace");
+
+                    b.HasKey("Id")
+                        .HasName("pk_failed_messages");
+
+                    b.HasIndex("FaultedAt")
+                        .HasDatabaseName("ix_failed_messages_faulted_at");
+
+                    b.HasIndex("MessageId", "Queue")
+                        .IsUnique()
+                        .HasDatabaseName("ix_failed_messages_message_id_queue");
+
+                    b.HasIndex("Queue", "FaultedAt")
+                        .HasDatabaseName("ix_failed_messages_queue_faulted_at");
+
+                    b.ToTable("failed_messages", (string)null);
+                });
+
             modelBuilder.Entity("Sagas.Persistence.LlmJobs.EntityFlag", b =>
                 {
                     b.Property<string>("EntityType")

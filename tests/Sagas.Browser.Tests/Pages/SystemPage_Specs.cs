@@ -1,8 +1,14 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Sagas.Browser.Tests.Infrastructure;
+using Sagas.Contracts.Diagnostics;
+using Sagas.Persistence;
+using Sagas.Persistence.FailedMessages;
 using static Microsoft.Playwright.Assertions;
 
 namespace Sagas.Browser.Tests.Pages;
@@ -45,6 +51,52 @@ public sealed class When_the_system_page_opens(DashboardFixture dashboard)
         await row.GetByRole(AriaRole.Button, new() { Name = "Resume" }).ClickAsync();
         await Expect(row.Locator(".badge")).ToHaveTextAsync("active");
         Assert.Empty(browser.ScriptErrors);
+    }
+
+    [Fact]
+    public async Task Should_list_a_failed_message_and_redeliver_it_from_its_row()
+    {
+        // A queue no endpoint reads: the redelivered copy waits there, so the row stays "redelivered" for the assertion.
+        var queue = "browser-specs-parking-" + Guid.NewGuid().ToString("N")[..8];
+        await SeedFailedMessageAsync(queue);
+        await using var browser = await dashboard.OpenAsync("#/system");
+        var page = browser.Page;
+
+        var row = page.GetByTestId("failed-table").Locator("tbody tr", new() { HasText = queue });
+        await Expect(row).ToContainTextAsync("CheckWorker");
+        await Expect(row).ToContainTextAsync("InvalidOperationException: seeded for the browser spec");
+        await Expect(row.Locator(".badge")).ToHaveTextAsync("failed");
+        await ChromiumBrowser.ScreenshotAsync(page, "system-failed-messages");
+
+        await row.GetByRole(AriaRole.Button, new() { Name = "Redeliver" }).ClickAsync();
+        await Expect(row.Locator(".badge")).ToHaveTextAsync("redelivered");
+        await Expect(row.GetByRole(AriaRole.Button, new() { Name = "Redeliver" })).ToBeDisabledAsync();
+        Assert.Empty(browser.ScriptErrors);
+    }
+
+    private async Task SeedFailedMessageAsync(string queue)
+    {
+        var body = JsonSerializer.Serialize(new
+        {
+            messageId = Guid.NewGuid(),
+            messageType = new[] { MessageUrn.ForTypeString<CheckWorker>() },
+            message = new { correlationId = Guid.NewGuid() },
+        });
+        await using var scope = dashboard.Server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
+        db.Add(new FailedMessage
+        {
+            Id = Guid.NewGuid(),
+            MessageId = Guid.NewGuid(),
+            MessageTypes = MessageUrn.ForTypeString<CheckWorker>(),
+            Queue = queue,
+            ExceptionType = typeof(InvalidOperationException).FullName!,
+            ExceptionMessage = "seeded for the browser spec",
+            FaultedAt = DateTimeOffset.UtcNow,
+            Body = Encoding.UTF8.GetBytes(body),
+            ContentType = "application/vnd.masstransit+json",
+        });
+        await db.SaveChangesAsync();
     }
 
     /// <summary>The sagas table counts saga rows, so the page needs one LLM job saga that reached its final state.</summary>

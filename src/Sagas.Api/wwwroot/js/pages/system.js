@@ -1,5 +1,5 @@
 import { api } from '../api.js';
-import { el, replace, problemBox, showProblem, notAvailable, statusBadge, table, dateTime, number } from '../ui.js';
+import { el, replace, problemBox, showProblem, notAvailable, statusBadge, table, pager, dateTime, number } from '../ui.js';
 
 export const title = 'System';
 const jobStatuses = ['queued', 'running', 'completed', 'failed', 'cancelled'];
@@ -118,18 +118,49 @@ async function loadSchedules(container) {
     message);
 }
 
-async function loadFailures(container) {
+async function loadFailures(container, page = 1) {
+  let answer;
   try {
-    const answer = await api('/api/system/failed-messages');
-    const list = Array.isArray(answer) ? answer : answer.items ?? [];
-    replace(container, table([
-      { title: 'When', render: f => dateTime(f.failedAt ?? f.timestamp ?? f.createdAt) },
-      { title: 'Message', render: f => el('code', {}, f.messageType ?? f.type ?? '—') },
-      { title: 'Queue', render: f => f.queue ?? f.endpoint ?? '—' },
-      { title: 'Error', render: f => el('span.error-text', {}, f.error ?? f.exception ?? f.reason ?? '—') },
-    ], list, { empty: 'No failed messages.', testid: 'failed-table' }));
+    answer = await api(`/api/system/failed-messages?page=${page}&pageSize=${failurePageSize}`);
   } catch (error) {
     if (error.status === 404) notAvailable(container, 'Failed messages', error);
     else showProblem(container, error);
+    return;
   }
+
+  const message = el('div', { 'data-testid': 'failed-message-result' });
+  const redeliver = failure => async event => {
+    event.target.disabled = true;
+    try {
+      await api(`/api/system/failed-messages/${failure.id}/redeliver`, { method: 'POST' });
+      await loadFailures(container, page);
+    } catch (error) {
+      event.target.disabled = false;
+      replace(message, problemBox(error));
+    }
+  };
+  const list = answer.items ?? [];
+  replace(container,
+    el('p.hint', {}, 'Messages whose retries ran out; each is also in its queue\'s _error queue. Redeliver sends it back to the queue it failed on.'),
+    table([
+      { title: 'Time', render: f => dateTime(f.faultedAt) },
+      { title: 'Queue', render: f => el('code', {}, f.queue) },
+      { title: 'Type', render: f => f.messageTypes.length ? el('code', { title: f.messageTypes.join('\n') }, shortType(f.messageTypes[0])) : '—' },
+      { title: 'Error', render: f => el('span.error-text', { title: f.stackTrace ?? '' }, `${shortType(f.exceptionType)}: ${f.exceptionMessage}`) },
+      { title: 'State', render: f => f.redeliveredAt
+        ? el('span', {}, statusBadge('redelivered'), ' ', dateTime(f.redeliveredAt))
+        : statusBadge(f.redeliveryCount ? 'failed again' : 'failed') },
+      { title: '', render: f => el('button', { type: 'button', onclick: redeliver(f), disabled: Boolean(f.redeliveredAt) }, 'Redeliver') },
+    ], list, { empty: 'No failed messages: nothing has ended in an _error queue.', testid: 'failed-table' }),
+    answer.total > answer.pageSize ? pager(answer.page, answer.pageSize, answer.total, next => loadFailures(container, next)) : null,
+    message);
+}
+
+const failurePageSize = 20;
+
+/** The last segment of a message URN or a .NET type name: enough to recognise it, the full name is in the tooltip. */
+function shortType(name) {
+  if (!name) return '—';
+  const segments = name.split(/[:.]/);
+  return segments[segments.length - 1] || name;
 }
