@@ -31,6 +31,9 @@ public static class MessagingRegistration
         services.AddMassTransit(x =>
         {
             x.SetKebabCaseEndpointNameFormatter();
+            // MassTransit reports usage to its vendor by default: production hosts (often without egress) must not phone
+            // home, and the failing call logged a warning with a stack trace on every start.
+            x.DisableUsageTelemetry();
             if (roles.RunsAny)
                 x.AddConsumer<CheckWorkerConsumer>();
             if (runsScheduler)

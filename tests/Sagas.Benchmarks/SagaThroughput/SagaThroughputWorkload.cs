@@ -116,6 +116,7 @@ internal sealed class SagaThroughputWorkload : IWorkload
         services.AddSingleton(scenario);
         services.AddMassTransit(x =>
         {
+            x.DisableUsageTelemetry();
             var saga = x.AddSagaStateMachine<TallyStateMachine, TallyState, TallyStateDefinition>();
             if (scenario.Repository is { } mode)
             {
