@@ -119,8 +119,8 @@ public sealed class When_scan_files_arrive_in_batches_on_postgresql : IClassFixt
             Id = sessionId,
             Status = ScanSessionStatus.Scanning,
             TotalFiles = Files,
-            CodesJson = ScanSessionJson.Write(["EB-1"]),
-            UploadsJson = ScanSessionJson.Write([key]),
+            CodesJson = System.Text.Json.JsonSerializer.Serialize(new[] { "EB-1" }),
+            UploadsJson = System.Text.Json.JsonSerializer.Serialize(new[] { key }),
             CreatedAt = DateTimeOffset.UtcNow,
         });
         await db.SaveChangesAsync();
