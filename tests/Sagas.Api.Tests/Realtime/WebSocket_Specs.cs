@@ -245,7 +245,7 @@ public sealed class TightlyLimitedScanSessionsApi : ScanSessionsApi
     public const int MutationsPerMinute = 2;
 
     protected override void ConfigureMore(IWebHostBuilder builder) =>
-        builder.UseSetting("Api:MutationsPerMinute", MutationsPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        builder.UseSetting("Api:MutationsPerMinute", MutationsPerMinute.ToString(global::System.Globalization.CultureInfo.InvariantCulture));
 }
 
 public sealed class When_start_scan_exceeds_the_callers_mutation_budget(TightlyLimitedScanSessionsApi api) : IClassFixture<TightlyLimitedScanSessionsApi>
