@@ -18,9 +18,15 @@ public sealed class ScanArchiveCache(IBlobStore blobs, UploadSource uploads, Sca
 
     private readonly ConcurrentDictionary<string, Lazy<Task<CachedArchive?>>> _archives = new(StringComparer.Ordinal);
 
+    // Archives found too large to keep: not loaded again just to learn that again.
+    private readonly ConcurrentDictionary<string, bool> _uncacheable = new(StringComparer.Ordinal);
+
     public async Task<EntryContent> ReadEntryAsync(string archiveKey, int entryIndex, CancellationToken cancellationToken)
     {
         EvictIdle();
+        if (_uncacheable.ContainsKey(archiveKey))
+            return await ReadUncachedAsync(archiveKey, entryIndex, cancellationToken);
+
         var loading = _archives.GetOrAdd(archiveKey, key => new Lazy<Task<CachedArchive?>>(() => LoadAsync(key)));
         CachedArchive? archive;
         try
@@ -38,7 +44,9 @@ public sealed class ScanArchiveCache(IBlobStore blobs, UploadSource uploads, Sca
 
         if (archive is null)
         {
-            // Too large to keep (or not cacheable): drop the placeholder and read this one entry straight from the store.
+            // Too large to keep (or not a readable ZIP): drop the placeholder and read entries straight from the store.
+            if (_uncacheable.Count < 1000)
+                _uncacheable.TryAdd(archiveKey, true);
             _archives.TryRemove(new KeyValuePair<string, Lazy<Task<CachedArchive?>>>(archiveKey, loading));
             return await ReadUncachedAsync(archiveKey, entryIndex, cancellationToken);
         }
