@@ -25,6 +25,7 @@ public static class ScanSessionsRegistration
         services.AddScanFileFetching(configuration);
         services.AddSingleton<ScanSourceExpander>();
         services.AddScoped<ScanFileRecorder>();
+        services.AddSingleton<ScanArchiveCache>();
         return services;
     }
 

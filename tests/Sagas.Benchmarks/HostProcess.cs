@@ -69,6 +69,10 @@ internal sealed class HostProcess : IAsyncDisposable
             {
                 // Not listening yet.
             }
+            catch (TaskCanceledException)
+            {
+                // The probe's own timeout: a host still starting on a loaded machine answers late.
+            }
 
             await Task.Delay(200);
         }

@@ -33,19 +33,13 @@ public static class ApiInfrastructure
                 policy.WithOrigins([.. options.CorsOrigins]).AllowAnyHeader().AllowAnyMethod();
         }));
 
+        builder.Services.AddSingleton(new MutationRateLimiter(options.MutationsPerMinute));
         builder.Services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            limiter.AddPolicy(MutationsPolicy, context => RateLimitPartition.GetTokenBucketLimiter(
-                CallerKey(context),
-                _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = options.MutationsPerMinute,
-                    TokensPerPeriod = options.MutationsPerMinute,
-                    ReplenishmentPeriod = TimeSpan.FromMinutes(1),
-                    QueueLimit = 0,
-                    AutoReplenishment = true,
-                }));
+            limiter.AddPolicy(MutationsPolicy, context => RateLimitPartition.Get(
+                MutationRateLimiter.CallerKey(context),
+                caller => context.RequestServices.GetRequiredService<MutationRateLimiter>().For(caller)));
             limiter.OnRejected = async (context, cancellationToken) =>
             {
                 if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
@@ -58,7 +52,7 @@ public static class ApiInfrastructure
                     {
                         Status = StatusCodes.Status429TooManyRequests,
                         Title = "Too many requests",
-                        Detail = $"At most {options.MutationsPerMinute} changing requests per minute per caller.",
+                        Detail = context.HttpContext.RequestServices.GetRequiredService<MutationRateLimiter>().RefusalMessage,
                     },
                 });
             };
@@ -82,9 +76,4 @@ public static class ApiInfrastructure
     public static TBuilder Mutation<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder =>
         builder.RequireRateLimiting(MutationsPolicy);
-
-    private static string CallerKey(HttpContext context) =>
-        context.User.Identity?.IsAuthenticated == true && context.User.Identity.Name is { } name
-            ? "user:" + name
-            : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
 }

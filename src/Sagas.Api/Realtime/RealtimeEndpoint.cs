@@ -1,6 +1,8 @@
 using System.Net.WebSockets;
 using System.Text.Json;
+using System.Threading.RateLimiting;
 using Microsoft.EntityFrameworkCore;
+using Sagas.Api.Infrastructure;
 using Sagas.Api.ScanSessions;
 using Sagas.Persistence;
 using Sagas.Persistence.LlmJobs;
@@ -24,7 +26,7 @@ public static class RealtimeEndpoint
         return app;
     }
 
-    private static async Task<IResult> HandleAsync(HttpContext http, RealtimeHub hub, RealtimeOptions options, IServiceScopeFactory scopes, TimeProvider clock, ILoggerFactory loggers)
+    private static async Task<IResult> HandleAsync(HttpContext http, RealtimeHub hub, RealtimeOptions options, IServiceScopeFactory scopes, MutationRateLimiter mutations, TimeProvider clock, ILoggerFactory loggers)
     {
         if (!http.WebSockets.IsWebSocketRequest)
             return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "WebSocket required", detail: $"{Path} speaks WebSocket only.");
@@ -34,7 +36,7 @@ public static class RealtimeEndpoint
         var logger = loggers.CreateLogger(typeof(RealtimeEndpoint));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, connection.Aborted);
         var writer = connection.RunWriterAsync(http.RequestAborted);
-        var session = new SocketSession(connection, hub, scopes, clock, http.User.Identity?.Name);
+        var session = new SocketSession(connection, hub, scopes, clock, http.User.Identity?.Name, () => mutations.TryAcquire(MutationRateLimiter.CallerKey(http)), mutations.RefusalMessage);
         try
         {
             await ReceiveAsync(socket, connection, session, options.MaxMessageBytes, logger, stop.Token);
@@ -91,7 +93,15 @@ public static class RealtimeEndpoint
     }
 
     /// <summary>The per-socket protocol state machine: parses one client message and answers it.</summary>
-    private sealed class SocketSession(RealtimeConnection connection, RealtimeHub hub, IServiceScopeFactory scopes, TimeProvider clock, string? caller)
+    /// <param name="acquireMutation">The caller's token from the budget <c>POST /api/scan-sessions</c> draws on too.</param>
+    private sealed class SocketSession(
+        RealtimeConnection connection,
+        RealtimeHub hub,
+        IServiceScopeFactory scopes,
+        TimeProvider clock,
+        string? caller,
+        Func<RateLimitLease> acquireMutation,
+        string refusal)
     {
         public async Task HandleAsync(ReadOnlyMemory<byte> text, CancellationToken cancellationToken)
         {
@@ -132,6 +142,15 @@ public static class RealtimeEndpoint
 
         private async Task StartScanAsync(JsonElement root, CancellationToken cancellationToken)
         {
+            using (var lease = acquireMutation())
+            {
+                if (!lease.IsAcquired)
+                {
+                    connection.Send(RealtimeMessages.Error($"Too many requests: {refusal}"));
+                    return;
+                }
+            }
+
             if (!TryReadCodes(root, out var codes))
             {
                 connection.Send(RealtimeMessages.Error("target_hole_codes must be an array of strings."));

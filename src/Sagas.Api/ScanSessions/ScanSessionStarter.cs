@@ -3,6 +3,7 @@ using System.Text;
 using MassTransit;
 using Sagas.Contracts.ScanSessions;
 using Sagas.Persistence;
+using Sagas.Persistence.Outbox;
 using Sagas.Persistence.ScanSessions;
 using Sagas.ScanSessions.Fetching;
 using Sagas.ScanSessions.Files;
@@ -42,14 +43,16 @@ public sealed record ScanSubmissionError(string Field, string Message, int Statu
 
 /// <summary>
 /// Starts a session for the HTTP route and the WebSocket's <c>start_scan</c> alike: validates the codes and the
-/// source, stores every upload in the blob store, writes the session row (so the session is visible at once) and only
-/// then publishes <see cref="StartScanSession"/>. A crash before the publish leaves blobs and a row in
-/// <c>dispatching</c>, never a command pointing at missing data.
+/// source, stores every upload in the blob store, then writes the session row (so the session is visible at once) and
+/// <see cref="StartScanSession"/> to the transactional outbox in one commit: the command leaves when the row exists and
+/// the row never exists without its command (an API dying between the two used to orphan a row in <c>dispatching</c>).
+/// A crash before the commit leaves only unreferenced blobs. The Drive token travels in the command, so it sits in the
+/// outbox row until the dispatcher publishes and deletes it (moments, or until a process is back to dispatch).
 /// </summary>
 public sealed class ScanSessionStarter(
     IBlobStore blobs,
     SagasDbContext db,
-    IPublishEndpoint publisher,
+    Outbox outbox,
     ScanFilesOptions fileOptions,
     ScanFetchingOptions fetchOptions,
     ScanSessionApiOptions apiOptions,
@@ -76,12 +79,12 @@ public sealed class ScanSessionStarter(
             SourceDescription = Clip(description, 1000)!,
             CodesJson = global::System.Text.Json.JsonSerializer.Serialize(codes),
         });
+        outbox.Add(new StartScanSession(sessionId, source, codes, string.IsNullOrWhiteSpace(submission.DriveToken) ? null : submission.DriveToken.Trim(), submission.RequestedBy));
         await db.SaveChangesAsync(cancellationToken);
 
+        // Before the dispatcher is woken: the caller's STARTED and subscription precede every event of the session.
         beforePublish?.Invoke(sessionId);
-        await publisher.Publish(
-            new StartScanSession(sessionId, source, codes, string.IsNullOrWhiteSpace(submission.DriveToken) ? null : submission.DriveToken.Trim(), submission.RequestedBy),
-            cancellationToken);
+        outbox.Flush();
         return (sessionId, null);
     }
 

@@ -8,53 +8,97 @@ using Sagas.ScanSessions.Fetching;
 using Sagas.ScanSessions.Files;
 using Sagas.ScanSessions.Matching;
 using Sagas.ScanSessions.Sources;
-using Sagas.Storage.Blobs;
 using Sagas.Storage.Content;
 
 namespace Sagas.ScanSessions.Sessions;
 
 /// <summary>
-/// The file worker (role <c>scan-files</c>, scale it out): fetch, extract, match, then count through
-/// <see cref="ScanFileRecorder"/>. Files of a session that is no longer scanning (cancelled, failed) are skipped.
-/// A transient fetch failure throws so the endpoint retries; once the retries are spent
-/// <see cref="ScanFileFaultConsumer"/> records the file as an Error, so a session always completes.
+/// The file worker (role <c>scan-files</c>, scale it out). It takes <c>ScanFile</c> messages in batches
+/// (<see cref="ScanSessionsOptions.FileBatchSize"/>), skips files already recorded and files of sessions no longer
+/// scanning, fetches, extracts and matches the rest in parallel, then counts the whole batch in one transaction through
+/// <see cref="ScanFileRecorder"/>. A file whose scan throws (a poison file) is recorded as an Error on its own; the
+/// rest of its batch is unaffected. A transient fetch failure is not recorded: once the others are counted the batch
+/// throws, and each of its messages is retried alone (recorded ones are skipped cheaply); once a file's retries are
+/// spent <see cref="ScanFileFaultConsumer"/> records it as an Error, so a session always completes.
 /// </summary>
 public sealed class ScanFileConsumer(
     SagasDbContext db,
     ScanFileRecorder recorder,
     IScanFileFetcher fetcher,
-    IBlobStore blobs,
-    UploadSource uploads,
-    ITextExtractor extractor) : IConsumer<ScanFile>
+    ScanArchiveCache archives,
+    ScanSessionsOptions options,
+    ITextExtractor extractor) : IConsumer<Batch<ScanFile>>
 {
-    public async Task Consume(ConsumeContext<ScanFile> context)
+    public async Task Consume(ConsumeContext<Batch<ScanFile>> context)
     {
-        var file = context.Message;
-        var session = await db.Set<ScanSession>().AsNoTracking()
-            .Where(s => s.Id == file.SessionId)
-            .Select(s => new { s.Status, s.CodesJson, s.UploadsJson })
-            .SingleOrDefaultAsync(context.CancellationToken);
-        if (session is null || session.Status != ScanSessionStatus.Scanning)
-            return;
-        if (await db.Set<ScanFileResult>().AnyAsync(r => r.SessionId == file.SessionId && r.FileIndex == file.FileIndex, context.CancellationToken))
+        var cancellationToken = context.CancellationToken;
+        var pending = new List<ScanFile>();
+        var sessions = new Dictionary<Guid, SessionScan>();
+        foreach (var group in context.Message.Select(c => c.Message).GroupBy(f => f.SessionId))
+        {
+            var session = await db.Set<ScanSession>().AsNoTracking()
+                .Where(s => s.Id == group.Key)
+                .Select(s => new { s.Status, s.CodesJson, s.UploadsJson })
+                .SingleOrDefaultAsync(cancellationToken);
+            if (session is null || session.Status != ScanSessionStatus.Scanning)
+                continue;
+
+            var indexes = group.Select(f => f.FileIndex).Distinct().ToList();
+            var recorded = await db.Set<ScanFileResult>().AsNoTracking()
+                .Where(r => r.SessionId == group.Key && indexes.Contains(r.FileIndex))
+                .Select(r => r.FileIndex)
+                .ToListAsync(cancellationToken);
+            var done = recorded.ToHashSet();
+            pending.AddRange(group.DistinctBy(f => f.FileIndex).Where(f => !done.Contains(f.FileIndex)));
+            sessions[group.Key] = new SessionScan(
+                HoleCodeMatcher.Create(ScanSessionJson.Read(session.CodesJson)),
+                ScanSessionJson.Read(session.UploadsJson));
+        }
+
+        if (pending.Count == 0)
             return;
 
-        var outcome = await ScanAsync(file, session.CodesJson, session.UploadsJson, context.CancellationToken);
-        await recorder.RecordAsync(file, outcome, context.CancellationToken);
+        var scanned = new ScannedFile?[pending.Count];
+        var unavailable = new string?[pending.Count];
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, pending.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = options.FileConcurrency, CancellationToken = cancellationToken },
+            async (i, token) =>
+            {
+                var file = pending[i];
+                try
+                {
+                    scanned[i] = new ScannedFile(file, await ScanAsync(file, sessions[file.SessionId], token));
+                }
+                catch (ScanFileUnavailableException exception)
+                {
+                    unavailable[i] = exception.Message;
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException || !token.IsCancellationRequested)
+                {
+                    // Extraction and matching already turn bad input into per-file errors: this is a defect or a
+                    // pathological file. Recording it keeps one file from failing, and retrying, the whole batch.
+                    scanned[i] = new ScannedFile(file, ScanFileOutcome.Failed($"The file could not be scanned: {exception.Message}", LinkOf(file)));
+                }
+            });
+
+        await recorder.RecordBatchAsync([.. scanned.OfType<ScannedFile>()], cancellationToken);
+
+        if (unavailable.FirstOrDefault(reason => reason is not null) is { } reason)
+            throw new ScanFileUnavailableException(reason);
     }
 
-    private async Task<ScanFileOutcome> ScanAsync(ScanFile file, string codesJson, string uploadsJson, CancellationToken cancellationToken)
+    private async Task<ScanFileOutcome> ScanAsync(ScanFile file, SessionScan session, CancellationToken cancellationToken)
     {
         var link = LinkOf(file);
         if (file.Error is { } known)
             return ScanFileOutcome.Failed(known, link);
 
-        var content = await FetchAsync(file, ScanSessionJson.Read(uploadsJson), cancellationToken);
+        var content = await FetchAsync(file, session.UploadKeys, cancellationToken);
         if (content.Error is { } error)
             return ScanFileOutcome.Failed(error, link);
 
-        var matcher = HoleCodeMatcher.Create(ScanSessionJson.Read(codesJson));
-        var result = FileScan.Run(extractor, matcher, file.Name, content.Bytes, cancellationToken);
+        var result = FileScan.Run(extractor, session.Matcher, file.Name, content.Bytes, cancellationToken);
         return new ScanFileOutcome(result.Status, result.MatchedCodes, link, result.Error?.Message);
     }
 
@@ -67,7 +111,10 @@ public sealed class ScanFileConsumer(
                 if (!UploadLocator.TryParse(file.Locator, out var locator) || locator.UploadIndex >= uploadKeys.Count)
                     return (default, $"'{file.Locator}' does not name an uploaded file of this session.");
                 if (locator.EntryIndex is { } entry)
-                    return await ReadEntryAsync(uploadKeys[locator.UploadIndex], entry, cancellationToken);
+                    {
+                        var read = await archives.ReadEntryAsync(uploadKeys[locator.UploadIndex], entry, cancellationToken);
+                        return read.Error is { } entryError ? (default, entryError.Message) : (read.Content, null);
+                    }
                 reference = new UploadedBlobReference(uploadKeys[locator.UploadIndex], file.Name);
                 break;
             case ScanFileKinds.Drive:
@@ -96,45 +143,15 @@ public sealed class ScanFileConsumer(
         return (fetched.Value!.Content, null);
     }
 
-    private async Task<(ReadOnlyMemory<byte> Bytes, string? Error)> ReadEntryAsync(string archiveKey, int entry, CancellationToken cancellationToken)
-    {
-        BlobContent blob;
-        try
-        {
-            blob = await blobs.OpenReadAsync(archiveKey, cancellationToken);
-        }
-        catch (BlobNotFoundException)
-        {
-            return (default, "The uploaded archive is no longer in storage.");
-        }
 
-        await using (blob)
-        {
-            var archive = blob.Content;
-            MemoryStream? buffered = null;
-            if (!archive.CanSeek)
-            {
-                // ZIP needs its central directory at the end: a non-seekable store stream is buffered first.
-                buffered = new MemoryStream();
-                await archive.CopyToAsync(buffered, cancellationToken);
-                buffered.Position = 0;
-                archive = buffered;
-            }
-
-            using (buffered)
-            {
-                var read = uploads.ReadEntry(archive, entry);
-                return read.Error is { } error ? (default, error.Message) : (read.Content, null);
-            }
-        }
-    }
-
-    private static string? LinkOf(ScanFile file) => file.Kind switch
+    internal static string? LinkOf(ScanFile file) => file.Kind switch
     {
         ScanFileKinds.Drive => $"https://drive.google.com/file/d/{file.Locator}/view",
         ScanFileKinds.Url or ScanFileKinds.S3 => file.Locator,
         _ => null,
     };
+
+    private sealed record SessionScan(HoleCodeMatcher Matcher, IReadOnlyList<string> UploadKeys);
 }
 
 /// <summary>A fetch that may succeed on a later attempt (timeout, throttling, 5xx).</summary>
@@ -146,7 +163,8 @@ public sealed class ScanFileFaultConsumer(ScanFileRecorder recorder) : IConsumer
     public async Task Consume(ConsumeContext<Fault<ScanFile>> context)
     {
         var reason = context.Message.Exceptions.FirstOrDefault()?.Message ?? "The file could not be scanned.";
-        await recorder.RecordAsync(context.Message.Message, ScanFileOutcome.Failed($"The file could not be scanned: {reason}"), context.CancellationToken);
+        var file = context.Message.Message;
+        await recorder.RecordAsync(file, ScanFileOutcome.Failed($"The file could not be scanned: {reason}", ScanFileConsumer.LinkOf(file)), context.CancellationToken);
     }
 }
 
@@ -157,11 +175,20 @@ public sealed class ScanFileConsumerDefinition : ConsumerDefinition<ScanFileCons
     public ScanFileConsumerDefinition(ScanSessionsOptions options)
     {
         _options = options;
-        ConcurrentMessageLimit = options.FileConcurrency;
+
+        // Room for every batch in flight plus the next one filling, so a batch fills before its time limit.
+        ConcurrentMessageLimit = options.FileBatchSize * (options.FileBatchConcurrency + 1);
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<ScanFileConsumer> consumerConfigurator, IRegistrationContext context)
     {
+        consumerConfigurator.Options<BatchOptions>(batch => batch
+            .SetMessageLimit(_options.FileBatchSize)
+            .SetTimeLimit(_options.FileBatchTimeLimit)
+            .SetConcurrencyLimit(_options.FileBatchConcurrency));
+
+        // Both retry the messages of a failed batch one by one (MassTransit delivers a retried message as a batch of
+        // its own): after a transient database error, or for a file whose fetch failed transiently.
         endpointConfigurator.UseMessageRetry(retry =>
         {
             retry.Handle<Exception>(SagaTransientErrors.IsTransient);

@@ -58,9 +58,29 @@ public sealed class UploadSource(ScanFilesOptions options)
     public EntryContent ReadEntry(Stream archive, int entryIndex)
     {
         ArgumentNullException.ThrowIfNull(archive);
+        ZipArchive zip;
         try
         {
-            using var zip = new ZipArchive(archive, ZipArchiveMode.Read, leaveOpen: true);
+            zip = new ZipArchive(archive, ZipArchiveMode.Read, leaveOpen: true);
+        }
+        catch (Exception exception) when (IsDamage(exception))
+        {
+            return Failed(FileErrorKind.Corrupt, FileErrors.Unreadable("ZIP entry", exception));
+        }
+
+        using (zip)
+            return ReadEntry(zip, entryIndex);
+    }
+
+    /// <summary>
+    /// The bytes of one entry of an archive already opened for reading, so a worker reading many entries of one upload
+    /// parses its central directory once. Not thread-safe: entries of one <see cref="ZipArchive"/> share its stream.
+    /// </summary>
+    public EntryContent ReadEntry(ZipArchive zip, int entryIndex)
+    {
+        ArgumentNullException.ThrowIfNull(zip);
+        try
+        {
             if (entryIndex < 0 || entryIndex >= zip.Entries.Count)
                 return Failed(FileErrorKind.Unavailable, string.Create(CultureInfo.InvariantCulture, $"The archive has no entry #{entryIndex}."));
 

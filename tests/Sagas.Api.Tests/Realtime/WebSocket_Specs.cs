@@ -19,6 +19,8 @@ public sealed class ProtocolClient : IAsyncDisposable
 
     public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
 
+    public WebSocketState State => _socket.State;
+
     public static async Task<ProtocolClient> ConnectAsync(TestServer server, string query = "")
     {
         var client = server.CreateWebSocketClient();
@@ -234,5 +236,39 @@ public sealed class When_a_websocket_connects_to_an_api_that_requires_credential
         var answer = await client.ReceiveAsync();
 
         Assert.Equal("ERROR", answer?.GetProperty("type").GetString());
+    }
+}
+
+/// <summary>The embedded API with a mutation budget of two per minute, shared by HTTP routes and the socket.</summary>
+public sealed class TightlyLimitedScanSessionsApi : ScanSessionsApi
+{
+    public const int MutationsPerMinute = 2;
+
+    protected override void ConfigureMore(IWebHostBuilder builder) =>
+        builder.UseSetting("Api:MutationsPerMinute", MutationsPerMinute.ToString(global::System.Globalization.CultureInfo.InvariantCulture));
+}
+
+public sealed class When_start_scan_exceeds_the_callers_mutation_budget(TightlyLimitedScanSessionsApi api) : IClassFixture<TightlyLimitedScanSessionsApi>
+{
+    [Fact]
+    public async Task Should_refuse_with_error_once_http_and_socket_starts_together_spend_the_budget()
+    {
+        using var http = api.CreateClient();
+        await using var client = await ProtocolClient.ConnectAsync(api.Server);
+        var start = new { action = "start_scan", file_content = Convert.ToBase64String(ScanFixtures.Zip(2)), target_hole_codes = ScanFixtures.Codes };
+
+        using (var first = await http.PostAsJsonAsync("/api/scan-sessions", new { targetHoleCodes = ScanFixtures.Codes, fileContent = Convert.ToBase64String(ScanFixtures.Zip(2)), fileName = "a.zip" }))
+            Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        await client.SendAsync(start);
+        var second = await client.ReceiveAsync();
+        Assert.Equal("STARTED", second?.GetProperty("type").GetString());
+        await client.SendAsync(start);
+        var refused = await client.ReceiveUntilAsync("ERROR");
+
+        Assert.Contains("Too many requests", refused[^1].GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(refused, m => m.GetProperty("type").GetString() == "STARTED");
+        using var third = await http.PostAsJsonAsync("/api/scan-sessions", new { targetHoleCodes = ScanFixtures.Codes, fileContent = Convert.ToBase64String(ScanFixtures.Zip(2)), fileName = "b.zip" });
+        Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+        Assert.Equal(WebSocketState.Open, client.State);
     }
 }

@@ -50,7 +50,8 @@ internal sealed class ScanSessionWorkload : IWorkload
 
         var completed = new TaskCompletionSource<ScanSessionCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
         var failed = new TaskCompletionSource<ScanSessionFailed>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var coordinator = BuildCoordinator(broker.Address, database.ConnectionString, blobRoot, completed, failed);
+        var outcome = new SessionOutcome(completed, failed);
+        using var coordinator = BuildCoordinator(broker.Address, database.ConnectionString, blobRoot, outcome);
         await coordinator.StartAsync();
         var workers = new List<HostProcess>();
         using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
@@ -68,6 +69,7 @@ internal sealed class ScanSessionWorkload : IWorkload
 
             var bus = coordinator.Services.GetRequiredService<IBus>();
             var clock = Stopwatch.StartNew();
+            outcome.Clock.Start();
             await bus.Publish(new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "bench.zip")]), Codes, null, "benchmark"));
             var finished = await Task.WhenAny(completed.Task, failed.Task).WaitAsync(TimeSpan.FromMinutes(10));
             var wall = clock.Elapsed;
@@ -96,6 +98,7 @@ internal sealed class ScanSessionWorkload : IWorkload
             Console.WriteLine($"| raw MassTransit send + consume of {files:N0} messages | {raw.TotalSeconds:N2} s |");
             Console.WriteLine($"| ratio scan session / raw | {wall.TotalSeconds / raw.TotalSeconds:N1}× |");
             Console.WriteLine();
+            Console.WriteLine($"timeline: {outcome.Timeline()}");
             Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
             var targetsMet = overhead.TotalSeconds <= 15 && rss.All(r => r < 500);
             Console.WriteLine(!exact ? "COUNTS NOT EXACT" : targetsMet ? "targets met: exact counts, overhead <= 15 s, RSS < 500 MB" : "TARGET MISSED: see the table");
@@ -172,7 +175,7 @@ internal sealed class ScanSessionWorkload : IWorkload
         throw new UnreachableException();
     }
 
-    private static IHost BuildCoordinator(Uri broker, string connectionString, string blobRoot, TaskCompletionSource<ScanSessionCompleted> completed, TaskCompletionSource<ScanSessionFailed> failed)
+    private static IHost BuildCoordinator(Uri broker, string connectionString, string blobRoot, SessionOutcome outcome)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -187,7 +190,7 @@ internal sealed class ScanSessionWorkload : IWorkload
             ["Storage:Local:SigningKey"] = SigningKey,
             ["Logging:LogLevel:Default"] = "Warning",
         });
-        builder.Services.AddSingleton(new SessionOutcome(completed, failed));
+        builder.Services.AddSingleton(outcome);
         builder.AddSagas("scan-session-benchmark", x => x.AddConsumer<SessionOutcomeConsumer>().Endpoint(e => e.Name = "bench-scan-outcome"));
         builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
         return builder.Build();
@@ -232,13 +235,52 @@ internal sealed class ScanSessionWorkload : IWorkload
         ["Storage:Local:SigningKey"] = SigningKey,
     };
 
-    private sealed record SessionOutcome(TaskCompletionSource<ScanSessionCompleted> Completed, TaskCompletionSource<ScanSessionFailed> Failed);
+    private sealed record SessionOutcome(TaskCompletionSource<ScanSessionCompleted> Completed, TaskCompletionSource<ScanSessionFailed> Failed)
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TimeSpan> _milestones = new();
 
-    private sealed class SessionOutcomeConsumer(SessionOutcome outcome) : IConsumer<ScanSessionCompleted>, IConsumer<ScanSessionFailed>
+        public Stopwatch Clock { get; } = new();
+
+        public void Reached(string milestone) => _milestones.TryAdd(milestone, Clock.Elapsed);
+
+        /// <summary>When each phase was first seen, from the start: where the wall time goes.</summary>
+        public string Timeline() => string.Join(", ", _milestones.OrderBy(m => m.Value).Select(m => $"{m.Key} +{m.Value.TotalSeconds:N2} s"));
+    }
+
+    private sealed class SessionOutcomeConsumer(SessionOutcome outcome) :
+        IConsumer<ScanSessionCompleted>, IConsumer<ScanSessionFailed>, IConsumer<ScanFilesDispatched>, IConsumer<ScanProgressed>,
+        IConsumer<ScanFilesCompleted>, IConsumer<ScanReportBuilt>
     {
         public Task Consume(ConsumeContext<ScanSessionCompleted> context)
         {
+            outcome.Reached("completed");
             outcome.Completed.TrySetResult(context.Message);
+            return Task.CompletedTask;
+        }
+
+        public Task Consume(ConsumeContext<ScanFilesDispatched> context)
+        {
+            outcome.Reached("all files dispatched");
+            return Task.CompletedTask;
+        }
+
+        public Task Consume(ConsumeContext<ScanProgressed> context)
+        {
+            outcome.Reached("first progress");
+            if (context.Message.Percent >= 50)
+                outcome.Reached("50 %");
+            return Task.CompletedTask;
+        }
+
+        public Task Consume(ConsumeContext<ScanFilesCompleted> context)
+        {
+            outcome.Reached("all files counted");
+            return Task.CompletedTask;
+        }
+
+        public Task Consume(ConsumeContext<ScanReportBuilt> context)
+        {
+            outcome.Reached("report built");
             return Task.CompletedTask;
         }
 

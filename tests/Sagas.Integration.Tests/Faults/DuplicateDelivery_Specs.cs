@@ -184,6 +184,9 @@ public sealed class When_every_message_of_every_workflow_is_delivered_twice(Faul
             // Items that never finish by themselves: the job is still running when the cancel comes.
             ["LlmJobs:Providers:Simulated:MinLatency"] = "00:10:00",
             ["LlmJobs:Providers:Simulated:MaxLatency"] = "00:10:00",
+            // One file per batch, one batch at a time: the session is still scanning when its cancel comes.
+            ["ScanSessions:FileBatchSize"] = "1",
+            ["ScanSessions:FileBatchConcurrency"] = "1",
         });
         var jobId = NewId.NextGuid();
         await scenario.Bus.Publish(FaultScenario.Job(jobId, 10));

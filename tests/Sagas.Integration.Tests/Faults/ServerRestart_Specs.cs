@@ -10,16 +10,18 @@ internal static class InFlightWork
     public const int Prompts = 30;
 
     /// <summary>
-    /// LLM items take between 1 and 25 s: once the first are decided most are still pending, so the fault hits the
-    /// job in the middle however fast or slow the machine is.
+    /// Paced so that all three are in the middle when the fault hits, however fast or slow the machine is: LLM items
+    /// take between 1 and 25 s, so once the first are decided most are still pending; files are recorded in batches of
+    /// 20 (not 100), as large batches can finish 1,000 small files before the first LLM item is decided; an analysis
+    /// waits on its slowest of four platforms (1–8 s) and at most 5 run at once, so the 30-prompt run takes six waves
+    /// of several seconds each.
     /// </summary>
     public static readonly Dictionary<string, string> SlowItems = new()
     {
         ["LlmJobs:Providers:Simulated:MinLatency"] = "00:00:01",
         ["LlmJobs:Providers:Simulated:MaxLatency"] = "00:00:25",
-
-        // An analysis waits on its slowest of four platforms (1–8 s) and at most 5 run at once: the 30-prompt run
-        // takes six waves of several seconds each, so it is in the middle when the fault comes.
+        ["ScanSessions:FileBatchSize"] = "20",
+        ["ScanSessions:FileBatchConcurrency"] = "1",
         ["PromptAnalyses:Platforms:Simulated:MinLatencyMs"] = "1000",
         ["PromptAnalyses:Platforms:Simulated:MaxLatencyMs"] = "8000",
     };
@@ -32,12 +34,13 @@ internal static class InFlightWork
         var (start, matches, matchedFiles) = await scenario.UploadArchiveAsync(Files);
         var jobId = MassTransit.NewId.NextGuid();
 
-        await scenario.Bus.Publish(start);
+        // The job first: its items take seconds each, while the files of the session take milliseconds.
         await scenario.Bus.Publish(FaultScenario.Job(jobId, Items));
+        await scenario.WaitUntilAsync("the job under way", async () => (await scenario.JobAsync(jobId))?.ProcessedItems > 0, TimeSpan.FromMinutes(2));
+        await scenario.Bus.Publish(start);
         var runId = await scenario.StartAnalysisRunAsync(Prompts);
-        await scenario.WaitUntilAsync("all three under way", async () =>
-            (await scenario.SessionAsync(start.SessionId))?.ProcessedFiles >= Files / 10 && (await scenario.JobAsync(jobId))?.ProcessedItems > 0
-            && await scenario.AnsweredPlatformsAsync(runId) > 0,
+        await scenario.WaitUntilAsync("the session and the run under way", async () =>
+            (await scenario.SessionAsync(start.SessionId))?.ProcessedFiles >= Files / 10 && await scenario.AnsweredPlatformsAsync(runId) > 0,
             TimeSpan.FromMinutes(2));
 
         var session = await scenario.SessionAsync(start.SessionId);

@@ -51,6 +51,49 @@ public sealed class When_file_results_are_recorded_on_postgresql : IClassFixture
     }
 
     [ServerFact(postgres: true, rabbitMq: false)]
+    public async Task Should_count_copies_inside_a_batch_and_across_concurrent_batches_once()
+    {
+        const int total = 60;
+        var sessionId = await CreateSessionAsync(total, ScanSessionStatus.Scanning);
+        ScannedFile Scanned(int index) => new(
+            new ScanFile(sessionId, index, $"f{index}.txt", ScanFileKinds.Upload, $"upload:0/entry:{index}"),
+            index % 4 == 0 ? new ScanFileOutcome("1 Code", ["EB-1"], null, null) : new ScanFileOutcome("No Code", [], null, null));
+
+        // Overlapping batches in different orders, each holding copies of its own files, all recorded at once.
+        var batches = Enumerable.Range(0, 8)
+            .Select(b => Enumerable.Range(0, 20).Select(i => (b * 7 + i * (b % 2 == 0 ? 1 : -1) + total) % total).SelectMany(i => new[] { i, i }).Select(Scanned).ToList())
+            .Append([.. Enumerable.Range(0, total).Select(Scanned)])
+            .ToList();
+        var counted = 0;
+        await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = 9 }, async (batch, token) =>
+            Interlocked.Add(ref counted, await RecordBatchAsync(batch, token)));
+
+        await using var db = CreateContext();
+        var session = await db.Set<ScanSession>().AsNoTracking().SingleAsync(s => s.Id == sessionId);
+        Assert.Equal(total, counted);
+        Assert.Equal((total, total / 4, total / 4, ScanSessionStatus.Reporting), (session.ProcessedFiles, session.MatchedFiles, session.TotalMatches, session.Status));
+        Assert.Equal(total, await db.Set<ScanFileResult>().CountAsync(r => r.SessionId == sessionId));
+        var events = await EventsAsync(db, sessionId);
+        Assert.Single(events, e => e.MessageType == typeof(ScanFilesCompleted).FullName);
+        Assert.Equal(total / 4, events.Count(e => e.MessageType == typeof(ScanMatchFound).FullName));
+    }
+
+    [ServerFact(postgres: true, rabbitMq: false)]
+    public async Task Should_roll_back_a_batch_for_a_cancelled_session()
+    {
+        var sessionId = await CreateSessionAsync(3, ScanSessionStatus.Cancelled);
+
+        var counted = await RecordBatchAsync(
+            [.. Enumerable.Range(0, 3).Select(i => new ScannedFile(new ScanFile(sessionId, i, $"f{i}.txt", ScanFileKinds.Upload, "upload:0"), ScanFileOutcome.Failed("x")))],
+            CancellationToken.None);
+
+        await using var db = CreateContext();
+        Assert.Equal(0, counted);
+        Assert.Equal(0, await db.Set<ScanFileResult>().CountAsync(r => r.SessionId == sessionId));
+        Assert.Empty(await EventsAsync(db, sessionId));
+    }
+
+    [ServerFact(postgres: true, rabbitMq: false)]
     public async Task Should_count_nothing_for_a_cancelled_session()
     {
         var sessionId = await CreateSessionAsync(2, ScanSessionStatus.Cancelled);
@@ -99,6 +142,14 @@ public sealed class When_file_results_are_recorded_on_postgresql : IClassFixture
         using var signal = new OutboxSignal();
         var recorder = new ScanFileRecorder(db, new Outbox(db, signal, TimeProvider.System), new ScanSessionsOptions { ProgressInterval = TimeSpan.Zero }, TimeProvider.System);
         return await recorder.RecordAsync(file, outcome, cancellationToken);
+    }
+
+    private async Task<int> RecordBatchAsync(IReadOnlyList<ScannedFile> files, CancellationToken cancellationToken)
+    {
+        await using var db = CreateContext();
+        using var signal = new OutboxSignal();
+        var recorder = new ScanFileRecorder(db, new Outbox(db, signal, TimeProvider.System), new ScanSessionsOptions { ProgressInterval = TimeSpan.Zero }, TimeProvider.System);
+        return await recorder.RecordBatchAsync(files, cancellationToken);
     }
 
     private static Task<List<OutboxMessage>> EventsAsync(SagasDbContext db, Guid sessionId)
