@@ -11,8 +11,8 @@ internal static class InFlightWork
 
     /// <summary>
     /// Paced so that all three are in the middle when the fault hits, however fast or slow the machine is: LLM items
-    /// take between 1 and 25 s, so once the first are decided most are still pending; files are recorded in batches of
-    /// 20 (not 100), as large batches can finish 1,000 small files before the first LLM item is decided; an analysis
+    /// take between 1 and 25 s, so once the first are decided most are still pending; files are recorded one at a time
+    /// (not 100 a batch), as batches can count 1,000 small files between two looks at the session; an analysis
     /// waits on its slowest of four platforms (1–8 s) and at most 5 run at once, so the 30-prompt run takes six waves
     /// of several seconds each.
     /// </summary>
@@ -20,7 +20,7 @@ internal static class InFlightWork
     {
         ["LlmJobs:Providers:Simulated:MinLatency"] = "00:00:01",
         ["LlmJobs:Providers:Simulated:MaxLatency"] = "00:00:25",
-        ["ScanSessions:FileBatchSize"] = "20",
+        ["ScanSessions:FileBatchSize"] = "1",
         ["ScanSessions:FileBatchConcurrency"] = "1",
         ["PromptAnalyses:Platforms:Simulated:MinLatencyMs"] = "1000",
         ["PromptAnalyses:Platforms:Simulated:MaxLatencyMs"] = "8000",
@@ -34,14 +34,15 @@ internal static class InFlightWork
         var (start, matches, matchedFiles) = await scenario.UploadArchiveAsync(Files);
         var jobId = MassTransit.NewId.NextGuid();
 
-        // The job first: its items take seconds each, while the files of the session take milliseconds.
+        // Slowest first: the job's items and the run's answers take seconds each, the session's files milliseconds. The
+        // scan starts only once the other two are under way, so all three are in the middle when the fault hits.
         await scenario.Bus.Publish(FaultScenario.Job(jobId, Items));
-        await scenario.WaitUntilAsync("the job under way", async () => (await scenario.JobAsync(jobId))?.ProcessedItems > 0, TimeSpan.FromMinutes(2));
-        await scenario.Bus.Publish(start);
         var runId = await scenario.StartAnalysisRunAsync(Prompts);
-        await scenario.WaitUntilAsync("the session and the run under way", async () =>
-            (await scenario.SessionAsync(start.SessionId))?.ProcessedFiles >= Files / 10 && await scenario.AnsweredPlatformsAsync(runId) > 0,
+        await scenario.WaitUntilAsync("the job and the run under way", async () =>
+            (await scenario.JobAsync(jobId))?.ProcessedItems > 0 && await scenario.AnsweredPlatformsAsync(runId) > 0,
             TimeSpan.FromMinutes(2));
+        await scenario.Bus.Publish(start);
+        await scenario.WaitUntilAsync("the session under way", async () => (await scenario.SessionAsync(start.SessionId))?.ProcessedFiles >= Files / 10, TimeSpan.FromMinutes(2));
 
         var session = await scenario.SessionAsync(start.SessionId);
         var job = await scenario.JobAsync(jobId);

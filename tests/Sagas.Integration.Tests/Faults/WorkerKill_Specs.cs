@@ -7,12 +7,20 @@ public sealed class When_a_scan_files_worker_is_killed_in_the_middle_of_a_sessio
 {
     private const int Files = 2000;
 
+    // Batches of 5, one at a time per worker: with the default 100 × 2, 2,000 small files can all be counted between
+    // two looks at the session on a quiet machine, and the kill would land after the work.
+    private static readonly Dictionary<string, string> PacedBatches = new()
+    {
+        ["ScanSessions:FileBatchSize"] = "5",
+        ["ScanSessions:FileBatchConcurrency"] = "1",
+    };
+
     [ServerFact(postgres: true, rabbitMq: true)]
     public async Task Should_complete_with_every_file_counted_exactly_once()
     {
         await using var scenario = await FaultScenario.StartAsync(servers);
-        await scenario.StartWorkerAsync("sessions-and-files", "scan-sessions,scan-files");
-        var victim = await scenario.StartWorkerAsync("files-b", "scan-files");
+        await scenario.StartWorkerAsync("sessions-and-files", "scan-sessions,scan-files", PacedBatches);
+        var victim = await scenario.StartWorkerAsync("files-b", "scan-files", PacedBatches);
         var (start, matches, matchedFiles) = await scenario.UploadArchiveAsync(Files);
 
         await scenario.Bus.Publish(start);
@@ -22,7 +30,7 @@ public sealed class When_a_scan_files_worker_is_killed_in_the_middle_of_a_sessio
         Assert.True(atKill!.ProcessedFiles < Files, $"the session had already processed {atKill.ProcessedFiles} of {Files} files when the worker was killed");
 
         // The killed worker's prefetched, unacknowledged files go back to the queue; a replacement joins the survivor.
-        await scenario.StartWorkerAsync("files-b-replacement", "scan-files");
+        await scenario.StartWorkerAsync("files-b-replacement", "scan-files", PacedBatches);
         await scenario.WaitUntilAsync("the session completed", async () => await scenario.ScanSagaStateAsync(start.SessionId) == "Completed", TimeSpan.FromMinutes(3));
         await scenario.WaitForQuietBrokerAsync(TimeSpan.FromMinutes(1));
 
