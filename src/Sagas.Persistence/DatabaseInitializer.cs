@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -25,10 +27,19 @@ internal sealed class DatabaseInitializer(IServiceScopeFactory scopes, DatabaseS
             return;
         }
 
+        await CreateHistoryTableAsync(db, cancellationToken);
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
         await db.Database.MigrateAsync(cancellationToken);
         logger.LogInformation("PostgreSQL schema up to date ({Count} migration(s) applied)", pending.Count);
     }
+
+    /// <summary>
+    /// EF reads the history table before creating it and logs the failed read of a fresh database as an error
+    /// (dotnet/efcore#37328), which reads like a broken start. Creating it first (IF NOT EXISTS, as Migrate itself
+    /// does before taking its lock) keeps first starts free of false errors.
+    /// </summary>
+    private static Task CreateHistoryTableAsync(SagasDbContext db, CancellationToken cancellationToken) =>
+        db.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

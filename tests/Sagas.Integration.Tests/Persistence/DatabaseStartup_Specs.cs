@@ -1,0 +1,68 @@
+using System.Collections.Concurrent;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Persistence;
+
+namespace Sagas.Integration.Tests.Persistence;
+
+public sealed class When_a_process_starts_on_an_empty_database(PostgresDatabase database) : IClassFixture<PostgresDatabase>
+{
+    [ServerFact(postgres: true)]
+    public async Task Should_apply_every_migration_without_logging_an_error()
+    {
+        var errors = new ErrorCollector();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "PostgreSql",
+            ["Database:ConnectionString"] = database.ConnectionString,
+        });
+        builder.Logging.ClearProviders().AddProvider(errors);
+        builder.Services.AddSagasPersistence(builder.Configuration, builder.Environment.ContentRootPath);
+
+        using (var host = builder.Build())
+        {
+            await host.StartAsync();
+            await using (var scope = host.Services.CreateAsyncScope())
+            {
+                var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
+                Assert.Empty(await db.Database.GetPendingMigrationsAsync());
+            }
+
+            await host.StopAsync();
+        }
+
+        // EF reads the migration history before the table exists and logs that as a failed command; operators would
+        // take it for a broken first start.
+        Assert.Empty(errors.Messages);
+    }
+
+    private sealed class ErrorCollector : ILoggerProvider
+    {
+        public ConcurrentQueue<string> Messages { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new Collector(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Collector(ErrorCollector owner, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (IsEnabled(logLevel))
+                    owner.Messages.Enqueue($"{category}: {formatter(state, exception)}");
+            }
+        }
+    }
+}
