@@ -50,16 +50,16 @@ public sealed class LlmJobWebhookNudge(SagasDbContext db, IPublishEndpoint publi
 /// At most one extra poll tick per interval per API process: a burst of thousands of completions would otherwise
 /// queue thousands of identical ticks. A completion that misses the extra tick waits for the scheduled one.
 /// </summary>
-public sealed class PollTickThrottle
+public sealed class PollTickThrottle(TimeSpan interval)
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(1);
 
     private long _lastTicks = long.MinValue;
 
     public bool TryTake(DateTimeOffset now)
     {
         var last = Interlocked.Read(ref _lastTicks);
-        return (last == long.MinValue || now.UtcTicks - last >= Interval.Ticks)
+        return (last == long.MinValue || now.UtcTicks - last >= interval.Ticks)
             && Interlocked.CompareExchange(ref _lastTicks, now.UtcTicks, last) == last;
     }
 }

@@ -45,7 +45,7 @@ public static class OpenAiWebhookEndpoint
 
     public static IServiceCollection AddWebhooks(this IServiceCollection services)
     {
-        services.AddSingleton<PollTickThrottle>();
+        services.AddSingleton(new PollTickThrottle(PollTickThrottle.DefaultInterval));
         services.AddScoped<LlmJobWebhookNudge>();
         return services;
     }
