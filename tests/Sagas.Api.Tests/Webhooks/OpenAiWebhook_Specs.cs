@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -213,6 +215,40 @@ public sealed class When_openai_pushes_a_signed_webhook(WebhookApi api) : IClass
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(before, await api.PollStateAsync(jobId));
+    }
+}
+
+public sealed class When_webhooks_are_metered(WebhookApi api) : IClassFixture<WebhookApi>
+{
+    [Fact]
+    public async Task Should_count_deliveries_by_event_type_and_outcome()
+    {
+        var recorded = new ConcurrentQueue<(string? Type, string? Outcome)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Sagas" && instrument.Name == "sagas.llm_jobs.webhooks")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            var pairs = tags.ToArray();
+            recorded.Enqueue((pairs.FirstOrDefault(t => t.Key == "event_type").Value as string, pairs.FirstOrDefault(t => t.Key == "outcome").Value as string));
+        });
+        listener.Start();
+        using var client = api.CreateClient();
+        var responseId = "resp_" + Guid.NewGuid().ToString("N");
+        await api.RunningJobAsync(responseId);
+
+        using var accepted = await client.SendAsync(SignedWebhook.Request(SignedWebhook.Event("response.completed", responseId)));
+        using var ignored = await client.SendAsync(SignedWebhook.Request(SignedWebhook.Event("batch.expired", "batch_nobody")));
+        using var other = await client.SendAsync(SignedWebhook.Request(SignedWebhook.Event("eval.run.succeeded", "evalrun_1")));
+        using var rejected = await client.SendAsync(SignedWebhook.Request(SignedWebhook.Event("response.completed", responseId), key: new byte[32]));
+
+        Assert.Contains(("response.completed", "accepted"), recorded);
+        Assert.Contains(("batch.expired", "ignored"), recorded);
+        Assert.Contains(("other", "ignored"), recorded);
+        Assert.Contains(("unverified", "rejected"), recorded);
     }
 }
 
