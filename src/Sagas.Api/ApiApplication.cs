@@ -7,6 +7,7 @@ using Sagas.Api.ScanSessions;
 using Sagas.Api.Schedules;
 using Sagas.Api.Security;
 using Sagas.Api.System;
+using Sagas.Api.Webhooks;
 using Sagas.Hosting;
 using Sagas.ScanSessions;
 using Scalar.AspNetCore;
@@ -29,6 +30,7 @@ public static class ApiApplication
         builder.Services.AddSingleton(ScanSessionApiOptions.Read(builder.Configuration));
         builder.Services.AddScoped<ScanSessionStarter>();
         builder.Services.AddRealtime(builder.Configuration);
+        builder.Services.AddWebhooks();
 
         var app = builder.Build();
         // The dashboard's files are public and come before authorization on purpose; every API call they make carries the credential.
@@ -43,6 +45,7 @@ public static class ApiApplication
         app.MapSagasOperationalEndpoints();
         app.MapSystemEndpoints();
         app.MapLlmJobEndpoints();
+        app.MapWebhookEndpoints();
         app.MapScheduleEndpoints();
         app.MapScanSessionEndpoints();
         app.MapBlobFileEndpoints();

@@ -38,6 +38,9 @@ public sealed class LlmJobProvidersOptions
         var problems = new List<string>();
         if (OpenAi.Enabled)
             OpenAi.Validate($"{SectionName}:OpenAi", problems);
+        // Checked whenever present: a mistyped secret would otherwise surface only as every webhook being rejected.
+        if (OpenAi.WebhooksConfigured)
+            OpenAi.ValidateWebhookSecret($"{SectionName}:OpenAi", problems);
         if (Simulated.Enabled)
             Simulated.Validate($"{SectionName}:Simulated", problems);
 
@@ -87,6 +90,8 @@ public sealed class OpenAiProviderOptions
 
     public const long BatchFileByteLimit = 200L * 1000 * 1000;
 
+    public const string WebhookSecretPrefix = "whsec_";
+
     public bool Enabled { get; set; }
 
     /// <summary>API root without <c>/v1</c>, so a proxy, a regional endpoint or a local stub can stand in.</summary>
@@ -120,7 +125,44 @@ public sealed class OpenAiProviderOptions
 
     public LlmRetrySettings Retry { get; set; } = new();
 
+    /// <summary>
+    /// The signing secret of the webhook endpoint created in the OpenAI dashboard (<c>whsec_</c> followed by base64).
+    /// Secret like <see cref="ApiKey"/>; when set, <c>POST /api/webhooks/openai</c> accepts deliveries signed with it.
+    /// </summary>
+    public string? WebhookSecret { get; set; }
+
+    public bool WebhooksConfigured => !string.IsNullOrWhiteSpace(WebhookSecret);
+
     public Uri ApiEndpoint => new(BaseUrl.TrimEnd('/') + "/v1");
+
+    /// <summary>The HMAC key: the base64 after <c>whsec_</c>, decoded. Call only once the options validated.</summary>
+    public byte[] WebhookSigningKey() =>
+        TryDecodeWebhookSecret(WebhookSecret, out var key) ? key : throw new InvalidOperationException("LlmJobs:Providers:OpenAi:WebhookSecret is not configured or not valid.");
+
+    private static bool TryDecodeWebhookSecret(string? secret, out byte[] key)
+    {
+        key = [];
+        var text = secret?.Trim();
+        if (text is null || !text.StartsWith(WebhookSecretPrefix, StringComparison.Ordinal))
+            return false;
+        try
+        {
+            key = Convert.FromBase64String(text[WebhookSecretPrefix.Length..]);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+
+        return key.Length >= 16;
+    }
+
+    // Problems name the setting and the expected shape but never echo the value: it is a credential.
+    internal void ValidateWebhookSecret(string path, List<string> problems)
+    {
+        if (!TryDecodeWebhookSecret(WebhookSecret, out _))
+            problems.Add($"{path}:WebhookSecret is not a webhook signing secret; copy it from the OpenAI dashboard as shown there: '{WebhookSecretPrefix}' followed by base64 (at least 16 bytes).");
+    }
 
     internal void Validate(string path, List<string> problems)
     {

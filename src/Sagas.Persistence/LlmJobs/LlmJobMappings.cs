@@ -56,6 +56,8 @@ internal sealed class LlmJobItemMapping : IEntityTypeConfiguration<LlmJobItem>
         builder.Ignore(x => x.IsTerminal);
         builder.HasIndex(x => new { x.JobId, x.Status, x.Sequence });
         builder.HasIndex(x => new { x.JobId, x.ProviderBatchId });
+        // Webhooks name a response id only; finding its job must not scan every item.
+        builder.HasIndex(x => x.ProviderTaskId);
         builder.HasOne<LlmJob>().WithMany().HasForeignKey(x => x.JobId).OnDelete(DeleteBehavior.Cascade);
     }
 }

@@ -454,6 +454,9 @@ namespace Sagas.Persistence.Migrations
                     b.HasKey("JobId", "ItemId")
                         .HasName("pk_llm_job_items");
 
+                    b.HasIndex("ProviderTaskId")
+                        .HasDatabaseName("ix_llm_job_items_provider_task_id");
+
                     b.HasIndex("JobId", "ProviderBatchId")
                         .HasDatabaseName("ix_llm_job_items_job_id_provider_batch_id");
 

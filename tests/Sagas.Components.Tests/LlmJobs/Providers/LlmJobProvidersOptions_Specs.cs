@@ -74,6 +74,29 @@ public sealed class When_llm_providers_are_configured
     }
 
     [Theory]
+    [InlineData("c2VjcmV0LXdpdGhvdXQtcHJlZml4LTAxMjM0NTY3")]
+    [InlineData("whsec_not*base64*at*all")]
+    [InlineData("whsec_c2hvcnQ=")]
+    public void Should_stop_start_up_for_a_webhook_secret_that_is_not_one_without_echoing_it(string secret)
+    {
+        var ex = Assert.Throws<SagasConfigurationException>(() => Build(new() { ["LlmJobs:Providers:OpenAi:WebhookSecret"] = secret }));
+
+        Assert.Contains("LlmJobs:Providers:OpenAi:WebhookSecret", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Should_decode_a_webhook_secret_into_its_signing_key()
+    {
+        var key = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
+        using var services = Build(new() { ["LlmJobs:Providers:OpenAi:WebhookSecret"] = "whsec_" + Convert.ToBase64String(key) });
+        var options = services.GetRequiredService<LlmJobProvidersOptions>();
+
+        Assert.True(options.OpenAi.WebhooksConfigured);
+        Assert.Equal(key, options.OpenAi.WebhookSigningKey());
+    }
+
+    [Theory]
     [InlineData("FailureRate", "1.5", "LlmJobs:Providers:Simulated:FailureRate")]
     [InlineData("MaxLatency", "00:00:00.5", "LlmJobs:Providers:Simulated:MaxLatency")]
     [InlineData("MinLatency", "soon", "LlmJobs:Providers:Simulated:MinLatency")]
