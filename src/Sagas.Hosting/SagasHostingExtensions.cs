@@ -34,8 +34,8 @@ public static class SagasHostingExtensions
         builder.Services.AddSagasOutbox(builder.Configuration);
         builder.Services.AddLlmJobs(builder.Configuration);
         builder.Services.AddPromptAnalyses(builder.Configuration);
-        builder.Services.AddSagasNotifications(builder.Configuration);
         var notifications = NotificationsOptions.Read(builder.Configuration);
+        builder.Services.AddSagasNotifications(notifications);
         if (roles.Runs(WorkerRoles.ScanSessions) || roles.Runs(WorkerRoles.ScanFiles))
             builder.Services.AddScanSessions(builder.Configuration, builder.Environment.ContentRootPath);
 

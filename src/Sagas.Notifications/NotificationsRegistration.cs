@@ -15,12 +15,15 @@ public static class NotificationsRegistration
     /// Options (validated now: a bad URL, secret or event name stops start-up in every process) and, when any endpoint
     /// is configured, the signing webhook client behind its retry pipeline.
     /// </summary>
-    public static IServiceCollection AddSagasNotifications(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddSagasNotifications(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddSagasNotifications(NotificationsOptions.Read(configuration));
+
+    /// <summary>The same from options already read (and validated).</summary>
+    public static IServiceCollection AddSagasNotifications(this IServiceCollection services, NotificationsOptions options)
     {
         if (services.Any(descriptor => descriptor.ServiceType == typeof(NotificationsOptions)))
             return services;
 
-        var options = NotificationsOptions.Read(configuration);
         services.AddSingleton(options);
         if (!options.Enabled)
             return services;

@@ -180,3 +180,19 @@ public sealed class When_one_endpoint_is_down
         Assert.Null(fanOut.Exception);
     }
 }
+
+public sealed class When_a_delivery_names_an_endpoint_no_longer_configured
+{
+    [Fact]
+    public async Task Should_drop_it_without_posting_or_faulting()
+    {
+        await using var stub = await WebhookTestBed.StubAsync(_ => 200);
+        await using var bed = await WebhookTestBed.StartAsync(new WebhookTarget("current", stub));
+
+        await bed.Harness.Bus.Publish(new DeliverWebhook("removed", "msg_0", WebhookEventTypes.ScanSessionFailed, "{}"));
+        Assert.True(await bed.Harness.Consumed.Any<DeliverWebhook>());
+
+        Assert.Null(Assert.Single(bed.Harness.Consumed.Select<DeliverWebhook>()).Exception);
+        Assert.Empty(stub.Requests);
+    }
+}
