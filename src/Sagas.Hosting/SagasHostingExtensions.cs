@@ -7,6 +7,7 @@ using Sagas.Hosting.Messaging;
 using Sagas.Hosting.Observability;
 using Sagas.Hosting.Workers;
 using Sagas.LlmJobs;
+using Sagas.Notifications;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses;
 using Sagas.ScanSessions;
@@ -33,6 +34,8 @@ public static class SagasHostingExtensions
         builder.Services.AddSagasOutbox(builder.Configuration);
         builder.Services.AddLlmJobs(builder.Configuration);
         builder.Services.AddPromptAnalyses(builder.Configuration);
+        var notifications = NotificationsOptions.Read(builder.Configuration);
+        builder.Services.AddSagasNotifications(notifications);
         if (roles.Runs(WorkerRoles.ScanSessions) || roles.Runs(WorkerRoles.ScanFiles))
             builder.Services.AddScanSessions(builder.Configuration, builder.Environment.ContentRootPath);
 
@@ -54,6 +57,8 @@ public static class SagasHostingExtensions
                 x.AddScanFileWorkers();
             if (roles.Runs(WorkerRoles.PromptAnalyses))
                 x.AddPromptAnalysisWorkers(database.ParseSagaConcurrency());
+            if (roles.Runs(WorkerRoles.Notifications))
+                x.AddNotificationWorkers(notifications);
             configureBus?.Invoke(x);
         });
         // Hosted services stop in reverse order: registered after the bus, the dispatcher stops publishing before the bus stops.

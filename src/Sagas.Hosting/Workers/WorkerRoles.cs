@@ -24,7 +24,10 @@ public sealed class WorkerRoles
     /// <summary>The Quartz scheduler endpoint and the recurring schedules.</summary>
     public const string Scheduler = "scheduler";
 
-    public static IReadOnlyList<string> All { get; } = [LlmJobs, ScanSessions, ScanFiles, PromptAnalyses, Scheduler];
+    /// <summary>Outgoing webhooks on finished work (no queues at all while no endpoint is configured).</summary>
+    public const string Notifications = "notifications";
+
+    public static IReadOnlyList<string> All { get; } = [LlmJobs, ScanSessions, ScanFiles, PromptAnalyses, Scheduler, Notifications];
 
     private readonly HashSet<string> _enabled;
 

@@ -73,6 +73,20 @@ public sealed class When_the_configuration_cannot_work
         Assert.DoesNotContain("my-secret-key", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Should_refuse_a_webhook_endpoint_with_a_bad_url_or_secret_without_echoing_the_secret()
+    {
+        var (exitCode, error) = Start(
+            "--Notifications:Webhooks:0:Name=crm",
+            "--Notifications:Webhooks:0:Url=ftp://hooks.example.com",
+            "--Notifications:Webhooks:0:Secret=whsec_c2hvcnQtc2VjcmV0");
+
+        Assert.Equal(SagasHost.ConfigurationErrorExitCode, exitCode);
+        Assert.Contains("Notifications:Webhooks:0 ('crm'):Url", error, StringComparison.Ordinal);
+        Assert.Contains("Notifications:Webhooks:0 ('crm'):Secret", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("c2hvcnQtc2VjcmV0", error, StringComparison.Ordinal);
+    }
+
     private static (int ExitCode, string Error) Start(params string[] args)
     {
         var original = Console.Error;

@@ -19,7 +19,7 @@ public sealed class When_a_worker_is_checked_over_rabbitmq(RabbitMqVirtualHost b
             ["Messaging:RabbitMq:Uri"] = broker.Address.ToString(),
         });
 
-        Assert.Equal("llm-jobs,scan-sessions,scan-files,prompt-analyses,scheduler", answer.Roles);
+        Assert.Equal("llm-jobs,scan-sessions,scan-files,prompt-analyses,scheduler,notifications", answer.Roles);
     }
 
     [ServerFact(postgres: false, rabbitMq: true)]

@@ -1,0 +1,93 @@
+using System.Net;
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
+using Sagas.Notifications.Webhooks;
+
+namespace Sagas.Notifications;
+
+public static class NotificationsRegistration
+{
+    /// <summary>
+    /// Options (validated now: a bad URL, secret or event name stops start-up in every process) and, when any endpoint
+    /// is configured, the signing webhook client behind its retry pipeline.
+    /// </summary>
+    public static IServiceCollection AddSagasNotifications(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddSagasNotifications(NotificationsOptions.Read(configuration));
+
+    /// <summary>The same from options already read (and validated).</summary>
+    public static IServiceCollection AddSagasNotifications(this IServiceCollection services, NotificationsOptions options)
+    {
+        if (services.Any(descriptor => descriptor.ServiceType == typeof(NotificationsOptions)))
+            return services;
+
+        services.AddSingleton(options);
+        if (!options.Enabled)
+            return services;
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddHttpClient(WebhookSender.HttpClientName, client =>
+            {
+                // The pipeline's attempt timeout bounds each POST.
+                client.Timeout = Timeout.InfiniteTimeSpan;
+                client.DefaultRequestHeaders.UserAgent.ParseAdd("Sagas-Webhooks/1.0");
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                // A redirected POST would turn into a GET without the body: a redirect is a configuration error to see.
+                AllowAutoRedirect = false,
+                UseCookies = false,
+                AutomaticDecompression = DecompressionMethods.None,
+                ConnectTimeout = options.AttemptTimeout,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            })
+            .AddResilienceHandler("webhooks", pipeline =>
+            {
+                if (options.MaxRetries > 0)
+                {
+                    pipeline.AddRetry(new HttpRetryStrategyOptions
+                    {
+                        MaxRetryAttempts = options.MaxRetries,
+                        Delay = options.RetryBaseDelay,
+                        MaxDelay = options.MaxRetryDelay,
+                        BackoffType = DelayBackoffType.Exponential,
+                        UseJitter = true,
+                        // Our own Retry-After reading (below) caps the receiver's wish at MaxRetryDelay.
+                        ShouldRetryAfterHeader = false,
+                        DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Result, options.MaxRetryDelay)),
+                    });
+                }
+
+                pipeline.AddTimeout(options.AttemptTimeout);
+            });
+        services.TryAddSingleton<WebhookSender>();
+        return services;
+    }
+
+    /// <summary>The two notification consumers of the <c>notifications</c> role; nothing at all without endpoints.</summary>
+    public static IBusRegistrationConfigurator AddNotificationWorkers(this IBusRegistrationConfigurator x, NotificationsOptions options)
+    {
+        if (!options.Enabled)
+            return x;
+        x.AddConsumer<WebhookEventConsumer, WebhookEventConsumerDefinition>();
+        x.AddConsumer<DeliverWebhookConsumer, DeliverWebhookConsumerDefinition>();
+        return x;
+    }
+
+    /// <summary>A 429/503's Retry-After (seconds or a date), capped; null lets the backoff decide.</summary>
+    internal static TimeSpan? RetryAfter(HttpResponseMessage? response, TimeSpan cap)
+    {
+        var header = response?.Headers.RetryAfter;
+        if (header is null)
+            return null;
+        var wait = header.Delta ?? (header.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+        if (wait is not { } delay)
+            return null;
+        if (delay < TimeSpan.Zero)
+            return TimeSpan.Zero;
+        return delay > cap ? cap : delay;
+    }
+}

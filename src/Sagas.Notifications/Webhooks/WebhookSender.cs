@@ -1,0 +1,56 @@
+using System.Net;
+using System.Text;
+using Polly.Timeout;
+using Sagas.Contracts.Notifications;
+
+namespace Sagas.Notifications.Webhooks;
+
+/// <summary>One signed POST through the <c>webhooks</c> client (whose pipeline retries transient failures).</summary>
+public sealed class WebhookSender(IHttpClientFactory clients, TimeProvider time)
+{
+    public const string HttpClientName = "webhooks";
+
+    public async Task<WebhookSendResult> SendAsync(WebhookEndpointOptions endpoint, DeliverWebhook message, CancellationToken cancellationToken)
+    {
+        // Validated at start-up; decoding here keeps the key out of messages and logs.
+        if (NotificationsOptions.TryDecodeSecret(endpoint.Secret, out var key) is { } problem)
+            throw new InvalidOperationException($"Webhook endpoint '{endpoint.Name}' secret {problem}");
+
+        var timestamp = time.GetUtcNow().ToUnixTimeSeconds();
+        using var request = new HttpRequestMessage(HttpMethod.Post, endpoint.Url);
+        request.Content = new StringContent(message.Body, Encoding.UTF8, "application/json");
+        request.Headers.Add(WebhookSignature.IdHeader, message.WebhookId);
+        request.Headers.Add(WebhookSignature.TimestampHeader, timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        request.Headers.Add(WebhookSignature.SignatureHeader, WebhookSignature.Sign(key, message.WebhookId, timestamp, message.Body));
+
+        try
+        {
+            using var response = await clients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            var status = (int)response.StatusCode;
+            if (response.IsSuccessStatusCode)
+                return new WebhookSendResult(WebhookSendOutcome.Delivered, status, null);
+            return IsTransient(response.StatusCode)
+                ? new WebhookSendResult(WebhookSendOutcome.Transient, status, $"HTTP {status}")
+                : new WebhookSendResult(WebhookSendOutcome.Rejected, status, $"HTTP {status}");
+        }
+        catch (Exception exception) when (exception is HttpRequestException or TimeoutRejectedException
+                                          || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // The exception text, not the request: it names the host and the socket error, never the body or secret.
+            return new WebhookSendResult(WebhookSendOutcome.Transient, null, $"{exception.GetType().Name}: {exception.Message}");
+        }
+    }
+
+    /// <summary>What the pipeline retries too; any other non-success (4xx, and 3xx since redirects are not followed) is final.</summary>
+    public static bool IsTransient(HttpStatusCode status) =>
+        (int)status >= 500 || status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests;
+}
+
+public enum WebhookSendOutcome
+{
+    Delivered,
+    Rejected,
+    Transient,
+}
+
+public sealed record WebhookSendResult(WebhookSendOutcome Outcome, int? StatusCode, string? Problem);

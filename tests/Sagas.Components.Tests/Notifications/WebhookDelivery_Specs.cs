@@ -1,0 +1,198 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using MassTransit;
+using MassTransit.Testing;
+using Sagas.Components.Tests.Infrastructure;
+using Sagas.Contracts.LlmJobs;
+using Sagas.Contracts.Notifications;
+using Sagas.Contracts.ScanSessions;
+using Sagas.Notifications.Webhooks;
+
+namespace Sagas.Components.Tests.Notifications;
+
+public sealed class When_an_llm_job_finishes_with_a_webhook_configured
+{
+    [Fact]
+    public async Task Should_post_a_standard_webhooks_signature_a_receiver_can_verify()
+    {
+        await using var stub = await WebhookTestBed.StubAsync(_ => 200);
+        await using var bed = await WebhookTestBed.StartAsync(new WebhookTarget("billing", stub));
+        var job = Guid.NewGuid();
+        var finishedAt = new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero);
+
+        await bed.Harness.Bus.Publish(new LlmJobFinished(job, "completed", 10, 8, 1, 1, finishedAt));
+        await WebhookTestBed.WaitUntilAsync(() => stub.Requests.Count == 1);
+
+        var request = stub.Requests.Single();
+        var id = request.Headers["webhook-id"];
+        var timestamp = request.Headers["webhook-timestamp"];
+        // Computed here from the received bytes alone, as a receiver would.
+        var expected = "v1," + Convert.ToBase64String(
+            new HMACSHA256(WebhookTestBed.Key).ComputeHash(Encoding.UTF8.GetBytes($"{id}.{timestamp}.{request.Body}")));
+        Assert.Equal(expected, request.Headers["webhook-signature"]);
+        Assert.StartsWith("application/json", request.Headers["Content-Type"], StringComparison.Ordinal);
+        Assert.InRange(long.Parse(timestamp, System.Globalization.CultureInfo.InvariantCulture),
+            DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeSeconds());
+
+        using var body = JsonDocument.Parse(request.Body);
+        var root = body.RootElement;
+        Assert.Equal("llm-job.finished", root.GetProperty("type").GetString());
+        Assert.Equal(id, root.GetProperty("id").GetString());
+        Assert.Equal(finishedAt, root.GetProperty("timestamp").GetDateTimeOffset());
+        var data = root.GetProperty("data");
+        Assert.Equal(job, data.GetProperty("jobId").GetGuid());
+        Assert.Equal("completed", data.GetProperty("status").GetString());
+        Assert.Equal(10, data.GetProperty("totalItems").GetInt32());
+        Assert.Equal(8, data.GetProperty("succeededItems").GetInt32());
+        Assert.Equal(1, data.GetProperty("failedItems").GetInt32());
+        Assert.Equal(1, data.GetProperty("cancelledItems").GetInt32());
+    }
+
+    [Fact]
+    public async Task Should_reject_a_signature_made_with_another_secret()
+    {
+        // Guards the spec above against a signature check that would accept anything.
+        var signature = WebhookSignature.Sign(WebhookTestBed.Key, "msg_1", 1700000000, "{}");
+        var other = WebhookSignature.Sign(WebhookTestBed.Key.Reverse().ToArray(), "msg_1", 1700000000, "{}");
+        var tampered = WebhookSignature.Sign(WebhookTestBed.Key, "msg_1", 1700000000, "{ }");
+
+        Assert.NotEqual(signature, other);
+        Assert.NotEqual(signature, tampered);
+    }
+}
+
+public sealed class When_endpoints_filter_events
+{
+    [Fact]
+    public async Task Should_post_each_endpoint_only_the_events_it_asked_for()
+    {
+        await using var failuresOnly = await WebhookTestBed.StubAsync(_ => 204);
+        await using var everything = await WebhookTestBed.StubAsync(_ => 204);
+        await using var bed = await WebhookTestBed.StartAsync(
+            new WebhookTarget("failures", failuresOnly, WebhookEventTypes.ScanSessionFailed),
+            new WebhookTarget("everything", everything));
+
+        await bed.Harness.Bus.Publish(new LlmJobFinished(Guid.NewGuid(), "completed", 1, 1, 0, 0, DateTimeOffset.UtcNow));
+        await bed.Harness.Bus.Publish(new ScanSessionFailed(Guid.NewGuid(), "no files"));
+        await WebhookTestBed.WaitUntilAsync(() => bed.Harness.Consumed.Select<DeliverWebhook>().Count() == 3);
+
+        Assert.Equal(3, bed.Harness.Published.Select<DeliverWebhook>().Count());
+        Assert.Equal(["scan-session.failed"], failuresOnly.Requests.Select(TypeOf));
+        Assert.Equal(["llm-job.finished", "scan-session.failed"], everything.Requests.Select(TypeOf).Order());
+    }
+
+    private static string? TypeOf(RecordedRequest request) => JsonDocument.Parse(request.Body).RootElement.GetProperty("type").GetString();
+}
+
+public sealed class When_the_same_event_is_delivered_twice
+{
+    [Fact]
+    public async Task Should_send_the_same_webhook_id_and_body_so_the_receiver_can_dedupe()
+    {
+        await using var stub = await WebhookTestBed.StubAsync(_ => 200);
+        await using var bed = await WebhookTestBed.StartAsync(new WebhookTarget("crm", stub));
+        var finished = new LlmJobFinished(Guid.NewGuid(), "failed", 3, 0, 3, 0, DateTimeOffset.UtcNow);
+        var messageId = NewId.NextGuid();
+
+        await bed.Harness.Bus.Publish(finished, context => context.MessageId = messageId);
+        await bed.Harness.Bus.Publish(finished, context => context.MessageId = messageId);
+        await WebhookTestBed.WaitUntilAsync(() => stub.Requests.Count == 2);
+
+        var requests = stub.Requests.ToArray();
+        Assert.Equal(requests[0].Headers["webhook-id"], requests[1].Headers["webhook-id"]);
+        Assert.Equal(requests[0].Body, requests[1].Body);
+    }
+
+    [Fact]
+    public async Task Should_give_different_endpoints_and_different_jobs_different_ids()
+    {
+        var job = Guid.NewGuid();
+
+        var first = WebhookSignature.WebhookId(WebhookEventTypes.LlmJobFinished, job, "crm");
+        Assert.Equal(first, WebhookSignature.WebhookId(WebhookEventTypes.LlmJobFinished, job, "crm"));
+        Assert.NotEqual(first, WebhookSignature.WebhookId(WebhookEventTypes.LlmJobFinished, job, "billing"));
+        Assert.NotEqual(first, WebhookSignature.WebhookId(WebhookEventTypes.LlmJobFinished, Guid.NewGuid(), "crm"));
+        Assert.NotEqual(first, WebhookSignature.WebhookId(WebhookEventTypes.ScanSessionFailed, job, "crm"));
+    }
+}
+
+public sealed class When_a_receiver_fails_once_then_accepts
+{
+    [Fact]
+    public async Task Should_retry_and_deliver_once()
+    {
+        await using var stub = await WebhookTestBed.StubAsync(call => call == 1 ? 500 : 200);
+        await using var bed = await WebhookTestBed.StartAsync(new WebhookTarget("flaky", stub));
+
+        await bed.Harness.Bus.Publish(new ScanSessionCompleted(Guid.NewGuid(), "reports/x.xlsx", 4, 100));
+        Assert.True(await bed.Harness.Consumed.Any<DeliverWebhook>());
+
+        var consumed = bed.Harness.Consumed.Select<DeliverWebhook>().ToList();
+        Assert.Single(consumed);
+        Assert.Null(consumed[0].Exception);
+        var requests = stub.Requests.ToArray();
+        Assert.Equal(2, requests.Length);
+        Assert.Equal(requests[0].Headers["webhook-id"], requests[1].Headers["webhook-id"]);
+        Assert.DoesNotContain("reports/x.xlsx", requests[1].Body, StringComparison.Ordinal);
+    }
+}
+
+public sealed class When_a_receiver_rejects_the_webhook
+{
+    [Fact]
+    public async Task Should_give_up_at_once_without_a_fault()
+    {
+        await using var stub = await WebhookTestBed.StubAsync(_ => 400);
+        await using var bed = await WebhookTestBed.StartAsync(new WebhookTarget("strict", stub));
+
+        await bed.Harness.Bus.Publish(new ScanSessionFailed(Guid.NewGuid(), "unreadable source"));
+        Assert.True(await bed.Harness.Consumed.Any<DeliverWebhook>());
+
+        var consumed = bed.Harness.Consumed.Select<DeliverWebhook>().ToList();
+        Assert.Single(consumed);
+        Assert.Null(consumed[0].Exception);
+        Assert.Single(stub.Requests);
+        Assert.False(await bed.Harness.Published.Any<Fault<DeliverWebhook>>());
+    }
+}
+
+public sealed class When_one_endpoint_is_down
+{
+    [Fact]
+    public async Task Should_deliver_to_the_other_once_and_fault_only_the_failing_delivery()
+    {
+        await using var down = await WebhookTestBed.StubAsync(_ => 503);
+        await using var up = await WebhookTestBed.StubAsync(_ => 200);
+        await using var bed = await WebhookTestBed.StartAsync(new WebhookTarget("down", down), new WebhookTarget("up", up));
+
+        await bed.Harness.Bus.Publish(new LlmJobFinished(Guid.NewGuid(), "completed", 1, 1, 0, 0, DateTimeOffset.UtcNow));
+        Assert.True(await bed.Harness.Published.Any<Fault<DeliverWebhook>>());
+
+        await WebhookTestBed.WaitUntilAsync(() => bed.Harness.Consumed.Select<DeliverWebhook>(c => c.Context.Message.Endpoint == "up").Any());
+
+        var fault = Assert.Single(bed.Harness.Published.Select<Fault<DeliverWebhook>>());
+        Assert.Equal("down", fault.Context.Message.Message.Endpoint);
+        // (1 attempt + 2 HTTP retries) × (1 delivery + 1 bus retry); the other endpoint got the event exactly once.
+        Assert.Equal(6, down.Requests.Count);
+        Assert.Single(up.Requests);
+        var fanOut = Assert.Single(bed.Harness.Consumed.Select<LlmJobFinished>());
+        Assert.Null(fanOut.Exception);
+    }
+}
+
+public sealed class When_a_delivery_names_an_endpoint_no_longer_configured
+{
+    [Fact]
+    public async Task Should_drop_it_without_posting_or_faulting()
+    {
+        await using var stub = await WebhookTestBed.StubAsync(_ => 200);
+        await using var bed = await WebhookTestBed.StartAsync(new WebhookTarget("current", stub));
+
+        await bed.Harness.Bus.Publish(new DeliverWebhook("removed", "msg_0", WebhookEventTypes.ScanSessionFailed, "{}"));
+        Assert.True(await bed.Harness.Consumed.Any<DeliverWebhook>());
+
+        Assert.Null(Assert.Single(bed.Harness.Consumed.Select<DeliverWebhook>()).Exception);
+        Assert.Empty(stub.Requests);
+    }
+}

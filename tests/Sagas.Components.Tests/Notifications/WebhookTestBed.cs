@@ -1,0 +1,81 @@
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using MassTransit.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Sagas.Components.Tests.Infrastructure;
+using Sagas.Notifications;
+
+namespace Sagas.Components.Tests.Notifications;
+
+/// <summary>The two notification consumers on the MassTransit test harness, posting to local stubs with short retry delays.</summary>
+internal sealed class WebhookTestBed : IAsyncDisposable
+{
+    public static readonly byte[] Key = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
+
+    public static readonly string Secret = NotificationsOptions.SecretPrefix + Convert.ToBase64String(Key);
+
+    private readonly ServiceProvider _provider;
+
+    private WebhookTestBed(ServiceProvider provider) => _provider = provider;
+
+    public ITestHarness Harness => _provider.GetRequiredService<ITestHarness>();
+
+    public static async Task<WebhookTestBed> StartAsync(params WebhookTarget[] targets)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Notifications:MaxRetries"] = "2",
+            ["Notifications:RetryBaseDelay"] = "00:00:00.010",
+            ["Notifications:MaxRetryDelay"] = "00:00:00.050",
+            ["Notifications:AttemptTimeout"] = "00:00:05",
+            ["Notifications:MessageRetries"] = "1",
+            ["Notifications:MessageRetryInterval"] = "00:00:00.010",
+        };
+        for (var index = 0; index < targets.Length; index++)
+        {
+            settings[$"Notifications:Webhooks:{index}:Name"] = targets[index].Name;
+            settings[$"Notifications:Webhooks:{index}:Url"] = new Uri(targets[index].Stub.BaseAddress, "hooks").ToString();
+            settings[$"Notifications:Webhooks:{index}:Secret"] = Secret;
+            for (var e = 0; e < targets[index].Events.Length; e++)
+                settings[$"Notifications:Webhooks:{index}:Events:{e}"] = targets[index].Events[e];
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var options = NotificationsOptions.Read(configuration);
+        var provider = new ServiceCollection()
+            .AddLogging()
+            .AddSagasNotifications(configuration)
+            .AddMassTransitTestHarness(x => x.AddNotificationWorkers(options))
+            .BuildServiceProvider(true);
+        var bed = new WebhookTestBed(provider);
+        await bed.Harness.Start();
+        return bed;
+    }
+
+    public static Task<HttpStub> StubAsync(Func<int, int> statusForCall)
+    {
+        var calls = 0;
+        return HttpStub.StartAsync(app => app.MapPost("/hooks", () =>
+            Microsoft.AspNetCore.Http.Results.StatusCode(statusForCall(Interlocked.Increment(ref calls)))));
+    }
+
+    public static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException("The condition did not hold within 30 s.");
+            await Task.Delay(20);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Harness.Stop();
+        await _provider.DisposeAsync();
+    }
+}
+
+internal sealed record WebhookTarget(string Name, HttpStub Stub, params string[] Events);
