@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Sagas.Core.Configuration;
+using Sagas.Core.Webhooks;
 using Sagas.Notifications.Webhooks;
 
 namespace Sagas.Notifications;
@@ -9,8 +10,6 @@ namespace Sagas.Notifications;
 public sealed partial class NotificationsOptions
 {
     public const string SectionName = "Notifications";
-
-    public const string SecretPrefix = "whsec_";
 
     public const int MinimumSecretBytes = 24;
 
@@ -89,7 +88,7 @@ public sealed partial class NotificationsOptions
             else if (!string.IsNullOrEmpty(url.UserInfo))
                 problems.Add($"{label}:Url must not carry credentials; the signature authenticates the sender.");
 
-            if (TryDecodeSecret(endpoint.Secret, out _) is { } secretProblem)
+            if (StandardWebhooks.TryDecodeSecret(endpoint.Secret, MinimumSecretBytes, out _) is { } secretProblem)
                 problems.Add($"{label}:Secret {secretProblem}");
 
             foreach (var name in endpoint.Events.Where(name => !WebhookEventTypes.All.Contains(name)))
@@ -98,28 +97,6 @@ public sealed partial class NotificationsOptions
 
         if (problems.Count > 0)
             throw new SagasConfigurationException(string.Join(" ", problems));
-    }
-
-    /// <summary>The key bytes of a Standard Webhooks secret <c>whsec_&lt;base64&gt;</c>, or why it is unusable (never the value).</summary>
-    public static string? TryDecodeSecret(string? secret, out byte[] key)
-    {
-        key = [];
-        if (string.IsNullOrWhiteSpace(secret))
-            return "is missing; set it from a secret store (e.g. Notifications__Webhooks__0__Secret).";
-        if (!secret.StartsWith(SecretPrefix, StringComparison.Ordinal))
-            return $"must have the Standard Webhooks form '{SecretPrefix}<base64>'.";
-        try
-        {
-            key = Convert.FromBase64String(secret[SecretPrefix.Length..]);
-        }
-        catch (FormatException)
-        {
-            return $"is not valid base64 after '{SecretPrefix}'.";
-        }
-
-        return key.Length < MinimumSecretBytes
-            ? $"decodes to {key.Length} bytes; at least {MinimumSecretBytes} are required (e.g. '{SecretPrefix}' + base64 of 32 random bytes)."
-            : null;
     }
 
     [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]

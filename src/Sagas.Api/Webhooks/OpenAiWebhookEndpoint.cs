@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using Sagas.Core.Telemetry;
+using Sagas.Core.Webhooks;
 using Sagas.LlmJobs.Providers;
 
 namespace Sagas.Api.Webhooks;
@@ -61,11 +62,11 @@ public static class OpenAiWebhookEndpoint
         }
 
         var headers = http.Request.Headers;
-        var check = StandardWebhookSignature.Verify(
+        var check = StandardWebhooks.Verify(
             key,
-            headers[StandardWebhookSignature.IdHeader].ToString(),
-            headers[StandardWebhookSignature.TimestampHeader].ToString(),
-            headers[StandardWebhookSignature.SignatureHeader].ToString(),
+            headers[StandardWebhooks.IdHeader].ToString(),
+            headers[StandardWebhooks.TimestampHeader].ToString(),
+            headers[StandardWebhooks.SignatureHeader].ToString(),
             body,
             clock.GetUtcNow());
         if (check != WebhookSignatureCheck.Valid)
@@ -78,7 +79,7 @@ public static class OpenAiWebhookEndpoint
 
         if (!TryReadEvent(body, out var type, out var id))
         {
-            logger.LogWarning("OpenAI webhook {WebhookId}: signed, but not an event with a type and data.id", headers[StandardWebhookSignature.IdHeader].ToString());
+            logger.LogWarning("OpenAI webhook {WebhookId}: signed, but not an event with a type and data.id", headers[StandardWebhooks.IdHeader].ToString());
             Count("malformed", "rejected");
             return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Webhook event not readable", detail: "Expected a JSON event with 'type' and 'data.id'.");
         }
@@ -147,7 +148,7 @@ public static class OpenAiWebhookEndpoint
     {
         WebhookSignatureCheck.MissingHeaders => "The webhook-id, webhook-timestamp and webhook-signature headers are required.",
         WebhookSignatureCheck.InvalidTimestamp => "webhook-timestamp must be Unix seconds.",
-        WebhookSignatureCheck.TimestampOutsideTolerance => $"webhook-timestamp is more than {StandardWebhookSignature.Tolerance.TotalMinutes:0} minutes away from this server's clock.",
+        WebhookSignatureCheck.TimestampOutsideTolerance => $"webhook-timestamp is more than {StandardWebhooks.Tolerance.TotalMinutes:0} minutes away from this server's clock.",
         _ => "No v1 signature in webhook-signature matches the body signed with the configured secret.",
     };
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Sagas.Core.Configuration;
+using Sagas.Core.Webhooks;
 
 namespace Sagas.LlmJobs.Providers;
 
@@ -90,7 +91,8 @@ public sealed class OpenAiProviderOptions
 
     public const long BatchFileByteLimit = 200L * 1000 * 1000;
 
-    public const string WebhookSecretPrefix = "whsec_";
+    /// <summary>OpenAI's dashboard issues 32-byte secrets; anything much shorter is a copy-paste accident.</summary>
+    private const int WebhookSecretMinimumBytes = 16;
 
     public bool Enabled { get; set; }
 
@@ -137,31 +139,13 @@ public sealed class OpenAiProviderOptions
 
     /// <summary>The HMAC key: the base64 after <c>whsec_</c>, decoded. Call only once the options validated.</summary>
     public byte[] WebhookSigningKey() =>
-        TryDecodeWebhookSecret(WebhookSecret, out var key) ? key : throw new InvalidOperationException("LlmJobs:Providers:OpenAi:WebhookSecret is not configured or not valid.");
-
-    private static bool TryDecodeWebhookSecret(string? secret, out byte[] key)
-    {
-        key = [];
-        var text = secret?.Trim();
-        if (text is null || !text.StartsWith(WebhookSecretPrefix, StringComparison.Ordinal))
-            return false;
-        try
-        {
-            key = Convert.FromBase64String(text[WebhookSecretPrefix.Length..]);
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
-
-        return key.Length >= 16;
-    }
+        StandardWebhooks.TryDecodeSecret(WebhookSecret, WebhookSecretMinimumBytes, out var key) is null ? key : throw new InvalidOperationException("LlmJobs:Providers:OpenAi:WebhookSecret is not configured or not valid.");
 
     // Problems name the setting and the expected shape but never echo the value: it is a credential.
     internal void ValidateWebhookSecret(string path, List<string> problems)
     {
-        if (!TryDecodeWebhookSecret(WebhookSecret, out _))
-            problems.Add($"{path}:WebhookSecret is not a webhook signing secret; copy it from the OpenAI dashboard as shown there: '{WebhookSecretPrefix}' followed by base64 (at least 16 bytes).");
+        if (StandardWebhooks.TryDecodeSecret(WebhookSecret, WebhookSecretMinimumBytes, out _) is { } problem)
+            problems.Add($"{path}:WebhookSecret {problem} Copy it from the OpenAI dashboard as shown there.");
     }
 
     internal void Validate(string path, List<string> problems)

@@ -54,7 +54,7 @@ public sealed class WebhookEventConsumer(NotificationsOptions options, TimeProvi
         var endpoints = options.Webhooks.Where(endpoint => endpoint.Wants(eventType)).ToList();
         foreach (var endpoint in endpoints)
         {
-            var webhookId = WebhookSignature.WebhookId(eventType, subjectId, endpoint.Name);
+            var webhookId = WebhookIds.For(eventType, subjectId, endpoint.Name);
             var body = JsonSerializer.Serialize(new WebhookEnvelope<TData>(eventType, webhookId, occurredAt, data), Json);
             await context.Publish(new DeliverWebhook(endpoint.Name, webhookId, eventType, body), context.CancellationToken);
         }

@@ -1,7 +1,10 @@
+using System.Globalization;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Text;
 using Polly.Timeout;
 using Sagas.Contracts.Notifications;
+using Sagas.Core.Webhooks;
 
 namespace Sagas.Notifications.Webhooks;
 
@@ -13,15 +16,16 @@ public sealed class WebhookSender(IHttpClientFactory clients, TimeProvider time)
     public async Task<WebhookSendResult> SendAsync(WebhookEndpointOptions endpoint, DeliverWebhook message, CancellationToken cancellationToken)
     {
         // Validated at start-up; decoding here keeps the key out of messages and logs.
-        if (NotificationsOptions.TryDecodeSecret(endpoint.Secret, out var key) is { } problem)
+        if (StandardWebhooks.TryDecodeSecret(endpoint.Secret, NotificationsOptions.MinimumSecretBytes, out var key) is { } problem)
             throw new InvalidOperationException($"Webhook endpoint '{endpoint.Name}' secret {problem}");
 
-        var timestamp = time.GetUtcNow().ToUnixTimeSeconds();
+        var timestamp = time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var body = Encoding.UTF8.GetBytes(message.Body);
         using var request = new HttpRequestMessage(HttpMethod.Post, endpoint.Url);
-        request.Content = new StringContent(message.Body, Encoding.UTF8, "application/json");
-        request.Headers.Add(WebhookSignature.IdHeader, message.WebhookId);
-        request.Headers.Add(WebhookSignature.TimestampHeader, timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        request.Headers.Add(WebhookSignature.SignatureHeader, WebhookSignature.Sign(key, message.WebhookId, timestamp, message.Body));
+        request.Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" } } };
+        request.Headers.Add(StandardWebhooks.IdHeader, message.WebhookId);
+        request.Headers.Add(StandardWebhooks.TimestampHeader, timestamp);
+        request.Headers.Add(StandardWebhooks.SignatureHeader, StandardWebhooks.Sign(key, message.WebhookId, timestamp, body));
 
         try
         {

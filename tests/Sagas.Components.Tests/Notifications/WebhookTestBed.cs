@@ -4,6 +4,7 @@ using MassTransit.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Components.Tests.Infrastructure;
+using Sagas.Core.Webhooks;
 using Sagas.Notifications;
 
 namespace Sagas.Components.Tests.Notifications;
@@ -13,7 +14,7 @@ internal sealed class WebhookTestBed : IAsyncDisposable
 {
     public static readonly byte[] Key = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
 
-    public static readonly string Secret = NotificationsOptions.SecretPrefix + Convert.ToBase64String(Key);
+    public static readonly string Secret = StandardWebhooks.SecretPrefix + Convert.ToBase64String(Key);
 
     private readonly ServiceProvider _provider;
 
