@@ -28,7 +28,8 @@ public sealed record PromptView(Guid Id, Guid ProjectId, string Text, bool Activ
 
 /// <summary>
 /// A run with its progress, counted from its analysis jobs. Status: dispatching (the fan-out is still reading
-/// prompts), running, or finished (every analysis completed or failed).
+/// prompts), running, or finished (every analysis completed or failed, and the run recorded its
+/// <see cref="FinishedAt"/>; the <c>prompt-analysis-run.finished</c> webhook leaves at that moment).
 /// </summary>
 public sealed record RunView(
     Guid Id,
@@ -45,7 +46,8 @@ public sealed record RunView(
     int Completed,
     int Failed,
     DateTimeOffset CreatedAt,
-    DateTimeOffset? DispatchedAt);
+    DateTimeOffset? DispatchedAt,
+    DateTimeOffset? FinishedAt);
 
 public sealed record RunDetailView(RunView Run, PageOf<AnalysisJobView> Analyses);
 

@@ -125,11 +125,11 @@ public static class PromptAnalysisRunEndpoints
             .Select(g => new { Status = g.Key, Count = g.Count() })
             .ToDictionaryAsync(g => g.Status, g => g.Count, cancellationToken);
         int Count(string status) => counts.GetValueOrDefault(status);
-        var status = run.DispatchedAt is null
-            ? "dispatching"
-            : Count(AnalysisJobStatus.Pending) + Count(AnalysisJobStatus.Running) > 0 ? "running" : "finished";
+        // The recorded finish, not the live counts: between the last analysis turning final and the run's finish
+        // committing, the run still reads running, so "finished" in a view always means the event has been queued.
+        var status = run.FinishedAt is not null ? "finished" : run.DispatchedAt is null ? "dispatching" : "running";
         return new RunView(run.Id, run.Trigger, run.Scope, run.ProjectId, run.PromptId, run.SlotTime, run.Forced, status, run.TotalAnalyses,
             Count(AnalysisJobStatus.Pending), Count(AnalysisJobStatus.Running), Count(AnalysisJobStatus.Completed), Count(AnalysisJobStatus.Failed),
-            run.CreatedAt, run.DispatchedAt);
+            run.CreatedAt, run.DispatchedAt, run.FinishedAt);
     }
 }

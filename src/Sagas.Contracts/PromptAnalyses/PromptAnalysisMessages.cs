@@ -22,3 +22,11 @@ public sealed record PromptPlatformAnswered(Guid AnalysisId, string Platform, bo
 /// <summary>Analysis saga → job finisher (and anyone interested): every platform answered.</summary>
 /// <param name="Status">completed (at least one platform succeeded) or failed (none did).</param>
 public sealed record PromptAnalysisFinished(Guid AnalysisId, Guid RunId, Guid PromptId, string Status, int TotalPlatforms, int SucceededPlatforms, int FailedPlatforms);
+
+/// <summary>
+/// Run finisher → anyone interested: every analysis of the run is final. Published once per run, from the
+/// transaction that set the run's finish time.
+/// </summary>
+/// <param name="Trigger">schedule or on-demand.</param>
+/// <param name="Scope">all, project or prompt.</param>
+public sealed record PromptAnalysisRunFinished(Guid RunId, string Trigger, string Scope, int TotalAnalyses, int CompletedAnalyses, int FailedAnalyses, DateTimeOffset FinishedAt);

@@ -16,7 +16,8 @@ public sealed class WebhookEventConsumer(NotificationsOptions options, TimeProvi
     IConsumer<LlmJobFinished>,
     IConsumer<ScanSessionCompleted>,
     IConsumer<ScanSessionFailed>,
-    IConsumer<PromptAnalysisFinished>
+    IConsumer<PromptAnalysisFinished>,
+    IConsumer<PromptAnalysisRunFinished>
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -47,6 +48,13 @@ public sealed class WebhookEventConsumer(NotificationsOptions options, TimeProvi
         return FanOutAsync(context, WebhookEventTypes.PromptAnalysisFinished, analysis.AnalysisId, SentAt(context),
             new PromptAnalysisFinishedData(analysis.AnalysisId, analysis.RunId, analysis.PromptId, analysis.Status,
                 analysis.TotalPlatforms, analysis.SucceededPlatforms, analysis.FailedPlatforms));
+    }
+
+    public Task Consume(ConsumeContext<PromptAnalysisRunFinished> context)
+    {
+        var run = context.Message;
+        return FanOutAsync(context, WebhookEventTypes.PromptAnalysisRunFinished, run.RunId, run.FinishedAt,
+            new PromptAnalysisRunFinishedData(run.RunId, run.Trigger, run.Scope, run.TotalAnalyses, run.CompletedAnalyses, run.FailedAnalyses, run.FinishedAt));
     }
 
     private async Task FanOutAsync<TData>(ConsumeContext context, string eventType, Guid subjectId, DateTimeOffset occurredAt, TData data)

@@ -11,7 +11,9 @@ public static class WebhookEventTypes
 
     public const string PromptAnalysisFinished = "prompt-analysis.finished";
 
-    public static IReadOnlyList<string> All { get; } = [LlmJobFinished, ScanSessionCompleted, ScanSessionFailed, PromptAnalysisFinished];
+    public const string PromptAnalysisRunFinished = "prompt-analysis-run.finished";
+
+    public static IReadOnlyList<string> All { get; } = [LlmJobFinished, ScanSessionCompleted, ScanSessionFailed, PromptAnalysisFinished, PromptAnalysisRunFinished];
 }
 
 /// <summary>The <c>data</c> of <c>llm-job.finished</c>. Status is completed, failed or cancelled.</summary>
@@ -25,3 +27,6 @@ public sealed record ScanSessionFailedData(Guid SessionId, string Reason);
 
 /// <summary>The <c>data</c> of <c>prompt-analysis.finished</c>: one prompt's analysis across its platforms.</summary>
 public sealed record PromptAnalysisFinishedData(Guid AnalysisId, Guid RunId, Guid PromptId, string Status, int TotalPlatforms, int SucceededPlatforms, int FailedPlatforms);
+
+/// <summary>The <c>data</c> of <c>prompt-analysis-run.finished</c>: sent once, when every analysis of the run is final.</summary>
+public sealed record PromptAnalysisRunFinishedData(Guid RunId, string Trigger, string Scope, int TotalAnalyses, int CompletedAnalyses, int FailedAnalyses, DateTimeOffset FinishedAt);

@@ -677,6 +677,10 @@ namespace Sagas.Persistence.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
+                    b.Property<int?>("CompletedAnalyses")
+                        .HasColumnType("integer")
+                        .HasColumnName("completed_analyses");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
@@ -684,6 +688,14 @@ namespace Sagas.Persistence.Migrations
                     b.Property<DateTimeOffset?>("DispatchedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("dispatched_at");
+
+                    b.Property<int?>("FailedAnalyses")
+                        .HasColumnType("integer")
+                        .HasColumnName("failed_analyses");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
 
                     b.Property<bool>("Forced")
                         .HasColumnType("boolean")

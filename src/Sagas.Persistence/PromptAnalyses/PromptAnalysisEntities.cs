@@ -84,6 +84,16 @@ public class AnalysisRun
     public DateTimeOffset? DispatchedAt { get; set; }
 
     public int? TotalAnalyses { get; set; }
+
+    /// <summary>
+    /// Set once, by the first writer that sees the run dispatched and every analysis final; the counts below are
+    /// final from then on.
+    /// </summary>
+    public DateTimeOffset? FinishedAt { get; set; }
+
+    public int? CompletedAnalyses { get; set; }
+
+    public int? FailedAnalyses { get; set; }
 }
 
 public static class AnalysisJobStatus

@@ -72,13 +72,19 @@ public sealed class PromptAnalysisClaimer(SagasDbContext db, Outbox outbox, Prom
         }
     }
 
-    /// <summary>Marks the job finished (once) and lets the next pending analysis take its slot.</summary>
+    /// <summary>
+    /// Marks the job finished (once), finishes its run when this was the run's last analysis, and lets the next
+    /// pending analysis take its slot.
+    /// </summary>
     public async Task FinishAsync(PromptAnalysisFinished finished, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
+        // Committed on its own before the run check, which must see it (see PromptAnalysisRunFinisher).
         await db.Set<AnalysisJob>()
             .Where(j => j.Id == finished.AnalysisId && (j.Status == AnalysisJobStatus.Running || j.Status == AnalysisJobStatus.Pending))
             .ExecuteUpdateAsync(set => set.SetProperty(j => j.Status, finished.Status).SetProperty(j => j.CompletedAt, now), cancellationToken);
+        // Also when the job was already final: a redelivery repeats the check a crash may have cut off.
+        await new PromptAnalysisRunFinisher(db, outbox, clock).TryFinishAsync(finished.RunId, cancellationToken);
         await ClaimAsync(cancellationToken);
     }
 }

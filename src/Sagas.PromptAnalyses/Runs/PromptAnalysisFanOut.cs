@@ -82,6 +82,10 @@ public sealed class PromptAnalysisFanOut(SagasDbContext db, Outbox outbox, Promp
 
         await transaction.CommitAsync(cancellationToken);
         outbox.Flush();
+        // After the commit, and on every delivery of the last page: a run whose analyses all finished before its
+        // dispatch (or that has none) is finished by this check, and a redelivery repeats a check a crash cut off.
+        if (last)
+            await new PromptAnalysisRunFinisher(db, outbox, clock).TryFinishAsync(runId, cancellationToken);
         return new FanOutPage(page.Count, created, last ? null : page[^1].Id);
     }
 }
