@@ -40,9 +40,10 @@ public sealed class PromptAnalysisRunFinisher(SagasDbContext db, Outbox outbox, 
             return false;
         }
 
+        // The stored time, not `now`: the database rounds it (microseconds), and the event must match the run's view.
         var run = await db.Set<AnalysisRun>().AsNoTracking().SingleAsync(r => r.Id == runId, cancellationToken);
         outbox.Add(new PromptAnalysisRunFinished(run.Id, run.Trigger, run.Scope, run.TotalAnalyses ?? 0,
-            run.CompletedAnalyses ?? 0, run.FailedAnalyses ?? 0, now));
+            run.CompletedAnalyses ?? 0, run.FailedAnalyses ?? 0, run.FinishedAt ?? now));
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         outbox.Flush();
