@@ -28,7 +28,7 @@ public sealed class DuplicatingConsumer(DuplicationLog log) :
     IConsumer<LlmJobAccepted>, IConsumer<LlmJobStarted>, IConsumer<LlmJobProgressed>, IConsumer<LlmJobItemsFinished>,
     IConsumer<LlmJobFinished>, IConsumer<EntityFlagged>,
     IConsumer<RunScheduledPromptAnalyses>, IConsumer<DispatchPromptAnalysisRun>, IConsumer<ClaimPromptAnalyses>, IConsumer<StartPromptAnalysis>,
-    IConsumer<AskPromptPlatform>, IConsumer<PromptPlatformAnswered>, IConsumer<PromptAnalysisFinished>
+    IConsumer<AskPromptPlatform>, IConsumer<PromptPlatformAnswered>, IConsumer<PromptAnalysisFinished>, IConsumer<PromptAnalysisRunFinished>
 {
     public const string Header = "x-fault-duplicate";
     public const string Queue = "fault-duplicator";
@@ -92,6 +92,8 @@ public sealed class DuplicatingConsumer(DuplicationLog log) :
     public Task Consume(ConsumeContext<PromptPlatformAnswered> context) => Duplicate(context);
 
     public Task Consume(ConsumeContext<PromptAnalysisFinished> context) => Duplicate(context);
+
+    public Task Consume(ConsumeContext<PromptAnalysisRunFinished> context) => Duplicate(context);
 
     private async Task Duplicate<T>(ConsumeContext<T> context)
         where T : class
@@ -168,7 +170,7 @@ public sealed class When_every_message_of_every_workflow_is_delivered_twice(Faul
         string[] expected =
         [
             nameof(DispatchPromptAnalysisRun), nameof(ClaimPromptAnalyses), nameof(StartPromptAnalysis), nameof(AskPromptPlatform),
-            nameof(PromptPlatformAnswered), nameof(PromptAnalysisFinished),
+            nameof(PromptPlatformAnswered), nameof(PromptAnalysisFinished), nameof(PromptAnalysisRunFinished),
         ];
         Assert.Equal(expected, expected.Where(log.Duplicated.ContainsKey));
         Assert.Equal(prompts * FaultScenario.AnalysisPlatforms.Length, log.Duplicated[nameof(AskPromptPlatform)]);

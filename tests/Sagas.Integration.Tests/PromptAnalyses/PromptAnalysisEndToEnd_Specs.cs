@@ -106,6 +106,17 @@ public sealed class When_a_prompt_analysis_run_goes_through_rabbitmq_and_postgre
             Assert.All(responses.Where(r => r.Status == PlatformResponseStatus.Error), r => Assert.False(string.IsNullOrEmpty(r.ErrorMessage)));
             Assert.Contains(responses, r => r.Status == PlatformResponseStatus.Error);
             Assert.True(citations > 0);
+            // The run's own finish follows its last analysis's (a separate commit), so it is waited for, not assumed.
+            AnalysisRun finishedRun;
+            while ((finishedRun = await QueryAsync(host.Services, db => db.Set<AnalysisRun>().AsNoTracking().SingleAsync(r => r.Id == run.RunId))).FinishedAt is null)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "The run's analyses all finished but the run did not record its finish.");
+                await Task.Delay(TimeSpan.FromMilliseconds(100));
+            }
+
+            Assert.Equal(
+                (Prompts, jobs.Count(j => j.Status == AnalysisJobStatus.Completed), jobs.Count(j => j.Status == AnalysisJobStatus.Failed)),
+                (finishedRun.TotalAnalyses, finishedRun.CompletedAnalyses, finishedRun.FailedAnalyses));
             var sagas = await QueryAsync(host.Services, db => db.Set<PromptAnalysisState>().Where(s => s.RunId == run.RunId).ToListAsync());
             Assert.Equal(Prompts, sagas.Count);
             Assert.All(sagas, saga => Assert.Contains(saga.CurrentState, new[] { "Completed", "Failed" }));
