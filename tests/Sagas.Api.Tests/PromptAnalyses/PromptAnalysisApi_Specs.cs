@@ -141,6 +141,7 @@ public sealed class When_a_prompt_analysis_run_is_requested_through_the_api(Prom
         var detail = await WaitForAsync(runId, run => run.GetProperty("status").GetString() == "finished");
         var run = detail.GetProperty("run");
         Assert.Equal((3, 3, 0), (run.GetProperty("totalAnalyses").GetInt32(), run.GetProperty("completed").GetInt32(), run.GetProperty("failed").GetInt32()));
+        Assert.True(run.GetProperty("finishedAt").GetDateTimeOffset() >= run.GetProperty("dispatchedAt").GetDateTimeOffset());
         var analyses = detail.GetProperty("analyses").GetProperty("items").EnumerateArray().ToList();
         Assert.Equal(3, analyses.Count);
         foreach (var analysis in analyses)
