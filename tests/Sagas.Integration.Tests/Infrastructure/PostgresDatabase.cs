@@ -1,4 +1,7 @@
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
+using Sagas.Persistence;
+using Sagas.Persistence.Outbox;
 
 namespace Sagas.Integration.Tests.Infrastructure;
 
@@ -37,5 +40,27 @@ public sealed class PostgresDatabase : IAsyncLifetime
         await connection.OpenAsync();
         await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)", connection);
         await drop.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>A fresh context on this database, the way each consumer gets one.</summary>
+    public SagasDbContext NewContext()
+    {
+        var builder = new DbContextOptionsBuilder<SagasDbContext>();
+        PersistenceRegistration.Configure(builder, DatabaseProvider.PostgreSql, ConnectionString);
+        return new SagasDbContext(builder.Options);
+    }
+
+    public async Task<T> QueryAsync<T>(Func<SagasDbContext, Task<T>> query)
+    {
+        await using var db = NewContext();
+        return await query(db);
+    }
+
+    /// <summary>Runs <paramref name="action"/> with a fresh context and an outbox on it, as a consumer would.</summary>
+    public async Task<T> WithOutboxAsync<T>(Func<SagasDbContext, Outbox, Task<T>> action)
+    {
+        await using var db = NewContext();
+        using var signal = new OutboxSignal();
+        return await action(db, new Outbox(db, signal, TimeProvider.System));
     }
 }

@@ -19,7 +19,7 @@ public sealed class When_many_claimers_race_on_postgresql(PostgresDatabase datab
     [ServerFact(postgres: true)]
     public async Task Should_never_run_more_than_the_cap_and_start_every_analysis_exactly_once()
     {
-        await using (var db = NewContext())
+        await using (var db = database.NewContext())
             await db.Database.MigrateAsync();
         var runId = await SeedRunAsync();
 
@@ -31,7 +31,7 @@ public sealed class When_many_claimers_race_on_postgresql(PostgresDatabase datab
         var random = new Random(7);
         while (await CountAsync(AnalysisJobStatus.Pending) + await CountAsync(AnalysisJobStatus.Running) > 0)
         {
-            var running = await QueryAsync(db => db.Set<AnalysisJob>().Where(j => j.Status == AnalysisJobStatus.Running).ToListAsync());
+            var running = await database.QueryAsync(db => db.Set<AnalysisJob>().Where(j => j.Status == AnalysisJobStatus.Running).ToListAsync());
             var finishing = running.Take(random.Next(1, running.Count + 1)).ToList();
             var work = finishing.Select(job => FinishAsync(job, runId)).Concat(Enumerable.Range(0, 6).Select(_ => ClaimAsync())).ToList();
             await Task.WhenAll(work);
@@ -39,7 +39,7 @@ public sealed class When_many_claimers_race_on_postgresql(PostgresDatabase datab
         }
 
         Assert.Equal(Prompts, await CountAsync(AnalysisJobStatus.Completed));
-        var starts = await QueryAsync(db => db.Set<OutboxMessage>().Where(m => m.MessageType == typeof(StartPromptAnalysis).FullName).Select(m => m.Body).ToListAsync());
+        var starts = await database.QueryAsync(db => db.Set<OutboxMessage>().Where(m => m.MessageType == typeof(StartPromptAnalysis).FullName).Select(m => m.Body).ToListAsync());
         Assert.Equal(Prompts, starts.Count);
         Assert.Equal(Prompts, starts.Distinct().Count());
         Assert.InRange(PromptAnalysisMetrics.MaxObservedInFlight, Cap, Cap);
@@ -47,7 +47,7 @@ public sealed class When_many_claimers_race_on_postgresql(PostgresDatabase datab
 
     private async Task<Guid> SeedRunAsync()
     {
-        await using (var db = NewContext())
+        await using (var db = database.NewContext())
         {
             var now = DateTimeOffset.UtcNow;
             var project = new AnalysisProject { Id = Guid.NewGuid(), Name = "Acme", CreatedAt = now, UpdatedAt = now };
@@ -59,41 +59,21 @@ public sealed class When_many_claimers_race_on_postgresql(PostgresDatabase datab
             await db.SaveChangesAsync();
         }
 
-        var run = await WithAsync((db, outbox) => new PromptAnalysisRunStarter(db, outbox, TimeProvider.System).StartScheduledAsync(DateTimeOffset.UtcNow, CancellationToken.None));
-        await WithAsync((db, outbox) => new PromptAnalysisFanOut(db, outbox, _options, TimeProvider.System).DispatchPageAsync(run.RunId, null, CancellationToken.None));
+        var run = await database.WithOutboxAsync((db, outbox) => new PromptAnalysisRunStarter(db, outbox, TimeProvider.System).StartScheduledAsync(DateTimeOffset.UtcNow, CancellationToken.None));
+        await database.WithOutboxAsync((db, outbox) => new PromptAnalysisFanOut(db, outbox, _options, TimeProvider.System).DispatchPageAsync(run.RunId, null, CancellationToken.None));
         return run.RunId;
     }
 
     private Task<int> ClaimAsync() =>
-        WithAsync((db, outbox) => new PromptAnalysisClaimer(db, outbox, _options, TimeProvider.System, NullLogger<PromptAnalysisClaimer>.Instance).ClaimAsync(CancellationToken.None));
+        database.WithOutboxAsync((db, outbox) => new PromptAnalysisClaimer(db, outbox, _options, TimeProvider.System, NullLogger<PromptAnalysisClaimer>.Instance).ClaimAsync(CancellationToken.None));
 
     private Task<int> FinishAsync(AnalysisJob job, Guid runId) =>
-        WithAsync(async (db, outbox) =>
+        database.WithOutboxAsync(async (db, outbox) =>
         {
             await new PromptAnalysisClaimer(db, outbox, _options, TimeProvider.System, NullLogger<PromptAnalysisClaimer>.Instance)
                 .FinishAsync(new PromptAnalysisFinished(job.Id, runId, job.PromptId, AnalysisJobStatus.Completed, 1, 1, 0), CancellationToken.None);
             return 0;
         });
 
-    private Task<int> CountAsync(string status) => QueryAsync(db => db.Set<AnalysisJob>().CountAsync(j => j.Status == status));
-
-    private async Task<T> QueryAsync<T>(Func<SagasDbContext, Task<T>> query)
-    {
-        await using var db = NewContext();
-        return await query(db);
-    }
-
-    private async Task<T> WithAsync<T>(Func<SagasDbContext, Outbox, Task<T>> action)
-    {
-        await using var db = NewContext();
-        using var signal = new OutboxSignal();
-        return await action(db, new Outbox(db, signal, TimeProvider.System));
-    }
-
-    private SagasDbContext NewContext()
-    {
-        var builder = new DbContextOptionsBuilder<SagasDbContext>();
-        PersistenceRegistration.Configure(builder, DatabaseProvider.PostgreSql, database.ConnectionString);
-        return new SagasDbContext(builder.Options);
-    }
+    private Task<int> CountAsync(string status) => database.QueryAsync(db => db.Set<AnalysisJob>().CountAsync(j => j.Status == status));
 }

@@ -94,13 +94,13 @@ public sealed class When_a_runs_last_analyses_finish_concurrently_on_postgresql(
 
     private async Task MigrateAsync()
     {
-        await using var db = NewContext();
+        await using var db = database.NewContext();
         await db.Database.MigrateAsync();
     }
 
     private async Task<Guid> SeedProjectAsync(int prompts)
     {
-        await using var db = NewContext();
+        await using var db = database.NewContext();
         var now = DateTimeOffset.UtcNow;
         var project = new AnalysisProject { Id = Guid.NewGuid(), Name = "Acme", CreatedAt = now, UpdatedAt = now };
         db.Add(project);
@@ -113,17 +113,17 @@ public sealed class When_a_runs_last_analyses_finish_concurrently_on_postgresql(
     }
 
     private async Task<Guid> StartAsync(Guid projectId) =>
-        (await WithAsync((db, outbox) => new PromptAnalysisRunStarter(db, outbox, TimeProvider.System)
+        (await database.WithOutboxAsync((db, outbox) => new PromptAnalysisRunStarter(db, outbox, TimeProvider.System)
             .StartOnDemandAsync(new RunRequest(AnalysisRunScope.Project, projectId, null, true, "specs"), CancellationToken.None))).RunId;
 
     private Task<FanOutPage> DispatchAsync(Guid runId, Guid? after) =>
-        WithAsync((db, outbox) => new PromptAnalysisFanOut(db, outbox, _options, TimeProvider.System).DispatchPageAsync(runId, after, CancellationToken.None));
+        database.WithOutboxAsync((db, outbox) => new PromptAnalysisFanOut(db, outbox, _options, TimeProvider.System).DispatchPageAsync(runId, after, CancellationToken.None));
 
     private Task<int> ClaimAsync() =>
-        WithAsync((db, outbox) => new PromptAnalysisClaimer(db, outbox, _options, TimeProvider.System, NullLogger<PromptAnalysisClaimer>.Instance).ClaimAsync(CancellationToken.None));
+        database.WithOutboxAsync((db, outbox) => new PromptAnalysisClaimer(db, outbox, _options, TimeProvider.System, NullLogger<PromptAnalysisClaimer>.Instance).ClaimAsync(CancellationToken.None));
 
     private Task<int> FinishAsync(AnalysisJob job, string status) =>
-        WithAsync(async (db, outbox) =>
+        database.WithOutboxAsync(async (db, outbox) =>
         {
             var succeeded = status == AnalysisJobStatus.Completed ? 1 : 0;
             await new PromptAnalysisClaimer(db, outbox, _options, TimeProvider.System, NullLogger<PromptAnalysisClaimer>.Instance)
@@ -132,33 +132,13 @@ public sealed class When_a_runs_last_analyses_finish_concurrently_on_postgresql(
         });
 
     private Task<List<AnalysisJob>> JobsAsync(Guid runId) =>
-        QueryAsync(db => db.Set<AnalysisJob>().Where(j => j.RunId == runId).OrderBy(j => j.Id).ToListAsync());
+        database.QueryAsync(db => db.Set<AnalysisJob>().Where(j => j.RunId == runId).OrderBy(j => j.Id).ToListAsync());
 
-    private Task<AnalysisRun> RunAsync(Guid runId) => QueryAsync(db => db.Set<AnalysisRun>().SingleAsync(r => r.Id == runId));
+    private Task<AnalysisRun> RunAsync(Guid runId) => database.QueryAsync(db => db.Set<AnalysisRun>().SingleAsync(r => r.Id == runId));
 
     private async Task<List<PromptAnalysisRunFinished>> FinishedEventsAsync(Guid runId)
     {
-        var bodies = await QueryAsync(db => db.Set<OutboxMessage>().Where(m => m.MessageType == typeof(PromptAnalysisRunFinished).FullName).Select(m => m.Body).ToListAsync());
+        var bodies = await database.QueryAsync(db => db.Set<OutboxMessage>().Where(m => m.MessageType == typeof(PromptAnalysisRunFinished).FullName).Select(m => m.Body).ToListAsync());
         return [.. bodies.Select(body => JsonSerializer.Deserialize<PromptAnalysisRunFinished>(body, OutboxMessageTypes.JsonOptions)!).Where(e => e.RunId == runId)];
-    }
-
-    private async Task<T> QueryAsync<T>(Func<SagasDbContext, Task<T>> query)
-    {
-        await using var db = NewContext();
-        return await query(db);
-    }
-
-    private async Task<T> WithAsync<T>(Func<SagasDbContext, Outbox, Task<T>> action)
-    {
-        await using var db = NewContext();
-        using var signal = new OutboxSignal();
-        return await action(db, new Outbox(db, signal, TimeProvider.System));
-    }
-
-    private SagasDbContext NewContext()
-    {
-        var builder = new DbContextOptionsBuilder<SagasDbContext>();
-        PersistenceRegistration.Configure(builder, DatabaseProvider.PostgreSql, database.ConnectionString);
-        return new SagasDbContext(builder.Options);
     }
 }
