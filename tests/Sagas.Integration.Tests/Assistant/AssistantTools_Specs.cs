@@ -66,8 +66,7 @@ public sealed class AssistantData : IAsyncLifetime
 
     public SagasDbContext Open()
     {
-        var options = PersistenceRegistration.Configure(new DbContextOptionsBuilder<SagasDbContext>(), DatabaseProvider.PostgreSql, _database.ConnectionString);
-        return new SagasDbContext((DbContextOptions<SagasDbContext>)options.Options);
+        return _database.NewContext();
     }
 
     public static JsonElement Arguments(object value) => JsonSerializer.SerializeToElement(value);

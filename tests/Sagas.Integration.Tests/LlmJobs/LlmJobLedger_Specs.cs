@@ -102,8 +102,7 @@ public sealed class When_the_ledger_records_polls_on_postgresql : LedgerPollSpec
 
     protected override SagasDbContext CreateContext()
     {
-        var options = PersistenceRegistration.Configure(new DbContextOptionsBuilder<SagasDbContext>(), DatabaseProvider.PostgreSql, _database.ConnectionString);
-        return new SagasDbContext((DbContextOptions<SagasDbContext>)options.Options);
+        return _database.NewContext();
     }
 
     protected override Task PrepareAsync(SagasDbContext db) => db.Database.MigrateAsync();

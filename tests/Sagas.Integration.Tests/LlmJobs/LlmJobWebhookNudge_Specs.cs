@@ -94,8 +94,7 @@ public sealed class When_a_webhook_nudges_jobs_on_postgresql : WebhookNudgeSpecs
 
     protected override SagasDbContext CreateContext()
     {
-        var options = PersistenceRegistration.Configure(new DbContextOptionsBuilder<SagasDbContext>(), DatabaseProvider.PostgreSql, _database.ConnectionString);
-        return new SagasDbContext((DbContextOptions<SagasDbContext>)options.Options);
+        return _database.NewContext();
     }
 
     protected override Task PrepareAsync(SagasDbContext db) => db.Database.MigrateAsync();

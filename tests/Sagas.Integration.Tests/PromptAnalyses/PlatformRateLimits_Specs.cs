@@ -187,8 +187,7 @@ public sealed class When_several_processes_share_a_platform_budget_in_PostgreSQL
 
     private async Task MigrateAsync()
     {
-        var options = PersistenceRegistration.Configure(new DbContextOptionsBuilder<SagasDbContext>(), DatabaseProvider.PostgreSql, database.ConnectionString);
-        await using var db = new SagasDbContext((DbContextOptions<SagasDbContext>)options.Options);
+        await using var db = database.NewContext();
         await db.Database.MigrateAsync();
     }
 }

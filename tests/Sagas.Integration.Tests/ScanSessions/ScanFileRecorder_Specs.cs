@@ -122,8 +122,7 @@ public sealed class When_file_results_are_recorded_on_postgresql : IClassFixture
 
     private SagasDbContext CreateContext()
     {
-        var options = PersistenceRegistration.Configure(new DbContextOptionsBuilder<SagasDbContext>(), DatabaseProvider.PostgreSql, _database.ConnectionString);
-        return new SagasDbContext((DbContextOptions<SagasDbContext>)options.Options);
+        return _database.NewContext();
     }
 
     private async Task<Guid> CreateSessionAsync(int total, string status)
