@@ -5,60 +5,62 @@ using Microsoft.Extensions.Hosting;
 using Sagas.Hosting.Health;
 using Sagas.Hosting.Messaging;
 using Sagas.Hosting.Observability;
-using Sagas.Hosting.Workers;
-using Sagas.LlmJobs;
+using Sagas.Messaging;
+using Sagas.Messaging.Scheduling;
+using Sagas.Modules;
 using Sagas.Notifications;
 using Sagas.Persistence;
-using Sagas.PromptAnalyses;
-using Sagas.ScanSessions;
-using Sagas.Scheduling;
 
 namespace Sagas.Hosting;
 
 public static class SagasHostingExtensions
 {
+    /// <summary>The Quartz scheduler endpoint and the recurring schedules.</summary>
+    public static readonly WorkerRole SchedulerRole = new("scheduler", "The Quartz scheduler endpoint and the recurring schedules.");
+
+    /// <summary>Outgoing webhooks on finished work (no queues at all while no endpoint is configured).</summary>
+    public static readonly WorkerRole NotificationsRole = new("notifications", "Outgoing webhooks on finished work (no queues at all while no endpoint is configured).");
+
     /// <summary>
-    /// Everything a Sagas process needs, from configuration: persistence, the bus on the configured transport with
-    /// the consumers of the enabled worker roles, the scheduler, telemetry and health checks.
+    /// Everything a Sagas process needs, from configuration: persistence over the workflows' model, the bus on the
+    /// configured transport with the consumers of the enabled worker roles, the scheduler, telemetry and health checks.
     /// </summary>
-    public static TBuilder AddSagas<TBuilder>(this TBuilder builder, string serviceName, Action<IBusRegistrationConfigurator>? configureBus = null)
+    public static TBuilder AddSagas<TBuilder>(this TBuilder builder, string serviceName, WorkflowCatalog workflows, Action<IBusRegistrationConfigurator>? configureBus = null)
         where TBuilder : IHostApplicationBuilder
     {
-        var roles = WorkerRoles.Read(builder.Configuration);
+        var roles = WorkerRoles.Read(builder.Configuration, KnownRoles(workflows));
         builder.Services.AddSingleton(roles);
+        builder.Services.AddSingleton(workflows);
         builder.Services.AddSingleton(TimeProvider.System);
+        var contentRoot = builder.Environment.ContentRootPath;
 
         // Persistence first: its schema step is a hosted service that must run before the bus starts consuming.
-        builder.Services.AddSagasPersistence(builder.Configuration, builder.Environment.ContentRootPath);
+        builder.Services.AddSagasPersistence(builder.Configuration, contentRoot, workflows.Model);
         var database = DatabaseOptions.Read(builder.Configuration);
-        builder.Services.AddSagasOutbox(builder.Configuration);
-        builder.Services.AddLlmJobs(builder.Configuration);
-        builder.Services.AddPromptAnalyses(builder.Configuration);
-        var notifications = NotificationsOptions.Read(builder.Configuration);
+        builder.Services.AddSagasOutbox(builder.Configuration, workflows.Assemblies);
+        builder.Services.AddFailedMessages();
+        var services = new WorkflowServices(builder.Services, builder.Configuration, contentRoot, roles);
+        foreach (var module in workflows.Modules)
+            module.AddServices(services);
+
+        var notifications = NotificationsOptions.Read(builder.Configuration, workflows.Webhooks.Events);
         builder.Services.AddSagasNotifications(notifications);
-        if (roles.Runs(WorkerRoles.ScanSessions) || roles.Runs(WorkerRoles.ScanFiles))
-            builder.Services.AddScanSessions(builder.Configuration, builder.Environment.ContentRootPath);
 
         // The Quartz tables and scheduler likewise come before the bus that feeds the scheduler queue.
-        if (roles.Runs(WorkerRoles.Scheduler))
+        if (roles.Runs(SchedulerRole))
         {
             builder.Services.AddSagasQuartzScheduler(
                 builder.Configuration,
-                new SchedulerStore(database.ParseProvider(), database.ResolveConnectionString(builder.Environment.ContentRootPath)));
+                new SchedulerStore(database.ParseProvider(), database.ResolveConnectionString(contentRoot)));
         }
 
-        builder.Services.AddSagasMessaging(builder.Configuration, roles, x =>
+        builder.Services.AddSagasMessaging(builder.Configuration, roles, roles.Runs(SchedulerRole), x =>
         {
-            if (roles.Runs(WorkerRoles.LlmJobs))
-                x.AddLlmJobWorkers(database.ParseSagaConcurrency());
-            if (roles.Runs(WorkerRoles.ScanSessions))
-                x.AddScanSessionWorkers(database.ParseSagaConcurrency());
-            if (roles.Runs(WorkerRoles.ScanFiles))
-                x.AddScanFileWorkers();
-            if (roles.Runs(WorkerRoles.PromptAnalyses))
-                x.AddPromptAnalysisWorkers(database.ParseSagaConcurrency());
-            if (roles.Runs(WorkerRoles.Notifications))
-                x.AddNotificationWorkers(notifications);
+            var consumers = new WorkflowConsumers(x, builder.Configuration, roles, database.ParseSagaConcurrency());
+            foreach (var module in workflows.Modules)
+                module.AddConsumers(consumers);
+            if (roles.Runs(NotificationsRole))
+                x.AddNotificationWorkers(notifications, workflows.Webhooks);
             configureBus?.Invoke(x);
         });
         // Hosted services stop in reverse order: registered after the bus, the dispatcher stops publishing before the bus stops.
@@ -68,6 +70,9 @@ public static class SagasHostingExtensions
         builder.Services.AddSagasHealthChecks();
         return builder;
     }
+
+    /// <summary>Every role of this build: the workflows' roles in catalog order, then the infrastructure's.</summary>
+    public static IReadOnlyList<WorkerRole> KnownRoles(WorkflowCatalog workflows) => [.. workflows.Roles, SchedulerRole, NotificationsRole];
 
     /// <summary>Health and Prometheus endpoints; every host maps them.</summary>
     public static WebApplication MapSagasOperationalEndpoints(this WebApplication app)

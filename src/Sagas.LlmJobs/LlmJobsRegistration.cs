@@ -3,12 +3,12 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Core.Configuration;
 using Sagas.LlmJobs.Consumers;
-using Sagas.LlmJobs.Jobs;
+using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.Providers;
 using Sagas.LlmJobs.StateMachines;
-using Sagas.Persistence.LlmJobs;
-using Sagas.Persistence.SagaRepository;
-using Sagas.Scheduling.Recurring;
+using Sagas.Messaging.SagaRepository;
+using Sagas.Persistence;
+using Sagas.Messaging.Scheduling.Recurring;
 using Sagas.Contracts.LlmJobs;
 
 namespace Sagas.LlmJobs;

@@ -39,7 +39,8 @@ public sealed partial class NotificationsOptions
     public WebhookEndpointOptions? Find(string name) =>
         Webhooks.FirstOrDefault(endpoint => string.Equals(endpoint.Name, name, StringComparison.OrdinalIgnoreCase));
 
-    public static NotificationsOptions Read(IConfiguration configuration)
+    /// <param name="knownEvents">The webhook events the registered workflows send.</param>
+    public static NotificationsOptions Read(IConfiguration configuration, IReadOnlyList<string> knownEvents)
     {
         var options = new NotificationsOptions();
         try
@@ -51,12 +52,12 @@ public sealed partial class NotificationsOptions
             throw new SagasConfigurationException($"{SectionName}: {exception.Message}");
         }
 
-        options.Validate();
+        options.Validate(knownEvents);
         return options;
     }
 
     /// <summary>Every problem at once, each naming the entry; secrets are never echoed.</summary>
-    public void Validate()
+    public void Validate(IReadOnlyList<string> knownEvents)
     {
         var problems = new List<string>();
         if (AttemptTimeout <= TimeSpan.Zero)
@@ -91,8 +92,8 @@ public sealed partial class NotificationsOptions
             if (StandardWebhooks.TryDecodeSecret(endpoint.Secret, MinimumSecretBytes, out _) is { } secretProblem)
                 problems.Add($"{label}:Secret {secretProblem}");
 
-            foreach (var name in endpoint.Events.Where(name => !WebhookEventTypes.All.Contains(name)))
-                problems.Add($"{label}:Events names unknown event '{name}'. Known: {string.Join(", ", WebhookEventTypes.All)}.");
+            foreach (var name in endpoint.Events.Where(name => !knownEvents.Contains(name)))
+                problems.Add($"{label}:Events names unknown event '{name}'. Known: {string.Join(", ", knownEvents)}.");
         }
 
         if (problems.Count > 0)

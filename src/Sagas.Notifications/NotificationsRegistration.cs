@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
+using Sagas.Modules.Webhooks;
 using Sagas.Notifications.Webhooks;
 
 namespace Sagas.Notifications;
@@ -12,13 +13,10 @@ namespace Sagas.Notifications;
 public static class NotificationsRegistration
 {
     /// <summary>
-    /// Options (validated now: a bad URL, secret or event name stops start-up in every process) and, when any endpoint
-    /// is configured, the signing webhook client behind its retry pipeline.
+    /// Options already read and validated (a bad URL, secret or event name stops start-up in every process) and, when
+    /// any endpoint is configured, the publisher workflows raise events through and the signing webhook client behind its
+    /// retry pipeline.
     /// </summary>
-    public static IServiceCollection AddSagasNotifications(this IServiceCollection services, IConfiguration configuration) =>
-        services.AddSagasNotifications(NotificationsOptions.Read(configuration));
-
-    /// <summary>The same from options already read (and validated).</summary>
     public static IServiceCollection AddSagasNotifications(this IServiceCollection services, NotificationsOptions options)
     {
         if (services.Any(descriptor => descriptor.ServiceType == typeof(NotificationsOptions)))
@@ -64,15 +62,20 @@ public static class NotificationsRegistration
                 pipeline.AddTimeout(options.AttemptTimeout);
             });
         services.TryAddSingleton<WebhookSender>();
+        services.TryAddSingleton<IWebhookPublisher, WebhookPublisher>();
         return services;
     }
 
-    /// <summary>The two notification consumers of the <c>notifications</c> role; nothing at all without endpoints.</summary>
-    public static IBusRegistrationConfigurator AddNotificationWorkers(this IBusRegistrationConfigurator x, NotificationsOptions options)
+    /// <summary>
+    /// The consumers of the <c>notifications</c> role: the workflows' webhook event consumers on one queue and the
+    /// delivery consumer; nothing at all without endpoints.
+    /// </summary>
+    public static IBusRegistrationConfigurator AddNotificationWorkers(this IBusRegistrationConfigurator x, NotificationsOptions options, WebhookRegistry webhooks)
     {
         if (!options.Enabled)
             return x;
-        x.AddConsumer<WebhookEventConsumer, WebhookEventConsumerDefinition>();
+        foreach (var consumer in webhooks.Consumers)
+            x.AddConsumer(consumer, typeof(WebhookEventConsumerDefinition<>).MakeGenericType(consumer));
         x.AddConsumer<DeliverWebhookConsumer, DeliverWebhookConsumerDefinition>();
         return x;
     }

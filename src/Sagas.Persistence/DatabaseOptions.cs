@@ -26,10 +26,10 @@ public sealed class DatabaseOptions
     /// How saga instances are protected on PostgreSQL: Pessimistic (row lock, the default) or Optimistic (version
     /// token, retried on conflict). SQLite is always optimistic.
     /// </summary>
-    public string SagaConcurrency { get; set; } = nameof(SagaRepository.SagaConcurrencyMode.Pessimistic);
+    public string SagaConcurrency { get; set; } = nameof(SagaConcurrencyMode.Pessimistic);
 
-    public SagaRepository.SagaConcurrencyMode ParseSagaConcurrency() =>
-        ConfiguredName.Parse<SagaRepository.SagaConcurrencyMode>(SagaConcurrency, $"{SectionName}:{nameof(SagaConcurrency)}");
+    public SagaConcurrencyMode ParseSagaConcurrency() =>
+        ConfiguredName.Parse<SagaConcurrencyMode>(SagaConcurrency, $"{SectionName}:{nameof(SagaConcurrency)}");
 
     public DatabaseProvider ParseProvider() => ConfiguredName.Parse<DatabaseProvider>(Provider, $"{SectionName}:{nameof(Provider)}");
 

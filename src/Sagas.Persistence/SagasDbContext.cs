@@ -1,11 +1,13 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace Sagas.Persistence;
 
 /// <summary>
-/// The one database context of the system: saga state and the domain tables of the three workflows.
-/// Every persisted type lives in this assembly (one folder per feature) so that migrations see the whole model.
+/// The one database context of the system. It maps nothing itself: the tables come from the <see cref="SagasModel"/>
+/// its options carry (see <see cref="PersistenceRegistration.Configure"/>), so infrastructure and each workflow keep
+/// their entity configurations beside their code.
 /// </summary>
 public class SagasDbContext(DbContextOptions<SagasDbContext> options) : DbContext(options)
 {
@@ -22,6 +24,9 @@ public class SagasDbContext(DbContextOptions<SagasDbContext> options) : DbContex
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
-        modelBuilder.ApplyConfigurationsFromAssembly(typeof(SagasDbContext).Assembly);
+        var model = this.GetService<IDbContextOptions>().FindExtension<SagasModelOptionsExtension>()?.Model
+            ?? throw new InvalidOperationException(
+                "SagasDbContext was built without a SagasModel; configure its options with PersistenceRegistration.Configure.");
+        model.Apply(modelBuilder);
     }
 }

@@ -5,12 +5,14 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Quartz;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Core.Configuration;
-using Sagas.Persistence.PromptAnalyses;
-using Sagas.Persistence.SagaRepository;
-using Sagas.PromptAnalyses.Analyses;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
+using Sagas.Messaging.SagaRepository;
+using Sagas.Persistence;
 using Sagas.PromptAnalyses.Calls;
+using Sagas.PromptAnalyses.Consumers;
 using Sagas.PromptAnalyses.Runs;
-using Sagas.Scheduling.Recurring;
+using Sagas.Messaging.Scheduling.Recurring;
 
 namespace Sagas.PromptAnalyses;
 

@@ -1,12 +1,14 @@
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Sagas.Persistence.SagaRepository;
-using Sagas.Persistence.ScanSessions;
+using Sagas.Messaging.SagaRepository;
+using Sagas.Persistence;
+using Sagas.ScanSessions.Data;
+using Sagas.ScanSessions.StateMachines;
 using Sagas.ScanSessions.Fetching;
 using Sagas.ScanSessions.Files;
-using Sagas.ScanSessions.Sessions;
-using Sagas.ScanSessions.StateMachines;
+using Sagas.ScanSessions.Consumers;
+using Sagas.ScanSessions.Sources;
 using Sagas.Storage;
 
 namespace Sagas.ScanSessions;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Sagas.Modules.Assistant;
 
 namespace Sagas.Api.Assistant;
 

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Sagas.Api.Assistant.Tools;
+using Sagas.PromptAnalyses.Assistant;
 using Sagas.Api.Infrastructure;
+using Sagas.Modules.Api;
 using Sagas.Core.Configuration;
+using Sagas.Modules.Assistant;
 
 namespace Sagas.Api.Assistant;
 
@@ -10,20 +12,15 @@ public static class AssistantRegistration
     public const string SimulatedProvider = "simulated";
     public const string OpenAiProvider = "openai";
 
-    /// <summary>The assistant of <c>Assistant:Provider</c> with the tools over LLM jobs, scan sessions and prompt analyses.</summary>
+    /// <summary>The assistant of <c>Assistant:Provider</c> with the workflows' read-only tools.</summary>
     public static WebApplicationBuilder AddAssistant(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(AssistantOptions.SectionName).Get<AssistantOptions>() ?? new AssistantOptions();
         builder.Services.AddOptions<AssistantOptions>().BindConfiguration(AssistantOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(options);
 
-        builder.Services.AddAssistantTool<CountLlmJobsTool>();
-        builder.Services.AddAssistantTool<CountScanSessionsTool>();
+        // The workflows add their own tools and failure sources (IWorkflowModule.AddApi); this one spans them all.
         builder.Services.AddAssistantTool<RecentFailuresTool>();
-        builder.Services.AddAssistantTool<LlmJobUsageTool>();
-        builder.Services.AddAssistantTool<CountPromptAnalysesTool>();
-        builder.Services.AddAssistantTool<PromptAnalysisCostTool>();
-        builder.Services.AddAssistantTool<BrandVisibilityTool>();
         builder.Services.TryAddScoped<AssistantToolRegistry>();
         builder.Services.TryAddScoped<AssistantToolRunner>();
 
@@ -45,17 +42,6 @@ public static class AssistantRegistration
         }
 
         return builder;
-    }
-
-    /// <summary>
-    /// Offers one more read-only tool to the assistant (both paths). This is the whole registration a feature needs,
-    /// e.g. prompt analyses: <c>services.AddAssistantTool&lt;CountPromptAnalysesTool&gt;()</c>.
-    /// </summary>
-    public static IServiceCollection AddAssistantTool<TTool>(this IServiceCollection services)
-        where TTool : class, IAssistantTool
-    {
-        services.AddScoped<IAssistantTool, TTool>();
-        return services;
     }
 
     public static IEndpointRouteBuilder MapAssistantEndpoints(this IEndpointRouteBuilder endpoints)

@@ -1,6 +1,7 @@
 using System.ClientModel;
 using OpenAI;
 using OpenAI.Chat;
+using Sagas.Modules.Assistant;
 
 namespace Sagas.Api.Assistant;
 

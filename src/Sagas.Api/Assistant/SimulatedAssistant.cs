@@ -1,4 +1,5 @@
 using System.Text;
+using Sagas.Modules.Assistant;
 
 namespace Sagas.Api.Assistant;
 

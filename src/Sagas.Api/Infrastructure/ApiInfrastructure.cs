@@ -3,12 +3,12 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
+using Sagas.Modules.Api;
 
 namespace Sagas.Api.Infrastructure;
 
 public static class ApiInfrastructure
 {
-    public const string MutationsPolicy = "mutations";
     private const string CorsPolicy = "configured-origins";
 
     public static WebApplicationBuilder AddApiInfrastructure(this WebApplicationBuilder builder)
@@ -37,7 +37,7 @@ public static class ApiInfrastructure
         builder.Services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            limiter.AddPolicy(MutationsPolicy, context => RateLimitPartition.Get(
+            limiter.AddPolicy(MutationEndpoints.Policy, context => RateLimitPartition.Get(
                 MutationRateLimiter.CallerKey(context),
                 caller => context.RequestServices.GetRequiredService<MutationRateLimiter>().For(caller)));
             limiter.OnRejected = async (context, cancellationToken) =>
@@ -71,9 +71,4 @@ public static class ApiInfrastructure
         app.UseRateLimiter();
         return app;
     }
-
-    /// <summary>Marks a route as changing state: rate limited per caller.</summary>
-    public static TBuilder Mutation<TBuilder>(this TBuilder builder)
-        where TBuilder : IEndpointConventionBuilder =>
-        builder.RequireRateLimiting(MutationsPolicy);
 }

@@ -1,18 +1,15 @@
 using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.RateLimiting;
-using Microsoft.EntityFrameworkCore;
-using Sagas.Api.Infrastructure;
-using Sagas.Api.ScanSessions;
-using Sagas.Persistence;
-using Sagas.Persistence.LlmJobs;
-using Sagas.Persistence.ScanSessions;
+using MassTransit;
+using Sagas.Modules.Api;
+using Sagas.Modules.Realtime;
 
 namespace Sagas.Api.Realtime;
 
 /// <summary>
-/// <c>/ws</c>: the seed's protocol. Client messages are JSON text frames with an <c>action</c>:
-/// <c>start_scan</c> (token, file_content, target_hole_codes), <c>subscribe</c> (session_id or llm_job_id).
+/// <c>/ws</c>: the seed's protocol. Client messages are JSON text frames with an <c>action</c>: the workflows'
+/// actions (e.g. <c>start_scan</c>) or <c>subscribe</c> with one of the workflows' id properties (<c>session_id</c>, …).
 /// A bad message gets an <c>ERROR</c> and the socket stays open; a message over the size limit closes it with 1009.
 /// Authentication is the API's (header, or <c>?access_token=</c> on the upgrade).
 /// </summary>
@@ -22,11 +19,11 @@ public static class RealtimeEndpoint
 
     public static WebApplication MapRealtimeEndpoint(this WebApplication app)
     {
-        app.Map(Path, HandleAsync).WithTags("Real time").WithSummary("WebSocket: live scan session and LLM job messages.");
+        app.Map(Path, HandleAsync).WithTags("Real time").WithSummary("WebSocket: live messages of the workflows (scan sessions, LLM jobs, …).");
         return app;
     }
 
-    private static async Task<IResult> HandleAsync(HttpContext http, RealtimeHub hub, RealtimeOptions options, IServiceScopeFactory scopes, MutationRateLimiter mutations, TimeProvider clock, ILoggerFactory loggers)
+    private static async Task<IResult> HandleAsync(HttpContext http, RealtimeHub hub, RealtimeOptions options, RealtimeRegistry registry, IServiceScopeFactory scopes, MutationRateLimiter mutations, ILoggerFactory loggers)
     {
         if (!http.WebSockets.IsWebSocketRequest)
             return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "WebSocket required", detail: $"{Path} speaks WebSocket only.");
@@ -36,7 +33,7 @@ public static class RealtimeEndpoint
         var logger = loggers.CreateLogger(typeof(RealtimeEndpoint));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, connection.Aborted);
         var writer = connection.RunWriterAsync(http.RequestAborted);
-        var session = new SocketSession(connection, hub, scopes, clock, http.User.Identity?.Name, () => mutations.TryAcquire(MutationRateLimiter.CallerKey(http)), mutations.RefusalMessage);
+        var session = new SocketSession(connection, hub, registry, scopes, http.User.Identity?.Name, () => mutations.TryAcquire(MutationRateLimiter.CallerKey(http)), mutations.RefusalMessage);
         try
         {
             await ReceiveAsync(socket, connection, session, options.MaxMessageBytes, logger, stop.Token);
@@ -92,17 +89,19 @@ public static class RealtimeEndpoint
         }
     }
 
-    /// <summary>The per-socket protocol state machine: parses one client message and answers it.</summary>
-    /// <param name="acquireMutation">The caller's token from the budget <c>POST /api/scan-sessions</c> draws on too.</param>
+    /// <summary>The per-socket protocol: parses one client message and hands it to the workflow that answers it.</summary>
+    /// <param name="acquireMutation">The caller's token from the budget the HTTP routes draw on too.</param>
     private sealed class SocketSession(
         RealtimeConnection connection,
         RealtimeHub hub,
+        RealtimeRegistry registry,
         IServiceScopeFactory scopes,
-        TimeProvider clock,
         string? caller,
         Func<RateLimitLease> acquireMutation,
         string refusal)
     {
+        private string ActionNames => string.Join(" or ", [.. registry.Actions.Select(a => a.Name), RealtimeMessages.SubscribeAction]);
+
         public async Task HandleAsync(ReadOnlyMemory<byte> text, CancellationToken cancellationToken)
         {
             JsonDocument document;
@@ -121,139 +120,43 @@ public static class RealtimeEndpoint
                 var root = document.RootElement;
                 if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("action", out var action) || action.ValueKind != JsonValueKind.String)
                 {
-                    connection.Send(RealtimeMessages.Error("The message must be a JSON object with an \"action\": start_scan or subscribe."));
+                    connection.Send(RealtimeMessages.Error($"The message must be a JSON object with an \"action\": {ActionNames}."));
                     return;
                 }
 
-                switch (action.GetString())
+                var name = action.GetString();
+                if (name == RealtimeMessages.SubscribeAction)
                 {
-                    case "start_scan":
-                        await StartScanAsync(root, cancellationToken);
-                        break;
-                    case "subscribe":
-                        await SubscribeAsync(root, cancellationToken);
-                        break;
-                    default:
-                        connection.Send(RealtimeMessages.Error("Unknown action; use start_scan or subscribe."));
-                        break;
-                }
-            }
-        }
-
-        private async Task StartScanAsync(JsonElement root, CancellationToken cancellationToken)
-        {
-            using (var lease = acquireMutation())
-            {
-                if (!lease.IsAcquired)
-                {
-                    connection.Send(RealtimeMessages.Error($"Too many requests: {refusal}"));
+                    await SubscribeAsync(root, cancellationToken);
                     return;
                 }
+
+                var handler = registry.Actions.FirstOrDefault(a => a.Name == name).Handler;
+                if (handler is null)
+                {
+                    connection.Send(RealtimeMessages.Error($"Unknown action; use {ActionNames}."));
+                    return;
+                }
+
+                await using var scope = scopes.CreateAsyncScope();
+                await handler(root, NewSocket(scope.ServiceProvider), cancellationToken);
             }
-
-            if (!TryReadCodes(root, out var codes))
-            {
-                connection.Send(RealtimeMessages.Error("target_hole_codes must be an array of strings."));
-                return;
-            }
-
-            if (!root.TryGetProperty("file_content", out var contentElement) || contentElement.ValueKind != JsonValueKind.String)
-            {
-                connection.Send(RealtimeMessages.Error("file_content (base64 of a manifest, a ZIP or a single file) is required."));
-                return;
-            }
-
-            if (!contentElement.TryGetBytesFromBase64(out var content))
-            {
-                connection.Send(RealtimeMessages.Error("file_content is not valid base64."));
-                return;
-            }
-
-            var submission = new ScanSessionSubmission
-            {
-                Codes = codes,
-                FileContent = content,
-                FileContentName = root.TryGetProperty("file_name", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString() : null,
-                DriveToken = root.TryGetProperty("token", out var token) && token.ValueKind == JsonValueKind.String ? token.GetString() : null,
-                RequestedBy = caller,
-            };
-
-            await using var scope = scopes.CreateAsyncScope();
-            var starter = scope.ServiceProvider.GetRequiredService<ScanSessionStarter>();
-            var (_, error) = await starter.StartAsync(submission, cancellationToken, sessionId =>
-            {
-                // STARTED goes into the queue before the subscription, so it precedes every event of the session.
-                connection.Send(RealtimeMessages.Started(sessionId, clock.GetUtcNow()));
-                hub.Subscribe(RealtimeHub.ScanTopic(sessionId), connection);
-            });
-            if (error is not null)
-                connection.Send(RealtimeMessages.Error(error.Message));
         }
 
         private async Task SubscribeAsync(JsonElement root, CancellationToken cancellationToken)
         {
-            if (TryReadId(root, "session_id", out var sessionId))
+            foreach (var (property, subscribe) in registry.Subscriptions)
             {
-                await SubscribeToSessionAsync(sessionId, cancellationToken);
-                return;
+                if (TryReadId(root, property, out var id))
+                {
+                    await using var scope = scopes.CreateAsyncScope();
+                    await subscribe(id, NewSocket(scope.ServiceProvider), cancellationToken);
+                    return;
+                }
             }
 
-            if (TryReadId(root, "llm_job_id", out var jobId))
-            {
-                await SubscribeToLlmJobAsync(jobId, cancellationToken);
-                return;
-            }
-
-            connection.Send(RealtimeMessages.Error("subscribe needs a session_id or an llm_job_id (a GUID)."));
-        }
-
-        private async Task SubscribeToSessionAsync(Guid sessionId, CancellationToken cancellationToken)
-        {
-            // Subscribed before the state is read: an event between the two arrives (perhaps twice), never lost.
-            hub.Subscribe(RealtimeHub.ScanTopic(sessionId), connection);
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
-            var session = await db.Set<ScanSession>().AsNoTracking().SingleOrDefaultAsync(s => s.Id == sessionId, cancellationToken);
-            if (session is null)
-            {
-                connection.Send(RealtimeMessages.Error($"There is no scan session {sessionId}.", sessionId));
-                return;
-            }
-
-            connection.Send(RealtimeMessages.State(session));
-            if (session.TotalFiles is { } total)
-                connection.Send(RealtimeMessages.Progress(sessionId, session.ProcessedFiles, total));
-            switch (session.Status)
-            {
-                case ScanSessionStatus.Completed when session.ReportBlobKey is { } key:
-                    var link = await RealtimeEventConsumer.DownloadLinkAsync(scope.ServiceProvider, sessionId, key, cancellationToken);
-                    connection.Send(RealtimeMessages.Complete(sessionId, link, session.TotalMatches, session.ProcessedFiles));
-                    break;
-                case ScanSessionStatus.Failed:
-                    connection.Send(RealtimeMessages.Error(session.Error ?? "The session failed.", sessionId));
-                    break;
-                case ScanSessionStatus.Cancelled:
-                    connection.Send(RealtimeMessages.Error("The session was cancelled.", sessionId));
-                    break;
-            }
-        }
-
-        private async Task SubscribeToLlmJobAsync(Guid jobId, CancellationToken cancellationToken)
-        {
-            hub.Subscribe(RealtimeHub.LlmJobTopic(jobId), connection);
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
-            var job = await db.Set<LlmJob>().AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
-            if (job is null)
-            {
-                // A job just submitted is stored within moments; the subscription stays and its events will come.
-                connection.Send(RealtimeMessages.Error($"There is no LLM job {jobId} yet."));
-                return;
-            }
-
-            connection.Send(RealtimeMessages.LlmJobState(RealtimeMessages.LlmJobStateType, job));
-            if (!job.IsActive)
-                connection.Send(RealtimeMessages.LlmJobState(RealtimeMessages.LlmJobCompleteType, job));
+            var properties = registry.Subscriptions.Select(s => ("aeiou".Contains(s.Property[0], StringComparison.Ordinal) ? "an " : "a ") + s.Property);
+            connection.Send(RealtimeMessages.Error($"subscribe needs {string.Join(" or ", properties)} (a GUID)."));
         }
 
         private static bool TryReadId(JsonElement root, string property, out Guid id)
@@ -262,19 +165,64 @@ public static class RealtimeEndpoint
             return root.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String && Guid.TryParse(value.GetString(), out id);
         }
 
-        private static bool TryReadCodes(JsonElement root, out List<string?> codes)
-        {
-            codes = [];
-            if (!root.TryGetProperty("target_hole_codes", out var array) || array.ValueKind != JsonValueKind.Array)
-                return false;
-            foreach (var code in array.EnumerateArray())
-            {
-                if (code.ValueKind != JsonValueKind.String)
-                    return false;
-                codes.Add(code.GetString());
-            }
+        private Socket NewSocket(IServiceProvider services) => new(connection, hub, caller, acquireMutation, refusal, services);
+    }
 
-            return true;
+    /// <summary>What a workflow's action or subscription sees of the socket it answers.</summary>
+    private sealed class Socket(
+        RealtimeConnection connection,
+        RealtimeHub hub,
+        string? user,
+        Func<RateLimitLease> acquireMutation,
+        string refusal,
+        IServiceProvider services) : IRealtimeSocket
+    {
+        public string? User => user;
+
+        public IServiceProvider Services => services;
+
+        public string MutationRefusal => refusal;
+
+        public void Send(object message) => connection.Send(message);
+
+        public void Subscribe(string topic) => hub.Subscribe(topic, connection);
+
+        public RateLimitLease AcquireMutation() => acquireMutation();
+    }
+}
+
+public static class RealtimeRegistration
+{
+    private const string EventEndpointName = "realtime-events";
+
+    /// <summary>
+    /// This instance's event endpoint with every workflow's realtime consumers on it: temporary (non-durable,
+    /// auto-deleted, named after the instance), so each API instance gets its own copy of every event and no queue
+    /// outlives its process. One message at a time keeps each topic's events in order.
+    /// </summary>
+    public static IBusRegistrationConfigurator AddRealtimeEvents(this IBusRegistrationConfigurator x, RealtimeRegistry registry)
+    {
+        var instance = NewId.NextGuid().ToString("N")[..12];
+        foreach (var consumer in registry.Consumers)
+        {
+            x.AddConsumer(consumer).Endpoint(endpoint =>
+            {
+                endpoint.Name = EventEndpointName;
+                endpoint.Temporary = true;
+                endpoint.InstanceId = instance;
+                endpoint.ConcurrentMessageLimit = 1;
+            });
         }
+
+        return x;
+    }
+
+    public static IServiceCollection AddRealtime(this IServiceCollection services, IConfiguration configuration, RealtimeRegistry registry)
+    {
+        services.AddSingleton(RealtimeOptions.Read(configuration));
+        services.AddSingleton<RealtimeHub>();
+        services.AddSingleton<IRealtimeHub>(provider => provider.GetRequiredService<RealtimeHub>());
+        services.AddSingleton(registry);
+        return services;
     }
 }

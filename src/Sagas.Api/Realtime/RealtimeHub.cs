@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Configuration;
 using Sagas.Core.Configuration;
+using Sagas.Modules.Realtime;
 
 namespace Sagas.Api.Realtime;
 
@@ -37,19 +38,15 @@ public sealed class RealtimeOptions
 
 /// <summary>
 /// The sockets of this API instance and what each one follows. Events arrive from this instance's own temporary
-/// bus endpoint (<see cref="RealtimeEventConsumer"/>), so every instance hears every event and delivers to its sockets.
+/// bus endpoint (the workflows' realtime consumers), so every instance hears every event and delivers to its sockets.
 /// Sending never waits on a client: a message goes into the socket's bounded queue or the socket is dropped.
 /// </summary>
-public sealed class RealtimeHub(RealtimeOptions options, TimeProvider clock, ILogger<RealtimeHub> logger)
+public sealed class RealtimeHub(RealtimeOptions options, TimeProvider clock, ILogger<RealtimeHub> logger) : IRealtimeHub
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.General);
 
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<RealtimeConnection, byte>> _topics = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _lastProgress = new(StringComparer.Ordinal);
-
-    public static string ScanTopic(Guid sessionId) => "scan:" + sessionId.ToString("N");
-
-    public static string LlmJobTopic(Guid jobId) => "llm:" + jobId.ToString("N");
 
     public RealtimeConnection Open(WebSocket socket) => new(socket, options.SendQueueCapacity, logger);
 

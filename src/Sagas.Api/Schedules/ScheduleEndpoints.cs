@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Options;
 using Sagas.Api.Infrastructure;
+using Sagas.Modules.Api;
 using Sagas.Contracts.Scheduling;
-using Sagas.Scheduling.Recurring;
+using Sagas.Messaging.Scheduling.Recurring;
 
 namespace Sagas.Api.Schedules;
 

@@ -1,7 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Sagas.Api.Infrastructure;
+using Sagas.Modules.Api;
 using Sagas.Persistence;
-using Sagas.Persistence.FailedMessages;
+using Sagas.Messaging.FailedMessages;
 
 namespace Sagas.Api.System;
 

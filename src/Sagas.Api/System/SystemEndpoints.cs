@@ -1,10 +1,9 @@
+using System.Reflection;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.Diagnostics;
+using Sagas.Modules;
 using Sagas.Persistence;
-using Sagas.Persistence.LlmJobs;
-using Sagas.Persistence.PromptAnalyses;
-using Sagas.Persistence.ScanSessions;
 
 namespace Sagas.Api.System;
 
@@ -42,26 +41,44 @@ public static class SystemEndpoints
         return endpoints;
     }
 
-    private static async Task<IResult> GetSagasAsync(SagasDbContext db, CancellationToken cancellationToken)
+    private static async Task<IResult> GetSagasAsync(SagasDbContext db, WorkflowCatalog workflows, CancellationToken cancellationToken)
     {
-        // One at a time: a DbContext does not run queries concurrently.
-        SagaStateSummary[] sagas =
-        [
-            await CountAsync("llm-job", db.Set<LlmJobState>().AsNoTracking().Select(s => s.CurrentState), cancellationToken),
-            await CountAsync("scan-session", db.Set<ScanSessionState>().AsNoTracking().Select(s => s.CurrentState), cancellationToken),
-            await CountAsync("prompt-analysis", db.Set<PromptAnalysisState>().AsNoTracking().Select(s => s.CurrentState), cancellationToken),
-        ];
+        // Every saga state the model maps, in the workflows' order; one query at a time (a DbContext runs one at a time).
+        var assemblies = workflows.Assemblies.ToList();
+        var states = db.Model.GetEntityTypes()
+            .Select(entity => entity.ClrType)
+            .Where(type => typeof(SagaStateMachineInstance).IsAssignableFrom(type) && type.GetProperty(CurrentStateProperty)?.PropertyType == typeof(string))
+            .OrderBy(type => assemblies.IndexOf(type.Assembly))
+            .ThenBy(type => type.Name, StringComparer.Ordinal);
+        var sagas = new List<SagaStateSummary>();
+        foreach (var state in states)
+            sagas.Add(await CountAsync(SagaName(state), db, state, cancellationToken));
         return Results.Ok(new SagaStateReport(sagas));
     }
 
-    private static async Task<SagaStateSummary> CountAsync(string name, IQueryable<string> currentStates, CancellationToken cancellationToken)
+    private const string CurrentStateProperty = "CurrentState";
+
+    /// <summary><c>LlmJobState</c> → <c>llm-job</c>.</summary>
+    private static string SagaName(Type state)
     {
-        var counts = await currentStates.GroupBy(state => state)
+        var name = state.Name.EndsWith("State", StringComparison.Ordinal) ? state.Name[..^"State".Length] : state.Name;
+        return KebabCaseEndpointNameFormatter.Instance.SanitizeName(name);
+    }
+
+    private static async Task<SagaStateSummary> CountAsync(string name, SagasDbContext db, Type state, CancellationToken cancellationToken)
+    {
+        var currentStates = (IQueryable<string>)typeof(SystemEndpoints).GetMethod(nameof(CurrentStates), BindingFlags.NonPublic | BindingFlags.Static)!
+            .MakeGenericMethod(state).Invoke(null, [db])!;
+        var counts = await currentStates.GroupBy(current => current)
             .Select(g => new { State = g.Key, Count = g.Count() })
             .ToListAsync(cancellationToken);
-        var states = counts.OrderBy(c => c.State, StringComparer.Ordinal).Select(c => new SagaStateCount(c.State, c.Count)).ToList();
-        return new SagaStateSummary(name, states, states.Sum(s => s.Count));
+        var byState = counts.OrderBy(c => c.State, StringComparer.Ordinal).Select(c => new SagaStateCount(c.State, c.Count)).ToList();
+        return new SagaStateSummary(name, byState, byState.Sum(s => s.Count));
     }
+
+    private static IQueryable<string> CurrentStates<TState>(SagasDbContext db)
+        where TState : class =>
+        db.Set<TState>().AsNoTracking().Select(saga => EF.Property<string>(saga, CurrentStateProperty));
 }
 
 public sealed record SagaStateCount(string State, int Count);

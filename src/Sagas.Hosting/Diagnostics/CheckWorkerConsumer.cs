@@ -1,6 +1,6 @@
 using MassTransit;
 using Sagas.Contracts.Diagnostics;
-using Sagas.Hosting.Workers;
+using Sagas.Modules;
 
 namespace Sagas.Hosting.Diagnostics;
 

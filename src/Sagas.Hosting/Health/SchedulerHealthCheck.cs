@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Sagas.Scheduling;
+using Sagas.Messaging.Scheduling;
 
 namespace Sagas.Hosting.Health;
 

@@ -4,10 +4,10 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Core.Configuration;
 using Sagas.Hosting.Diagnostics;
-using Sagas.Persistence.FailedMessages;
-using Sagas.Hosting.Workers;
-using Sagas.Scheduling;
-using Sagas.Scheduling.Status;
+using Sagas.Messaging.FailedMessages;
+using Sagas.Messaging.Scheduling;
+using Sagas.Messaging.Scheduling.Status;
+using Sagas.Modules;
 
 namespace Sagas.Hosting.Messaging;
 
@@ -21,12 +21,12 @@ public static class MessagingRegistration
         this IServiceCollection services,
         IConfiguration configuration,
         WorkerRoles roles,
+        bool runsScheduler,
         Action<IBusRegistrationConfigurator>? configureFeatures = null)
     {
         var options = MessagingOptions.Read(configuration);
         var transport = options.ParseTransport();
         services.AddSingleton(options);
-        var runsScheduler = roles.Runs(WorkerRoles.Scheduler);
 
         services.AddMassTransit(x =>
         {

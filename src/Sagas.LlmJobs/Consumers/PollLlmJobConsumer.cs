@@ -2,14 +2,15 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using MassTransit;
+using Sagas.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Sagas.Contracts.LlmJobs;
 using Sagas.Core.Telemetry;
-using Sagas.LlmJobs.Jobs;
+using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.Providers;
 using Sagas.Persistence;
-using Sagas.Persistence.LlmJobs;
+using Sagas.LlmJobs.StateMachines;
 
 namespace Sagas.LlmJobs.Consumers;
 
@@ -185,7 +186,7 @@ public sealed class PollLlmJobConsumerDefinition : ConsumerDefinition<PollLlmJob
 {
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<PollLlmJobConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        LlmJobEndpoints.UsePriorities(endpointConfigurator);
-        LlmJobEndpoints.UseDatabaseRetry(endpointConfigurator, context);
+        LlmJobQueues.UsePriorities(endpointConfigurator);
+        endpointConfigurator.UseDatabaseRetryWithOutbox(context);
     }
 }

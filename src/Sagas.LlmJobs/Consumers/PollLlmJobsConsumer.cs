@@ -1,9 +1,11 @@
 using MassTransit;
+using Sagas.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Sagas.Contracts.LlmJobs;
 using Sagas.Persistence;
-using Sagas.Persistence.LlmJobs;
+using Sagas.LlmJobs.Data;
+using Sagas.LlmJobs.StateMachines;
 
 namespace Sagas.LlmJobs.Consumers;
 
@@ -49,5 +51,5 @@ public sealed class PollLlmJobsConsumerDefinition : ConsumerDefinition<PollLlmJo
     public PollLlmJobsConsumerDefinition() => ConcurrentMessageLimit = 1;
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<PollLlmJobsConsumer> consumerConfigurator, IRegistrationContext context) =>
-        LlmJobEndpoints.UseDatabaseRetry(endpointConfigurator, context);
+        endpointConfigurator.UseDatabaseRetryWithOutbox(context);
 }

@@ -4,10 +4,10 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Sagas.Contracts.LlmJobs;
 using Sagas.LlmJobs;
-using Sagas.LlmJobs.Jobs;
+using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.Providers;
 using Sagas.Persistence;
-using Sagas.Persistence.LlmJobs;
+using Sagas.LlmJobs.StateMachines;
 
 namespace Sagas.LlmJobs.Consumers;
 

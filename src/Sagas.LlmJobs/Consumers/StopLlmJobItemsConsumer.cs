@@ -1,11 +1,12 @@
 using MassTransit;
+using Sagas.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Sagas.Contracts.LlmJobs;
-using Sagas.LlmJobs.Jobs;
+using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.Providers;
 using Sagas.Persistence;
-using Sagas.Persistence.LlmJobs;
+using Sagas.LlmJobs.StateMachines;
 
 namespace Sagas.LlmJobs.Consumers;
 
@@ -39,7 +40,7 @@ public sealed class StopLlmJobItemsConsumer(
             job.Id,
             [.. open.Select(item => new ItemChange(item.ItemId, status, Error: error))],
             leaseId: null,
-            (stored, _) => stored.StopReason ??= error,
+            (stored, _) => stored.StopDetail ??= error,
             message.Reason,
             context.CancellationToken);
 
@@ -77,14 +78,14 @@ public sealed class StopLlmJobItemsConsumer(
 public sealed class StopLlmJobItemsConsumerDefinition : ConsumerDefinition<StopLlmJobItemsConsumer>
 {
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<StopLlmJobItemsConsumer> consumerConfigurator, IRegistrationContext context) =>
-        LlmJobEndpoints.UseDatabaseRetry(endpointConfigurator, context);
+        endpointConfigurator.UseDatabaseRetryWithOutbox(context);
 }
 
 public sealed class StartLlmJobItemsConsumerDefinition : ConsumerDefinition<StartLlmJobItemsConsumer>
 {
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<StartLlmJobItemsConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        LlmJobEndpoints.UsePriorities(endpointConfigurator);
-        LlmJobEndpoints.UseDatabaseRetry(endpointConfigurator, context);
+        LlmJobQueues.UsePriorities(endpointConfigurator);
+        endpointConfigurator.UseDatabaseRetryWithOutbox(context);
     }
 }

@@ -1,10 +1,12 @@
 using MassTransit;
+using Sagas.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.LlmJobs;
 using Sagas.LlmJobs;
 using Sagas.LlmJobs.Providers;
 using Sagas.Persistence;
-using Sagas.Persistence.LlmJobs;
+using Sagas.LlmJobs.Data;
+using Sagas.LlmJobs.StateMachines;
 
 namespace Sagas.LlmJobs.Consumers;
 
@@ -65,7 +67,7 @@ public sealed class SubmitLlmJobConsumerDefinition : ConsumerDefinition<SubmitLl
 {
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<SubmitLlmJobConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        LlmJobEndpoints.UsePriorities(endpointConfigurator);
-        LlmJobEndpoints.UseDatabaseRetry(endpointConfigurator, context);
+        LlmJobQueues.UsePriorities(endpointConfigurator);
+        endpointConfigurator.UseDatabaseRetryWithOutbox(context);
     }
 }

@@ -1,5 +1,6 @@
 using MassTransit;
-using Sagas.Persistence.LlmJobs;
+using Sagas.Messaging;
+using Sagas.LlmJobs.Data;
 
 namespace Sagas.LlmJobs.StateMachines;
 
@@ -15,7 +16,6 @@ public sealed class LlmJobStateDefinition : SagaDefinition<LlmJobState>
         sagaConfigurator.Message<Contracts.LlmJobs.CancelLlmJob>(m => m.UsePartitioner(partition, x => x.Message.JobId));
         sagaConfigurator.Message<Contracts.LlmJobs.LlmJobDeadlineReached>(m => m.UsePartitioner(partition, x => x.Message.JobId));
 
-        endpointConfigurator.UseMessageRetry(retry => retry.Exponential(8, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(100)));
-        endpointConfigurator.UseInMemoryOutbox(context);
+        endpointConfigurator.UseDatabaseRetryWithOutbox(context);
     }
 }

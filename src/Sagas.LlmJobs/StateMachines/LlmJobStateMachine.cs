@@ -1,6 +1,6 @@
 using MassTransit;
 using Sagas.Contracts.LlmJobs;
-using Sagas.Persistence.LlmJobs;
+using Sagas.LlmJobs.Data;
 
 namespace Sagas.LlmJobs.StateMachines;
 

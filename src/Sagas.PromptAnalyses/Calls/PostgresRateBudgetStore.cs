@@ -1,6 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
-using Sagas.Persistence.PromptAnalyses;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
 
 namespace Sagas.PromptAnalyses.Calls;
 

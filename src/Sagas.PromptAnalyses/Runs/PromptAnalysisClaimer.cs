@@ -2,8 +2,9 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Persistence;
-using Sagas.Persistence.Outbox;
-using Sagas.Persistence.PromptAnalyses;
+using Sagas.Messaging.Outbox;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
 
 namespace Sagas.PromptAnalyses.Runs;
 
@@ -15,7 +16,7 @@ namespace Sagas.PromptAnalyses.Runs;
 /// moved can never interleave with another claimer's. Runs after each fan-out page and each finished analysis; a
 /// recurring tick is the fallback.
 /// </summary>
-public sealed class PromptAnalysisClaimer(SagasDbContext db, Outbox outbox, PromptAnalysesOptions options, TimeProvider clock, ILogger<PromptAnalysisClaimer> logger)
+public sealed class PromptAnalysisClaimer(SagasDbContext db, OutboxWriter outbox, PromptAnalysesOptions options, TimeProvider clock, ILogger<PromptAnalysisClaimer> logger)
 {
     /// <summary>The advisory lock key of the claim step ("SagasPA1" in ASCII).</summary>
     public const long AdvisoryLockKey = 0x5361676173504131;

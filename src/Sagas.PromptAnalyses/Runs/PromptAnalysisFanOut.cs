@@ -1,8 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Persistence;
-using Sagas.Persistence.Outbox;
-using Sagas.Persistence.PromptAnalyses;
+using Sagas.Messaging.Outbox;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
 
 namespace Sagas.PromptAnalyses.Runs;
 
@@ -15,7 +16,7 @@ public sealed record FanOutPage(int Read, int Created, Guid? NextAfter);
 /// and creates one pending analysis job per prompt. The unique (run, prompt) key makes a redelivered page create
 /// nothing; the next page's message and the run's total leave in the same transaction as the jobs.
 /// </summary>
-public sealed class PromptAnalysisFanOut(SagasDbContext db, Outbox outbox, PromptAnalysesOptions options, TimeProvider clock)
+public sealed class PromptAnalysisFanOut(SagasDbContext db, OutboxWriter outbox, PromptAnalysesOptions options, TimeProvider clock)
 {
     public async Task<FanOutPage> DispatchPageAsync(Guid runId, Guid? after, CancellationToken cancellationToken)
     {

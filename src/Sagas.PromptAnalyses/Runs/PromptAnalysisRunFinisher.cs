@@ -1,8 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Persistence;
-using Sagas.Persistence.Outbox;
-using Sagas.Persistence.PromptAnalyses;
+using Sagas.Messaging.Outbox;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
 
 namespace Sagas.PromptAnalyses.Runs;
 
@@ -18,7 +19,7 @@ namespace Sagas.PromptAnalyses.Runs;
 /// before that commit sees it undispatched (or the job still running) and skips it, while this check misses the other
 /// writer's fact, and nobody finishes the run.
 /// </remarks>
-public sealed class PromptAnalysisRunFinisher(SagasDbContext db, Outbox outbox, TimeProvider clock)
+public sealed class PromptAnalysisRunFinisher(SagasDbContext db, OutboxWriter outbox, TimeProvider clock)
 {
     /// <returns>True when this call finished the run (and queued the event).</returns>
     public async Task<bool> TryFinishAsync(Guid runId, CancellationToken cancellationToken)

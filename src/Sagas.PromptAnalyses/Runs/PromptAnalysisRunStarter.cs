@@ -3,8 +3,9 @@ using Microsoft.EntityFrameworkCore;
 using MassTransit;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Persistence;
-using Sagas.Persistence.Outbox;
-using Sagas.Persistence.PromptAnalyses;
+using Sagas.Messaging.Outbox;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
 
 namespace Sagas.PromptAnalyses.Runs;
 
@@ -21,7 +22,7 @@ public sealed record StartedRun(Guid RunId, bool Created);
 /// without <c>force</c>) finds the run already there instead of analysing again. A new run and its first fan-out
 /// message are written in one transaction (outbox), so a run that exists is always being or has been fanned out.
 /// </summary>
-public sealed class PromptAnalysisRunStarter(SagasDbContext db, Outbox outbox, TimeProvider clock)
+public sealed class PromptAnalysisRunStarter(SagasDbContext db, OutboxWriter outbox, TimeProvider clock)
 {
     public static string ScheduleKey(DateTimeOffset slot) =>
         "schedule:" + slot.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);

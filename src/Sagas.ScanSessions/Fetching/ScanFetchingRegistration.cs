@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
-using Sagas.Storage.GoogleDrive;
+using Sagas.ScanSessions.Fetching.GoogleDrive;
 
 namespace Sagas.ScanSessions.Fetching;
 

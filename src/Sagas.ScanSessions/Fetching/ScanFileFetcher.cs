@@ -3,7 +3,7 @@ using Amazon.S3.Model;
 using Sagas.Core.Configuration;
 using Sagas.Storage.Blobs;
 using Sagas.Storage.Content;
-using Sagas.Storage.GoogleDrive;
+using Sagas.ScanSessions.Fetching.GoogleDrive;
 using Sagas.Storage.S3;
 
 namespace Sagas.ScanSessions.Fetching;

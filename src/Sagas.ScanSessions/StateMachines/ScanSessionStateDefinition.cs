@@ -1,7 +1,9 @@
 using MassTransit;
+using Sagas.Messaging;
 using Sagas.Contracts.ScanSessions;
-using Sagas.Persistence.SagaRepository;
-using Sagas.Persistence.ScanSessions;
+using Sagas.Messaging.SagaRepository;
+using Sagas.Persistence;
+using Sagas.ScanSessions.Data;
 
 namespace Sagas.ScanSessions.StateMachines;
 
@@ -18,6 +20,6 @@ public sealed class ScanSessionStateDefinition : SagaDefinition<ScanSessionState
         sagaConfigurator.Message<ScanSessionFailed>(m => m.UsePartitioner(partition, x => x.Message.SessionId));
         sagaConfigurator.Message<CancelScanSession>(m => m.UsePartitioner(partition, x => x.Message.SessionId));
 
-        endpointConfigurator.UseSagaPersistenceRetry(context);
+        endpointConfigurator.UseDatabaseRetryWithOutbox(context);
     }
 }

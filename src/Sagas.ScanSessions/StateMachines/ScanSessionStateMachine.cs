@@ -1,6 +1,6 @@
 using MassTransit;
 using Sagas.Contracts.ScanSessions;
-using Sagas.Persistence.ScanSessions;
+using Sagas.ScanSessions.Data;
 
 namespace Sagas.ScanSessions.StateMachines;
 

@@ -10,7 +10,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Sagas.Api.Tests.Hosting;
 using Sagas.Components.Tests.Infrastructure;
 using Sagas.Persistence;
-using Sagas.Persistence.LlmJobs;
+using Sagas.LlmJobs.Data;
+using Sagas.LlmJobs.StateMachines;
 
 namespace Sagas.Api.Tests.Assistant;
 
@@ -190,7 +191,7 @@ public sealed class When_the_openai_assistant_is_asked(OpenAiAssistantApi api) :
         using var first = JsonDocument.Parse(requests[0].Body);
         Assert.Equal("gpt-6-luna", first.RootElement.GetProperty("model").GetString());
         var offered = first.RootElement.GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("function").GetProperty("name").GetString()).ToList();
-        Assert.Equal(new[] { "count_llm_jobs", "count_scan_sessions", "recent_failures", "llm_job_usage", "count_prompt_analyses", "prompt_analysis_costs", "brand_visibility" }, offered.ToArray());
+        Assert.Equal(new[] { "count_llm_jobs", "llm_job_usage", "count_scan_sessions", "count_prompt_analyses", "prompt_analysis_costs", "brand_visibility", "recent_failures" }, offered.ToArray());
 
         using var second = JsonDocument.Parse(requests[1].Body);
         var toolMessages = second.RootElement.GetProperty("messages").EnumerateArray().Where(m => m.GetProperty("role").GetString() == "tool").ToList();

@@ -3,9 +3,11 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Api.Assistant;
+using Sagas.Modules.Assistant;
 using Sagas.Api.Tests.Hosting;
 using Sagas.Persistence;
-using Sagas.Persistence.PromptAnalyses;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
 
 namespace Sagas.Api.Tests.Assistant;
 

@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Sagas.Api.Tests.Hosting;
 using Sagas.Contracts.Diagnostics;
 using Sagas.Persistence;
-using Sagas.Persistence.FailedMessages;
+using Sagas.Messaging.FailedMessages;
 
 namespace Sagas.Api.Tests.FailedMessages;
 

@@ -4,8 +4,10 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Api.Tests.LlmJobs;
 using Sagas.Persistence;
-using Sagas.Persistence.PromptAnalyses;
-using Sagas.Persistence.ScanSessions;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
+using Sagas.ScanSessions.Data;
+using Sagas.ScanSessions.StateMachines;
 
 namespace Sagas.Api.Tests.Hosting;
 
@@ -70,5 +72,5 @@ public sealed class When_sagas_are_counted_by_state(FastLlmJobsApi api) : IClass
         new() { CorrelationId = Guid.NewGuid(), CurrentState = state, StartedAt = DateTimeOffset.UtcNow, FinishedAt = DateTimeOffset.UtcNow };
 
     private static PromptAnalysisState Analysis(string state) =>
-        new() { CorrelationId = Guid.NewGuid(), CurrentState = state, RunId = Guid.NewGuid(), PromptId = Guid.NewGuid(), Platforms = "simulated", TotalPlatforms = 1 };
+        new() { CorrelationId = Guid.NewGuid(), CurrentState = state, RunId = Guid.NewGuid(), PromptId = Guid.NewGuid(), Platforms = ["simulated"], TotalPlatforms = 1 };
 }

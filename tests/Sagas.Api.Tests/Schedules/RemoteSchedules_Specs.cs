@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Sagas.Hosting;
 using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Workflows;
 
 namespace Sagas.Api.Tests.Schedules;
 
@@ -75,7 +76,7 @@ public sealed class When_the_api_asks_a_remote_scheduler : IClassFixture<Postgre
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(Settings("scheduler"));
-        builder.AddSagas("schedule-specs-scheduler");
+        builder.AddSagas("schedule-specs-scheduler", SagasWorkflows.Catalog);
         builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
         var host = builder.Build();
         await host.StartAsync();

@@ -11,7 +11,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Sagas.Components.Tests.Infrastructure;
 using Sagas.Components.Tests.LlmJobs.Providers;
 using Sagas.Persistence;
-using Sagas.Persistence.LlmJobs;
+using Sagas.LlmJobs.Data;
+using Sagas.LlmJobs.StateMachines;
 
 namespace Sagas.Api.Tests.Webhooks;
 

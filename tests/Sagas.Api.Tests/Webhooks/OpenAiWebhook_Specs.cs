@@ -14,7 +14,8 @@ using Sagas.Api.Security;
 using Sagas.Api.Tests.Hosting;
 using Sagas.Contracts.LlmJobs;
 using Sagas.Persistence;
-using Sagas.Persistence.LlmJobs;
+using Sagas.LlmJobs.Data;
+using Sagas.LlmJobs.StateMachines;
 
 namespace Sagas.Api.Tests.Webhooks;
 

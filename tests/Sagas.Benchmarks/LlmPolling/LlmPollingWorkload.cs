@@ -10,7 +10,9 @@ using Microsoft.Extensions.Hosting;
 using Sagas.Contracts.LlmJobs;
 using Sagas.Hosting;
 using Sagas.Persistence;
-using Sagas.Persistence.LlmJobs;
+using Sagas.LlmJobs.Data;
+using Sagas.LlmJobs.StateMachines;
+using Sagas.Workflows;
 
 namespace Sagas.Benchmarks.LlmPolling;
 
@@ -148,7 +150,7 @@ internal sealed class LlmPollingWorkload : IWorkload
                     string.Join(" | ", rows.Select(j => j.LastError).OfType<string>().Distinct().Take(3)));
             }
             // Stopping while the outbox still publishes the completion events would cancel those publishes mid-flight.
-            await WaitAsync(host, async db => !await db.Set<Sagas.Persistence.Outbox.OutboxMessage>().AnyAsync(), TimeSpan.FromMinutes(2), "the outbox drained");
+            await WaitAsync(host, async db => !await db.Set<Sagas.Messaging.Outbox.OutboxMessage>().AnyAsync(), TimeSpan.FromMinutes(2), "the outbox drained");
             return new ScenarioResult(wall, (after.Gets - before.Gets) / wall.TotalSeconds, workerCpu / wall, stubCpu / wall, lags, exact);
         }
         finally
@@ -181,7 +183,7 @@ internal sealed class LlmPollingWorkload : IWorkload
             // The first migration's probe of a missing history table is logged as a failed command; it is expected.
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command"] = "None",
         });
-        builder.AddSagas("llm-polling-bench");
+        builder.AddSagas("llm-polling-bench", SagasWorkflows.Catalog);
         builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
         return builder.Build();
     }

@@ -7,10 +7,13 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Sagas.Hosting;
 using Sagas.Persistence;
-using Sagas.Persistence.PromptAnalyses;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
 using Sagas.PromptAnalyses;
 using Sagas.PromptAnalyses.Platforms;
+using Sagas.PromptAnalyses.Consumers;
 using Sagas.PromptAnalyses.Runs;
+using Sagas.Workflows;
 
 namespace Sagas.Benchmarks.PromptAnalyses;
 
@@ -159,7 +162,7 @@ internal sealed class PromptAnalysesWorkload : IWorkload
 
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(settings);
-        builder.AddSagas("prompt-analyses-benchmark");
+        builder.AddSagas("prompt-analyses-benchmark", SagasWorkflows.Catalog);
         builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
         return builder.Build();
     }

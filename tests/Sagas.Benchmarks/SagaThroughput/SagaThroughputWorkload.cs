@@ -3,7 +3,8 @@ using System.Globalization;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Sagas.Persistence.SagaRepository;
+using Sagas.Messaging.SagaRepository;
+using Sagas.Persistence;
 
 namespace Sagas.Benchmarks.SagaThroughput;
 

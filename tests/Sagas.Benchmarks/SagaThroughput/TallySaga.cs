@@ -1,7 +1,9 @@
 using MassTransit;
+using Sagas.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
-using Sagas.Persistence.SagaRepository;
+using Sagas.Messaging.SagaRepository;
+using Sagas.Persistence;
 
 namespace Sagas.Benchmarks.SagaThroughput;
 
@@ -53,7 +55,7 @@ public sealed class TallyStateDefinition : SagaDefinition<TallyState>
         // Outside the retry: a partition stays taken while its event is retried, so one instance never runs twice at once.
         if (_scenario.Partitions > 0)
             endpointConfigurator.UsePartitioner<AddToTally>(endpointConfigurator.CreatePartitioner(_scenario.Partitions), x => x.Message.TallyId);
-        endpointConfigurator.UseSagaPersistenceRetry(context);
+        endpointConfigurator.UseDatabaseRetryWithOutbox(context);
     }
 }
 

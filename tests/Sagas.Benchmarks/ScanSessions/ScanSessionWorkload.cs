@@ -13,6 +13,7 @@ using Sagas.Hosting;
 using Sagas.ScanSessions.Files;
 using Sagas.ScanSessions.Matching;
 using Sagas.Storage.Blobs;
+using Sagas.Workflows;
 
 namespace Sagas.Benchmarks.ScanSessions;
 
@@ -191,7 +192,7 @@ internal sealed class ScanSessionWorkload : IWorkload
             ["Logging:LogLevel:Default"] = "Warning",
         });
         builder.Services.AddSingleton(outcome);
-        builder.AddSagas("scan-session-benchmark", x => x.AddConsumer<SessionOutcomeConsumer>().Endpoint(e => e.Name = "bench-scan-outcome"));
+        builder.AddSagas("scan-session-benchmark", SagasWorkflows.Catalog, x => x.AddConsumer<SessionOutcomeConsumer>().Endpoint(e => e.Name = "bench-scan-outcome"));
         builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
         return builder.Build();
     }

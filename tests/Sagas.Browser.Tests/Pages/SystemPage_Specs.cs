@@ -8,7 +8,7 @@ using Microsoft.Playwright;
 using Sagas.Browser.Tests.Infrastructure;
 using Sagas.Contracts.Diagnostics;
 using Sagas.Persistence;
-using Sagas.Persistence.FailedMessages;
+using Sagas.Messaging.FailedMessages;
 using static Microsoft.Playwright.Assertions;
 
 namespace Sagas.Browser.Tests.Pages;

@@ -3,7 +3,7 @@ using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Contracts.LlmJobs;
 using Sagas.LlmJobs.StateMachines;
-using Sagas.Persistence.LlmJobs;
+using Sagas.LlmJobs.Data;
 
 namespace Sagas.Components.Tests.LlmJobs;
 

@@ -3,6 +3,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Sagas.Core.Configuration;
 using Sagas.Notifications;
 using Sagas.Notifications.Webhooks;
+using Sagas.Workflows;
+using Sagas.LlmJobs.Webhooks;
+using Sagas.ScanSessions.Webhooks;
+using Sagas.PromptAnalyses.Webhooks;
 
 namespace Sagas.Components.Tests.Notifications;
 
@@ -43,7 +47,7 @@ public sealed class When_webhook_endpoints_are_configured_wrongly
             Read(("crm", GoodUrl, WebhookTestBed.Secret, ["llm-job.finished", "llm-job.started"])));
 
         Assert.Contains("'llm-job.started'", error.Message, StringComparison.Ordinal);
-        Assert.Contains(string.Join(", ", WebhookEventTypes.All), error.Message, StringComparison.Ordinal);
+        Assert.Contains(string.Join(", ", SagasWorkflows.Catalog.Webhooks.Events), error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("'llm-job.finished'", error.Message, StringComparison.Ordinal);
     }
 
@@ -70,7 +74,7 @@ public sealed class When_webhook_endpoints_are_configured_wrongly
     public void Should_register_no_webhook_client_when_no_endpoint_is_configured()
     {
         using var provider = new ServiceCollection()
-            .AddSagasNotifications(new ConfigurationBuilder().Build())
+            .AddSagasNotifications(NotificationsOptions.Read(new ConfigurationBuilder().Build(), SagasWorkflows.Catalog.Webhooks.Events))
             .BuildServiceProvider();
 
         Assert.False(provider.GetRequiredService<NotificationsOptions>().Enabled);
@@ -102,6 +106,6 @@ public sealed class When_webhook_endpoints_are_configured_wrongly
                 settings[$"Notifications:Webhooks:{index}:Events:{e}"] = endpoints[index].Events[e];
         }
 
-        return NotificationsOptions.Read(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+        return NotificationsOptions.Read(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), SagasWorkflows.Catalog.Webhooks.Events);
     }
 }

@@ -3,6 +3,10 @@ using MassTransit.Testing;
 using Sagas.Contracts.Notifications;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Notifications.Webhooks;
+using Sagas.Workflows;
+using Sagas.LlmJobs.Webhooks;
+using Sagas.ScanSessions.Webhooks;
+using Sagas.PromptAnalyses.Webhooks;
 
 namespace Sagas.Components.Tests.Notifications;
 
@@ -14,8 +18,8 @@ public sealed class When_a_prompt_analysis_run_finishes_with_a_webhook_configure
         await using var runsOnly = await WebhookTestBed.StubAsync(_ => 204);
         await using var analysesOnly = await WebhookTestBed.StubAsync(_ => 204);
         await using var bed = await WebhookTestBed.StartAsync(
-            new WebhookTarget("runs", runsOnly, WebhookEventTypes.PromptAnalysisRunFinished),
-            new WebhookTarget("analyses", analysesOnly, WebhookEventTypes.PromptAnalysisFinished));
+            new WebhookTarget("runs", runsOnly, PromptAnalysisWebhooks.RunFinished),
+            new WebhookTarget("analyses", analysesOnly, PromptAnalysisWebhooks.AnalysisFinished));
         var runId = Guid.NewGuid();
         var finishedAt = new DateTimeOffset(2026, 11, 23, 2, 17, 0, TimeSpan.Zero);
 

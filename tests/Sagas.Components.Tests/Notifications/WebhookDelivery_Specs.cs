@@ -9,6 +9,10 @@ using Sagas.Contracts.Notifications;
 using Sagas.Contracts.ScanSessions;
 using Sagas.Core.Webhooks;
 using Sagas.Notifications.Webhooks;
+using Sagas.Workflows;
+using Sagas.LlmJobs.Webhooks;
+using Sagas.ScanSessions.Webhooks;
+using Sagas.PromptAnalyses.Webhooks;
 
 namespace Sagas.Components.Tests.Notifications;
 
@@ -61,7 +65,7 @@ public sealed class When_endpoints_filter_events
         await using var failuresOnly = await WebhookTestBed.StubAsync(_ => 204);
         await using var everything = await WebhookTestBed.StubAsync(_ => 204);
         await using var bed = await WebhookTestBed.StartAsync(
-            new WebhookTarget("failures", failuresOnly, WebhookEventTypes.ScanSessionFailed),
+            new WebhookTarget("failures", failuresOnly, ScanSessionWebhooks.Failed),
             new WebhookTarget("everything", everything));
 
         await bed.Harness.Bus.Publish(new LlmJobFinished(Guid.NewGuid(), "completed", 1, 1, 0, 0, DateTimeOffset.UtcNow));
@@ -100,11 +104,11 @@ public sealed class When_the_same_event_is_delivered_twice
     {
         var job = Guid.NewGuid();
 
-        var first = WebhookIds.For(WebhookEventTypes.LlmJobFinished, job, "crm");
-        Assert.Equal(first, WebhookIds.For(WebhookEventTypes.LlmJobFinished, job, "crm"));
-        Assert.NotEqual(first, WebhookIds.For(WebhookEventTypes.LlmJobFinished, job, "billing"));
-        Assert.NotEqual(first, WebhookIds.For(WebhookEventTypes.LlmJobFinished, Guid.NewGuid(), "crm"));
-        Assert.NotEqual(first, WebhookIds.For(WebhookEventTypes.ScanSessionFailed, job, "crm"));
+        var first = WebhookIds.For(LlmJobWebhooks.Finished, job, "crm");
+        Assert.Equal(first, WebhookIds.For(LlmJobWebhooks.Finished, job, "crm"));
+        Assert.NotEqual(first, WebhookIds.For(LlmJobWebhooks.Finished, job, "billing"));
+        Assert.NotEqual(first, WebhookIds.For(LlmJobWebhooks.Finished, Guid.NewGuid(), "crm"));
+        Assert.NotEqual(first, WebhookIds.For(ScanSessionWebhooks.Failed, job, "crm"));
     }
 }
 
@@ -180,7 +184,7 @@ public sealed class When_a_delivery_names_an_endpoint_no_longer_configured
         await using var stub = await WebhookTestBed.StubAsync(_ => 200);
         await using var bed = await WebhookTestBed.StartAsync(new WebhookTarget("current", stub));
 
-        await bed.Harness.Bus.Publish(new DeliverWebhook("removed", "msg_0", WebhookEventTypes.ScanSessionFailed, "{}"));
+        await bed.Harness.Bus.Publish(new DeliverWebhook("removed", "msg_0", ScanSessionWebhooks.Failed, "{}"));
         Assert.True(await bed.Harness.Consumed.Any<DeliverWebhook>());
 
         Assert.Null(Assert.Single(bed.Harness.Consumed.Select<DeliverWebhook>()).Exception);

@@ -6,6 +6,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Sagas.Components.Tests.Infrastructure;
 using Sagas.Core.Webhooks;
 using Sagas.Notifications;
+using Sagas.Workflows;
+using Sagas.LlmJobs.Webhooks;
+using Sagas.ScanSessions.Webhooks;
+using Sagas.PromptAnalyses.Webhooks;
 
 namespace Sagas.Components.Tests.Notifications;
 
@@ -43,11 +47,11 @@ internal sealed class WebhookTestBed : IAsyncDisposable
         }
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        var options = NotificationsOptions.Read(configuration);
+        var options = NotificationsOptions.Read(configuration, SagasWorkflows.Catalog.Webhooks.Events);
         var provider = new ServiceCollection()
             .AddLogging()
-            .AddSagasNotifications(configuration)
-            .AddMassTransitTestHarness(x => x.AddNotificationWorkers(options))
+            .AddSagasNotifications(options)
+            .AddMassTransitTestHarness(x => x.AddNotificationWorkers(options, SagasWorkflows.Catalog.Webhooks))
             .BuildServiceProvider(true);
         var bed = new WebhookTestBed(provider);
         await bed.Harness.Start();

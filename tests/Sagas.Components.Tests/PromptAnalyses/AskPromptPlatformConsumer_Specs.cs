@@ -5,13 +5,16 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Contracts.PromptAnalyses;
+using Sagas.Messaging;
 using Sagas.Persistence;
-using Sagas.Persistence.PromptAnalyses;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
 using Sagas.PromptAnalyses;
-using Sagas.PromptAnalyses.Analyses;
 using Sagas.PromptAnalyses.Calls;
+using Sagas.PromptAnalyses.Consumers;
 using Sagas.PromptAnalyses.Platforms;
 using Sagas.Components.Tests.PromptAnalyses.Calls;
+using Sagas.Workflows;
 
 namespace Sagas.Components.Tests.PromptAnalyses;
 
@@ -46,8 +49,8 @@ public sealed class When_an_ask_arrives_again_while_its_platform_is_still_answer
         _keeper = new SqliteConnection(_database);
         _keeper.Open();
         _provider = new ServiceCollection()
-            .AddDbContext<SagasDbContext>(builder => PersistenceRegistration.Configure(builder, DatabaseProvider.Sqlite, _database))
-            .AddSagasOutbox(new ConfigurationBuilder().Build())
+            .AddDbContext<SagasDbContext>(builder => PersistenceRegistration.Configure(builder, DatabaseProvider.Sqlite, _database, SagasWorkflows.Model))
+            .AddSagasOutbox(new ConfigurationBuilder().Build(), SagasWorkflows.Catalog.Assemblies)
             .AddSingleton(TimeProvider.System)
             .AddSingleton(new PromptAnalysesOptions())
             .AddSingleton<PlatformAskGate>()

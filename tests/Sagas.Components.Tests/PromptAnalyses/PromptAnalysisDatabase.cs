@@ -2,10 +2,13 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sagas.Persistence;
-using Sagas.Persistence.Outbox;
-using Sagas.Persistence.PromptAnalyses;
+using Sagas.Messaging.Outbox;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
 using Sagas.PromptAnalyses;
+using Sagas.PromptAnalyses.Consumers;
 using Sagas.PromptAnalyses.Runs;
+using Sagas.Workflows;
 
 namespace Sagas.Components.Tests.PromptAnalyses;
 
@@ -27,16 +30,16 @@ public sealed class PromptAnalysisDatabase : IDisposable
     public SagasDbContext NewContext()
     {
         var builder = new DbContextOptionsBuilder<SagasDbContext>();
-        PersistenceRegistration.Configure(builder, DatabaseProvider.Sqlite, "Data Source=:memory:");
+        PersistenceRegistration.Configure(builder, DatabaseProvider.Sqlite, "Data Source=:memory:", SagasWorkflows.Model);
         builder.UseSqlite(_connection);
         return new SagasDbContext(builder.Options);
     }
 
-    public async Task<T> WithAsync<T>(Func<SagasDbContext, Outbox, Task<T>> action)
+    public async Task<T> WithAsync<T>(Func<SagasDbContext, OutboxWriter, Task<T>> action)
     {
         await using var db = NewContext();
         using var signal = new OutboxSignal();
-        return await action(db, new Outbox(db, signal, TimeProvider.System));
+        return await action(db, new OutboxWriter(db, signal, new OutboxMessageTypes(SagasWorkflows.Catalog.Assemblies), TimeProvider.System));
     }
 
     public Task<StartedRun> StartScheduledAsync(DateTimeOffset slot) =>

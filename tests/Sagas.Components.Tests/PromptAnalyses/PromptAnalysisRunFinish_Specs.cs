@@ -2,9 +2,11 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sagas.Contracts.PromptAnalyses;
-using Sagas.Persistence.Outbox;
-using Sagas.Persistence.PromptAnalyses;
+using Sagas.Messaging.Outbox;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
 using Sagas.PromptAnalyses;
+using Sagas.PromptAnalyses.Consumers;
 using Sagas.PromptAnalyses.Runs;
 
 namespace Sagas.Components.Tests.PromptAnalyses;

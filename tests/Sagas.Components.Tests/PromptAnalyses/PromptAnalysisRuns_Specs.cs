@@ -1,8 +1,10 @@
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.PromptAnalyses;
-using Sagas.Persistence.Outbox;
-using Sagas.Persistence.PromptAnalyses;
+using Sagas.Messaging.Outbox;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
 using Sagas.PromptAnalyses;
+using Sagas.PromptAnalyses.Consumers;
 using Sagas.PromptAnalyses.Runs;
 
 namespace Sagas.Components.Tests.PromptAnalyses;

@@ -2,8 +2,10 @@ using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Contracts.PromptAnalyses;
-using Sagas.Persistence.PromptAnalyses;
-using Sagas.PromptAnalyses.Analyses;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
+using Sagas.PromptAnalyses.Calls;
+using Sagas.PromptAnalyses.Consumers;
 
 namespace Sagas.Components.Tests.PromptAnalyses;
 

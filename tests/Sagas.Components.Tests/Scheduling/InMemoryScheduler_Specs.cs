@@ -3,8 +3,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Sagas.Hosting;
-using Sagas.Scheduling;
-using Sagas.Scheduling.Recurring;
+using Sagas.Messaging.Scheduling;
+using Sagas.Messaging.Scheduling.Recurring;
+using Sagas.Workflows;
 
 namespace Sagas.Components.Tests.Scheduling;
 
@@ -32,7 +33,7 @@ public sealed class When_the_embedded_default_schedules_messages : IAsyncLifetim
         });
         builder.Services.AddSingleton(_received);
         builder.Services.AddRecurringSchedule("embedded-tick", "* * * * * ?", "in-memory-probe", () => new InMemoryProbe(_recurringId));
-        builder.AddSagas("scheduling-tests", x => x.AddConsumer<InMemoryProbeConsumer>().Endpoint(e => e.Name = "in-memory-probe"));
+        builder.AddSagas("scheduling-tests", SagasWorkflows.Catalog, x => x.AddConsumer<InMemoryProbeConsumer>().Endpoint(e => e.Name = "in-memory-probe"));
         _host = builder.Build();
         await _host.StartAsync();
     }

@@ -1,4 +1,4 @@
-using Sagas.Scheduling.Store;
+using Sagas.Messaging.Scheduling.Store;
 
 namespace Sagas.Components.Tests.Scheduling;
 

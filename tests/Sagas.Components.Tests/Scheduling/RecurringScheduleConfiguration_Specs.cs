@@ -2,8 +2,8 @@ using MassTransit.Scheduling;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Core.Configuration;
-using Sagas.Scheduling;
-using Sagas.Scheduling.Recurring;
+using Sagas.Messaging.Scheduling;
+using Sagas.Messaging.Scheduling.Recurring;
 
 namespace Sagas.Components.Tests.Scheduling;
 

@@ -1,9 +1,11 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Hosting.Messaging;
-using Sagas.Hosting.Workers;
-using Sagas.Scheduling;
-using Sagas.Scheduling.Status;
+using Sagas.Hosting;
+using Sagas.Modules;
+using Sagas.Workflows;
+using Sagas.Messaging.Scheduling;
+using Sagas.Messaging.Scheduling.Status;
 
 namespace Sagas.Components.Tests.Scheduling;
 
@@ -30,7 +32,7 @@ public sealed class When_a_process_runs_without_the_scheduler_role
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Messaging:Transport"] = transport }).Build();
         var services = new ServiceCollection().AddLogging();
-        services.AddSagasMessaging(configuration, WorkerRoles.Parse("llm-jobs"));
+        services.AddSagasMessaging(configuration, WorkerRoles.Parse("llm-jobs", SagasHostingExtensions.KnownRoles(SagasWorkflows.Catalog)), runsScheduler: false);
         return services.BuildServiceProvider().GetRequiredService<ISchedulerStatus>();
     }
 }

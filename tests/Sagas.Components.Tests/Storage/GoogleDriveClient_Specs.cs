@@ -5,7 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Components.Tests.Infrastructure;
 using Sagas.Storage.Content;
-using Sagas.Storage.GoogleDrive;
+using Sagas.ScanSessions.Fetching.GoogleDrive;
 
 namespace Sagas.Components.Tests.Storage;
 

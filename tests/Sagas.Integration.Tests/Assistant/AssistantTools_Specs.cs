@@ -1,11 +1,18 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using Sagas.Api.Assistant.Tools;
+using Sagas.Api.Assistant;
+using Sagas.LlmJobs.Assistant;
+using Sagas.Modules.Assistant;
+using Sagas.ScanSessions.Assistant;
+using Sagas.PromptAnalyses.Assistant;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Persistence;
-using Sagas.Persistence.LlmJobs;
-using Sagas.Persistence.PromptAnalyses;
-using Sagas.Persistence.ScanSessions;
+using Sagas.LlmJobs.Data;
+using Sagas.LlmJobs.StateMachines;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
+using Sagas.ScanSessions.Data;
+using Sagas.ScanSessions.StateMachines;
 
 namespace Sagas.Integration.Tests.Assistant;
 
@@ -172,7 +179,7 @@ public sealed class When_the_assistant_tools_query_postgresql(AssistantData data
     {
         await using var db = data.Open();
 
-        var failures = (RecentFailures)await new RecentFailuresTool(db, TimeProvider.System).InvokeAsync(AssistantData.Arguments(new { source = "all", limit = 3 }), default);
+        var failures = (RecentFailures)await new RecentFailuresTool([new FailedLlmJobs(db), new FailedLlmJobItems(db), new FailedScanSessions(db)], TimeProvider.System).InvokeAsync(AssistantData.Arguments(new { source = "all", limit = 3 }), default);
 
         Assert.Equal(["scan_session", "llm_job_item", "llm_job"], failures.Failures.Select(f => f.Kind));
         Assert.Equal(data.FailedSession.ToString(), failures.Failures[0].Id);

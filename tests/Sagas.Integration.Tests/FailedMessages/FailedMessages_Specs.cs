@@ -8,7 +8,8 @@ using RabbitMQ.Client;
 using Sagas.Hosting;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Persistence;
-using Sagas.Persistence.FailedMessages;
+using Sagas.Messaging.FailedMessages;
+using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.FailedMessages;
 
@@ -131,7 +132,7 @@ public sealed class When_a_message_keeps_failing_on_rabbitmq : IClassFixture<Pos
             ["Logging:LogLevel:Default"] = "Warning",
         });
         builder.Services.AddSingleton(state);
-        builder.AddSagas("failed-message-specs", bus => bus.AddConsumer<FailedMessageSpecsConsumer, FailedMessageSpecsConsumerDefinition>());
+        builder.AddSagas("failed-message-specs", SagasWorkflows.Catalog, bus => bus.AddConsumer<FailedMessageSpecsConsumer, FailedMessageSpecsConsumerDefinition>());
         builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
         var host = builder.Build();
         await host.StartAsync();

@@ -5,8 +5,10 @@ using Sagas.Contracts.LlmJobs;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Contracts.ScanSessions;
 using Sagas.Integration.Tests.Infrastructure;
-using Sagas.Persistence.LlmJobs;
-using Sagas.Persistence.ScanSessions;
+using Sagas.LlmJobs.Data;
+using Sagas.LlmJobs.StateMachines;
+using Sagas.ScanSessions.Data;
+using Sagas.ScanSessions.StateMachines;
 
 namespace Sagas.Integration.Tests.Faults;
 

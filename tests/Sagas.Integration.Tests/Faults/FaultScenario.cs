@@ -9,13 +9,18 @@ using Sagas.Contracts.LlmJobs;
 using Sagas.Contracts.ScanSessions;
 using Sagas.Hosting;
 using Sagas.Integration.Tests.Infrastructure;
+using Sagas.PromptAnalyses.Consumers;
 using Sagas.PromptAnalyses.Runs;
 using Sagas.Persistence;
-using Sagas.Persistence.LlmJobs;
-using Sagas.Persistence.PromptAnalyses;
-using Sagas.Persistence.ScanSessions;
+using Sagas.LlmJobs.Data;
+using Sagas.LlmJobs.StateMachines;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
+using Sagas.ScanSessions.Data;
+using Sagas.ScanSessions.StateMachines;
 using Sagas.Storage;
 using Sagas.Storage.Blobs;
+using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.Faults;
 
@@ -363,12 +368,12 @@ public sealed class FaultScenario : IAsyncDisposable
         builder.Configuration["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "None";
         builder.Services.AddSagasBlobStore(builder.Configuration, _root);
         configureServices?.Invoke(builder.Services);
-        builder.AddSagas("fault-specs-client", configureClient);
+        builder.AddSagas("fault-specs-client", SagasWorkflows.Catalog, configureClient);
         builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
         _client = builder.Build();
         // The client migrates the database before any worker starts, so workers never race to create the schema.
         await _client.StartAsync();
     }
 
-    private static bool SagasTransient(Exception exception) => Sagas.Persistence.SagaRepository.SagaTransientErrors.IsTransient(exception);
+    private static bool SagasTransient(Exception exception) => Sagas.Messaging.DatabaseErrors.IsTransient(exception);
 }

@@ -1,7 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using Sagas.Persistence;
-using Sagas.Persistence.Outbox;
+using Sagas.Messaging.Outbox;
+using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.Infrastructure;
 
@@ -46,7 +47,7 @@ public sealed class PostgresDatabase : IAsyncLifetime
     public SagasDbContext NewContext()
     {
         var builder = new DbContextOptionsBuilder<SagasDbContext>();
-        PersistenceRegistration.Configure(builder, DatabaseProvider.PostgreSql, ConnectionString);
+        PersistenceRegistration.Configure(builder, DatabaseProvider.PostgreSql, ConnectionString, SagasWorkflows.Model);
         return new SagasDbContext(builder.Options);
     }
 
@@ -57,10 +58,10 @@ public sealed class PostgresDatabase : IAsyncLifetime
     }
 
     /// <summary>Runs <paramref name="action"/> with a fresh context and an outbox on it, as a consumer would.</summary>
-    public async Task<T> WithOutboxAsync<T>(Func<SagasDbContext, Outbox, Task<T>> action)
+    public async Task<T> WithOutboxAsync<T>(Func<SagasDbContext, OutboxWriter, Task<T>> action)
     {
         await using var db = NewContext();
         using var signal = new OutboxSignal();
-        return await action(db, new Outbox(db, signal, TimeProvider.System));
+        return await action(db, new OutboxWriter(db, signal, new OutboxMessageTypes(SagasWorkflows.Catalog.Assemblies), TimeProvider.System));
     }
 }

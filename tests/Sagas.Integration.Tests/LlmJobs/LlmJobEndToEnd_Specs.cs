@@ -7,7 +7,9 @@ using Sagas.Contracts.LlmJobs;
 using Sagas.Hosting;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Persistence;
-using Sagas.Persistence.LlmJobs;
+using Sagas.LlmJobs.Data;
+using Sagas.LlmJobs.StateMachines;
+using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.LlmJobs;
 
@@ -44,7 +46,7 @@ public sealed class LlmJobHost : IAsyncDisposable
         });
         if (settings is not null)
             builder.Configuration.AddInMemoryCollection(settings);
-        builder.AddSagas("llm-job-specs");
+        builder.AddSagas("llm-job-specs", SagasWorkflows.Catalog);
         builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
         var host = builder.Build();
         await host.StartAsync();

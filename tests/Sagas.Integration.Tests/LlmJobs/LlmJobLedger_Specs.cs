@@ -1,11 +1,12 @@
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.LlmJobs;
 using Sagas.Integration.Tests.Infrastructure;
-using Sagas.LlmJobs.Jobs;
+using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.Providers;
 using Sagas.Persistence;
-using Sagas.Persistence.LlmJobs;
-using Sagas.Persistence.Outbox;
+using Sagas.LlmJobs.StateMachines;
+using Sagas.Messaging.Outbox;
+using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.LlmJobs;
 
@@ -59,7 +60,7 @@ public abstract class LedgerPollSpecs
     {
         await using var db = CreateContext();
         using var signal = new OutboxSignal();
-        var ledger = new LlmJobLedger(db, new Outbox(db, signal, TimeProvider.System), TimeProvider.System);
+        var ledger = new LlmJobLedger(db, new OutboxWriter(db, signal, new OutboxMessageTypes(SagasWorkflows.Catalog.Assemblies), TimeProvider.System), TimeProvider.System);
         return await ledger.ApplyAsync(jobId, changes, leaseId: null, adjustJob: null, stopReason: null, CancellationToken.None);
     }
 
@@ -117,7 +118,7 @@ public sealed class When_the_ledger_records_polls_on_sqlite : LedgerPollSpecs, I
 
     protected override SagasDbContext CreateContext()
     {
-        var options = PersistenceRegistration.Configure(new DbContextOptionsBuilder<SagasDbContext>(), DatabaseProvider.Sqlite, $"Data Source={_file};Pooling=False");
+        var options = PersistenceRegistration.Configure(new DbContextOptionsBuilder<SagasDbContext>(), DatabaseProvider.Sqlite, $"Data Source={_file};Pooling=False", SagasWorkflows.Model);
         return new SagasDbContext((DbContextOptions<SagasDbContext>)options.Options);
     }
 

@@ -9,7 +9,8 @@ using Sagas.Contracts.LlmJobs;
 using Sagas.Components.Tests.Infrastructure;
 using Sagas.Components.Tests.LlmJobs.Providers;
 using Sagas.Integration.Tests.Infrastructure;
-using Sagas.Persistence.LlmJobs;
+using Sagas.LlmJobs.Data;
+using Sagas.LlmJobs.StateMachines;
 
 namespace Sagas.Integration.Tests.LlmJobs;
 

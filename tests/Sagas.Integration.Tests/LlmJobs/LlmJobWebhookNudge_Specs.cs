@@ -1,9 +1,11 @@
 using Microsoft.EntityFrameworkCore;
-using Sagas.Api.Webhooks;
+using Sagas.LlmJobs.Api;
 using Sagas.Contracts.LlmJobs;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Persistence;
-using Sagas.Persistence.LlmJobs;
+using Sagas.LlmJobs.Data;
+using Sagas.LlmJobs.StateMachines;
+using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.LlmJobs;
 
@@ -109,7 +111,7 @@ public sealed class When_a_webhook_nudges_jobs_on_sqlite : WebhookNudgeSpecs, ID
 
     protected override SagasDbContext CreateContext()
     {
-        var options = PersistenceRegistration.Configure(new DbContextOptionsBuilder<SagasDbContext>(), DatabaseProvider.Sqlite, $"Data Source={_file};Pooling=False");
+        var options = PersistenceRegistration.Configure(new DbContextOptionsBuilder<SagasDbContext>(), DatabaseProvider.Sqlite, $"Data Source={_file};Pooling=False", SagasWorkflows.Model);
         return new SagasDbContext((DbContextOptions<SagasDbContext>)options.Options);
     }
 

@@ -3,7 +3,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Contracts.Diagnostics;
 using Sagas.Hosting.Messaging;
-using Sagas.Hosting.Workers;
+using Sagas.Hosting;
+using Sagas.Modules;
+using Sagas.Workflows;
 using Sagas.Integration.Tests.Infrastructure;
 
 namespace Sagas.Integration.Tests.Messaging;
@@ -39,14 +41,16 @@ public sealed class When_a_worker_is_checked_over_rabbitmq(RabbitMqVirtualHost b
         Assert.Equal(Environment.MachineName, answer.MachineName);
     }
 
+    private static readonly WorkerRoles AllRoles = WorkerRoles.Everything(SagasHostingExtensions.KnownRoles(SagasWorkflows.Catalog));
+
     private static async Task<WorkerChecked> CheckWorkerAsync(Dictionary<string, string?> settings)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection()
             .AddLogging()
             .AddSingleton(TimeProvider.System)
-            .AddSingleton(WorkerRoles.Everything);
-        services.AddSagasMessaging(configuration, WorkerRoles.Everything);
+            .AddSingleton(AllRoles);
+        services.AddSagasMessaging(configuration, AllRoles, runsScheduler: true);
 
         await using var provider = services.BuildServiceProvider(validateScopes: true);
         var bus = provider.GetRequiredService<IBusControl>();

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Sagas.Components.Tests.Infrastructure;
 using Sagas.Hosting;
 using Sagas.Integration.Tests.LlmJobs;
+using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.Notifications;
 
@@ -46,7 +47,7 @@ public sealed class When_an_llm_job_finishes_in_the_embedded_host_with_a_webhook
             ["Notifications:Webhooks:0:Events:0"] = "llm-job.finished",
             ["Logging:LogLevel:Default"] = "Warning",
         });
-        builder.AddSagas("webhook-specs");
+        builder.AddSagas("webhook-specs", SagasWorkflows.Catalog);
         builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
         using var host = builder.Build();
         await host.StartAsync();

@@ -7,6 +7,8 @@ using Microsoft.Extensions.Logging;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Persistence;
 
+using Sagas.Workflows;
+
 namespace Sagas.Integration.Tests.Persistence;
 
 public sealed class When_a_process_starts_on_an_empty_database(PostgresDatabase database) : IClassFixture<PostgresDatabase>
@@ -22,7 +24,7 @@ public sealed class When_a_process_starts_on_an_empty_database(PostgresDatabase 
             ["Database:ConnectionString"] = database.ConnectionString,
         });
         builder.Logging.ClearProviders().AddProvider(errors);
-        builder.Services.AddSagasPersistence(builder.Configuration, builder.Environment.ContentRootPath);
+        builder.Services.AddSagasPersistence(builder.Configuration, builder.Environment.ContentRootPath, SagasWorkflows.Model);
 
         using (var host = builder.Build())
         {

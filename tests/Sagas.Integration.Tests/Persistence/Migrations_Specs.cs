@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Persistence;
+using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.Persistence;
 
@@ -19,7 +20,7 @@ public sealed class When_the_production_schema_is_migrated(PostgresDatabase data
     [ServerFact]
     public async Task Should_apply_every_migration_to_an_empty_database()
     {
-        var options = PersistenceRegistration.Configure(new DbContextOptionsBuilder<SagasDbContext>(), DatabaseProvider.PostgreSql, database.ConnectionString);
+        var options = PersistenceRegistration.Configure(new DbContextOptionsBuilder<SagasDbContext>(), DatabaseProvider.PostgreSql, database.ConnectionString, SagasWorkflows.Model);
         await using var db = new SagasDbContext((DbContextOptions<SagasDbContext>)options.Options);
 
         await db.Database.MigrateAsync();

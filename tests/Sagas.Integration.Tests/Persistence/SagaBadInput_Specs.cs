@@ -1,7 +1,8 @@
 using MassTransit;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Integration.Tests.Persistence.TestSagas;
-using Sagas.Persistence.SagaRepository;
+using Sagas.Messaging.SagaRepository;
+using Sagas.Persistence;
 
 namespace Sagas.Integration.Tests.Persistence;
 

@@ -5,7 +5,8 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Sagas.Integration.Tests.Persistence.TestSagas;
-using Sagas.Persistence.SagaRepository;
+using Sagas.Messaging.SagaRepository;
+using Sagas.Persistence;
 
 namespace Sagas.Integration.Tests.Persistence;
 

@@ -7,8 +7,11 @@ using Sagas.Contracts.PromptAnalyses;
 using Sagas.Hosting;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Persistence;
-using Sagas.Persistence.PromptAnalyses;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
+using Sagas.PromptAnalyses.Consumers;
 using Sagas.PromptAnalyses.Runs;
+using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.PromptAnalyses;
 
@@ -53,7 +56,7 @@ public sealed class When_a_prompt_analysis_run_goes_through_rabbitmq_and_postgre
             ["PromptAnalyses:Limits:Retry:MaxRetries"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
         });
-        builder.AddSagas("prompt-analysis-specs", x => x.AddConsumer<AskEchoConsumer>().Endpoint(e => e.Name = "prompt-spec-echo"));
+        builder.AddSagas("prompt-analysis-specs", SagasWorkflows.Catalog, x => x.AddConsumer<AskEchoConsumer>().Endpoint(e => e.Name = "prompt-spec-echo"));
         builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
         using var host = builder.Build();
         await host.StartAsync();

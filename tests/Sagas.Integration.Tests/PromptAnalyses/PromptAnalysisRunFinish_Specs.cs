@@ -4,9 +4,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Persistence;
-using Sagas.Persistence.Outbox;
-using Sagas.Persistence.PromptAnalyses;
+using Sagas.Messaging.Outbox;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
 using Sagas.PromptAnalyses;
+using Sagas.PromptAnalyses.Consumers;
 using Sagas.PromptAnalyses.Runs;
 
 namespace Sagas.Integration.Tests.PromptAnalyses;

@@ -9,11 +9,14 @@ using Sagas.Contracts.ScanSessions;
 using Sagas.Hosting;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Persistence;
-using Sagas.Persistence.ScanSessions;
+using Sagas.ScanSessions.Data;
+using Sagas.ScanSessions.StateMachines;
 using Sagas.ScanSessions.Files;
-using Sagas.ScanSessions.Sessions;
+using Sagas.ScanSessions;
+using Sagas.ScanSessions.Consumers;
 using Sagas.ScanSessions.Sources;
 using Sagas.Storage.Blobs;
+using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.ScanSessions;
 
@@ -99,7 +102,7 @@ public sealed class When_scan_files_arrive_in_batches_on_postgresql : IClassFixt
             ["ScanSessions:FileBatchSize"] = "8",
             ["Logging:LogLevel:Default"] = "Warning",
         });
-        builder.AddSagas("scan-batch-specs");
+        builder.AddSagas("scan-batch-specs", SagasWorkflows.Catalog);
         builder.Services.AddSingleton<ITextExtractor>(services => new PoisonExtractor(ActivatorUtilities.CreateInstance<TextExtractor>(services)));
         builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
         return builder.Build();

@@ -2,9 +2,13 @@ using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.ScanSessions;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Persistence;
-using Sagas.Persistence.Outbox;
-using Sagas.Persistence.ScanSessions;
-using Sagas.ScanSessions.Sessions;
+using Sagas.Messaging.Outbox;
+using Sagas.ScanSessions.Data;
+using Sagas.ScanSessions.StateMachines;
+using Sagas.ScanSessions;
+using Sagas.ScanSessions.Consumers;
+using Sagas.ScanSessions.Sources;
+using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.ScanSessions;
 
@@ -139,7 +143,7 @@ public sealed class When_file_results_are_recorded_on_postgresql : IClassFixture
     {
         await using var db = CreateContext();
         using var signal = new OutboxSignal();
-        var recorder = new ScanFileRecorder(db, new Outbox(db, signal, TimeProvider.System), new ScanSessionsOptions { ProgressInterval = TimeSpan.Zero }, TimeProvider.System);
+        var recorder = new ScanFileRecorder(db, new OutboxWriter(db, signal, new OutboxMessageTypes(SagasWorkflows.Catalog.Assemblies), TimeProvider.System), new ScanSessionsOptions { ProgressInterval = TimeSpan.Zero }, TimeProvider.System);
         return await recorder.RecordAsync(file, outcome, cancellationToken);
     }
 
@@ -147,7 +151,7 @@ public sealed class When_file_results_are_recorded_on_postgresql : IClassFixture
     {
         await using var db = CreateContext();
         using var signal = new OutboxSignal();
-        var recorder = new ScanFileRecorder(db, new Outbox(db, signal, TimeProvider.System), new ScanSessionsOptions { ProgressInterval = TimeSpan.Zero }, TimeProvider.System);
+        var recorder = new ScanFileRecorder(db, new OutboxWriter(db, signal, new OutboxMessageTypes(SagasWorkflows.Catalog.Assemblies), TimeProvider.System), new ScanSessionsOptions { ProgressInterval = TimeSpan.Zero }, TimeProvider.System);
         return await recorder.RecordBatchAsync(files, cancellationToken);
     }
 

@@ -11,12 +11,14 @@ using Sagas.Contracts.ScanSessions;
 using Sagas.Hosting;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Persistence;
-using Sagas.Persistence.ScanSessions;
+using Sagas.ScanSessions.Data;
+using Sagas.ScanSessions.StateMachines;
 using Sagas.Storage.Blobs;
 using UglyToad.PdfPig.Content;
 using UglyToad.PdfPig.Core;
 using UglyToad.PdfPig.Fonts.Standard14Fonts;
 using UglyToad.PdfPig.Writer;
+using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.ScanSessions;
 
@@ -101,7 +103,7 @@ public sealed class ScanSessionHost : IAsyncDisposable
             ["Logging:LogLevel:Default"] = "Warning",
         });
         builder.Services.AddSingleton<ScanEventLog>();
-        builder.AddSagas("scan-session-specs", x =>
+        builder.AddSagas("scan-session-specs", SagasWorkflows.Catalog, x =>
         {
             x.AddConsumer<ScanEventLogConsumer>().Endpoint(e => e.Name = "scan-spec-events");
             if (echoFiles)

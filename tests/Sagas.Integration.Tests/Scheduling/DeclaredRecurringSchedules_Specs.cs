@@ -2,7 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Quartz;
 using Sagas.Integration.Tests.Infrastructure;
-using Sagas.Scheduling.Recurring;
+using Sagas.Messaging.Scheduling.Recurring;
 
 namespace Sagas.Integration.Tests.Scheduling;
 

@@ -3,7 +3,7 @@ using MassTransit.Scheduling;
 using Microsoft.Extensions.DependencyInjection;
 using Quartz;
 using Sagas.Integration.Tests.Infrastructure;
-using Sagas.Scheduling.Endpoint;
+using Sagas.Messaging.Scheduling.Endpoint;
 
 namespace Sagas.Integration.Tests.Scheduling;
 

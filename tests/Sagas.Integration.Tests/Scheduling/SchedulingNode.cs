@@ -6,7 +6,8 @@ using Microsoft.Extensions.Hosting;
 using Quartz;
 using Sagas.Hosting;
 using Sagas.Integration.Tests.Infrastructure;
-using Sagas.Scheduling;
+using Sagas.Messaging.Scheduling;
+using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.Scheduling;
 
@@ -124,7 +125,7 @@ public sealed class SchedulingNode : IAsyncDisposable
         if (deliveries is not null)
             builder.Services.AddSingleton(deliveries);
         services?.Invoke(builder.Services);
-        builder.AddSagas("scheduling-tests", x =>
+        builder.AddSagas("scheduling-tests", SagasWorkflows.Catalog, x =>
         {
             if (deliveries is not null)
                 x.AddConsumer<ProbeConsumer>().Endpoint(endpoint => endpoint.Name = ProbeConsumer.QueueName);

@@ -1,25 +1,49 @@
 import { apiKey } from './api.js';
-import * as jobs from './pages/jobs.js';
-import * as scan from './pages/scan.js';
-import * as analyses from './pages/analyses.js';
 import * as assistant from './pages/assistant.js';
 import * as system from './pages/system.js';
 
-const pages = { jobs, scan, analyses, assistant, system };
+// The workflows' pages come from the server (each workflow ships its own page script); the assistant and the system
+// page belong to the dashboard itself and follow them in the navigation.
+const pages = {};
+let home = 'assistant';
 const main = document.getElementById('page');
 let cleanup = null;
 
+async function loadPages() {
+  const nav = document.querySelector('nav');
+  const first = nav.querySelector('a');
+  let listed = [];
+  try {
+    const response = await fetch('dashboard/pages.json');
+    if (response.ok) listed = await response.json();
+  } catch {
+    // Without the list the dashboard still offers its own pages.
+  }
+  for (const { id, title } of listed) {
+    pages[id] = await import(`./pages/${encodeURIComponent(id)}.js`);
+    const link = document.createElement('a');
+    link.href = `#/${id}`;
+    link.dataset.page = id;
+    link.textContent = title;
+    nav.insertBefore(link, first);
+  }
+  Object.assign(pages, { assistant, system });
+  if (listed.length > 0) home = listed[0].id;
+  document.querySelector('a.brand').href = `#/${home}`;
+}
+
 function route() {
-  const [name = 'jobs', ...rest] = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
-  const page = pages[name] ?? jobs;
+  const [name = home, ...rest] = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  const known = pages[name] ? name : home;
+  const page = pages[known];
   if (typeof cleanup === 'function') cleanup();
   cleanup = null;
   main.replaceChildren();
   for (const link of document.querySelectorAll('nav a')) {
-    link.classList.toggle('active', link.dataset.page === (pages[name] ? name : 'jobs'));
+    link.classList.toggle('active', link.dataset.page === known);
   }
   document.title = `${page.title} · Sagas`;
-  cleanup = page.render(main, rest.map(decodeURIComponent));
+  cleanup = page.render(main, known === name ? rest.map(decodeURIComponent) : []);
 }
 
 function showKeyState() {
@@ -48,5 +72,6 @@ function setUpKeyDialog() {
 }
 
 setUpKeyDialog();
+await loadPages();
 window.addEventListener('hashchange', route);
 route();

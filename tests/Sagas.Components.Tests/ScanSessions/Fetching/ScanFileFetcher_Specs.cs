@@ -10,7 +10,7 @@ using Sagas.ScanSessions.Fetching;
 using Sagas.Storage;
 using Sagas.Storage.Blobs;
 using Sagas.Storage.Content;
-using Sagas.Storage.GoogleDrive;
+using Sagas.ScanSessions.Fetching.GoogleDrive;
 
 namespace Sagas.Components.Tests.ScanSessions.Fetching;
 

@@ -1,5 +1,7 @@
 using MassTransit;
-using Sagas.Persistence.SagaRepository;
+using Sagas.Messaging;
+using Sagas.Messaging.SagaRepository;
+using Sagas.Persistence;
 
 namespace Sagas.Integration.Tests.Persistence.TestSagas;
 
@@ -23,7 +25,7 @@ public sealed class CounterStateDefinition : SagaDefinition<CounterState>
     {
         endpointConfigurator.PrefetchCount = _settings.ConcurrentMessageLimit;
         if (_settings.RetryTransientFailures)
-            endpointConfigurator.UseSagaPersistenceRetry(context);
+            endpointConfigurator.UseDatabaseRetryWithOutbox(context);
         else
             endpointConfigurator.UseInMemoryOutbox(context);
     }

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
-using Sagas.Persistence.SagaRepository;
+using Sagas.Messaging.SagaRepository;
+using Sagas.Persistence;
 
 namespace Sagas.Integration.Tests.Persistence.TestSagas;
 

@@ -1,0 +1,27 @@
+using Microsoft.EntityFrameworkCore;
+using Sagas.Persistence;
+
+namespace Sagas.Messaging.SagaRepository;
+
+/// <summary>Options of <see cref="EfCoreSagaRepositoryRegistrationExtensions.EfCoreRepository{TSaga}"/>.</summary>
+public sealed class EfCoreSagaRepositoryConfigurator
+{
+    /// <summary>Pessimistic by default (PostgreSQL); SQLite always runs optimistic.</summary>
+    public SagaConcurrencyMode ConcurrencyMode { get; set; } = SagaConcurrencyMode.Pessimistic;
+
+    internal Type DbContextType { get; private set; } = typeof(SagasDbContext);
+
+    /// <summary>
+    /// The registered DbContext that maps the saga state (default <see cref="SagasDbContext"/>). One is resolved from a
+    /// fresh service scope for every delivery attempt, so a retry never sees the change tracker of a failed attempt.
+    /// </summary>
+    public EfCoreSagaRepositoryConfigurator UseDbContext<TDbContext>()
+        where TDbContext : DbContext
+    {
+        DbContextType = typeof(TDbContext);
+        return this;
+    }
+}
+
+/// <summary>What one saga type was registered with; a singleton per saga type.</summary>
+public sealed record EfCoreSagaRepositorySettings<TSaga>(Type DbContextType, SagaConcurrencyMode ConcurrencyMode);

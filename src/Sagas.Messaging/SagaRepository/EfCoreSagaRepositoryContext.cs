@@ -1,0 +1,185 @@
+using MassTransit;
+using MassTransit.Context;
+using MassTransit.Saga;
+using Microsoft.EntityFrameworkCore;
+using Sagas.Persistence;
+
+namespace Sagas.Messaging.SagaRepository;
+
+/// <summary>
+/// One delivery attempt's view of the saga table: MassTransit's saga pipe calls Load/Insert/Add, runs the state
+/// machine, then Update/Save/Delete/Undo/Discard. Everything happens on one DbContext inside the transaction opened by
+/// <see cref="EfCoreSagaRepositoryContextFactory{TSaga}"/>, which commits after the pipe returns.
+/// </summary>
+internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
+    ConsumeContextScope<TMessage>,
+    SagaRepositoryContext<TSaga, TMessage>,
+    IDisposable
+    where TSaga : class, ISaga
+    where TMessage : class
+{
+    private const string PreInsertSavepoint = "saga_pre_insert";
+
+    private readonly DbContext _db;
+    private readonly ConsumeContext<TMessage> _consumeContext;
+    private readonly ISagaConsumeContextFactory<DbContext, TSaga> _factory;
+    private readonly SagaTable<TSaga> _table;
+    private readonly bool _lockRows;
+
+    // Query-correlated events update several instances through this one context; EF's DbContext is not thread-safe.
+    private readonly SemaphoreSlim _writing = new(1, 1);
+
+    public EfCoreSagaRepositoryContext(
+        DbContext db,
+        ConsumeContext<TMessage> consumeContext,
+        ISagaConsumeContextFactory<DbContext, TSaga> factory,
+        SagaTable<TSaga> table,
+        bool lockRows)
+        : base(consumeContext, db)
+    {
+        _db = db;
+        _consumeContext = consumeContext;
+        _factory = factory;
+        _table = table;
+        _lockRows = lockRows;
+    }
+
+    public Task<SagaConsumeContext<TSaga, TMessage>> Add(TSaga instance)
+    {
+        RequireCorrelationId(instance.CorrelationId);
+        return _factory.CreateSagaConsumeContext(_db, _consumeContext, instance, SagaConsumeContextMode.Add);
+    }
+
+    /// <summary>
+    /// Pre-insert (an event with <c>InsertOnInitial</c>): null when the instance exists already. The INSERT runs under a
+    /// savepoint: on PostgreSQL a duplicate key aborts the transaction, and rolling back to the savepoint keeps it usable
+    /// for the Load that follows (which then waits for the other transaction's row).
+    /// </summary>
+    public async Task<SagaConsumeContext<TSaga, TMessage>> Insert(TSaga instance)
+    {
+        RequireCorrelationId(instance.CorrelationId);
+        SetInitialVersion(instance);
+        var transaction = _db.Database.CurrentTransaction!;
+        await transaction.CreateSavepointAsync(PreInsertSavepoint, CancellationToken);
+        var entry = _db.Set<TSaga>().Add(instance);
+        try
+        {
+            await _db.SaveChangesAsync(CancellationToken);
+            await transaction.ReleaseSavepointAsync(PreInsertSavepoint, CancellationToken);
+        }
+        catch (DbUpdateException exception) when (_table.IsDuplicateKey(exception))
+        {
+            await transaction.RollbackToSavepointAsync(PreInsertSavepoint, CancellationToken);
+            entry.State = EntityState.Detached;
+            return null!;
+        }
+
+        return await _factory.CreateSagaConsumeContext(_db, _consumeContext, instance, SagaConsumeContextMode.Insert);
+    }
+
+    public async Task<SagaConsumeContext<TSaga, TMessage>> Load(Guid correlationId)
+    {
+        RequireCorrelationId(correlationId);
+        var instance = await LoadInstance(correlationId);
+        return instance is null
+            ? null!
+            : await _factory.CreateSagaConsumeContext(_db, _consumeContext, instance, SagaConsumeContextMode.Load);
+    }
+
+    /// <summary>A new instance (Add mode) after the state machine ran on it.</summary>
+    public async Task Save(SagaConsumeContext<TSaga> context)
+    {
+        await _writing.WaitAsync(CancellationToken);
+        try
+        {
+            SetInitialVersion(context.Saga);
+            _db.Set<TSaga>().Add(context.Saga);
+            await _db.SaveChangesAsync(CancellationToken);
+        }
+        catch (DbUpdateException exception) when (_table.IsDuplicateKey(exception))
+        {
+            // Two initiating events raced for one id and the other committed first. The event was applied to an
+            // instance that must not exist, so nothing here can be salvaged: the retry applies it to the winner.
+            throw new SagaConcurrencyException(
+                $"Saga {typeof(TSaga).Name} instance {context.Saga.CorrelationId} was created concurrently while handling {typeof(TMessage).Name}; retry applies the message to it.",
+                typeof(TSaga), typeof(TMessage), context.Saga.CorrelationId, exception);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    public async Task Update(SagaConsumeContext<TSaga> context)
+    {
+        await _writing.WaitAsync(CancellationToken);
+        try
+        {
+            if (context.Saga is ISagaVersion versioned)
+                versioned.Version++;
+            await _db.SaveChangesAsync(CancellationToken);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    public async Task Delete(SagaConsumeContext<TSaga> context)
+    {
+        await _writing.WaitAsync(CancellationToken);
+        try
+        {
+            _db.Set<TSaga>().Remove(context.Saga);
+            await _db.SaveChangesAsync(CancellationToken);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    /// <summary>Never persisted (created and finalized in one step, or the state machine threw).</summary>
+    public Task Discard(SagaConsumeContext<TSaga> context) => Task.CompletedTask;
+
+    /// <summary>A read-only event: whatever the behaviour changed on the instance is forgotten, nothing is written.</summary>
+    public Task Undo(SagaConsumeContext<TSaga> context)
+    {
+        var entry = _db.Entry(context.Saga);
+        if (entry.State is EntityState.Modified or EntityState.Unchanged)
+        {
+            entry.CurrentValues.SetValues(entry.OriginalValues);
+            entry.State = EntityState.Unchanged;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<SagaConsumeContext<TSaga, T>> CreateSagaConsumeContext<T>(ConsumeContext<T> consumeContext, TSaga instance, SagaConsumeContextMode mode)
+        where T : class =>
+        _factory.CreateSagaConsumeContext(_db, consumeContext, instance, mode);
+
+    public void Dispose() => _writing.Dispose();
+
+    private async Task<TSaga?> LoadInstance(Guid correlationId)
+    {
+        if (!_lockRows)
+            return await _db.Set<TSaga>().AsTracking().FirstOrDefaultAsync(saga => saga.CorrelationId == correlationId, CancellationToken);
+
+        // Not composed further: EF sends the statement as written, so the lock covers exactly this row.
+        var rows = await _db.Set<TSaga>().FromSqlRaw(_table.LockOneSql, correlationId).AsTracking().ToListAsync(CancellationToken);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    private static void SetInitialVersion(TSaga instance)
+    {
+        if (instance is ISagaVersion { Version: 0 } versioned)
+            versioned.Version = 1;
+    }
+
+    private static void RequireCorrelationId(Guid correlationId)
+    {
+        if (correlationId == Guid.Empty)
+            throw EfCoreSagaRepositoryContextFactory<TSaga>.MissingCorrelationId(typeof(TMessage));
+    }
+}

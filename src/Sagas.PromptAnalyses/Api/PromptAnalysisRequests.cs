@@ -1,0 +1,97 @@
+using Sagas.Modules.Api;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.StateMachines;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Configuration;
+
+namespace Sagas.PromptAnalyses.Api;
+
+/// <summary>Body of <c>POST /api/projects</c> and <c>PUT /api/projects/{id}</c>.</summary>
+public sealed record ProjectRequest(string? Name, List<string?>? Brands, List<string?>? Domains);
+
+/// <summary>Body of <c>POST /api/prompts</c> and <c>PUT /api/prompts/{id}</c>; platforms default to the four real ones.</summary>
+public sealed record PromptRequest(Guid? ProjectId, string? Text, bool? Active, List<string?>? Platforms);
+
+/// <summary>Body of <c>POST /api/prompt-analyses/runs</c>.</summary>
+public sealed record StartRunRequest(string? Scope, Guid? ProjectId, Guid? PromptId, bool? Force);
+
+public sealed record AcceptedRun(Guid RunId, bool Created);
+
+public sealed record ProjectView(Guid Id, string Name, IReadOnlyList<string> Brands, IReadOnlyList<string> Domains, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static ProjectView From(AnalysisProject project) =>
+        new(project.Id, project.Name, project.BrandNames, project.Domains, project.CreatedAt, project.UpdatedAt);
+}
+
+public sealed record PromptView(Guid Id, Guid ProjectId, string Text, bool Active, IReadOnlyList<string> Platforms, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static PromptView From(TrackedPrompt prompt) =>
+        new(prompt.Id, prompt.ProjectId, prompt.Text, prompt.Active, prompt.Platforms, prompt.CreatedAt, prompt.UpdatedAt);
+}
+
+/// <summary>
+/// A run with its progress, counted from its analysis jobs. Status: dispatching (the fan-out is still reading
+/// prompts), running, or finished (every analysis completed or failed, and the run recorded its
+/// <see cref="FinishedAt"/>; the <c>prompt-analysis-run.finished</c> webhook leaves at that moment).
+/// </summary>
+public sealed record RunView(
+    Guid Id,
+    string Trigger,
+    string Scope,
+    Guid? ProjectId,
+    Guid? PromptId,
+    DateTimeOffset? SlotTime,
+    bool Forced,
+    string Status,
+    int? TotalAnalyses,
+    int Pending,
+    int Running,
+    int Completed,
+    int Failed,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? DispatchedAt,
+    DateTimeOffset? FinishedAt);
+
+public sealed record RunDetailView(RunView Run, PageOf<AnalysisJobView> Analyses);
+
+public sealed record AnalysisJobView(
+    Guid Id,
+    Guid PromptId,
+    Guid ProjectId,
+    string PromptText,
+    string Status,
+    int TotalPlatforms,
+    int CompletedPlatforms,
+    int FailedPlatforms,
+    long TotalTokens,
+    decimal Cost,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? CompletedAt,
+    IReadOnlyList<PlatformResponseView> Responses);
+
+public sealed record PlatformResponseView(
+    Guid Id,
+    string Platform,
+    string? Model,
+    string Status,
+    string? ResponseText,
+    long? InputTokens,
+    long? OutputTokens,
+    long? TotalTokens,
+    decimal? Cost,
+    int? ExecutionTimeMs,
+    string? Metadata,
+    string? ErrorMessage,
+    bool? BrandMentioned,
+    bool? DomainCited,
+    int Attempts,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? CompletedAt,
+    IReadOnlyList<CitationView> Citations);
+
+public sealed record CitationView(int Position, string Url, string Domain, string? Title, bool IsProjectDomain);

@@ -1,0 +1,146 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Sagas.Contracts.PromptAnalyses;
+using Sagas.Persistence;
+using Sagas.Messaging.Outbox;
+using Sagas.PromptAnalyses.StateMachines;
+using Sagas.PromptAnalyses.Calls;
+using Sagas.PromptAnalyses.Platforms.Brands;
+using Sagas.PromptAnalyses.Consumers;
+
+namespace Sagas.PromptAnalyses.Data;
+
+/// <summary>
+/// Stores platform responses: a <c>processing</c> row before the call (unique per (job, platform)), then the final
+/// row, its citations, the brand flags, the job's counter and <see cref="PromptPlatformAnswered"/> in one transaction.
+/// The final write only applies to a row still processing, so of two deliveries of one ask exactly one counts.
+/// </summary>
+public sealed class PlatformResponseRecorder(SagasDbContext db, OutboxWriter outbox, TimeProvider clock)
+{
+    private const int MaxError = 2000;
+
+    /// <summary>The processing row of (job, platform), created if needed; null when it is already final (a redelivery).</summary>
+    public async Task<Guid?> BeginAsync(AnalysisJob job, string platform, CancellationToken cancellationToken)
+    {
+        var existing = await FindAsync(job.Id, platform, cancellationToken);
+        if (existing is not null)
+            return existing.Value.Status == PlatformResponseStatus.Processing ? existing.Value.Id : null;
+
+        var id = MassTransit.NewId.NextGuid();
+        db.Add(new PlatformResponse
+        {
+            Id = id,
+            AnalysisJobId = job.Id,
+            PromptId = job.PromptId,
+            ProjectId = job.ProjectId,
+            Platform = platform,
+            PromptText = job.PromptText,
+            Status = PlatformResponseStatus.Processing,
+            CreatedAt = clock.GetUtcNow(),
+        });
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return id;
+        }
+        catch (DbUpdateException)
+        {
+            // A concurrent delivery of the same ask inserted it first: share its row; only one final write will count.
+            db.ChangeTracker.Clear();
+            existing = await FindAsync(job.Id, platform, cancellationToken);
+            if (existing is null)
+                throw;
+            return existing.Value.Status == PlatformResponseStatus.Processing ? existing.Value.Id : null;
+        }
+    }
+
+    /// <returns>True when this call made the response final; false when another delivery already had.</returns>
+    public async Task<bool> CompleteAsync(AnalysisJob job, Guid responseId, string platform, PlatformCallOutcome outcome, CancellationToken cancellationToken)
+    {
+        var project = await db.Set<AnalysisProject>().AsNoTracking()
+            .Where(p => p.Id == job.ProjectId)
+            .Select(p => new { p.BrandNames, p.Domains })
+            .SingleOrDefaultAsync(cancellationToken);
+        var now = clock.GetUtcNow();
+        var answer = outcome.Answer;
+        var error = outcome.Error;
+        var brands = answer is null
+            ? null
+            : BrandAnalysis.Analyze(answer.Text, answer.Citations, project?.BrandNames ?? [], project?.Domains ?? []);
+        var succeeded = answer is not null;
+        var metadata = answer is not null
+            ? answer.Metadata.ToJson()
+            : JsonSerializer.Serialize(new
+            {
+                error_kind = error?.Kind.ToString(),
+                http_status = error?.HttpStatus,
+                provider_code = error?.ProviderCode,
+                transient = error?.IsTransient,
+                retry_after_ms = error?.RetryAfter?.TotalMilliseconds,
+            });
+        var errorMessage = error?.ToString() is { } text && text.Length > MaxError ? text[..MaxError] : error?.ToString();
+        var executionMs = (int)Math.Min(int.MaxValue, (answer?.ExecutionTime ?? error?.ExecutionTime ?? TimeSpan.Zero).TotalMilliseconds);
+
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var finalised = await db.Set<PlatformResponse>()
+            .Where(r => r.Id == responseId && r.Status == PlatformResponseStatus.Processing)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(r => r.Status, succeeded ? PlatformResponseStatus.Success : PlatformResponseStatus.Error)
+                .SetProperty(r => r.Model, answer != null ? answer.Model : error != null ? error.Model : null)
+                .SetProperty(r => r.ResponseText, answer != null ? answer.Text : null)
+                .SetProperty(r => r.InputTokens, answer != null ? answer.InputTokens : null)
+                .SetProperty(r => r.OutputTokens, answer != null ? answer.OutputTokens : null)
+                .SetProperty(r => r.TotalTokens, answer != null ? answer.TotalTokens : null)
+                .SetProperty(r => r.Cost, answer != null ? answer.Cost : null)
+                .SetProperty(r => r.ExecutionTimeMs, executionMs)
+                .SetProperty(r => r.MetadataJson, metadata)
+                .SetProperty(r => r.ErrorMessage, errorMessage)
+                .SetProperty(r => r.BrandMentioned, brands != null ? brands.BrandMentioned : null)
+                .SetProperty(r => r.DomainCited, brands != null ? brands.DomainCited : null)
+                .SetProperty(r => r.Attempts, outcome.Attempts)
+                .SetProperty(r => r.CompletedAt, now), cancellationToken);
+        if (finalised == 0)
+            return false;
+
+        if (answer is not null)
+        {
+            var projectPositions = brands!.MatchingCitationPositions.ToHashSet();
+            foreach (var citation in answer.Citations.DistinctBy(c => c.Position))
+            {
+                db.Add(new ResponseCitation
+                {
+                    ResponseId = responseId,
+                    Position = citation.Position,
+                    Url = Clip(citation.Url, 4096),
+                    Domain = Clip(citation.Domain, 255),
+                    Title = citation.Title is null ? null : Clip(citation.Title, 1000),
+                    IsProjectDomain = projectPositions.Contains(citation.Position),
+                });
+            }
+        }
+
+        var successes = succeeded ? 1 : 0;
+        var failures = succeeded ? 0 : 1;
+        await db.Set<AnalysisJob>()
+            .Where(j => j.Id == job.Id)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(j => j.CompletedPlatforms, j => j.CompletedPlatforms + successes)
+                .SetProperty(j => j.FailedPlatforms, j => j.FailedPlatforms + failures), cancellationToken);
+        outbox.Add(new PromptPlatformAnswered(job.Id, platform, succeeded));
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        outbox.Flush();
+        return true;
+    }
+
+    private async Task<(Guid Id, string Status)?> FindAsync(Guid jobId, string platform, CancellationToken cancellationToken)
+    {
+        var row = await db.Set<PlatformResponse>().AsNoTracking()
+            .Where(r => r.AnalysisJobId == jobId && r.Platform == platform)
+            .Select(r => new { r.Id, r.Status })
+            .SingleOrDefaultAsync(cancellationToken);
+        return row is null ? null : (row.Id, row.Status);
+    }
+
+    private static string Clip(string text, int max) => text.Length <= max ? text : text[..max];
+}

@@ -1,0 +1,125 @@
+using MassTransit;
+using Sagas.Contracts.PromptAnalyses;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.Calls;
+using Sagas.PromptAnalyses.Consumers;
+
+namespace Sagas.PromptAnalyses.StateMachines;
+
+/// <summary>
+/// One analysis of one prompt in one run. On start it asks every platform at once (one message each, so one slow or
+/// failing platform holds up nobody) and counts answers by platform name, so a duplicate answer counts once and
+/// answers may come in any order, even before the start. When every platform has answered it finishes: completed
+/// when at least one succeeded, failed when none did. Finished instances are kept so late duplicates are ignored.
+/// </summary>
+public sealed class PromptAnalysisStateMachine : MassTransitStateMachine<PromptAnalysisState>
+{
+    public PromptAnalysisStateMachine()
+    {
+        InstanceState(x => x.CurrentState);
+
+        Event(() => Start, e => e.CorrelateById(m => m.Message.AnalysisId));
+        Event(() => Answered, e => e.CorrelateById(m => m.Message.AnalysisId));
+
+        Initially(
+            When(Start)
+                .Then(Begin)
+                .ThenAsync(AskPlatformsAsync)
+                .TransitionTo(Asking)
+                .If(IsFinished, finish => Finish(finish)),
+            When(Answered)
+                .Then(Record)
+                .TransitionTo(AwaitingStart));
+
+        During(AwaitingStart,
+            When(Answered)
+                .Then(Record),
+            When(Start)
+                .Then(Begin)
+                .ThenAsync(AskPlatformsAsync)
+                .TransitionTo(Asking)
+                .If(IsFinished, finish => Finish(finish)));
+
+        During(Asking,
+            When(Answered)
+                .Then(Record)
+                .If(IsFinished, finish => Finish(finish)),
+            Ignore(Start));
+
+        During(Completed, Failed,
+            Ignore(Start),
+            Ignore(Answered));
+    }
+
+    public State AwaitingStart { get; private set; } = null!;
+
+    public State Asking { get; private set; } = null!;
+
+    public State Completed { get; private set; } = null!;
+
+    public State Failed { get; private set; } = null!;
+
+    public Event<StartPromptAnalysis> Start { get; private set; } = null!;
+
+    public Event<PromptPlatformAnswered> Answered { get; private set; } = null!;
+
+    private static void Begin(BehaviorContext<PromptAnalysisState, StartPromptAnalysis> context)
+    {
+        var platforms = context.Message.Platforms.Distinct(StringComparer.Ordinal).ToList();
+        context.Saga.RunId = context.Message.RunId;
+        context.Saga.PromptId = context.Message.PromptId;
+        context.Saga.Platforms = platforms;
+        context.Saga.TotalPlatforms = platforms.Count;
+        context.Saga.StartedAt = Now(context);
+        Recount(context.Saga);
+    }
+
+    /// <summary>Platforms that already answered (an answer overtook the start) are not asked again.</summary>
+    private static async Task AskPlatformsAsync(BehaviorContext<PromptAnalysisState, StartPromptAnalysis> context)
+    {
+        var answered = context.Saga.AnsweredPlatforms;
+        foreach (var platform in context.Saga.Platforms.Where(platform => !answered.ContainsKey(platform)))
+            await context.Publish(new AskPromptPlatform(context.Saga.CorrelationId, platform));
+    }
+
+    private static void Record(BehaviorContext<PromptAnalysisState, PromptPlatformAnswered> context)
+    {
+        var platform = context.Message.Platform;
+        if (platform.Length == 0 || !context.Saga.AnsweredPlatforms.TryAdd(platform, context.Message.Succeeded))
+            return;
+
+        Recount(context.Saga);
+    }
+
+    /// <summary>Counts only answers of platforms that were asked; before the start every answer counts provisionally.</summary>
+    private static void Recount(PromptAnalysisState saga)
+    {
+        var answers = saga.AnsweredPlatforms.Where(answer => saga.Platforms.Count == 0 || saga.Platforms.Contains(answer.Key)).ToList();
+        saga.SucceededPlatforms = answers.Count(answer => answer.Value);
+        saga.FailedPlatforms = answers.Count(answer => !answer.Value);
+    }
+
+    private static bool IsFinished<T>(BehaviorContext<PromptAnalysisState, T> context)
+        where T : class =>
+        context.Saga.SucceededPlatforms + context.Saga.FailedPlatforms >= context.Saga.TotalPlatforms;
+
+    private EventActivityBinder<PromptAnalysisState, T> Finish<T>(EventActivityBinder<PromptAnalysisState, T> binder)
+        where T : class =>
+        binder
+            .Then(context => context.Saga.FinishedAt = Now(context))
+            .Publish(context => new PromptAnalysisFinished(
+                context.Saga.CorrelationId,
+                context.Saga.RunId,
+                context.Saga.PromptId,
+                context.Saga.SucceededPlatforms > 0 ? AnalysisJobStatus.Completed : AnalysisJobStatus.Failed,
+                context.Saga.TotalPlatforms,
+                context.Saga.SucceededPlatforms,
+                context.Saga.FailedPlatforms))
+            .IfElse(context => context.Saga.SucceededPlatforms > 0,
+                completed => completed.TransitionTo(Completed),
+                failed => failed.TransitionTo(Failed));
+
+    private static DateTimeOffset Now<T>(BehaviorContext<PromptAnalysisState, T> context)
+        where T : class =>
+        context.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : DateTimeOffset.UtcNow;
+}

@@ -1,0 +1,107 @@
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Sagas.Contracts.ScanSessions;
+using Sagas.Persistence;
+using Sagas.Messaging.Outbox;
+using Sagas.Messaging.SagaRepository;
+using Sagas.ScanSessions.Data;
+using Sagas.ScanSessions.StateMachines;
+using Sagas.ScanSessions.Matching;
+using Sagas.ScanSessions;
+using Sagas.ScanSessions.Sources;
+using Sagas.Messaging;
+
+namespace Sagas.ScanSessions.Consumers;
+
+/// <summary>
+/// Lists a session's source, stores the session row with its total, then publishes one <see cref="ScanFile"/> per
+/// file in batches and <see cref="ScanFilesDispatched"/>. A redelivery lists again (the listing is deterministic) and
+/// publishes again: workers count a file once whatever arrives twice. A session with no file or no code fails with
+/// <see cref="ScanSessionFailed"/> through the outbox.
+/// </summary>
+public sealed class ScanSessionDispatcher(
+    SagasDbContext db,
+    OutboxWriter outbox,
+    ScanSourceExpander expander,
+    ScanSessionsOptions options,
+    TimeProvider clock) : IConsumer<DispatchScanSession>
+{
+    public async Task Consume(ConsumeContext<DispatchScanSession> context)
+    {
+        var message = context.Message;
+        var session = await db.Set<ScanSession>().SingleOrDefaultAsync(s => s.Id == message.SessionId, context.CancellationToken);
+        if (session is { Status: ScanSessionStatus.Cancelled })
+        {
+            // The cancel overtook the start (the saga discarded it for want of an instance): tell the saga again.
+            await context.Publish(new CancelScanSession(session.Id), context.CancellationToken);
+            return;
+        }
+
+        if (session is { Status: not (ScanSessionStatus.Dispatching or ScanSessionStatus.Scanning) })
+            return;
+
+        var codeError = HoleCodeList.Validate(message.TargetCodes);
+        var codes = codeError is null ? HoleCodeList.Distinct(message.TargetCodes) : [];
+        var listing = codeError is not null
+            ? new ScanSourceListing([], [], "", codeError)
+            : await expander.ListAsync(message.Source, context.CancellationToken);
+
+        if (session is null)
+        {
+            session = new ScanSession { Id = message.SessionId, CreatedAt = clock.GetUtcNow(), RequestedBy = message.RequestedBy };
+            db.Add(session);
+        }
+
+        if (session.Status == ScanSessionStatus.Dispatching)
+        {
+            session.CodesJson = ScanSessionJson.Write(codes);
+            session.SourceDescription = listing.Description.Length > 1000 ? listing.Description[..1000] : listing.Description;
+            if (listing.Error is { } error)
+            {
+                session.Status = ScanSessionStatus.Failed;
+                session.Error = error.Length > 2000 ? error[..2000] : error;
+                session.CompletedAt = clock.GetUtcNow();
+                outbox.Add(new ScanSessionFailed(session.Id, error));
+            }
+            else
+            {
+                session.Status = ScanSessionStatus.Scanning;
+                session.TotalFiles = listing.Files.Count;
+                session.UploadsJson = ScanSessionJson.Write(listing.UploadKeys);
+                session.DispatchedAt = clock.GetUtcNow();
+            }
+
+            await db.SaveChangesAsync(context.CancellationToken);
+            outbox.Flush();
+        }
+
+        if (session.Status != ScanSessionStatus.Scanning)
+            return;
+
+        foreach (var chunk in listing.Files.Chunk(options.DispatchBatchSize))
+        {
+            await context.PublishBatch(
+                chunk.Select(file => new ScanFile(session.Id, file.Index, file.Name, file.Kind, file.Locator,
+                    file.Kind == ScanFileKinds.Drive ? message.DriveToken : null, file.Error)),
+                context.CancellationToken);
+        }
+
+        await context.Publish(new ScanFilesDispatched(session.Id, listing.Files.Count), context.CancellationToken);
+    }
+}
+
+public sealed class ScanSessionDispatcherDefinition : ConsumerDefinition<ScanSessionDispatcher>
+{
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<ScanSessionDispatcher> consumerConfigurator, IRegistrationContext context)
+    {
+        // No in-memory outbox: a session's thousands of ScanFile messages leave as they are published, not held in memory.
+        endpointConfigurator.UseDatabaseRetry(retry =>
+        {
+            retry.AlsoRetry<ScanSourceUnavailableException>();
+            retry.RetryLimit = 8;
+            retry.MinInterval = TimeSpan.FromMilliseconds(100);
+            retry.MaxInterval = TimeSpan.FromSeconds(10);
+            retry.IntervalDelta = TimeSpan.FromMilliseconds(200);
+        });
+    }
+}

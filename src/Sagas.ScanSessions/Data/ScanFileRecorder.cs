@@ -1,0 +1,203 @@
+using System.Data.Common;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
+using Sagas.Contracts.ScanSessions;
+using Sagas.Persistence;
+using Sagas.Messaging.Outbox;
+using Sagas.ScanSessions.StateMachines;
+using Sagas.ScanSessions.Matching;
+using Sagas.ScanSessions;
+using Sagas.ScanSessions.Consumers;
+using Sagas.ScanSessions.Sources;
+
+namespace Sagas.ScanSessions.Data;
+
+/// <summary>One file's outcome as the recorder stores it.</summary>
+public sealed record ScanFileOutcome(string Status, IReadOnlyList<string> MatchedCodes, string? Link, string? Error)
+{
+    public static ScanFileOutcome Failed(string error, string? link = null) => new(ScanStatus.Error, [], link, error);
+}
+
+/// <summary>A scanned file waiting to be counted.</summary>
+public sealed record ScannedFile(ScanFile File, ScanFileOutcome Outcome);
+
+/// <summary>
+/// The only code that counts files, like the seed's DynamoDB atomic counter but with the result rows in the same
+/// transaction. One transaction per batch of files of one session:
+/// <list type="number">
+/// <item>the result rows go in with one <c>INSERT … ON CONFLICT DO NOTHING RETURNING file_index</c> (in file order, so
+/// two workers inserting overlapping batches wait on each other instead of deadlocking): a row already there (a
+/// redelivery, a copy in another batch) is not returned and counts nothing;</item>
+/// <item>then one atomic update moves the session's counters by exactly the rows returned, and only while the session is
+/// scanning: a cancelled or finished session rolls the whole batch back and counts nothing. This update takes the
+/// session row lock (the write lock on SQLite) as late as possible, so workers serialise on a few statements per
+/// batch instead of five round trips per file;</item>
+/// <item>events go to the transactional outbox of the same transaction: one <see cref="ScanMatchFound"/> per code of a
+/// counted file, <see cref="ScanProgressed"/> when the integer percent grew (and
+/// <see cref="ScanSessionsOptions.ProgressInterval"/> passed), <see cref="ScanFilesCompleted"/> exactly once, by the
+/// transaction that counts the last file.</item>
+/// </list>
+/// </summary>
+public sealed class ScanFileRecorder(SagasDbContext db, OutboxWriter outbox, ScanSessionsOptions options, TimeProvider clock)
+{
+    private const int MaxError = 2000;
+
+    /// <summary>Rows per INSERT statement: far below the parameter limits of PostgreSQL (65,535) and SQLite (32,766).</summary>
+    private const int RowsPerStatement = 500;
+
+    /// <returns>True when this call counted the file; false for a redelivery or a session no longer scanning.</returns>
+    public async Task<bool> RecordAsync(ScanFile file, ScanFileOutcome outcome, CancellationToken cancellationToken) =>
+        await RecordBatchAsync([new ScannedFile(file, outcome)], cancellationToken) == 1;
+
+    /// <summary>Counts a batch of files (of any sessions; one transaction per session); a file listed twice counts once.</summary>
+    /// <returns>How many files this call counted.</returns>
+    public async Task<int> RecordBatchAsync(IReadOnlyList<ScannedFile> files, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        var counted = 0;
+        foreach (var session in files.GroupBy(f => f.File.SessionId))
+            counted += await RecordSessionAsync(session.Key, session.DistinctBy(f => f.File.FileIndex).OrderBy(f => f.File.FileIndex).ToList(), cancellationToken);
+        return counted;
+    }
+
+    private async Task<int> RecordSessionAsync(Guid sessionId, List<ScannedFile> files, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var rows = files.Select(f => Row(f, now)).ToList();
+
+        var strategy = db.Database.CreateExecutionStrategy();
+        return await strategy.ExecuteAsync(async () =>
+        {
+            db.ChangeTracker.Clear();
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var inserted = new HashSet<int>();
+            foreach (var chunk in rows.Chunk(RowsPerStatement))
+                inserted.UnionWith(await InsertNewAsync(chunk, transaction, cancellationToken));
+            if (inserted.Count == 0)
+                return 0;
+
+            var counted = rows.Where(r => inserted.Contains(r.FileIndex)).ToList();
+            var matched = counted.Count(r => r.MatchCount > 0);
+            var matches = counted.Sum(r => r.MatchCount);
+            var errors = counted.Count(r => r.Status == ScanStatus.Error);
+            var locked = await db.Set<ScanSession>()
+                .Where(s => s.Id == sessionId && s.Status == ScanSessionStatus.Scanning)
+                .ExecuteUpdateAsync(set => set
+                    .SetProperty(s => s.Revision, s => s.Revision + 1)
+                    .SetProperty(s => s.ProcessedFiles, s => s.ProcessedFiles + counted.Count)
+                    .SetProperty(s => s.MatchedFiles, s => s.MatchedFiles + matched)
+                    .SetProperty(s => s.TotalMatches, s => s.TotalMatches + matches)
+                    .SetProperty(s => s.ErrorFiles, s => s.ErrorFiles + errors), cancellationToken);
+            if (locked == 0)
+            {
+                // Cancelled or already finished: the inserted rows go with the rollback, nothing is counted.
+                await transaction.RollbackAsync(cancellationToken);
+                return 0;
+            }
+
+            // The row is locked by this transaction: what it reads now is the count including this batch.
+            var session = await db.Set<ScanSession>().SingleAsync(s => s.Id == sessionId, cancellationToken);
+            foreach (var row in counted)
+            {
+                foreach (var code in ScanSessionJson.Read(row.MatchedCodesJson))
+                    outbox.Add(new ScanMatchFound(sessionId, code, row.Name, row.Status, row.Link));
+            }
+
+            var total = session.TotalFiles ?? int.MaxValue;
+            var finished = session.ProcessedFiles >= total;
+            var percent = (int)(session.ProcessedFiles * 100L / Math.Max(1, total));
+            var quietLongEnough = session.LastProgressAt is not { } last || now - last >= options.ProgressInterval;
+            if (finished || (percent > session.LastProgressPercent && quietLongEnough))
+            {
+                session.LastProgressPercent = percent;
+                session.LastProgressAt = now;
+                outbox.Add(new ScanProgressed(sessionId, session.ProcessedFiles, total, percent));
+            }
+
+            if (finished)
+            {
+                session.Status = ScanSessionStatus.Reporting;
+                outbox.Add(new ScanFilesCompleted(sessionId, session.ProcessedFiles, session.TotalMatches));
+            }
+
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            db.ChangeTracker.Clear();
+            outbox.Flush();
+            return counted.Count;
+        });
+    }
+
+    private static ScanFileResult Row(ScannedFile scanned, DateTimeOffset now)
+    {
+        var codes = scanned.Outcome.MatchedCodes.Distinct(StringComparer.Ordinal).ToList();
+        return new ScanFileResult
+        {
+            SessionId = scanned.File.SessionId,
+            FileIndex = scanned.File.FileIndex,
+            Name = scanned.File.Name,
+            Kind = scanned.File.Kind,
+            Locator = scanned.File.Locator,
+            Link = scanned.Outcome.Link,
+            Status = scanned.Outcome.Status,
+            MatchedCodesJson = ScanSessionJson.Write(codes),
+            MatchCount = codes.Count,
+            Error = scanned.Outcome.Error is { Length: > MaxError } tooLong ? tooLong[..MaxError] : scanned.Outcome.Error,
+            ProcessedAt = now,
+        };
+    }
+
+    /// <summary>
+    /// EF Core has no insert-or-ignore: the statement is written here, its parameters made by EF's own type mappings so
+    /// that values are stored exactly as EF stores them (a Guid as text on SQLite, as uuid on PostgreSQL).
+    /// </summary>
+    private async Task<List<int>> InsertNewAsync(IReadOnlyList<ScanFileResult> rows, IDbContextTransaction transaction, CancellationToken cancellationToken)
+    {
+        var mappings = db.GetService<IRelationalTypeMappingSource>();
+        var connection = db.Database.GetDbConnection();
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction.GetDbTransaction();
+
+        var sql = new StringBuilder(
+            "INSERT INTO scan_file_results (session_id, file_index, name, kind, locator, link, status, matched_codes_json, match_count, error, processed_at) VALUES ");
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            sql.Append(i == 0 ? "(" : ", (");
+            AddValue(row.SessionId);
+            AddValue(row.FileIndex);
+            AddValue(row.Name);
+            AddValue(row.Kind);
+            AddValue(row.Locator);
+            AddValue(row.Link);
+            AddValue(row.Status);
+            AddValue(row.MatchedCodesJson);
+            AddValue(row.MatchCount);
+            AddValue(row.Error);
+            AddValue(row.ProcessedAt, last: true);
+            sql.Append(')');
+        }
+
+        sql.Append(" ON CONFLICT (session_id, file_index) DO NOTHING RETURNING file_index");
+        command.CommandText = sql.ToString();
+
+        var inserted = new List<int>(rows.Count);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            inserted.Add(Convert.ToInt32(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture));
+        return inserted;
+
+        void AddValue<T>(T value, bool last = false)
+        {
+            var name = "@p" + command.Parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var mapping = mappings.FindMapping(typeof(T)) ?? throw new InvalidOperationException($"No store mapping for {typeof(T)}.");
+            DbParameter parameter = mapping.CreateParameter(command, name, value, nullable: value is null);
+            command.Parameters.Add(parameter);
+            sql.Append(name);
+            if (!last)
+                sql.Append(", ");
+        }
+    }
+}

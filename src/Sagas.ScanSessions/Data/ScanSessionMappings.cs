@@ -1,0 +1,37 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Sagas.Persistence;
+
+namespace Sagas.ScanSessions.Data;
+
+internal sealed class ScanSessionMapping : IEntityTypeConfiguration<ScanSession>
+{
+    public void Configure(EntityTypeBuilder<ScanSession> builder)
+    {
+        builder.ToTable("scan_sessions");
+        builder.HasKey(x => x.Id);
+        builder.Property(x => x.Id).ValueGeneratedNever();
+        builder.Property(x => x.Status).HasMaxLength(16);
+        builder.Property(x => x.SourceDescription).HasMaxLength(1000);
+        builder.Property(x => x.RequestedBy).HasMaxLength(200);
+        builder.Property(x => x.ReportBlobKey).HasMaxLength(1024);
+        builder.Property(x => x.Error).HasMaxLength(2000);
+        builder.HasIndex(x => x.CreatedAt);
+    }
+}
+
+internal sealed class ScanFileResultMapping : IEntityTypeConfiguration<ScanFileResult>
+{
+    public void Configure(EntityTypeBuilder<ScanFileResult> builder)
+    {
+        builder.ToTable("scan_file_results");
+        builder.HasKey(x => new { x.SessionId, x.FileIndex });
+        builder.Property(x => x.Name).HasMaxLength(1024);
+        builder.Property(x => x.Kind).HasMaxLength(16);
+        builder.Property(x => x.Locator).HasMaxLength(4096);
+        builder.Property(x => x.Link).HasMaxLength(4096);
+        builder.Property(x => x.Status).HasMaxLength(16);
+        builder.Property(x => x.Error).HasMaxLength(2000);
+        builder.HasOne<ScanSession>().WithMany().HasForeignKey(x => x.SessionId).OnDelete(DeleteBehavior.Cascade);
+    }
+}

@@ -1,0 +1,14 @@
+using System.Text.Json;
+using Sagas.ScanSessions;
+using Sagas.ScanSessions.Consumers;
+using Sagas.ScanSessions.Data;
+
+namespace Sagas.ScanSessions.Sources;
+
+internal static class ScanSessionJson
+{
+    public static string Write(IEnumerable<string> values) => JsonSerializer.Serialize(values.ToArray());
+
+    public static IReadOnlyList<string> Read(string? json) =>
+        string.IsNullOrEmpty(json) ? [] : JsonSerializer.Deserialize<string[]>(json) ?? [];
+}
