@@ -1,3 +1,5 @@
+using Sagas.Core.Http;
+
 namespace Sagas.LlmJobs.Providers;
 
 /// <param name="Reference">Free text stored as batch metadata (e.g. job id and chunk number) so an operator can find the batch.</param>

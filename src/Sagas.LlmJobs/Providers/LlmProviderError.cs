@@ -1,3 +1,5 @@
+using Sagas.Core.Http;
+
 namespace Sagas.LlmJobs.Providers;
 
 public enum LlmErrorKind

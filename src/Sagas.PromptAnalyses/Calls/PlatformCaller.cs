@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
 using Polly.Retry;
 using Sagas.PromptAnalyses.Platforms;
+using Sagas.Core.Http;
 
 namespace Sagas.PromptAnalyses.Calls;
 

@@ -1,4 +1,5 @@
 using Sagas.PromptAnalyses.Platforms;
+using Sagas.Core.Http;
 
 namespace Sagas.PromptAnalyses.Calls;
 

@@ -9,6 +9,7 @@ using Sagas.PromptAnalyses.StateMachines;
 using Sagas.PromptAnalyses.Calls;
 using Sagas.PromptAnalyses.Platforms;
 using Sagas.PromptAnalyses.Runs;
+using Sagas.Core.Http;
 
 namespace Sagas.PromptAnalyses.Consumers;
 

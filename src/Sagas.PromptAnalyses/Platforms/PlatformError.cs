@@ -1,4 +1,5 @@
 using System.Globalization;
+using Sagas.Core.Http;
 
 namespace Sagas.PromptAnalyses.Platforms;
 

@@ -15,6 +15,7 @@ using Sagas.PromptAnalyses.Consumers;
 using Sagas.PromptAnalyses.Platforms;
 using Sagas.Components.Tests.PromptAnalyses.Calls;
 using Sagas.Workflows;
+using Sagas.Core.Http;
 
 namespace Sagas.Components.Tests.PromptAnalyses;
 

@@ -4,6 +4,7 @@
 
 using System.ClientModel.Primitives;
 using System.Text.Json;
+using Sagas.Core.Http;
 
 namespace Sagas.LlmJobs.Providers.OpenAi;
 

@@ -12,6 +12,7 @@ using OpenAI.Batch;
 using OpenAI.Files;
 using OpenAI.Responses;
 using Polly;
+using Sagas.Core.Http;
 
 namespace Sagas.LlmJobs.Providers.OpenAi;
 
@@ -27,7 +28,7 @@ public sealed class OpenAiLlmJobProvider : ILlmJobProvider
     private readonly OpenAIFileClient _files;
     private readonly BatchClient _batches;
     private readonly ResiliencePipeline _retry;
-    private RateLimitSnapshot _latestRateLimit = RateLimitSnapshot.None;
+    private RateLimitSnapshot _latestRateLimit;
 
     /// <param name="httpClient">
     /// Optional client (e.g. from IHttpClientFactory, for pooled connections and HTTP telemetry); the SDK's shared
@@ -37,6 +38,7 @@ public sealed class OpenAiLlmJobProvider : ILlmJobProvider
     {
         _options = options;
         _timeProvider = timeProvider;
+        _latestRateLimit = RateLimitSnapshot.None(timeProvider.GetUtcNow());
         var clientOptions = new OpenAIClientOptions
         {
             Endpoint = options.ApiEndpoint,
@@ -255,9 +257,9 @@ public sealed class OpenAiLlmJobProvider : ILlmJobProvider
     private RateLimitSnapshot Observe(PipelineResponse? response)
     {
         if (response is null)
-            return RateLimitSnapshot.None;
+            return RateLimitSnapshot.None(_timeProvider.GetUtcNow());
 
-        var snapshot = RateLimitSnapshot.FromHeaders(name => response.Headers.TryGetValue(name, out var value) ? value : null, _timeProvider.GetUtcNow());
+        var snapshot = RateLimitHeaders.ParseOpenAi(name => response.Headers.TryGetValue(name, out var value) ? value : null, _timeProvider.GetUtcNow());
         if (!snapshot.IsEmpty)
             Volatile.Write(ref _latestRateLimit, snapshot);
         return snapshot;
@@ -301,7 +303,7 @@ public sealed class OpenAiLlmJobProvider : ILlmJobProvider
         }
 
         LlmProviderException Transient(string code, string message) =>
-            new(Name, operation, new LlmProviderError(LlmErrorKind.Transient, code, message), RateLimitSnapshot.None, exception);
+            new(Name, operation, new LlmProviderError(LlmErrorKind.Transient, code, message), RateLimitSnapshot.None(_timeProvider.GetUtcNow()), exception);
     }
 
     private static BinaryData? TryGetContent(PipelineResponse response)

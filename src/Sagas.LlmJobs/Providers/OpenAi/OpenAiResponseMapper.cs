@@ -5,6 +5,7 @@
 using System.ClientModel.Primitives;
 using System.Text.Json;
 using OpenAI.Responses;
+using Sagas.Core.Http;
 
 namespace Sagas.LlmJobs.Providers.OpenAi;
 

@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Polly;
+using Sagas.Core.Http;
 
 namespace Sagas.LlmJobs.Providers.Simulated;
 
@@ -33,12 +34,13 @@ public sealed class SimulatedLlmJobProvider : ILlmJobProvider
     private readonly ConcurrentDictionary<string, SimulatedBatch> _batches = new(StringComparer.Ordinal);
     private long _callCount;
     private long _batchCount;
-    private RateLimitSnapshot _latestRateLimit = RateLimitSnapshot.None;
+    private RateLimitSnapshot _latestRateLimit;
 
     public SimulatedLlmJobProvider(SimulatedProviderOptions options, TimeProvider timeProvider, ILogger<SimulatedLlmJobProvider> logger)
     {
         _options = options;
         _timeProvider = timeProvider;
+        _latestRateLimit = RateLimitSnapshot.None(timeProvider.GetUtcNow());
         _retry = LlmRetryPipeline.Create(options.Retry, timeProvider, logger);
         Limits = new LlmProviderLimits(options.MaxItemsPerBatch, OpenAiProviderOptions.BatchFileByteLimit, options.MaxInputCharacters, MaxItemIdLength: 64);
     }
@@ -64,7 +66,7 @@ public sealed class SimulatedLlmJobProvider : ILlmJobProvider
 
             var submittedAt = _timeProvider.GetUtcNow();
             var taskId = TaskPrefix + submittedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) + "_" + Base64Url.EncodeToString(Encoding.UTF8.GetBytes(request.ItemId));
-            return new LlmItemSubmission(taskId, LlmItemStatus.Queued, RateLimitSnapshot.None);
+            return new LlmItemSubmission(taskId, LlmItemStatus.Queued, RateLimitSnapshot.None(_timeProvider.GetUtcNow()));
         }, cancellationToken);
 
     public Task<LlmItemOutcome> GetItemAsync(string providerTaskId, CancellationToken cancellationToken) =>
@@ -148,15 +150,15 @@ public sealed class SimulatedLlmJobProvider : ILlmJobProvider
         var profile = Profile(itemId);
         var completesAt = submittedAt + profile.Latency;
         if (_cancelledTasks.TryGetValue(taskId, out var cancelledAt) && cancelledAt < completesAt)
-            return new LlmItemOutcome(taskId, LlmItemStatus.Cancelled, "cancelled", null, null, null, RateLimitSnapshot.None);
+            return new LlmItemOutcome(taskId, LlmItemStatus.Cancelled, "cancelled", null, null, null, RateLimitSnapshot.None(_timeProvider.GetUtcNow()));
 
         if (now < submittedAt + (profile.Latency * QueuedShare))
-            return new LlmItemOutcome(taskId, LlmItemStatus.Queued, "queued", null, null, null, RateLimitSnapshot.None);
+            return new LlmItemOutcome(taskId, LlmItemStatus.Queued, "queued", null, null, null, RateLimitSnapshot.None(_timeProvider.GetUtcNow()));
         if (now < completesAt)
-            return new LlmItemOutcome(taskId, LlmItemStatus.InProgress, "in_progress", null, null, null, RateLimitSnapshot.None);
+            return new LlmItemOutcome(taskId, LlmItemStatus.InProgress, "in_progress", null, null, null, RateLimitSnapshot.None(_timeProvider.GetUtcNow()));
         if (profile.Fails)
-            return new LlmItemOutcome(taskId, LlmItemStatus.Failed, "failed", null, profile.Usage, SimulatedFailure, RateLimitSnapshot.None);
-        return new LlmItemOutcome(taskId, LlmItemStatus.Succeeded, "completed", Decision(profile), profile.Usage, null, RateLimitSnapshot.None);
+            return new LlmItemOutcome(taskId, LlmItemStatus.Failed, "failed", null, profile.Usage, SimulatedFailure, RateLimitSnapshot.None(_timeProvider.GetUtcNow()));
+        return new LlmItemOutcome(taskId, LlmItemStatus.Succeeded, "completed", Decision(profile), profile.Usage, null, RateLimitSnapshot.None(_timeProvider.GetUtcNow()));
     }
 
     private LlmBatchStatus BatchStatus(SimulatedBatch batch, DateTimeOffset now)
@@ -204,7 +206,7 @@ public sealed class SimulatedLlmJobProvider : ILlmJobProvider
             terminal && completed + failed > 0 ? OutputFilePrefix + batch.BatchId : null,
             terminal && hasErrors ? ErrorFilePrefix + batch.BatchId : null,
             [],
-            RateLimitSnapshot.None);
+            RateLimitSnapshot.None(_timeProvider.GetUtcNow()));
     }
 
     private SimulatedBatch FindBatch(string operation, string batchId) =>
@@ -267,7 +269,8 @@ public sealed class SimulatedLlmJobProvider : ILlmJobProvider
 
     private LlmProviderException RateLimited(string operation)
     {
-        var rateLimit = new RateLimitSnapshot(null, 0, _options.RateLimitRetryAfter, null, null, null, _options.RateLimitRetryAfter);
+        var now = _timeProvider.GetUtcNow();
+        var rateLimit = new RateLimitSnapshot { ObservedAt = now, RemainingRequests = 0, RequestsResetAt = now + _options.RateLimitRetryAfter, RetryAfter = _options.RateLimitRetryAfter };
         Volatile.Write(ref _latestRateLimit, rateLimit);
         return new LlmProviderException(
             Name,
@@ -277,7 +280,7 @@ public sealed class SimulatedLlmJobProvider : ILlmJobProvider
     }
 
     private LlmProviderException Permanent(string operation, int status, string code, string message) =>
-        new(Name, operation, new LlmProviderError(LlmErrorKind.Permanent, code, message, status), RateLimitSnapshot.None);
+        new(Name, operation, new LlmProviderError(LlmErrorKind.Permanent, code, message, status), RateLimitSnapshot.None(_timeProvider.GetUtcNow()));
 
     private static bool TryDecodeTaskId(string taskId, out string itemId, out DateTimeOffset submittedAt)
     {

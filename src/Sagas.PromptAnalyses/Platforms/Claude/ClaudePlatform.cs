@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Sagas.PromptAnalyses.Platforms.Http;
 using Sagas.PromptAnalyses.Platforms.Pricing;
+using Sagas.Core.Http;
 
 namespace Sagas.PromptAnalyses.Platforms.Claude;
 

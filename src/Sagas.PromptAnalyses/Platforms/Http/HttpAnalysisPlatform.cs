@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Polly.Timeout;
 using Sagas.PromptAnalyses.Platforms.Pricing;
+using Sagas.Core.Http;
 
 namespace Sagas.PromptAnalyses.Platforms.Http;
 

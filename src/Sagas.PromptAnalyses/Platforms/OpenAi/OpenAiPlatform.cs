@@ -9,6 +9,7 @@ using OpenAI;
 using OpenAI.Responses;
 using Sagas.PromptAnalyses.Platforms.Http;
 using Sagas.PromptAnalyses.Platforms.Pricing;
+using Sagas.Core.Http;
 
 namespace Sagas.PromptAnalyses.Platforms.OpenAi;
 

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Sagas.PromptAnalyses.Platforms.Http;
 using Sagas.PromptAnalyses.Platforms.Pricing;
+using Sagas.Core.Http;
 
 namespace Sagas.PromptAnalyses.Platforms.Simulated;
 

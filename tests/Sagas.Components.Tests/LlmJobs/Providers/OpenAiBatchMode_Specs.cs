@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Sagas.Components.Tests.Infrastructure;
 using Sagas.LlmJobs.Providers;
+using Sagas.Core.Http;
 
 namespace Sagas.Components.Tests.LlmJobs.Providers;
 
@@ -198,7 +199,7 @@ public sealed class When_batch_files_contain_malformed_lines : IAsyncLifetime
         _stub = await HttpStub.StartAsync(app =>
             app.MapGet("/v1/files/file-out3/content", context => OpenAiStub.Write(context, 200, output)));
         var provider = OpenAiStub.Provider(_stub.BaseAddress);
-        var status = new LlmBatchStatus("batch_0003", LlmBatchState.Completed, "completed", new LlmBatchRequestCounts(6, 6, 0), "file-out3", null, [], RateLimitSnapshot.None);
+        var status = new LlmBatchStatus("batch_0003", LlmBatchState.Completed, "completed", new LlmBatchRequestCounts(6, 6, 0), "file-out3", null, [], RateLimitSnapshot.None(DateTimeOffset.UtcNow));
         _results = await provider.ReadBatchResultsAsync(status, CancellationToken.None);
     }
 

@@ -45,9 +45,11 @@ public sealed class When_OpenAI_answers_429_rate_limited : IAsyncLifetime
     [Fact]
     public void Should_parse_every_rate_limit_header()
     {
+        var rateLimit = _exception.RateLimit;
         Assert.Equal(
-            new RateLimitSnapshot(10000, 9958, TimeSpan.FromMinutes(6), 200000, 0, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(2)),
-            _exception.RateLimit);
+            (10000L, 9958L, TimeSpan.FromMinutes(6), 200000L, 0L, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(2)),
+            (rateLimit.RequestLimit, rateLimit.RemainingRequests, rateLimit.RequestsResetAt - rateLimit.ObservedAt,
+                rateLimit.TokenLimit, rateLimit.RemainingTokens, rateLimit.TokensResetAt - rateLimit.ObservedAt, rateLimit.RetryAfter));
         Assert.Equal(TimeSpan.FromSeconds(2), _exception.Error.RetryAfter);
         Assert.Equal(TimeSpan.FromSeconds(2), _exception.RateLimit.SuggestedDelay);
     }
@@ -91,7 +93,7 @@ public sealed class When_OpenAI_rate_limits_once_and_then_answers : IAsyncLifeti
     public void Should_remember_the_latest_rate_limit_for_the_poller()
     {
         Assert.Equal(41, _provider.LatestRateLimit.RemainingRequests);
-        Assert.Equal(TimeSpan.FromMilliseconds(12), _provider.LatestRateLimit.RequestsReset);
+        Assert.Equal(TimeSpan.FromMilliseconds(12), _provider.LatestRateLimit.RequestsResetAt - _provider.LatestRateLimit.ObservedAt);
     }
 }
 

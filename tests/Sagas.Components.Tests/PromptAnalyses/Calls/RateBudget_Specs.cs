@@ -1,5 +1,6 @@
 using Sagas.PromptAnalyses.Calls;
 using Sagas.PromptAnalyses.Platforms;
+using Sagas.Core.Http;
 
 namespace Sagas.Components.Tests.PromptAnalyses.Calls;
 

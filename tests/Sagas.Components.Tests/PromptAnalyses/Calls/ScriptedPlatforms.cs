@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.PromptAnalyses.Calls;
 using Sagas.PromptAnalyses.Platforms;
+using Sagas.Core.Http;
 
 namespace Sagas.Components.Tests.PromptAnalyses.Calls;
 

@@ -1,8 +1,7 @@
-using Sagas.Core.Http;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace Sagas.PromptAnalyses.Platforms;
+namespace Sagas.Core.Http;
 
 /// <summary>Reads each provider's rate-limit headers into a <see cref="RateLimitSnapshot"/>. Unparseable values are skipped, never thrown.</summary>
 public static partial class RateLimitHeaders
@@ -49,14 +48,15 @@ public static partial class RateLimitHeaders
     /// <summary><c>retry-after-ms</c> (milliseconds) wins over <c>retry-after</c> (seconds or an HTTP date).</summary>
     public static TimeSpan? ParseRetryAfter(Func<string, string?> header, DateTimeOffset now)
     {
-        if (double.TryParse(header("retry-after-ms"), NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds) && milliseconds >= 0)
+        // "Infinity" and "NaN" parse as doubles; TimeSpan cannot hold them.
+        if (double.TryParse(header("retry-after-ms"), NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds) && double.IsFinite(milliseconds) && milliseconds >= 0)
             return TimeSpan.FromMilliseconds(milliseconds);
 
         var value = header("retry-after")?.Trim();
         if (string.IsNullOrEmpty(value))
             return null;
         if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
-            return seconds >= 0 ? TimeSpan.FromSeconds(seconds) : null;
+            return double.IsFinite(seconds) && seconds >= 0 ? TimeSpan.FromSeconds(seconds) : null;
         if (DateTimeOffset.TryParseExact(value, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date))
             return date > now ? date - now : TimeSpan.Zero;
         return null;

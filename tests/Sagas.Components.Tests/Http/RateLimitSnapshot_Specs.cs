@@ -1,7 +1,6 @@
 using Sagas.Core.Http;
-using Sagas.LlmJobs.Providers;
 
-namespace Sagas.Components.Tests.LlmJobs.Providers;
+namespace Sagas.Components.Tests.Http;
 
 public sealed class When_rate_limit_headers_are_read
 {
@@ -35,20 +34,42 @@ public sealed class When_rate_limit_headers_are_read
     [InlineData("1500", "2", 1_500)]
     [InlineData(null, "Mon, 23 Nov 2026 12:00:05 GMT", 5_000)]
     [InlineData(null, "Mon, 23 Nov 2026 11:00:00 GMT", 0)]
-    public void Should_parse_retry_after_preferring_milliseconds(string? milliseconds, string? retryAfter, double expectedMilliseconds) =>
-        Assert.Equal(TimeSpan.FromMilliseconds(expectedMilliseconds), RateLimitSnapshot.ParseRetryAfter(milliseconds, retryAfter, Now));
+    public void Should_parse_retry_after_preferring_milliseconds(string? milliseconds, string? retryAfter, double expectedMilliseconds)
+    {
+        var headers = new Dictionary<string, string?> { ["retry-after-ms"] = milliseconds, ["retry-after"] = retryAfter };
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMilliseconds), RateLimitHeaders.ParseRetryAfter(name => headers.GetValueOrDefault(name), Now));
+    }
+
+    [Theory]
+    [InlineData("Infinity", null)]
+    [InlineData("NaN", "Infinity")]
+    [InlineData("-5", "-1")]
+    public void Should_ignore_retry_after_values_no_wait_can_hold(string? milliseconds, string? retryAfter)
+    {
+        var headers = new Dictionary<string, string?> { ["retry-after-ms"] = milliseconds, ["retry-after"] = retryAfter };
+        Assert.Null(RateLimitHeaders.ParseRetryAfter(name => headers.GetValueOrDefault(name), Now));
+    }
 
     [Fact]
     public void Should_leave_absent_or_unreadable_headers_empty()
     {
         var headers = new Dictionary<string, string> { ["x-ratelimit-remaining-requests"] = "lots", ["retry-after"] = "soon" };
-        Assert.True(RateLimitSnapshot.FromHeaders(name => headers.GetValueOrDefault(name), Now).IsEmpty);
+        Assert.True(RateLimitHeaders.ParseOpenAi(name => headers.GetValueOrDefault(name), Now).IsEmpty);
     }
 
     [Fact]
     public void Should_suggest_waiting_for_the_reset_of_an_exhausted_budget()
     {
-        var tokensExhausted = new RateLimitSnapshot(100, 50, TimeSpan.FromSeconds(1), 1000, 0, TimeSpan.FromSeconds(7), null);
+        var tokensExhausted = new RateLimitSnapshot
+        {
+            ObservedAt = Now,
+            RequestLimit = 100,
+            RemainingRequests = 50,
+            RequestsResetAt = Now.AddSeconds(1),
+            TokenLimit = 1000,
+            RemainingTokens = 0,
+            TokensResetAt = Now.AddSeconds(7),
+        };
         var plenty = tokensExhausted with { RemainingTokens = 10 };
 
         Assert.Equal(TimeSpan.FromSeconds(7), tokensExhausted.SuggestedDelay);

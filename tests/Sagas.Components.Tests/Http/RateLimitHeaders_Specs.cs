@@ -1,6 +1,6 @@
-using Sagas.PromptAnalyses.Platforms;
+using Sagas.Core.Http;
 
-namespace Sagas.Components.Tests.PromptAnalyses.Platforms;
+namespace Sagas.Components.Tests.Http;
 
 public class When_reading_rate_limit_headers
 {
