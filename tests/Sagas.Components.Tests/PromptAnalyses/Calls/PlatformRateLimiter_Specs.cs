@@ -23,8 +23,8 @@ public class When_a_process_wakes_up_late_for_its_slot
         public ValueTask ObserveAsync(string platform, RateBudgetObservation observation, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 
-    // Every reading of the clock finds it later by AutoAdvanceAmount: a process starved of CPU wakes up that late for
-    // the slot it waited on.
+    // In both specs the clock moves on by AutoAdvanceAmount each time it is read, so the limiter finds itself that much
+    // later than its slot after every wait, as a process starved of CPU would.
     [Fact]
     public async Task Should_give_a_stale_slot_up_and_queue_again()
     {
