@@ -40,7 +40,7 @@ public sealed class LlmJobKindOptions
 
 public sealed class LlmJobPollingOptions
 {
-    /// <summary>A job's poll interval when it starts (the seed's 30 s).</summary>
+    /// <summary>A job's poll interval when it starts (30 s, the interval of the poller this replaces).</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The interval tightens towards this while items keep finishing.</summary>
@@ -53,11 +53,11 @@ public sealed class LlmJobPollingOptions
     [Range(1, 100_000)]
     public int MaxJobsPerCycle { get; set; } = 100;
 
-    /// <summary>Items of one job checked per cycle (the seed's MAX_ITEMS_PER_JOB).</summary>
+    /// <summary>Items of one job checked per cycle (50, as in the poller this replaces).</summary>
     [Range(1, 1_000_000)]
     public int MaxItemsPerJobPerCycle { get; set; } = 50;
 
-    /// <summary>Status checks in flight at once for one job (the seed's CONCURRENT_BATCH_SIZE).</summary>
+    /// <summary>Status checks in flight at once for one job (20, as in the poller this replaces).</summary>
     [Range(1, 10_000)]
     public int Parallelism { get; set; } = 20;
 

@@ -8,7 +8,7 @@ public sealed class PromptAnalysesOptions
 {
     public const string SectionName = "PromptAnalyses";
 
-    /// <summary>Analyses in flight at once across every worker process (the seed's Inngest concurrency of 5).</summary>
+    /// <summary>Analyses in flight at once across every worker process (5, as the Inngest orchestrator this replaces).</summary>
     public int MaxConcurrentAnalyses { get; set; } = 5;
 
     /// <summary>Active prompts read per fan-out page (keyset paging).</summary>

@@ -8,8 +8,9 @@ using Sagas.Modules.Realtime;
 namespace Sagas.Api.Realtime;
 
 /// <summary>
-/// <c>/ws</c>: the seed's protocol. Client messages are JSON text frames with an <c>action</c>: the workflows'
-/// actions (e.g. <c>start_scan</c>) or <c>subscribe</c> with one of the workflows' id properties (<c>session_id</c>, …).
+/// <c>/ws</c>: the WebSocket protocol scanner clients already speak. Client messages are JSON text frames with an
+/// <c>action</c>: the workflows' actions (e.g. <c>start_scan</c>) or <c>subscribe</c> with one of the workflows' id
+/// properties (<c>session_id</c>, …).
 /// A bad message gets an <c>ERROR</c> and the socket stays open; a message over the size limit closes it with 1009.
 /// Authentication is the API's (header, or <c>?access_token=</c> on the upgrade).
 /// </summary>

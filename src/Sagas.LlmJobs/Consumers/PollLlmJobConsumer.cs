@@ -18,7 +18,7 @@ namespace Sagas.LlmJobs.Consumers;
 /// Polls one leased job: up to MaxItemsPerJobPerCycle unfinished items (least recently polled first) with
 /// Parallelism checks in flight, or its unfinished provider batches; applies what finished through the ledger; and
 /// sets the job's next poll: sooner while items finish, later while nothing changes, never before the provider's
-/// rate limit resets. Logs and meters the seed's statistics for every job polled.
+/// rate limit resets. Logs and meters every job polled: items polled and updated, job resolved, errors.
 /// </summary>
 public sealed class PollLlmJobConsumer(
     SagasDbContext db,

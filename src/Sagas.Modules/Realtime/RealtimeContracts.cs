@@ -93,7 +93,7 @@ public static class RealtimeMessages
 {
     public const string SubscribeAction = "subscribe";
 
-    /// <summary>The seed's <c>ERROR</c> message; <paramref name="sessionId"/> names the session (or job) it concerns, if any.</summary>
+    /// <summary>The protocol's <c>ERROR</c> message; <paramref name="sessionId"/> names the session (or job) it concerns, if any.</summary>
     public static object Error(string message, Guid? sessionId = null) => new ErrorMessage("ERROR", message, sessionId);
 }
 

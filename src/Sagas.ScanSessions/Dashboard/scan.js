@@ -152,7 +152,8 @@ export function render(main, [sessionId]) {
     draw();
     try {
       if (chosen.length === 1) {
-        // The seed's own protocol: one manifest, ZIP or file, base64, over the socket; STARTED names the session.
+        // The protocol scanner clients already speak: one manifest, ZIP or file, base64, over the socket; STARTED names
+        // the session.
         live.send({
           action: 'start_scan',
           token: token.value || undefined,

@@ -24,8 +24,8 @@ public sealed record ScanFileOutcome(string Status, IReadOnlyList<string> Matche
 public sealed record ScannedFile(ScanFile File, ScanFileOutcome Outcome);
 
 /// <summary>
-/// The only code that counts files, like the seed's DynamoDB atomic counter but with the result rows in the same
-/// transaction. One transaction per batch of files of one session:
+/// The only code that counts files, and it counts them in the same transaction as their result rows. One transaction
+/// per batch of files of one session:
 /// <list type="number">
 /// <item>the result rows go in with one <c>INSERT … ON CONFLICT DO NOTHING RETURNING file_index</c> (in file order, so
 /// two workers inserting overlapping batches wait on each other instead of deadlocking): a row already there (a

@@ -1,6 +1,6 @@
 namespace Sagas.ScanSessions.Matching;
 
-/// <summary>The per-file status strings exactly as the seed protocol and report show them.</summary>
+/// <summary>The per-file status strings, exactly as the WebSocket messages and the report show them.</summary>
 public static class ScanStatus
 {
     public const string NoCode = "No Code";

@@ -14,8 +14,9 @@ using Sagas.Storage.Blobs;
 namespace Sagas.ScanSessions.Realtime;
 
 /// <summary>
-/// The WebSocket side of scan sessions, the seed's protocol field for field (plus <c>session_id</c>, so one socket can
-/// follow several sessions): <c>start_scan</c>, <c>{"action": "subscribe", "session_id": …}</c> and the session's messages.
+/// The WebSocket side of scan sessions, the protocol scanner clients already speak, field for field (plus
+/// <c>session_id</c>, so one socket can follow several sessions): <c>start_scan</c>,
+/// <c>{"action": "subscribe", "session_id": …}</c> and the session's messages.
 /// </summary>
 public static class ScanSessionRealtime
 {

@@ -21,8 +21,8 @@ public enum FileContentKind
 public sealed record FileContentClassification(FileContentKind Kind, string FileName, byte[] Content);
 
 /// <summary>
-/// Interprets the seed's <c>start_scan</c> field <c>file_content</c>: base64 (standard or URL-safe, with or without
-/// a <c>data:…;base64,</c> prefix and line breaks) of a manifest, a ZIP or a single file, told apart by content.
+/// Interprets the <c>file_content</c> field of a <c>start_scan</c> message: base64 (standard or URL-safe, with or
+/// without a <c>data:…;base64,</c> prefix and line breaks) of a manifest, a ZIP or a single file, told apart by content.
 /// </summary>
 public sealed class FileContentSource(ScanFilesOptions options, ManifestReader manifests, UploadSource uploads)
 {

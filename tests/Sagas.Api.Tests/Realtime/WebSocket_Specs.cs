@@ -10,7 +10,7 @@ using Sagas.Api.Tests.ScanSessions;
 
 namespace Sagas.Api.Tests.Realtime;
 
-/// <summary>A WebSocket client speaking the seed protocol to the test server.</summary>
+/// <summary>A WebSocket client speaking the <c>/ws</c> protocol to the test server.</summary>
 public sealed class ProtocolClient : IAsyncDisposable
 {
     private readonly WebSocket _socket;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Sagas.Storage.Blobs;
 using Sagas.Storage.Local;
 
@@ -56,7 +57,7 @@ public sealed class When_a_signed_download_link_is_followed(ScanSessionsApi api)
     {
         await StoreAndLinkAsync();
         // The same key signed two hours ago with a one-hour expiry.
-        var past = new LocalBlobLinks(Encoding.UTF8.GetBytes(ScanSessionsApi.SigningKey), null, new ShiftedClock(TimeSpan.FromHours(-2)));
+        var past = new LocalBlobLinks(Encoding.UTF8.GetBytes(ScanSessionsApi.SigningKey), null, new FakeTimeProvider(TimeProvider.System.GetUtcNow().AddHours(-2)));
         var link = past.Create(Key, "report.xlsx", TimeSpan.FromHours(1));
         using var client = api.CreateClient();
 
@@ -71,10 +72,5 @@ public sealed class When_a_signed_download_link_is_followed(ScanSessionsApi api)
         var blobs = api.Services.GetRequiredService<IBlobStore>();
         await blobs.PutAsync(Key, new MemoryStream("workbook bytes"u8.ToArray()), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
         return await blobs.GetDownloadLinkAsync(Key, "report.xlsx");
-    }
-
-    private sealed class ShiftedClock(TimeSpan shift) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + shift;
     }
 }

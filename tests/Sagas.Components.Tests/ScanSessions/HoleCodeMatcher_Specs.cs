@@ -171,7 +171,7 @@ public class When_naming_a_match_count
     [InlineData(1, "1 Code")]
     [InlineData(2, "2 Codes")]
     [InlineData(1234, "1234 Codes")]
-    public void Should_use_the_seed_status_strings(int count, string status)
+    public void Should_use_the_status_strings_of_the_protocol_and_the_report(int count, string status)
     {
         Assert.Equal(status, ScanStatus.ForMatchCount(count));
     }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Time.Testing;
 using Sagas.Storage.Local;
 
 namespace Sagas.Components.Tests.Storage;
@@ -7,7 +8,7 @@ public sealed class When_a_signed_local_download_link_is_checked
 {
     private static readonly byte[] SigningKey = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
 
-    private readonly ManualTimeProvider _clock = new(new DateTimeOffset(2026, 1, 20, 3, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 1, 20, 3, 0, 0, TimeSpan.Zero));
     private readonly LocalBlobLinks _links;
 
     public When_a_signed_local_download_link_is_checked() => _links = new LocalBlobLinks(SigningKey, "https://api.example.com/", _clock);

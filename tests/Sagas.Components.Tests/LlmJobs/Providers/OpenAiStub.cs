@@ -171,13 +171,3 @@ internal static class OpenAiStub
             error = new { code, message },
         });
 }
-
-/// <summary>A clock the test moves by hand.</summary>
-internal sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
-{
-    private long _utcTicks = start.UtcTicks;
-
-    public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _utcTicks), TimeSpan.Zero);
-
-    public void Advance(TimeSpan by) => Interlocked.Add(ref _utcTicks, by.Ticks);
-}

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Sagas.LlmJobs.Providers;
 using Sagas.LlmJobs.Providers.Simulated;
 
@@ -31,7 +32,7 @@ internal static class Simulated
 
 public sealed class When_the_simulated_provider_runs_an_item
 {
-    private readonly ManualTimeProvider _time = new(Simulated.Start);
+    private readonly FakeTimeProvider _time = new(Simulated.Start);
 
     [Fact]
     public async Task Should_go_from_queued_through_in_progress_to_a_terminal_state_at_its_completion_time()
@@ -121,7 +122,7 @@ public sealed class When_the_simulated_provider_is_configured_with_rates
     [Fact]
     public async Task Should_fail_about_the_configured_share_of_items_permanently()
     {
-        var time = new ManualTimeProvider(Simulated.Start);
+        var time = new FakeTimeProvider(Simulated.Start);
         var provider = Simulated.Provider(time, o => o.FailureRate = 0.1);
         var tasks = new List<string>(Items);
         for (var i = 0; i < Items; i++)
@@ -139,7 +140,7 @@ public sealed class When_the_simulated_provider_is_configured_with_rates
     [Fact]
     public async Task Should_answer_about_the_configured_share_of_calls_with_a_transient_429()
     {
-        var time = new ManualTimeProvider(Simulated.Start);
+        var time = new FakeTimeProvider(Simulated.Start);
         var provider = Simulated.Provider(time, o => { o.RateLimitRate = 0.05; o.RateLimitRetryAfter = TimeSpan.FromSeconds(3); });
         var rateLimited = new List<LlmProviderException>();
         for (var i = 0; i < Items; i++)
@@ -167,7 +168,7 @@ public sealed class When_the_simulated_provider_is_configured_with_rates
     [Fact]
     public async Task Should_flag_about_the_configured_share_of_decisions()
     {
-        var time = new ManualTimeProvider(Simulated.Start);
+        var time = new FakeTimeProvider(Simulated.Start);
         var provider = Simulated.Provider(time, o => o.FlaggedRate = 0.3);
         var tasks = new List<string>(Items);
         for (var i = 0; i < Items; i++)
@@ -184,7 +185,7 @@ public sealed class When_the_simulated_provider_is_configured_with_rates
 
 public sealed class When_the_simulated_provider_runs_a_batch
 {
-    private readonly ManualTimeProvider _time = new(Simulated.Start);
+    private readonly FakeTimeProvider _time = new(Simulated.Start);
 
     [Fact]
     public async Task Should_complete_with_one_result_per_item()
@@ -258,7 +259,7 @@ public sealed class When_the_simulated_provider_is_polled_concurrently
     [Fact]
     public async Task Should_give_every_caller_the_same_answers_as_a_single_caller()
     {
-        var time = new ManualTimeProvider(Simulated.Start);
+        var time = new FakeTimeProvider(Simulated.Start);
         var provider = Simulated.Provider(time, o => o.FailureRate = 0.1);
         var tasks = new List<string>();
         for (var i = 0; i < 10_000; i++)

@@ -12,7 +12,7 @@ public class When_reading_platform_limits
         new ConfigurationBuilder().AddInMemoryCollection(settings.ToDictionary(s => s.Key, s => (string?)s.Value)).Build();
 
     [Fact]
-    public void Should_default_to_the_seed_limits_and_leave_simulated_unlimited()
+    public void Should_default_to_the_documented_limits_and_leave_simulated_unlimited()
     {
         var options = PlatformLimitsOptions.Read(Configuration());
 

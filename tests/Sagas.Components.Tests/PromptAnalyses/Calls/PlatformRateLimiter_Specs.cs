@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Sagas.PromptAnalyses.Calls;
 
 namespace Sagas.Components.Tests.PromptAnalyses.Calls;
@@ -22,14 +23,16 @@ public class When_a_process_wakes_up_late_for_its_slot
         public ValueTask ObserveAsync(string platform, RateBudgetObservation observation, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 
+    // In both specs the clock moves on by AutoAdvanceAmount each time it is read, so the limiter finds itself that much
+    // later than its slot after every wait, as a process starved of CPU would.
     [Fact]
     public async Task Should_give_a_stale_slot_up_and_queue_again()
     {
-        var clock = new FakeClock(T0) { Oversleep = TimeSpan.FromSeconds(2) };
+        var clock = new FakeTimeProvider(T0) { AutoAdvanceAmount = TimeSpan.FromSeconds(2) };
         var store = new BusyStore();
         using var limiter = new PlatformRateLimiter(store, new PlatformLimitsOptions { LateSlotGraceMs = 250 }, clock);
 
-        using var lease = await clock.RunAsync(limiter.AcquireAsync(new PlatformPermitRequest("gemini", 0)).AsTask());
+        using var lease = await clock.RunAsync(() => limiter.AcquireAsync(new PlatformPermitRequest("gemini", 0)).AsTask());
 
         // Always late: five slots given up, then it goes rather than starve.
         Assert.True(lease.IsAcquired);
@@ -40,11 +43,11 @@ public class When_a_process_wakes_up_late_for_its_slot
     [Fact]
     public async Task Should_keep_a_slot_it_reaches_within_the_grace()
     {
-        var clock = new FakeClock(T0) { Oversleep = TimeSpan.FromMilliseconds(100) };
+        var clock = new FakeTimeProvider(T0) { AutoAdvanceAmount = TimeSpan.FromMilliseconds(100) };
         var store = new BusyStore();
         using var limiter = new PlatformRateLimiter(store, new PlatformLimitsOptions { LateSlotGraceMs = 250 }, clock);
 
-        using var lease = await clock.RunAsync(limiter.AcquireAsync(new PlatformPermitRequest("gemini", 0)).AsTask());
+        using var lease = await clock.RunAsync(() => limiter.AcquireAsync(new PlatformPermitRequest("gemini", 0)).AsTask());
 
         Assert.True(lease.IsAcquired);
         Assert.Equal(1, store.Reservations);
@@ -55,7 +58,7 @@ public class When_a_process_wakes_up_late_for_its_slot
     public void Should_grant_an_unlimited_platform_without_asking_the_store()
     {
         var store = new BusyStore();
-        using var limiter = new PlatformRateLimiter(store, new PlatformLimitsOptions(), new FakeClock(T0));
+        using var limiter = new PlatformRateLimiter(store, new PlatformLimitsOptions(), new FakeTimeProvider(T0));
 
         using var lease = limiter.AttemptAcquire(new PlatformPermitRequest("simulated", 0));
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Sagas.PromptAnalyses.Calls;
 using Sagas.PromptAnalyses.Platforms;
 using Sagas.Core.Http;
@@ -73,7 +74,7 @@ internal sealed class ScriptedCatalog(params IAnalysisPlatform[] platforms) : IA
 /// <summary>The caller as the hosts compose it (in-memory budget, SQLite-style), with scripted platforms and a fake clock.</summary>
 internal static class CallerScenario
 {
-    public static ServiceProvider Build(FakeClock clock, IAnalysisPlatformCatalog catalog, IDictionary<string, string?>? settings = null, Func<double>? random = null)
+    public static ServiceProvider Build(FakeTimeProvider clock, IAnalysisPlatformCatalog catalog, IDictionary<string, string?>? settings = null, Func<double>? random = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings ?? new Dictionary<string, string?>()).Build();
         var services = new ServiceCollection();
