@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Sagas.Core.Configuration;
 
@@ -18,6 +19,9 @@ public static class SagasHost
         try
         {
             using var app = build(args);
+            // The options validated on start, checked before the host starts: a bad value then ends here as sentences,
+            // not after the host has logged its failure to start with a stack trace.
+            app.Services.GetService<IStartupValidator>()?.Validate();
             app.Run();
             return 0;
         }
@@ -28,6 +32,11 @@ public static class SagasHost
         catch (OptionsValidationException exception)
         {
             return Refuse(string.Join(" ", exception.Failures));
+        }
+        catch (AggregateException exception) when (exception.Flatten().InnerExceptions.All(inner => inner is OptionsValidationException))
+        {
+            // Several sections failed at once: one sentence per problem, section after section.
+            return Refuse(string.Join(" ", exception.Flatten().InnerExceptions.Cast<OptionsValidationException>().SelectMany(inner => inner.Failures)));
         }
     }
 

@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Sagas.Core.Configuration;
 using Sagas.Hosting.Health;
 using Sagas.Hosting.Messaging;
 using Sagas.Hosting.Observability;
@@ -36,15 +37,14 @@ public static class SagasHostingExtensions
 
         // Persistence first: its schema step is a hosted service that must run before the bus starts consuming.
         builder.Services.AddSagasPersistence(builder.Configuration, contentRoot, workflows.Model);
-        var database = DatabaseOptions.Read(builder.Configuration);
+        var database = builder.Configuration.ReadValidatedOptions<DatabaseOptions>(DatabaseOptions.SectionName);
         builder.Services.AddSagasOutbox(builder.Configuration, workflows.Assemblies);
         builder.Services.AddFailedMessages();
         var services = new WorkflowServices(builder.Services, builder.Configuration, contentRoot, roles);
         foreach (var module in workflows.Modules)
             module.AddServices(services);
 
-        var notifications = NotificationsOptions.Read(builder.Configuration, workflows.Webhooks.Events);
-        builder.Services.AddSagasNotifications(notifications);
+        builder.Services.AddSagasNotifications(builder.Configuration, workflows.Webhooks.Events);
 
         // The Quartz tables and scheduler likewise come before the bus that feeds the scheduler queue.
         if (roles.Runs(SchedulerRole))
@@ -60,7 +60,7 @@ public static class SagasHostingExtensions
             foreach (var module in workflows.Modules)
                 module.AddConsumers(consumers);
             if (roles.Runs(NotificationsRole))
-                x.AddNotificationWorkers(notifications, workflows.Webhooks);
+                x.AddNotificationWorkers(builder.Configuration, workflows.Webhooks);
             configureBus?.Invoke(x);
         });
         // Hosted services stop in reverse order: registered after the bus, the dispatcher stops publishing before the bus stops.

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Sagas.Core.Configuration;
 
 namespace Sagas.LlmJobs;
 
@@ -8,6 +9,7 @@ public sealed class LlmJobsOptions
     public const string SectionName = "LlmJobs";
 
     /// <summary>Job kinds users may submit, each with the instructions used when a job brings none.</summary>
+    [MinLength(1, ErrorMessage = "{0} is empty; configure at least one job kind.")]
     public Dictionary<string, LlmJobKindOptions> Kinds { get; set; } = new(StringComparer.OrdinalIgnoreCase)
     {
         ["flagging"] = new LlmJobKindOptions
@@ -25,6 +27,7 @@ public sealed class LlmJobsOptions
     public int MaxItemsPerJob { get; set; } = 50_000;
 
     /// <summary>Deadline of a job that names none; unfinished items fail as expired when it passes.</summary>
+    [Positive]
     public TimeSpan DefaultDeadline { get; set; } = TimeSpan.FromHours(24);
 
     public LlmJobPollingOptions Polling { get; set; } = new();
@@ -38,7 +41,7 @@ public sealed class LlmJobKindOptions
     public string Instructions { get; set; } = "";
 }
 
-public sealed class LlmJobPollingOptions
+public sealed class LlmJobPollingOptions : IValidatableObject
 {
     /// <summary>A job's poll interval when it starts (30 s, the interval of the poller this replaces).</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(30);
@@ -62,7 +65,14 @@ public sealed class LlmJobPollingOptions
     public int Parallelism { get; set; } = 20;
 
     /// <summary>How long a poller owns a job; another poller may take it over after this.</summary>
+    [Positive]
     public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(2);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MinInterval <= TimeSpan.Zero || Interval < MinInterval || MaxInterval < Interval)
+            yield return new ValidationResult($"{validationContext.DisplayName} needs 0 < MinInterval <= Interval <= MaxInterval.");
+    }
 }
 
 public sealed class LlmJobSubmissionOptions

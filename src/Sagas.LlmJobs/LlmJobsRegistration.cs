@@ -20,10 +20,7 @@ public static class LlmJobsRegistration
     /// <summary>Options, providers and the ledger: what both the API (validation) and the workers need.</summary>
     public static IServiceCollection AddLlmJobs(this IServiceCollection services, IConfiguration configuration)
     {
-        var options = new LlmJobsOptions();
-        configuration.GetSection(LlmJobsOptions.SectionName).Bind(options);
-        Validate(options);
-        services.AddSingleton(options);
+        services.AddValidatedOptions<LlmJobsOptions>(configuration, LlmJobsOptions.SectionName);
         services.AddLlmJobProviders(configuration);
         services.AddScoped<LlmJobLedger>();
         // Finds jobs whose poll is due; each job's own interval adapts between MinInterval and MaxInterval.
@@ -43,33 +40,5 @@ public static class LlmJobsRegistration
         x.AddConsumer<PollLlmJobConsumer, PollLlmJobConsumerDefinition>();
         x.AddConsumer<StopLlmJobItemsConsumer, StopLlmJobItemsConsumerDefinition>();
         return x;
-    }
-
-    private static void Validate(LlmJobsOptions options)
-    {
-        var problems = new List<string>();
-        if (options.Kinds.Count == 0)
-            problems.Add("LlmJobs:Kinds is empty; configure at least one job kind.");
-        foreach (var (name, kind) in options.Kinds)
-        {
-            if (string.IsNullOrWhiteSpace(kind.Instructions))
-                problems.Add($"LlmJobs:Kinds:{name}:Instructions is empty.");
-        }
-
-        var polling = options.Polling;
-        if (polling.MinInterval <= TimeSpan.Zero || polling.Interval < polling.MinInterval || polling.MaxInterval < polling.Interval)
-            problems.Add("LlmJobs:Polling needs 0 < MinInterval <= Interval <= MaxInterval.");
-        if (polling.Lease <= TimeSpan.Zero)
-            problems.Add("LlmJobs:Polling:Lease must be positive.");
-        if (polling.MaxItemsPerJobPerCycle < 1 || polling.Parallelism < 1 || polling.MaxJobsPerCycle < 1)
-            problems.Add("LlmJobs:Polling:MaxItemsPerJobPerCycle, Parallelism and MaxJobsPerCycle must be at least 1.");
-        if (options.Submission.SliceSize < 1 || options.Submission.Parallelism < 1)
-            problems.Add("LlmJobs:Submission:SliceSize and Parallelism must be at least 1.");
-        if (options.MaxItemsPerJob < 1)
-            problems.Add("LlmJobs:MaxItemsPerJob must be at least 1.");
-        if (options.DefaultDeadline <= TimeSpan.Zero)
-            problems.Add("LlmJobs:DefaultDeadline must be positive.");
-        if (problems.Count > 0)
-            throw new SagasConfigurationException(string.Join(" ", problems));
     }
 }

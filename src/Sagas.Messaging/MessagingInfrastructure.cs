@@ -19,11 +19,7 @@ public static class MessagingInfrastructure
     /// </summary>
     public static IServiceCollection AddSagasOutbox(this IServiceCollection services, IConfiguration configuration, IEnumerable<Assembly> workflowAssemblies)
     {
-        var options = new OutboxOptions();
-        configuration.GetSection(OutboxOptions.SectionName).Bind(options);
-        if (options.PollInterval <= TimeSpan.Zero || options.BatchSize < 1)
-            throw new SagasConfigurationException("Outbox:PollInterval must be positive and Outbox:BatchSize at least 1.");
-        services.AddSingleton(options);
+        services.AddValidatedOptions<OutboxOptions>(configuration, OutboxOptions.SectionName);
         services.AddSingleton(new OutboxMessageTypes(workflowAssemblies));
         services.AddSingleton<OutboxSignal>();
         services.AddScoped<OutboxWriter>();

@@ -61,8 +61,7 @@ public sealed class WorkerRoles
 
     public static WorkerRoles Read(IConfiguration configuration, IReadOnlyList<WorkerRole> known)
     {
-        var options = new WorkerOptions();
-        configuration.GetSection(WorkerOptions.SectionName).Bind(options);
+        var options = configuration.ReadValidatedOptions<WorkerOptions>(WorkerOptions.SectionName);
         return Parse(options.Roles, known);
     }
 

@@ -1,24 +1,27 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Configuration;
 using Sagas.Core.Configuration;
 using Sagas.Core.Webhooks;
-using Sagas.Notifications.Webhooks;
 
 namespace Sagas.Notifications;
 
 /// <summary>Section <c>Notifications</c>: the outgoing webhook endpoints and how hard delivery tries (docs/notifications.md).</summary>
-public sealed partial class NotificationsOptions
+public sealed class NotificationsOptions : IValidatableObject
 {
     public const string SectionName = "Notifications";
 
     public const int MinimumSecretBytes = 24;
 
+    private IReadOnlyList<string>? _knownEvents;
+
     public List<WebhookEndpointOptions> Webhooks { get; set; } = [];
 
     /// <summary>Bound on one POST attempt (connect, send, response headers).</summary>
+    [Positive]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>HTTP retries of one delivery on 5xx, 408, 429, timeouts and connection failures.</summary>
+    [Range(0, 20)]
     public int MaxRetries { get; set; } = 4;
 
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
@@ -30,8 +33,10 @@ public sealed partial class NotificationsOptions
     /// Times the bus retries a delivery whose HTTP retries were all transient failures, before the message goes to the
     /// <c>_error</c> queue (and <c>failed_messages</c>) for redelivery by an operator.
     /// </summary>
+    [Range(0, 20)]
     public int MessageRetries { get; set; } = 3;
 
+    [NotNegative]
     public TimeSpan MessageRetryInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     public bool Enabled => Webhooks.Count > 0;
@@ -39,77 +44,44 @@ public sealed partial class NotificationsOptions
     public WebhookEndpointOptions? Find(string name) =>
         Webhooks.FirstOrDefault(endpoint => string.Equals(endpoint.Name, name, StringComparison.OrdinalIgnoreCase));
 
-    /// <param name="knownEvents">The webhook events the registered workflows send.</param>
-    public static NotificationsOptions Read(IConfiguration configuration, IReadOnlyList<string> knownEvents)
-    {
-        var options = new NotificationsOptions();
-        try
-        {
-            configuration.GetSection(SectionName).Bind(options);
-        }
-        catch (InvalidOperationException exception)
-        {
-            throw new SagasConfigurationException($"{SectionName}: {exception.Message}");
-        }
+    /// <summary>
+    /// The webhook events the registered workflows send, which <c>Events</c> filters may name; configuration cannot
+    /// know them, so the registration passes them in before validation.
+    /// </summary>
+    public void AcceptEvents(IReadOnlyList<string> knownEvents) => _knownEvents = knownEvents;
 
-        options.Validate(knownEvents);
-        return options;
-    }
-
-    /// <summary>Every problem at once, each naming the entry; secrets are never echoed.</summary>
-    public void Validate(IReadOnlyList<string> knownEvents)
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        var problems = new List<string>();
-        if (AttemptTimeout <= TimeSpan.Zero)
-            problems.Add($"{SectionName}:AttemptTimeout is {AttemptTimeout}; it must be positive.");
-        if (MaxRetries is < 0 or > 20)
-            problems.Add($"{SectionName}:MaxRetries is {MaxRetries}; it must be between 0 and 20.");
         if (RetryBaseDelay < TimeSpan.Zero || MaxRetryDelay < RetryBaseDelay)
-            problems.Add($"{SectionName}:RetryBaseDelay ({RetryBaseDelay}) must be at least zero and at most MaxRetryDelay ({MaxRetryDelay}).");
-        if (MessageRetries is < 0 or > 20)
-            problems.Add($"{SectionName}:MessageRetries is {MessageRetries}; it must be between 0 and 20.");
-        if (MessageRetryInterval < TimeSpan.Zero)
-            problems.Add($"{SectionName}:MessageRetryInterval is {MessageRetryInterval}; it must not be negative.");
+            yield return new ValidationResult($"{validationContext.Key(nameof(RetryBaseDelay))} ({RetryBaseDelay}) must be at least zero and at most MaxRetryDelay ({MaxRetryDelay}).");
 
         var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (var index = 0; index < Webhooks.Count; index++)
         {
             var endpoint = Webhooks[index];
-            var label = string.IsNullOrWhiteSpace(endpoint.Name)
-                ? $"{SectionName}:Webhooks:{index}"
-                : $"{SectionName}:Webhooks:{index} ('{endpoint.Name}')";
-
-            if (string.IsNullOrWhiteSpace(endpoint.Name) || !EndpointName().IsMatch(endpoint.Name))
-                problems.Add($"{label}:Name is missing or not made of letters, digits, '.', '_' and '-' (at most 64).");
-            else if (!names.Add(endpoint.Name))
-                problems.Add($"{label}:Name is used by another webhook endpoint; names must be unique.");
-
-            if (!Uri.TryCreate(endpoint.Url, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
-                problems.Add($"{label}:Url '{endpoint.Url}' is not an absolute http or https URL.");
-            else if (!string.IsNullOrEmpty(url.UserInfo))
-                problems.Add($"{label}:Url must not carry credentials; the signature authenticates the sender.");
-
-            if (StandardWebhooks.TryDecodeSecret(endpoint.Secret, MinimumSecretBytes, out _) is { } secretProblem)
-                problems.Add($"{label}:Secret {secretProblem}");
-
-            foreach (var name in endpoint.Events.Where(name => !knownEvents.Contains(name)))
-                problems.Add($"{label}:Events names unknown event '{name}'. Known: {string.Join(", ", knownEvents)}.");
+            var key = OptionsValidation.ItemKey(validationContext.Key(nameof(Webhooks)), index, endpoint);
+            if (WebhookEndpointOptions.HasValidName(endpoint.Name) && !names.Add(endpoint.Name))
+                yield return new ValidationResult($"{key}:Name is used by another webhook endpoint; names must be unique.");
+            if (_knownEvents is { } known)
+            {
+                foreach (var name in endpoint.Events.Where(name => !known.Contains(name)))
+                    yield return new ValidationResult($"{key}:Events names unknown event '{name}'. Known: {string.Join(", ", known)}.");
+            }
         }
-
-        if (problems.Count > 0)
-            throw new SagasConfigurationException(string.Join(" ", problems));
     }
-
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
-    private static partial Regex EndpointName();
 }
 
 /// <summary>One receiver of outgoing webhooks.</summary>
-public sealed class WebhookEndpointOptions
+public sealed partial class WebhookEndpointOptions : IValidatableObject, ILabelledSetting
 {
+    private const string NameRule = "{0} is missing or not made of letters, digits, '.', '_' and '-' (at most 64).";
+
     /// <summary>Stable name: part of the <c>webhook-id</c>, the log lines and the metric tag.</summary>
+    [Required(ErrorMessage = NameRule)]
+    [RegularExpression(NamePattern, ErrorMessage = NameRule)]
     public string Name { get; set; } = "";
 
+    [HttpUrl]
     public string Url { get; set; } = "";
 
     /// <summary><c>whsec_&lt;base64&gt;</c>, shared with the receiver to verify <c>webhook-signature</c>.</summary>
@@ -118,5 +90,23 @@ public sealed class WebhookEndpointOptions
     /// <summary>Event names this endpoint receives; empty means every event.</summary>
     public List<string> Events { get; set; } = [];
 
+    string? ILabelledSetting.Label => Name;
+
     public bool Wants(string eventType) => Events.Count == 0 || Events.Contains(eventType, StringComparer.Ordinal);
+
+    internal static bool HasValidName(string? name) => name is not null && EndpointName().IsMatch(name);
+
+    // Secrets are never echoed.
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Uri.TryCreate(Url, UriKind.Absolute, out var url) && !string.IsNullOrEmpty(url.UserInfo))
+            yield return new ValidationResult($"{validationContext.Key(nameof(Url))} must not carry credentials; the signature authenticates the sender.");
+        if (StandardWebhooks.TryDecodeSecret(Secret, NotificationsOptions.MinimumSecretBytes, out _) is { } secretProblem)
+            yield return new ValidationResult($"{validationContext.Key(nameof(Secret))} {secretProblem}");
+    }
+
+    private const string NamePattern = "^[A-Za-z0-9._-]{1,64}$";
+
+    [GeneratedRegex(NamePattern)]
+    private static partial Regex EndpointName();
 }

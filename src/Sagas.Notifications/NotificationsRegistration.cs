@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
+using Sagas.Core.Configuration;
 using Sagas.Modules.Webhooks;
 using Sagas.Notifications.Webhooks;
 
@@ -13,16 +14,18 @@ namespace Sagas.Notifications;
 public static class NotificationsRegistration
 {
     /// <summary>
-    /// Options already read and validated (a bad URL, secret or event name stops start-up in every process) and, when
+    /// The options, read and validated now (a bad URL, secret or event name stops start-up in every process), and, when
     /// any endpoint is configured, the publisher workflows raise events through and the signing webhook client behind its
     /// retry pipeline.
     /// </summary>
-    public static IServiceCollection AddSagasNotifications(this IServiceCollection services, NotificationsOptions options)
+    /// <param name="knownEvents">The webhook events the registered workflows send.</param>
+    public static IServiceCollection AddSagasNotifications(this IServiceCollection services, IConfiguration configuration, IReadOnlyList<string> knownEvents)
     {
         if (services.Any(descriptor => descriptor.ServiceType == typeof(NotificationsOptions)))
             return services;
 
-        services.AddSingleton(options);
+        services.AddValidatedOptions<NotificationsOptions>(configuration, NotificationsOptions.SectionName, options => options.AcceptEvents(knownEvents));
+        var options = Read(configuration, knownEvents);
         if (!options.Enabled)
             return services;
 
@@ -70,15 +73,18 @@ public static class NotificationsRegistration
     /// The consumers of the <c>notifications</c> role: the workflows' webhook event consumers on one queue and the
     /// delivery consumer; nothing at all without endpoints.
     /// </summary>
-    public static IBusRegistrationConfigurator AddNotificationWorkers(this IBusRegistrationConfigurator x, NotificationsOptions options, WebhookRegistry webhooks)
+    public static IBusRegistrationConfigurator AddNotificationWorkers(this IBusRegistrationConfigurator x, IConfiguration configuration, WebhookRegistry webhooks)
     {
-        if (!options.Enabled)
+        if (!Read(configuration, webhooks.Events).Enabled)
             return x;
         foreach (var consumer in webhooks.Consumers)
             x.AddConsumer(consumer, typeof(WebhookEventConsumerDefinition<>).MakeGenericType(consumer));
         x.AddConsumer<DeliverWebhookConsumer, DeliverWebhookConsumerDefinition>();
         return x;
     }
+
+    private static NotificationsOptions Read(IConfiguration configuration, IReadOnlyList<string> knownEvents) =>
+        configuration.ReadValidatedOptions<NotificationsOptions>(NotificationsOptions.SectionName, options => options.AcceptEvents(knownEvents));
 
     /// <summary>A 429/503's Retry-After (seconds or a date), capped; null lets the backoff decide.</summary>
     internal static TimeSpan? RetryAfter(HttpResponseMessage? response, TimeSpan cap)

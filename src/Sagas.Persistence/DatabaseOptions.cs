@@ -1,13 +1,14 @@
-using Microsoft.Extensions.Configuration;
+using System.ComponentModel.DataAnnotations;
 using Sagas.Core.Configuration;
 
 namespace Sagas.Persistence;
 
-public sealed class DatabaseOptions
+public sealed class DatabaseOptions : IValidatableObject
 {
     public const string SectionName = "Database";
 
     /// <summary>Sqlite (embedded default) or PostgreSql.</summary>
+    [EnumName(typeof(DatabaseProvider))]
     public string Provider { get; set; } = nameof(DatabaseProvider.Sqlite);
 
     /// <summary>
@@ -26,6 +27,7 @@ public sealed class DatabaseOptions
     /// How saga instances are protected on PostgreSQL: Pessimistic (row lock, the default) or Optimistic (version
     /// token, retried on conflict). SQLite is always optimistic.
     /// </summary>
+    [EnumName(typeof(SagaConcurrencyMode))]
     public string SagaConcurrency { get; set; } = nameof(SagaConcurrencyMode.Pessimistic);
 
     public SagaConcurrencyMode ParseSagaConcurrency() =>
@@ -33,11 +35,15 @@ public sealed class DatabaseOptions
 
     public DatabaseProvider ParseProvider() => ConfiguredName.Parse<DatabaseProvider>(Provider, $"{SectionName}:{nameof(Provider)}");
 
-    public static DatabaseOptions Read(IConfiguration configuration)
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        var options = new DatabaseOptions();
-        configuration.GetSection(SectionName).Bind(options);
-        return options;
+        if (ConfiguredName.TryParse<DatabaseProvider>(Provider, out var provider) && provider == DatabaseProvider.PostgreSql
+            && string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            yield return new ValidationResult(
+                $"{validationContext.Key(nameof(Provider))} is PostgreSql but {validationContext.Key(nameof(ConnectionString))} is empty. " +
+                "Set it, e.g. Host=db;Port=5432;Database=sagas;Username=sagas;Password=...");
+        }
     }
 
     /// <summary>The connection string after defaults, with relative SQLite paths anchored at <paramref name="contentRoot"/>.</summary>
@@ -46,14 +52,8 @@ public sealed class DatabaseOptions
         switch (ParseProvider())
         {
             case DatabaseProvider.PostgreSql:
-                if (string.IsNullOrWhiteSpace(ConnectionString))
-                {
-                    throw new SagasConfigurationException(
-                        "Database:Provider is PostgreSql but Database:ConnectionString is empty. " +
-                        "Set it, e.g. Host=db;Port=5432;Database=sagas;Username=sagas;Password=...");
-                }
-
-                return ConnectionString;
+                // Validated options carry one (Validate).
+                return ConnectionString!;
 
             default:
                 if (!string.IsNullOrWhiteSpace(ConnectionString))

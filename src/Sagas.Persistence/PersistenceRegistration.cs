@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Sagas.Core.Configuration;
 
 namespace Sagas.Persistence;
 
@@ -10,7 +11,8 @@ public static class PersistenceRegistration
     /// <summary>Registers <see cref="SagasDbContext"/> over <paramref name="model"/> for the configured provider, and the start-up schema step.</summary>
     public static IServiceCollection AddSagasPersistence(this IServiceCollection services, IConfiguration configuration, string contentRoot, SagasModel model)
     {
-        var options = DatabaseOptions.Read(configuration);
+        services.AddValidatedOptions<DatabaseOptions>(configuration, DatabaseOptions.SectionName);
+        var options = configuration.ReadValidatedOptions<DatabaseOptions>(DatabaseOptions.SectionName);
         var provider = options.ParseProvider();
         var connectionString = options.ResolveConnectionString(contentRoot);
 

@@ -39,9 +39,8 @@ public static class PromptAnalysesRegistration
         if (services.Any(descriptor => descriptor.ServiceType == typeof(PromptAnalysesOptions)))
             return services;
 
-        var options = PromptAnalysesOptions.Read(configuration);
+        services.AddValidatedOptions<PromptAnalysesOptions>(configuration, PromptAnalysesOptions.SectionName);
         ValidateDailySchedule(configuration);
-        services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.AddPlatformCalls(configuration);
         services.AddScoped<PromptAnalysisRunStarter>();

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Sagas.Core.Configuration;
 using Sagas.Modules;
 using Sagas.Modules.Assistant;
 using Sagas.Modules.Dashboard;
@@ -42,7 +43,7 @@ public sealed class ScanSessionsModule : IWorkflowModule
     {
         // The API stores uploads and reads session rows whatever worker roles this process runs.
         workflow.Services.AddScanSessions(workflow.Configuration, workflow.ContentRoot);
-        workflow.Services.AddSingleton(ScanSessionApiOptions.Read(workflow.Configuration));
+        workflow.Services.AddValidatedOptions<ScanSessionApiOptions>(workflow.Configuration, ScanSessionApiOptions.SectionName);
         workflow.Services.AddScoped<ScanSessionStarter>();
         workflow.Services
             .AddAssistantTool<CountScanSessionsTool>()

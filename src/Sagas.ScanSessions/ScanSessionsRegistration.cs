@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Sagas.Core.Configuration;
 using Sagas.Messaging.SagaRepository;
 using Sagas.Persistence;
 using Sagas.ScanSessions.Data;
@@ -21,7 +22,7 @@ public static class ScanSessionsRegistration
         if (services.Any(descriptor => descriptor.ServiceType == typeof(ScanSessionsOptions)))
             return services;
 
-        services.AddSingleton(ScanSessionsOptions.Read(configuration));
+        services.AddValidatedOptions<ScanSessionsOptions>(configuration, ScanSessionsOptions.SectionName);
         services.AddScanFiles(configuration);
         services.AddSagasBlobStore(configuration, contentRoot);
         services.AddScanFileFetching(configuration);

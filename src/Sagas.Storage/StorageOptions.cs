@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Configuration;
+using System.ComponentModel.DataAnnotations;
 using Sagas.Core.Configuration;
 
 namespace Sagas.Storage;
@@ -10,49 +10,41 @@ public enum StorageProvider
 }
 
 /// <summary>Section "Storage": where uploads and reports are kept.</summary>
-public sealed class StorageOptions
+public sealed class StorageOptions : IValidatableObject
 {
     public const string SectionName = "Storage";
 
     /// <summary>Local (embedded default) or S3.</summary>
+    [EnumName(typeof(StorageProvider))]
     public string Provider { get; set; } = nameof(StorageProvider.Local);
 
+    [ValidatedOnlyWhen(nameof(UsesLocal))]
     public LocalStorageOptions Local { get; set; } = new();
 
+    [ValidatedOnlyWhen(nameof(UsesS3))]
     public S3StorageOptions S3 { get; set; } = new();
 
     public StorageProvider ParseProvider() => ConfiguredName.Parse<StorageProvider>(Provider, $"{SectionName}:{nameof(Provider)}");
 
-    public static StorageOptions Read(IConfiguration configuration)
-    {
-        var options = new StorageOptions();
-        configuration.GetSection(SectionName).Bind(options);
-        return options;
-    }
+    private bool UsesLocal => ConfiguredName.TryParse<StorageProvider>(Provider, out var provider) && provider == StorageProvider.Local;
 
-    /// <summary>Checks the settings of the chosen provider; throws <see cref="SagasConfigurationException"/> naming the setting to fix.</summary>
-    public StorageProvider Validate()
+    private bool UsesS3 => ConfiguredName.TryParse<StorageProvider>(Provider, out var provider) && provider == StorageProvider.S3;
+
+    // Scans may read S3 whatever the provider, so a bucket is only needed when blobs are kept there.
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        var provider = ParseProvider();
-        switch (provider)
+        if (UsesS3 && string.IsNullOrWhiteSpace(S3.Bucket))
         {
-            case StorageProvider.Local:
-                Local.Validate();
-                break;
-            case StorageProvider.S3:
-                S3.Validate(requireBucket: true);
-                break;
+            yield return new ValidationResult(
+                $"{validationContext.Key(nameof(Provider))} is S3 but {validationContext.Key(nameof(S3))}:{nameof(S3StorageOptions.Bucket)} is empty. Set it to an existing bucket name.");
         }
-
-        return provider;
     }
 }
 
-public sealed class LocalStorageOptions
+public sealed class LocalStorageOptions : IValidatableObject
 {
-    private const string Path = $"{StorageOptions.SectionName}:{nameof(StorageOptions.Local)}";
-
     /// <summary>Folder holding the blobs, relative to the content root.</summary>
+    [Required(ErrorMessage = "{0} is empty. Set it to a folder, e.g. data/blobs.")]
     public string Root { get; set; } = "data/blobs";
 
     /// <summary>
@@ -60,6 +52,9 @@ public sealed class LocalStorageOptions
     /// (<c>{PublicBaseUrl}/files/{key}?...</c>). Empty gives root-relative links (<c>/files/{key}?...</c>),
     /// which work when the browser reaches the API and the page on the same origin.
     /// </summary>
+    [HttpUrl(Optional = true, AllowQuery = false, ErrorMessage =
+        "{0} is '{1}', which is not an absolute http(s) URL without query. Set it to the address browsers reach the API at, " +
+        "e.g. https://sagas.example.com, or leave it empty for relative links.")]
     public string? PublicBaseUrl { get; set; }
 
     /// <summary>
@@ -71,36 +66,26 @@ public sealed class LocalStorageOptions
     /// <summary>File holding the generated signing key when <see cref="SigningKey"/> is empty, relative to the content root.</summary>
     public string SigningKeyFile { get; set; } = "data/blob-signing.key";
 
-    public void Validate()
+    // The signing key is a secret: its length is shown, never the key.
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (string.IsNullOrWhiteSpace(Root))
-            throw new SagasConfigurationException($"{Path}:{nameof(Root)} is empty. Set it to a folder, e.g. data/blobs.");
-
-        if (!string.IsNullOrWhiteSpace(PublicBaseUrl)
-            && (!Uri.TryCreate(PublicBaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
-                || !string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment)))
-        {
-            throw new SagasConfigurationException(
-                $"{Path}:{nameof(PublicBaseUrl)} is '{PublicBaseUrl}', which is not an absolute http(s) URL without query. " +
-                "Set it to the address browsers reach the API at, e.g. https://sagas.example.com, or leave it empty for relative links.");
-        }
-
         if (!string.IsNullOrEmpty(SigningKey) && SigningKey.Length < 32)
         {
-            throw new SagasConfigurationException(
-                $"{Path}:{nameof(SigningKey)} is {SigningKey.Length} characters long; use at least 32 random characters " +
+            yield return new ValidationResult(
+                $"{validationContext.Key(nameof(SigningKey))} is {SigningKey.Length} characters long; use at least 32 random characters " +
                 "(e.g. `openssl rand -base64 48`), or leave it empty to have one generated in the data folder.");
         }
 
         if (string.IsNullOrEmpty(SigningKey) && string.IsNullOrWhiteSpace(SigningKeyFile))
-            throw new SagasConfigurationException($"{Path}:{nameof(SigningKeyFile)} is empty while {Path}:{nameof(SigningKey)} is not set: one of them is needed.");
+        {
+            yield return new ValidationResult(
+                $"{validationContext.Key(nameof(SigningKeyFile))} is empty while {validationContext.Key(nameof(SigningKey))} is not set: one of them is needed.");
+        }
     }
 }
 
-public sealed class S3StorageOptions
+public sealed class S3StorageOptions : IValidatableObject
 {
-    private const string Path = $"{StorageOptions.SectionName}:{nameof(StorageOptions.S3)}";
-
     /// <summary>Bucket for blobs (required when Storage:Provider is S3; the bucket must exist).</summary>
     public string? Bucket { get; set; }
 
@@ -111,6 +96,7 @@ public sealed class S3StorageOptions
     public string? Region { get; set; }
 
     /// <summary>Endpoint of an S3-compatible service (MinIO, an emulator); empty for AWS itself.</summary>
+    [HttpUrl(Optional = true)]
     public string? ServiceUrl { get; set; }
 
     /// <summary>Path-style addressing (http://host/bucket/key); most S3-compatible services and emulators need it.</summary>
@@ -121,28 +107,21 @@ public sealed class S3StorageOptions
 
     public string? SecretAccessKey { get; set; }
 
-    public void Validate(bool requireBucket)
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (requireBucket && string.IsNullOrWhiteSpace(Bucket))
-            throw new SagasConfigurationException($"{StorageOptions.SectionName}:{nameof(StorageOptions.Provider)} is S3 but {Path}:{nameof(Bucket)} is empty. Set it to an existing bucket name.");
-
         if (string.IsNullOrWhiteSpace(Region) && string.IsNullOrWhiteSpace(ServiceUrl))
-            throw new SagasConfigurationException($"{Path}:{nameof(Region)} is empty. Set it (e.g. eu-west-1), or set {Path}:{nameof(ServiceUrl)} for an S3-compatible service.");
-
-        if (!string.IsNullOrWhiteSpace(ServiceUrl)
-            && (!Uri.TryCreate(ServiceUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
         {
-            throw new SagasConfigurationException($"{Path}:{nameof(ServiceUrl)} is '{ServiceUrl}', which is not an absolute http(s) URL.");
+            yield return new ValidationResult(
+                $"{validationContext.Key(nameof(Region))} is empty. Set it (e.g. eu-west-1), or set {validationContext.Key(nameof(ServiceUrl))} for an S3-compatible service.");
         }
 
         if (string.IsNullOrWhiteSpace(AccessKeyId) != string.IsNullOrWhiteSpace(SecretAccessKey))
-            throw new SagasConfigurationException($"Set both {Path}:{nameof(AccessKeyId)} and {Path}:{nameof(SecretAccessKey)}, or neither to use the AWS default credential chain.");
-
-        if (!string.IsNullOrEmpty(KeyPrefix))
         {
-            var trimmed = KeyPrefix.TrimEnd('/');
-            if (!Blobs.BlobKey.IsValid(trimmed, out var error))
-                throw new SagasConfigurationException($"{Path}:{nameof(KeyPrefix)} is '{KeyPrefix}': {error}.");
+            yield return new ValidationResult(
+                $"Set both {validationContext.Key(nameof(AccessKeyId))} and {validationContext.Key(nameof(SecretAccessKey))}, or neither to use the AWS default credential chain.");
         }
+
+        if (!string.IsNullOrEmpty(KeyPrefix) && !Blobs.BlobKey.IsValid(KeyPrefix.TrimEnd('/'), out var error))
+            yield return new ValidationResult($"{validationContext.Key(nameof(KeyPrefix))} is '{KeyPrefix}': {error}.");
     }
 }

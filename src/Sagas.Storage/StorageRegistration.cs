@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sagas.Core.Configuration;
 using Sagas.Storage.Blobs;
 using Sagas.Storage.Local;
 using Sagas.Storage.S3;
@@ -17,11 +18,11 @@ public static class StorageRegistration
     /// </summary>
     public static IServiceCollection AddSagasBlobStore(this IServiceCollection services, IConfiguration configuration, string contentRoot)
     {
-        var options = StorageOptions.Read(configuration);
-        var provider = options.Validate();
+        services.AddValidatedOptions<StorageOptions>(configuration, StorageOptions.SectionName);
+        var options = configuration.ReadValidatedOptions<StorageOptions>(StorageOptions.SectionName);
+        var provider = options.ParseProvider();
 
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(options);
         services.TryAddSingleton(_ => new S3ClientFactory(options.S3));
 
         switch (provider)

@@ -3,6 +3,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
+using Sagas.Core.Configuration;
 using Sagas.Modules.Api;
 
 namespace Sagas.Api.Infrastructure;
@@ -13,9 +14,8 @@ public static class ApiInfrastructure
 
     public static WebApplicationBuilder AddApiInfrastructure(this WebApplicationBuilder builder)
     {
-        var section = builder.Configuration.GetSection(ApiOptions.SectionName);
-        builder.Services.AddOptions<ApiOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
-        var options = section.Get<ApiOptions>() ?? new ApiOptions();
+        builder.Services.AddValidatedOptions<ApiOptions>(builder.Configuration, ApiOptions.SectionName);
+        var options = builder.Configuration.ReadValidatedOptions<ApiOptions>(ApiOptions.SectionName);
 
         builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
         {

@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.RateLimiting;
 using MassTransit;
+using Sagas.Core.Configuration;
 using Sagas.Modules.Api;
 using Sagas.Modules.Realtime;
 
@@ -220,7 +221,7 @@ public static class RealtimeRegistration
 
     public static IServiceCollection AddRealtime(this IServiceCollection services, IConfiguration configuration, RealtimeRegistry registry)
     {
-        services.AddSingleton(RealtimeOptions.Read(configuration));
+        services.AddValidatedOptions<RealtimeOptions>(configuration, RealtimeOptions.SectionName);
         services.AddSingleton<RealtimeHub>();
         services.AddSingleton<IRealtimeHub>(provider => provider.GetRequiredService<RealtimeHub>());
         services.AddSingleton(registry);

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
 using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.Channels;
-using Microsoft.Extensions.Configuration;
 using Sagas.Core.Configuration;
 using Sagas.Modules.Realtime;
 
@@ -14,26 +14,16 @@ public sealed class RealtimeOptions
     public const string SectionName = "Api:Realtime";
 
     /// <summary>Largest message a client may send; bigger ones close the socket with 1009. start_scan carries a base64 file.</summary>
+    [Range(1024, 512 * 1024 * 1024)]
     public int MaxMessageBytes { get; set; } = 32 * 1024 * 1024;
 
     /// <summary>Messages queued for one socket; a client that falls this far behind is disconnected (it may reconnect and subscribe).</summary>
+    [Range(8, 1_000_000)]
     public int SendQueueCapacity { get; set; } = 512;
 
     /// <summary>Least time between two PROGRESS messages of one session or job on this instance; the final 100 % always goes out.</summary>
+    [NotNegative]
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(250);
-
-    public static RealtimeOptions Read(IConfiguration configuration)
-    {
-        var options = new RealtimeOptions();
-        configuration.GetSection(SectionName).Bind(options);
-        if (options.MaxMessageBytes is < 1024 or > 512 * 1024 * 1024)
-            throw new SagasConfigurationException($"{SectionName}:{nameof(MaxMessageBytes)} is {options.MaxMessageBytes}; use 1024 to 536870912.");
-        if (options.SendQueueCapacity is < 8 or > 1_000_000)
-            throw new SagasConfigurationException($"{SectionName}:{nameof(SendQueueCapacity)} is {options.SendQueueCapacity}; use 8 to 1000000.");
-        if (options.ProgressInterval < TimeSpan.Zero)
-            throw new SagasConfigurationException($"{SectionName}:{nameof(ProgressInterval)} must not be negative.");
-        return options;
-    }
 }
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-using Sagas.Api.Infrastructure;
 using Sagas.Modules.Api;
 using Sagas.Contracts.Scheduling;
 using Sagas.Messaging.Scheduling.Recurring;
@@ -14,7 +12,7 @@ public static class ScheduleEndpoints
         services.AddScoped<IScheduleDirectory>(provider =>
             provider.GetService<IRecurringScheduleService>() is { } local
                 ? new LocalScheduleDirectory(local)
-                : ActivatorUtilities.CreateInstance<RemoteScheduleDirectory>(provider, provider.GetRequiredService<IOptions<ApiOptions>>().Value));
+                : ActivatorUtilities.CreateInstance<RemoteScheduleDirectory>(provider));
         return services;
     }
 

@@ -13,7 +13,7 @@ public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    IOptions<SecurityOptions> security) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    SecurityOptions security) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
     public const string HeaderName = "X-Api-Key";
@@ -24,7 +24,7 @@ public sealed class ApiKeyAuthenticationHandler(
         if (presented is null)
             return Task.FromResult(AuthenticateResult.NoResult());
 
-        foreach (var entry in security.Value.ApiKeys)
+        foreach (var entry in security.ApiKeys)
         {
             if (ApiKeyHash.Matches(presented, entry.Sha256))
             {

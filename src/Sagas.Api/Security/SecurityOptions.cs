@@ -1,3 +1,6 @@
+using System.ComponentModel.DataAnnotations;
+using Sagas.Core.Configuration;
+
 namespace Sagas.Api.Security;
 
 public sealed class SecurityOptions
@@ -20,14 +23,23 @@ public sealed class SecurityOptions
 
 public sealed class ApiKeyEntry
 {
+    // The value is never echoed: an operator may have put the key itself here.
+    private const string Sha256Rule =
+        "{0} must be the 64-character hex SHA-256 of the key, not the key itself. " +
+        "Compute it with: dotnet run --project src/Sagas.Api -- --hash-api-key <key>";
+
     /// <summary>Who holds the key; appears in logs and as the caller's name, the key never does.</summary>
+    [Required(ErrorMessage = "{0} is empty; name every key's holder.")]
     public string Name { get; set; } = "";
 
+    [Required(ErrorMessage = Sha256Rule)]
+    [RegularExpression("^[0-9a-fA-F]{64}$", ErrorMessage = Sha256Rule)]
     public string Sha256 { get; set; } = "";
 }
 
 public sealed class JwtOptions
 {
+    [HttpUrl(Optional = true, ErrorMessage = "{0} must be an absolute https URL of the token issuer.")]
     public string? Authority { get; set; }
 
     public string? Audience { get; set; }

@@ -15,15 +15,13 @@ public static class SecurityRegistration
     /// </summary>
     public static WebApplicationBuilder AddApiSecurity(this WebApplicationBuilder builder)
     {
-        var options = new SecurityOptions();
-        builder.Configuration.GetSection(SecurityOptions.SectionName).Bind(options);
-        Validate(options);
+        builder.Services.AddValidatedOptions<SecurityOptions>(builder.Configuration, SecurityOptions.SectionName);
+        var options = builder.Configuration.ReadValidatedOptions<SecurityOptions>(SecurityOptions.SectionName);
 
         var anonymousDevelopment = !options.HasApiKeys && !options.HasJwt;
         if (anonymousDevelopment)
             RequireLoopbackDevelopment(builder);
 
-        builder.Services.Configure<SecurityOptions>(builder.Configuration.GetSection(SecurityOptions.SectionName));
         var authentication = builder.Services.AddAuthentication(SelectorScheme);
         authentication.AddPolicyScheme(SelectorScheme, "API key or bearer token", scheme =>
             scheme.ForwardDefaultSelector = context =>
@@ -60,24 +58,6 @@ public static class SecurityRegistration
         builder.Services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         return builder;
-    }
-
-    private static void Validate(SecurityOptions options)
-    {
-        foreach (var (entry, index) in options.ApiKeys.Select((entry, index) => (entry, index)))
-        {
-            if (string.IsNullOrWhiteSpace(entry.Name))
-                throw new SagasConfigurationException($"Security:ApiKeys:{index}:Name is empty; name every key's holder.");
-            if (entry.Sha256.Length != 64 || !entry.Sha256.All(Uri.IsHexDigit))
-            {
-                throw new SagasConfigurationException(
-                    $"Security:ApiKeys:{index}:Sha256 must be the 64-character hex SHA-256 of the key, not the key itself. " +
-                    "Compute it with: dotnet run --project src/Sagas.Api -- --hash-api-key <key>");
-            }
-        }
-
-        if (options.HasJwt && !Uri.TryCreate(options.Jwt.Authority, UriKind.Absolute, out _))
-            throw new SagasConfigurationException("Security:Jwt:Authority must be an absolute https URL of the token issuer.");
     }
 
     private static void RequireLoopbackDevelopment(WebApplicationBuilder builder)

@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Microsoft.Extensions.Configuration;
 using Sagas.Core.Configuration;
 
 namespace Sagas.Hosting.Messaging;
@@ -9,25 +8,22 @@ public sealed class MessagingOptions
     public const string SectionName = "Messaging";
 
     /// <summary>InMemory (single process), RabbitMq, or AmazonSqs (not available in this build).</summary>
+    [EnumName(typeof(TransportKind))]
     public string Transport { get; set; } = nameof(TransportKind.InMemory);
 
     /// <summary>Queue that receives MassTransit's scheduling messages on brokers without native delay.</summary>
     [Required]
     public string SchedulerQueue { get; set; } = "scheduler";
 
+    [ValidatedOnlyWhen(nameof(UsesRabbitMq))]
     public RabbitMqTransportOptions RabbitMq { get; set; } = new();
 
     public TransportKind ParseTransport() => ConfiguredName.Parse<TransportKind>(Transport, $"{SectionName}:{nameof(Transport)}");
 
-    public static MessagingOptions Read(IConfiguration configuration)
-    {
-        var options = new MessagingOptions();
-        configuration.GetSection(SectionName).Bind(options);
-        return options;
-    }
+    private bool UsesRabbitMq => ConfiguredName.TryParse<TransportKind>(Transport, out var kind) && kind == TransportKind.RabbitMq;
 }
 
-public sealed class RabbitMqTransportOptions
+public sealed class RabbitMqTransportOptions : IValidatableObject
 {
     /// <summary>
     /// Full broker address, e.g. <c>amqps://user:pass@b-1234.mq.eu-west-1.amazonaws.com:5671/vhost</c>.
@@ -57,4 +53,22 @@ public sealed class RabbitMqTransportOptions
 
     [Range(1, 10_000)]
     public int PrefetchCount { get; set; } = 64;
+
+    // The URI is not echoed: it may carry the password.
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!string.IsNullOrWhiteSpace(Uri))
+        {
+            if (!System.Uri.TryCreate(Uri, UriKind.Absolute, out var uri) || uri.Scheme is not ("amqp" or "amqps" or "rabbitmq" or "rabbitmqs"))
+            {
+                yield return new ValidationResult(
+                    $"{validationContext.Key(nameof(Uri))} must be an absolute amqp:// or amqps:// address, for example " +
+                    "amqps://user:password@broker.example.com:5671/vhost.");
+            }
+        }
+        else if (string.IsNullOrWhiteSpace(Host))
+        {
+            yield return new ValidationResult($"{validationContext.Key(nameof(Host))} is empty; set Host or Uri.");
+        }
+    }
 }

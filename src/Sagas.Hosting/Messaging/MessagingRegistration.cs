@@ -24,9 +24,9 @@ public static class MessagingRegistration
         bool runsScheduler,
         Action<IBusRegistrationConfigurator>? configureFeatures = null)
     {
-        var options = MessagingOptions.Read(configuration);
+        services.AddValidatedOptions<MessagingOptions>(configuration, MessagingOptions.SectionName);
+        var options = configuration.ReadValidatedOptions<MessagingOptions>(MessagingOptions.SectionName);
         var transport = options.ParseTransport();
-        services.AddSingleton(options);
 
         services.AddMassTransit(x =>
         {

@@ -1,22 +1,16 @@
-using Sagas.Core.Configuration;
-
 namespace Sagas.Hosting.Messaging;
 
-/// <summary>The broker address and credentials after folding a URI and the separate settings together.</summary>
+/// <summary>
+/// The broker address and credentials after folding a URI and the separate settings together; the settings are
+/// validated ones (<see cref="RabbitMqTransportOptions.Validate"/>).
+/// </summary>
 public sealed record RabbitMqAddress(Uri HostAddress, string Username, string Password, bool UseTls, string ServerName)
 {
     public static RabbitMqAddress From(RabbitMqTransportOptions options)
     {
         if (!string.IsNullOrWhiteSpace(options.Uri))
         {
-            if (!System.Uri.TryCreate(options.Uri, UriKind.Absolute, out var uri)
-                || (uri.Scheme != "amqp" && uri.Scheme != "amqps" && uri.Scheme != "rabbitmq" && uri.Scheme != "rabbitmqs"))
-            {
-                throw new SagasConfigurationException(
-                    "Messaging:RabbitMq:Uri must be an absolute amqp:// or amqps:// address, for example " +
-                    "amqps://user:password@broker.example.com:5671/vhost.");
-            }
-
+            var uri = new Uri(options.Uri, UriKind.Absolute);
             var tls = uri.Scheme is "amqps" or "rabbitmqs" || options.UseTls;
             var port = uri.IsDefaultPort || uri.Port <= 0 ? (tls ? 5671 : 5672) : uri.Port;
             var virtualHost = System.Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/'));
@@ -28,9 +22,6 @@ public sealed record RabbitMqAddress(Uri HostAddress, string Username, string Pa
                 tls,
                 options.TlsServerName ?? uri.Host);
         }
-
-        if (string.IsNullOrWhiteSpace(options.Host))
-            throw new SagasConfigurationException("Messaging:RabbitMq:Host is empty; set Host or Uri.");
 
         return new RabbitMqAddress(
             Build(options.Host, options.Port, string.IsNullOrEmpty(options.VirtualHost) ? "/" : options.VirtualHost, options.UseTls),

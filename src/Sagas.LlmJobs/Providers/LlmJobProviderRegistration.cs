@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Sagas.Core.Configuration;
 using Sagas.LlmJobs.Providers.OpenAi;
 using Sagas.LlmJobs.Providers.Simulated;
 
@@ -11,16 +12,15 @@ public static class LlmJobProviderRegistration
 {
     /// <summary>
     /// Reads and validates <c>LlmJobs:Providers</c> now (a bad value stops start-up with a
-    /// <see cref="Core.Configuration.SagasConfigurationException"/>), then registers every enabled provider as an
+    /// <see cref="SagasConfigurationException"/>), then registers every enabled provider as an
     /// <see cref="ILlmJobProvider"/> singleton and the <see cref="LlmJobProviderCatalog"/>.
     /// </summary>
     public static IServiceCollection AddLlmJobProviders(this IServiceCollection services, IConfiguration configuration)
     {
-        var options = LlmJobProvidersOptions.Read(configuration);
-        options.Validate();
+        services.AddValidatedOptions<LlmJobProvidersOptions>(configuration, LlmJobProvidersOptions.SectionName);
+        var options = configuration.ReadValidatedOptions<LlmJobProvidersOptions>(LlmJobProvidersOptions.SectionName);
 
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(options);
         if (options.Simulated.Enabled)
         {
             services.AddSingleton(sp => new SimulatedLlmJobProvider(

@@ -1,58 +1,38 @@
-using Microsoft.Extensions.Configuration;
+using System.ComponentModel.DataAnnotations;
 using Sagas.Core.Configuration;
 using Sagas.Core.Webhooks;
 
 namespace Sagas.LlmJobs.Providers;
 
 /// <summary>Section <c>LlmJobs:Providers</c>: which providers exist and how each one is reached.</summary>
-public sealed class LlmJobProvidersOptions
+public sealed class LlmJobProvidersOptions : IValidatableObject
 {
     public const string SectionName = "LlmJobs:Providers";
 
     /// <summary>Provider used when a job names none: <c>simulated</c> (the embedded default) or <c>openai</c>.</summary>
     public string Default { get; set; } = SimulatedProviderOptions.ProviderName;
 
+    [ValidatedOnlyWhen(nameof(OpenAiEnabled))]
     public OpenAiProviderOptions OpenAi { get; set; } = new();
 
+    [ValidatedOnlyWhen(nameof(SimulatedEnabled))]
     public SimulatedProviderOptions Simulated { get; set; } = new();
 
-    public static LlmJobProvidersOptions Read(IConfiguration configuration)
-    {
-        var options = new LlmJobProvidersOptions();
-        try
-        {
-            configuration.GetSection(SectionName).Bind(options);
-        }
-        catch (InvalidOperationException ex)
-        {
-            // The binder names the setting, its inner exception the bad text; keep both, drop the stack trace.
-            var detail = ex.InnerException is { } inner ? $"{ex.Message} {inner.Message}" : ex.Message;
-            throw new SagasConfigurationException($"{SectionName} cannot be read: {detail}");
-        }
+    private bool OpenAiEnabled => OpenAi.Enabled;
 
-        return options;
-    }
+    private bool SimulatedEnabled => Simulated.Enabled;
 
-    /// <summary>Throws <see cref="SagasConfigurationException"/> listing every problem, so one restart fixes them all.</summary>
-    public void Validate()
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        var problems = new List<string>();
-        if (OpenAi.Enabled)
-            OpenAi.Validate($"{SectionName}:OpenAi", problems);
         // Checked whenever present: a mistyped secret would otherwise surface only as every webhook being rejected.
-        if (OpenAi.WebhooksConfigured)
-            OpenAi.ValidateWebhookSecret($"{SectionName}:OpenAi", problems);
-        if (Simulated.Enabled)
-            Simulated.Validate($"{SectionName}:Simulated", problems);
+        if (OpenAi.WebhooksConfigured && OpenAi.WebhookSecretProblem() is { } secretProblem)
+            yield return new ValidationResult($"{validationContext.Key(nameof(OpenAi))}:{nameof(OpenAi.WebhookSecret)} {secretProblem}");
 
         var enabled = EnabledProviderNames();
         if (enabled.Count == 0)
-            problems.Add($"{SectionName}: no provider is enabled; set OpenAi:Enabled or Simulated:Enabled to true.");
+            yield return new ValidationResult($"{validationContext.DisplayName}: no provider is enabled; set OpenAi:Enabled or Simulated:Enabled to true.");
         else if (!enabled.Contains(Default?.Trim() ?? string.Empty, StringComparer.OrdinalIgnoreCase))
-            problems.Add($"{SectionName}:Default is '{Default}', which is not an enabled provider. Enabled: {string.Join(", ", enabled)}.");
-
-        if (problems.Count > 0)
-            throw new SagasConfigurationException(string.Join(" ", problems));
+            yield return new ValidationResult($"{validationContext.Key(nameof(Default))} is '{Default}', which is not an enabled provider. Enabled: {string.Join(", ", enabled)}.");
     }
 
     public IReadOnlyList<string> EnabledProviderNames()
@@ -64,25 +44,10 @@ public sealed class LlmJobProvidersOptions
             names.Add(SimulatedProviderOptions.ProviderName);
         return names;
     }
-
-    internal static void RequirePositive(TimeSpan value, string path, List<string> problems)
-    {
-        if (value <= TimeSpan.Zero)
-            problems.Add($"{path} is {value}; it must be longer than zero.");
-    }
-
-    internal static void ValidateRetry(LlmRetrySettings retry, string path, List<string> problems)
-    {
-        if (retry.MaxRetryAttempts is < 0 or > 10)
-            problems.Add($"{path}:MaxRetryAttempts is {retry.MaxRetryAttempts}; allowed 0 to 10.");
-        RequirePositive(retry.BaseDelay, $"{path}:BaseDelay", problems);
-        if (retry.MaxDelay < retry.BaseDelay)
-            problems.Add($"{path}:MaxDelay ({retry.MaxDelay}) is shorter than {path}:BaseDelay ({retry.BaseDelay}).");
-    }
 }
 
 /// <summary>Section <c>LlmJobs:Providers:OpenAi</c>.</summary>
-public sealed class OpenAiProviderOptions
+public sealed class OpenAiProviderOptions : IValidatableObject
 {
     public const string ProviderName = "openai";
 
@@ -97,32 +62,41 @@ public sealed class OpenAiProviderOptions
     public bool Enabled { get; set; }
 
     /// <summary>API root without <c>/v1</c>, so a proxy, a regional endpoint or a local stub can stand in.</summary>
+    [HttpUrl]
     public string BaseUrl { get; set; } = "https://api.openai.com";
 
     /// <summary>Secret; required when enabled. Never logged: put it in a secret store or an environment variable.</summary>
+    [Required(ErrorMessage = "{0} is empty; set it (e.g. environment variable LlmJobs__Providers__OpenAi__ApiKey) or disable the provider.")]
     public string? ApiKey { get; set; }
 
     public string? OrganizationId { get; set; }
 
     public string? ProjectId { get; set; }
 
+    [Required]
     public string DefaultModel { get; set; } = "gpt-6-luna";
 
     /// <summary>Time allowed for one HTTP call (not for the model's work, which runs in the background).</summary>
+    [Positive]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Caps the answer length; the decision needs little, but reasoning models also spend output tokens thinking.</summary>
+    [Positive(ErrorMessage = "{0} is {1}; leave it empty or give a positive number.")]
     public int? MaxOutputTokens { get; set; }
 
     /// <summary>Lines per provider batch; at most OpenAI's 50,000.</summary>
+    [Range(1, BatchLineLimit)]
     public int MaxItemsPerBatch { get; set; } = BatchLineLimit;
 
     /// <summary>Bytes per batch input file; at most OpenAI's 200 MB.</summary>
+    [Range(1024, BatchFileByteLimit)]
     public long MaxBatchFileBytes { get; set; } = BatchFileByteLimit;
 
+    [Positive]
     public int MaxInputCharacters { get; set; } = 100_000;
 
     /// <summary>The Batch API's completion window; OpenAI accepts only <c>24h</c> today.</summary>
+    [Required(ErrorMessage = "{0} is empty; OpenAI accepts 24h.")]
     public string BatchCompletionWindow { get; set; } = "24h";
 
     public LlmRetrySettings Retry { get; set; } = new();
@@ -141,41 +115,21 @@ public sealed class OpenAiProviderOptions
     public byte[] WebhookSigningKey() =>
         StandardWebhooks.TryDecodeSecret(WebhookSecret, WebhookSecretMinimumBytes, out var key) is null ? key : throw new InvalidOperationException("LlmJobs:Providers:OpenAi:WebhookSecret is not configured or not valid.");
 
-    // Problems name the setting and the expected shape but never echo the value: it is a credential.
-    internal void ValidateWebhookSecret(string path, List<string> problems)
-    {
-        if (StandardWebhooks.TryDecodeSecret(WebhookSecret, WebhookSecretMinimumBytes, out _) is { } problem)
-            problems.Add($"{path}:WebhookSecret {problem} Copy it from the OpenAI dashboard as shown there.");
-    }
+    // Names the setting and the expected shape but never echoes the value: it is a credential.
+    internal string? WebhookSecretProblem() =>
+        StandardWebhooks.TryDecodeSecret(WebhookSecret, WebhookSecretMinimumBytes, out _) is { } problem
+            ? $"{problem} Copy it from the OpenAI dashboard as shown there."
+            : null;
 
-    internal void Validate(string path, List<string> problems)
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (!Uri.TryCreate(BaseUrl, UriKind.Absolute, out var baseUri) || (baseUri.Scheme != Uri.UriSchemeHttps && baseUri.Scheme != Uri.UriSchemeHttp))
-            problems.Add($"{path}:BaseUrl is '{BaseUrl}'; it must be an absolute http(s) URL such as https://api.openai.com.");
-        else if (baseUri.AbsolutePath.TrimEnd('/').EndsWith("/v1", StringComparison.OrdinalIgnoreCase))
-            problems.Add($"{path}:BaseUrl is '{BaseUrl}'; leave out the trailing /v1, it is added for every call.");
-
-        if (string.IsNullOrWhiteSpace(ApiKey))
-            problems.Add($"{path}:ApiKey is empty; set it (e.g. environment variable LlmJobs__Providers__OpenAi__ApiKey) or disable the provider.");
-        if (string.IsNullOrWhiteSpace(DefaultModel))
-            problems.Add($"{path}:DefaultModel is empty.");
-        LlmJobProvidersOptions.RequirePositive(RequestTimeout, $"{path}:RequestTimeout", problems);
-        if (MaxOutputTokens is <= 0)
-            problems.Add($"{path}:MaxOutputTokens is {MaxOutputTokens}; leave it empty or give a positive number.");
-        if (MaxItemsPerBatch is < 1 or > BatchLineLimit)
-            problems.Add($"{path}:MaxItemsPerBatch is {MaxItemsPerBatch}; allowed 1 to {BatchLineLimit}.");
-        if (MaxBatchFileBytes is < 1024 or > BatchFileByteLimit)
-            problems.Add($"{path}:MaxBatchFileBytes is {MaxBatchFileBytes}; allowed 1024 to {BatchFileByteLimit}.");
-        if (MaxInputCharacters < 1)
-            problems.Add($"{path}:MaxInputCharacters is {MaxInputCharacters}; it must be positive.");
-        if (string.IsNullOrWhiteSpace(BatchCompletionWindow))
-            problems.Add($"{path}:BatchCompletionWindow is empty; OpenAI accepts 24h.");
-        LlmJobProvidersOptions.ValidateRetry(Retry, $"{path}:Retry", problems);
+        if (Uri.TryCreate(BaseUrl, UriKind.Absolute, out var baseUri) && baseUri.AbsolutePath.TrimEnd('/').EndsWith("/v1", StringComparison.OrdinalIgnoreCase))
+            yield return new ValidationResult($"{validationContext.Key(nameof(BaseUrl))} is '{BaseUrl}'; leave out the trailing /v1, it is added for every call.");
     }
 }
 
 /// <summary>Section <c>LlmJobs:Providers:Simulated</c>.</summary>
-public sealed class SimulatedProviderOptions
+public sealed class SimulatedProviderOptions : IValidatableObject
 {
     public const string ProviderName = "simulated";
 
@@ -184,59 +138,50 @@ public sealed class SimulatedProviderOptions
     /// <summary>Same seed and item id give the same decision and the same processing time.</summary>
     public int Seed { get; set; } = 1;
 
+    [Required]
     public string DefaultModel { get; set; } = "simulated-flagger";
 
     /// <summary>Shortest time from submission until an item is finished.</summary>
+    [NotNegative]
     public TimeSpan MinLatency { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Longest time from submission until an item is finished; each item gets a value in between.</summary>
     public TimeSpan MaxLatency { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Share of items (0..1) that end failed with a permanent <c>simulated_failure</c>.</summary>
+    [Range(0d, 1d)]
     public double FailureRate { get; set; } = 0.02;
 
     /// <summary>Share of calls (0..1) answered with a transient 429, to exercise back-off.</summary>
+    [Range(0d, 1d)]
     public double RateLimitRate { get; set; }
 
     /// <summary>Retry-After sent with a simulated 429.</summary>
+    [NotNegative]
     public TimeSpan RateLimitRetryAfter { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Share of succeeded items (0..1) whose decision is flagged.</summary>
+    [Range(0d, 1d)]
     public double FlaggedRate { get; set; } = 0.2;
 
     /// <summary>A batch still unfinished this long after submission expires; its unfinished items fail with <c>batch_expired</c>.</summary>
+    [Positive]
     public TimeSpan BatchCompletionWindow { get; set; } = TimeSpan.FromHours(24);
 
+    [Positive]
     public int MaxItemsPerBatch { get; set; } = OpenAiProviderOptions.BatchLineLimit;
 
+    [Positive]
     public int MaxInputCharacters { get; set; } = 100_000;
 
     public LlmRetrySettings Retry { get; set; } = new();
 
-    internal void Validate(string path, List<string> problems)
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (string.IsNullOrWhiteSpace(DefaultModel))
-            problems.Add($"{path}:DefaultModel is empty.");
-        if (MinLatency < TimeSpan.Zero)
-            problems.Add($"{path}:MinLatency is {MinLatency}; it cannot be negative.");
         if (MaxLatency < MinLatency)
-            problems.Add($"{path}:MaxLatency ({MaxLatency}) is shorter than {path}:MinLatency ({MinLatency}).");
-        RequireRate(FailureRate, $"{path}:FailureRate", problems);
-        RequireRate(RateLimitRate, $"{path}:RateLimitRate", problems);
-        RequireRate(FlaggedRate, $"{path}:FlaggedRate", problems);
-        if (RateLimitRetryAfter < TimeSpan.Zero)
-            problems.Add($"{path}:RateLimitRetryAfter is {RateLimitRetryAfter}; it cannot be negative.");
-        LlmJobProvidersOptions.RequirePositive(BatchCompletionWindow, $"{path}:BatchCompletionWindow", problems);
-        if (MaxItemsPerBatch < 1)
-            problems.Add($"{path}:MaxItemsPerBatch is {MaxItemsPerBatch}; it must be positive.");
-        if (MaxInputCharacters < 1)
-            problems.Add($"{path}:MaxInputCharacters is {MaxInputCharacters}; it must be positive.");
-        LlmJobProvidersOptions.ValidateRetry(Retry, $"{path}:Retry", problems);
-    }
-
-    private static void RequireRate(double value, string path, List<string> problems)
-    {
-        if (!double.IsFinite(value) || value is < 0 or > 1)
-            problems.Add($"{path} is {value}; it must be between 0 and 1.");
+        {
+            yield return new ValidationResult(
+                $"{validationContext.Key(nameof(MaxLatency))} ({MaxLatency}) is shorter than {validationContext.Key(nameof(MinLatency))} ({MinLatency}).");
+        }
     }
 }

@@ -1,16 +1,20 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
+using Sagas.Core.Configuration;
 
 namespace Sagas.LlmJobs.Providers;
 
 /// <summary>How often and how patiently a provider call is repeated after a transient failure.</summary>
-public sealed class LlmRetrySettings
+public sealed class LlmRetrySettings : IValidatableObject
 {
     /// <summary>Retries after the first attempt; 0 leaves every retry to the caller (e.g. the saga's next poll).</summary>
+    [Range(0, 10)]
     public int MaxRetryAttempts { get; set; } = 3;
 
     /// <summary>First backoff step; later steps double, with jitter so that many workers do not retry in step.</summary>
+    [Positive]
     public TimeSpan BaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
@@ -18,6 +22,15 @@ public sealed class LlmRetrySettings
     /// fails with the transient error and its RetryAfter, and the workflow reschedules instead of holding a worker.
     /// </summary>
     public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MaxDelay < BaseDelay)
+        {
+            yield return new ValidationResult(
+                $"{validationContext.Key(nameof(MaxDelay))} ({MaxDelay}) is shorter than {validationContext.Key(nameof(BaseDelay))} ({BaseDelay}).");
+        }
+    }
 }
 
 /// <summary>

@@ -1,9 +1,11 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Sagas.Core.Configuration;
 using Sagas.Persistence;
 
 namespace Sagas.Messaging.Outbox;
@@ -13,8 +15,10 @@ public sealed class OutboxOptions
     public const string SectionName = "Outbox";
 
     /// <summary>How often the table is checked when nothing woke the dispatcher (rows left by a crashed process).</summary>
+    [Positive]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    [Positive]
     public int BatchSize { get; set; } = 200;
 }
 

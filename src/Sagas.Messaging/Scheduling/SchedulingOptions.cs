@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Configuration;
+using System.ComponentModel.DataAnnotations;
 using Sagas.Core.Configuration;
 
 namespace Sagas.Messaging.Scheduling;
@@ -12,39 +12,23 @@ public sealed class SchedulingOptions
     /// Quartz scheduler name. Every instance sharing one database must use the same name to form a cluster;
     /// two deployments sharing a database keep apart by using different names.
     /// </summary>
+    [Required(ErrorMessage = "{0} is empty; every scheduler of one cluster needs the same name.")]
     public string InstanceName { get; set; } = "sagas";
 
     /// <summary>Concurrent Quartz fires per process (each fire is one send to the broker).</summary>
+    [Range(1, 200)]
     public int MaxConcurrency { get; set; } = 10;
 
     /// <summary>How late a trigger may fire before it counts as misfired and its misfire policy applies.</summary>
+    [AtLeast(typeof(TimeSpan), "00:00:01")]
     public TimeSpan MisfireThreshold { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How often a clustered instance reports itself alive; a silent instance's fires are recovered by the others.</summary>
+    [AtLeast(typeof(TimeSpan), "00:00:01")]
     public TimeSpan ClusterCheckinInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Overrides of the recurring schedules declared in code, by schedule name.</summary>
     public Dictionary<string, RecurringScheduleSettings> Schedules { get; set; } = new(StringComparer.OrdinalIgnoreCase);
-
-    public static SchedulingOptions Read(IConfiguration configuration)
-    {
-        var options = new SchedulingOptions();
-        configuration.GetSection(SectionName).Bind(options);
-        options.Validate();
-        return options;
-    }
-
-    public void Validate()
-    {
-        if (string.IsNullOrWhiteSpace(InstanceName))
-            throw new SagasConfigurationException($"{SectionName}:{nameof(InstanceName)} is empty; every scheduler of one cluster needs the same name.");
-        if (MaxConcurrency is < 1 or > 200)
-            throw new SagasConfigurationException($"{SectionName}:{nameof(MaxConcurrency)} is {MaxConcurrency}; use 1 to 200.");
-        if (MisfireThreshold < TimeSpan.FromSeconds(1))
-            throw new SagasConfigurationException($"{SectionName}:{nameof(MisfireThreshold)} is {MisfireThreshold}; use at least 00:00:01.");
-        if (ClusterCheckinInterval < TimeSpan.FromSeconds(1))
-            throw new SagasConfigurationException($"{SectionName}:{nameof(ClusterCheckinInterval)} is {ClusterCheckinInterval}; use at least 00:00:01.");
-    }
 }
 
 /// <summary><c>Scheduling:Schedules:{name}</c>: what an operator may change about a schedule declared in code.</summary>

@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Quartz;
+using Sagas.Core.Configuration;
 using Sagas.Persistence;
 using Sagas.Messaging.Scheduling.Endpoint;
 using Sagas.Messaging.Scheduling.Recurring;
@@ -19,8 +20,8 @@ public static class SchedulingRegistration
     /// </summary>
     public static IServiceCollection AddSagasQuartzScheduler(this IServiceCollection services, IConfiguration configuration, SchedulerStore database)
     {
-        var options = SchedulingOptions.Read(configuration);
-        services.AddSingleton(options);
+        services.AddValidatedOptions<SchedulingOptions>(configuration, SchedulingOptions.SectionName);
+        var options = configuration.ReadValidatedOptions<SchedulingOptions>(SchedulingOptions.SectionName);
         services.AddSingleton(database);
         services.AddQuartz(quartz =>
         {

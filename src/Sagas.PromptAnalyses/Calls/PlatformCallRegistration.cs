@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
+using Sagas.Core.Configuration;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.Platforms;
 
@@ -11,15 +12,14 @@ public static class PlatformCallRegistration
 {
     /// <summary>
     /// The platforms plus <see cref="IPlatformCaller"/>, the only way the workflow asks them, under the budgets of
-    /// <c>PromptAnalyses:Limits</c> (read and validated now: a negative limit stops start-up). The budget is shared
+    /// <c>PromptAnalyses:Limits</c> (validated on start: a negative limit stops start-up). The budget is shared
     /// through PostgreSQL when that is the database, and kept in memory otherwise (SQLite is one process).
     /// </summary>
     public static IServiceCollection AddPlatformCalls(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddAnalysisPlatforms(configuration);
-        var limits = PlatformLimitsOptions.Read(configuration);
+        services.AddValidatedOptions<PlatformLimitsOptions>(configuration, PlatformLimitsOptions.SectionName);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(limits);
         services.TryAddSingleton(provider => new PlatformRetryPolicy(provider.GetRequiredService<PlatformLimitsOptions>().Retry));
         services.TryAddSingleton<IRateBudgetStore>(provider =>
             provider.GetService<DatabaseSettings>() is { Provider: DatabaseProvider.PostgreSql }

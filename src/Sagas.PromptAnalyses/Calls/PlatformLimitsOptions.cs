@@ -1,5 +1,4 @@
-using System.Globalization;
-using Microsoft.Extensions.Configuration;
+using System.ComponentModel.DataAnnotations;
 using Sagas.Core.Configuration;
 using Sagas.PromptAnalyses.Platforms;
 
@@ -29,17 +28,20 @@ public sealed class PlatformLimitsOptions
     /// its permit (network jitter, a starved thread pool) cannot push a minute over the provider's count: a minute then
     /// absorbs about SafetyMargin × 60 s (1.8 s by default) of lateness. 2 % let one 429 through on a loaded machine.
     /// </summary>
+    [Range(0d, 1d)]
     public double SafetyMargin { get; set; } = 0.03;
 
     /// <summary>
     /// How late after its slot a waiting request may still leave; a later one queues again. Keep it within
     /// SafetyMargin × 60 s (1.8 s by default), so that late departures cannot push a minute over the limit.
     /// </summary>
+    [NotNegative]
     public int LateSlotGraceMs { get; set; } = 250;
 
     public TimeSpan LateSlotGrace => TimeSpan.FromMilliseconds(LateSlotGraceMs);
 
     /// <summary>Output tokens reserved up front for a call against a tokens-per-minute budget (corrected once the answer reports its usage).</summary>
+    [NotNegative]
     public int EstimatedOutputTokens { get; set; } = 1_000;
 
     public PlatformRetryOptions Retry { get; set; } = new();
@@ -62,70 +64,41 @@ public sealed class PlatformLimitsOptions
             limit.RequestsPerMinute is > 0 and var rpm ? TimeSpan.FromMinutes(stretch / rpm) : TimeSpan.Zero,
             limit.TokensPerMinute is > 0 and var tpm ? TimeSpan.FromMinutes(stretch / tpm) : TimeSpan.Zero);
     }
-
-    /// <summary>Binds and validates the section; throws <see cref="SagasConfigurationException"/> listing every problem.</summary>
-    public static PlatformLimitsOptions Read(IConfiguration configuration)
-    {
-        var options = new PlatformLimitsOptions();
-        configuration.GetSection(SectionName).Bind(options);
-        options.Validate();
-        return options;
-    }
-
-    public void Validate()
-    {
-        var errors = new List<string>();
-        OpenAi.Validate($"{SectionName}:{nameof(OpenAi)}", errors);
-        Gemini.Validate($"{SectionName}:{nameof(Gemini)}", errors);
-        Claude.Validate($"{SectionName}:{nameof(Claude)}", errors);
-        Perplexity.Validate($"{SectionName}:{nameof(Perplexity)}", errors);
-        Simulated.Validate($"{SectionName}:{nameof(Simulated)}", errors);
-        if (SafetyMargin is < 0 or > 1 || double.IsNaN(SafetyMargin))
-            errors.Add(Invariant($"{SectionName}:SafetyMargin is {SafetyMargin}; it must be between 0 and 1."));
-        if (LateSlotGraceMs < 0)
-            errors.Add(Invariant($"{SectionName}:LateSlotGraceMs is {LateSlotGraceMs}; it must not be negative."));
-        if (EstimatedOutputTokens < 0)
-            errors.Add(Invariant($"{SectionName}:EstimatedOutputTokens is {EstimatedOutputTokens}; it must not be negative."));
-        Retry.Validate($"{SectionName}:{nameof(Retry)}", errors);
-        if (errors.Count > 0)
-            throw new SagasConfigurationException("Invalid prompt-analysis limits: " + string.Join(" ", errors));
-    }
-
-    internal static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>One platform's budget. Zero or absent means no limit of that kind.</summary>
 public sealed class PlatformLimit
 {
+    private const string LimitRule = "{0} is {1}; it must be positive, or 0 for no limit.";
+
+    [NotNegative(ErrorMessage = LimitRule)]
     public int? RequestsPerMinute { get; set; }
 
+    [NotNegative(ErrorMessage = LimitRule)]
     public long? TokensPerMinute { get; set; }
 
     public bool IsUnlimited => RequestsPerMinute is null or 0 && TokensPerMinute is null or 0;
-
-    internal void Validate(string path, List<string> errors)
-    {
-        if (RequestsPerMinute < 0)
-            errors.Add(PlatformLimitsOptions.Invariant($"{path}:RequestsPerMinute is {RequestsPerMinute}; it must be positive, or 0 for no limit."));
-        if (TokensPerMinute < 0)
-            errors.Add(PlatformLimitsOptions.Invariant($"{path}:TokensPerMinute is {TokensPerMinute}; it must be positive, or 0 for no limit."));
-    }
 }
 
 /// <summary>Retries of one platform call: exponential backoff with jitter, Retry-After honoured.</summary>
 public sealed class PlatformRetryOptions
 {
+    [NotNegative]
     public int MaxRetries { get; set; } = 3;
 
     /// <summary>The first backoff; each further retry doubles it.</summary>
+    [NotNegative]
     public int BaseDelayMs { get; set; } = 1_000;
 
+    [NotNegative]
     public int MaxDelaySeconds { get; set; } = 60;
 
     /// <summary>A Retry-After longer than this (a daily quota, say) ends the call instead of holding it for hours.</summary>
+    [NotNegative]
     public int MaxRetryAfterSeconds { get; set; } = 300;
 
     /// <summary>Each backoff is multiplied by a random factor in [1 - Jitter, 1 + Jitter].</summary>
+    [Range(0d, 1d, MaximumIsExclusive = true)]
     public double Jitter { get; set; } = 0.2;
 
     public TimeSpan BaseDelay => TimeSpan.FromMilliseconds(BaseDelayMs);
@@ -133,20 +106,6 @@ public sealed class PlatformRetryOptions
     public TimeSpan MaxDelay => TimeSpan.FromSeconds(MaxDelaySeconds);
 
     public TimeSpan MaxRetryAfter => TimeSpan.FromSeconds(MaxRetryAfterSeconds);
-
-    internal void Validate(string path, List<string> errors)
-    {
-        if (MaxRetries < 0)
-            errors.Add(PlatformLimitsOptions.Invariant($"{path}:MaxRetries is {MaxRetries}; it must not be negative."));
-        if (BaseDelayMs < 0)
-            errors.Add(PlatformLimitsOptions.Invariant($"{path}:BaseDelayMs is {BaseDelayMs}; it must not be negative."));
-        if (MaxDelaySeconds < 0)
-            errors.Add(PlatformLimitsOptions.Invariant($"{path}:MaxDelaySeconds is {MaxDelaySeconds}; it must not be negative."));
-        if (MaxRetryAfterSeconds < 0)
-            errors.Add(PlatformLimitsOptions.Invariant($"{path}:MaxRetryAfterSeconds is {MaxRetryAfterSeconds}; it must not be negative."));
-        if (Jitter is < 0 or >= 1 || double.IsNaN(Jitter))
-            errors.Add(PlatformLimitsOptions.Invariant($"{path}:Jitter is {Jitter}; it must be at least 0 and below 1."));
-    }
 }
 
 /// <summary>

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Polly;
 using Refit;
+using Sagas.Core.Configuration;
 using Sagas.PromptAnalyses.Platforms.Claude;
 using Sagas.PromptAnalyses.Platforms.Gemini;
 using Sagas.PromptAnalyses.Platforms.OpenAi;
@@ -25,14 +26,14 @@ public static class PlatformRegistration
     /// <summary>
     /// Registers <see cref="IAnalysisPlatformCatalog"/>, the enabled platforms (keyed by name), the price table and the
     /// options. Reads and validates <c>PromptAnalyses:Platforms</c> and <c>PromptAnalyses:Prices</c> now, so bad
-    /// configuration stops start-up with a <see cref="Sagas.Core.Configuration.SagasConfigurationException"/>.
+    /// configuration stops start-up with a <see cref="SagasConfigurationException"/>.
     /// </summary>
     public static IServiceCollection AddAnalysisPlatforms(this IServiceCollection services, IConfiguration configuration)
     {
-        var options = PlatformsOptions.Read(configuration);
+        services.AddValidatedOptions<PlatformsOptions>(configuration, PlatformsOptions.SectionName);
+        var options = configuration.ReadValidatedOptions<PlatformsOptions>(PlatformsOptions.SectionName);
         var prices = PriceTable.Read(configuration);
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(options);
         services.AddSingleton(prices);
 
         var names = new List<string>();

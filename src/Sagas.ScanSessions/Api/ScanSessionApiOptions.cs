@@ -1,10 +1,4 @@
-using Microsoft.Extensions.Configuration;
-using Sagas.Core.Configuration;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using System.ComponentModel.DataAnnotations;
 
 namespace Sagas.ScanSessions.Api;
 
@@ -14,14 +8,6 @@ public sealed class ScanSessionApiOptions
     public const string SectionName = "Api:ScanSessions";
 
     /// <summary>Files one multipart request may carry; more belong in a ZIP.</summary>
+    [Range(1, 100_000)]
     public int MaxFilesPerUpload { get; set; } = 1_000;
-
-    public static ScanSessionApiOptions Read(IConfiguration configuration)
-    {
-        var options = new ScanSessionApiOptions();
-        configuration.GetSection(SectionName).Bind(options);
-        if (options.MaxFilesPerUpload is < 1 or > 100_000)
-            throw new SagasConfigurationException($"{SectionName}:{nameof(MaxFilesPerUpload)} is {options.MaxFilesPerUpload}; use 1 to 100000.");
-        return options;
-    }
 }

@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Configuration;
+using System.ComponentModel.DataAnnotations;
 using Sagas.Core.Configuration;
 using Sagas.Storage.Content;
 
@@ -10,17 +10,22 @@ public sealed class ScanFetchingOptions
     public const string SectionName = "ScanSessions:Fetching";
 
     /// <summary>Largest file read from an upload, a URL or S3 (Drive has its own <c>ScanSessions:Drive:MaxDownloadBytes</c>).</summary>
+    [Range(1, (double)BoundedContent.MaxLimit)]
     public long MaxFileBytes { get; set; } = 50L * 1024 * 1024;
 
     /// <summary>Time allowed for fetching one file, retries included.</summary>
+    [Positive]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    [Range(0, 20)]
     public int MaxRedirects { get; set; } = 5;
 
     /// <summary>Retries of a URL after a transient failure (5xx, 408, 429, connection error).</summary>
+    [Range(0, 10)]
     public int UrlMaxRetries { get; set; } = 2;
 
     /// <summary>First URL retry delay; it doubles per attempt, with jitter.</summary>
+    [NotNegative]
     public TimeSpan UrlRetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
@@ -33,29 +38,8 @@ public sealed class ScanFetchingOptions
     public List<string> AllowedS3Buckets { get; set; } = [];
 
     /// <summary>Most objects one S3 prefix may expand to.</summary>
+    [Positive]
     public int MaxS3Objects { get; set; } = 100_000;
-
-    public static ScanFetchingOptions Read(IConfiguration configuration)
-    {
-        var options = new ScanFetchingOptions();
-        configuration.GetSection(SectionName).Bind(options);
-        options.Validate();
-        return options;
-    }
-
-    public void Validate()
-    {
-        if (MaxFileBytes <= 0 || MaxFileBytes > BoundedContent.MaxLimit)
-            throw new SagasConfigurationException($"{SectionName}:{nameof(MaxFileBytes)} is {MaxFileBytes}; use a positive number of bytes up to {BoundedContent.MaxLimit}.");
-        if (Timeout <= TimeSpan.Zero)
-            throw new SagasConfigurationException($"{SectionName}:{nameof(Timeout)} is {Timeout}; use a positive duration, e.g. 00:01:00.");
-        if (MaxRedirects is < 0 or > 20)
-            throw new SagasConfigurationException($"{SectionName}:{nameof(MaxRedirects)} is {MaxRedirects}; use 0 to 20.");
-        if (UrlMaxRetries is < 0 or > 10 || UrlRetryBaseDelay < TimeSpan.Zero)
-            throw new SagasConfigurationException($"{SectionName}:{nameof(UrlMaxRetries)} must be 0 to 10 and {nameof(UrlRetryBaseDelay)} at least zero.");
-        if (MaxS3Objects <= 0)
-            throw new SagasConfigurationException($"{SectionName}:{nameof(MaxS3Objects)} is {MaxS3Objects}; use a positive number.");
-    }
 
     public bool IsBucketAllowed(string bucket) =>
         AllowedS3Buckets.Count == 0 || AllowedS3Buckets.Contains(bucket, StringComparer.Ordinal);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
+using Sagas.Core.Configuration;
 using Sagas.ScanSessions.Fetching.GoogleDrive;
 
 namespace Sagas.ScanSessions.Fetching;
@@ -20,8 +21,8 @@ public static class ScanFetchingRegistration
         if (services.Any(descriptor => descriptor.ServiceType == typeof(ScanFetchingOptions)))
             return services;
 
-        var options = ScanFetchingOptions.Read(configuration);
-        services.TryAddSingleton(options);
+        services.AddValidatedOptions<ScanFetchingOptions>(configuration, ScanFetchingOptions.SectionName);
+        var options = configuration.ReadValidatedOptions<ScanFetchingOptions>(ScanFetchingOptions.SectionName);
         services.AddGoogleDriveClient(configuration);
 
         services.AddHttpClient<UrlFileFetcher>(UrlFileFetcher.HttpClientName, client =>

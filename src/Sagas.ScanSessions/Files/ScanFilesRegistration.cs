@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Sagas.Core.Configuration;
 using Sagas.ScanSessions.Reports;
 using Sagas.ScanSessions.Sources;
 
@@ -8,16 +9,15 @@ namespace Sagas.ScanSessions.Files;
 public static class ScanFilesRegistration
 {
     /// <summary>
-    /// Registers the stateless file-processing services (all singletons) with <see cref="ScanFilesOptions"/> read and
-    /// validated from <c>ScanSessions:Files</c> now, so a bad limit stops the host at startup.
+    /// Registers the stateless file-processing services (all singletons) with <see cref="ScanFilesOptions"/> from
+    /// <c>ScanSessions:Files</c>, validated on start, so a bad limit stops the host at startup.
     /// </summary>
     public static IServiceCollection AddScanFiles(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
 
-        var options = ScanFilesOptions.Read(configuration);
-        services.AddSingleton(options);
+        services.AddValidatedOptions<ScanFilesOptions>(configuration, ScanFilesOptions.SectionName);
         services.AddSingleton<ITextExtractor, TextExtractor>();
         services.AddSingleton<UploadSource>();
         services.AddSingleton<ManifestReader>();

@@ -27,12 +27,15 @@ public sealed class S3ClientFactory : IDisposable
     public bool PresignWithHttp =>
         Uri.TryCreate(_options.ServiceUrl, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttp;
 
-    /// <summary>The client; throws <see cref="SagasConfigurationException"/> when <c>Storage:S3</c> cannot work.</summary>
+    /// <summary>
+    /// The client; throws <see cref="SagasConfigurationException"/> when <c>Storage:S3</c> cannot work (checked here,
+    /// on first use, since a Local blob store leaves it unchecked at start-up).
+    /// </summary>
     public IAmazonS3 GetClient() => _client.Value;
 
     public static IAmazonS3 Create(S3StorageOptions options)
     {
-        options.Validate(requireBucket: false);
+        OptionsValidation.ThrowIfInvalid(options, $"{StorageOptions.SectionName}:{nameof(StorageOptions.S3)}");
         var config = new AmazonS3Config { ForcePathStyle = options.ForcePathStyle };
         if (!string.IsNullOrWhiteSpace(options.ServiceUrl))
         {

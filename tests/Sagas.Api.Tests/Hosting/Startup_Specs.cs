@@ -87,6 +87,39 @@ public sealed class When_the_configuration_cannot_work
         Assert.DoesNotContain("c2hvcnQtc2VjcmV0", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Should_refuse_a_setting_out_of_its_range_naming_the_full_key()
+    {
+        var (exitCode, error) = Start("--Messaging:Transport=RabbitMq", "--Messaging:RabbitMq:PrefetchCount=0");
+
+        Assert.Equal(SagasHost.ConfigurationErrorExitCode, exitCode);
+        Assert.Equal("Sagas cannot start: Messaging:RabbitMq:PrefetchCount is 0; it must be between 1 and 10000.", error.Trim());
+    }
+
+    // Development: outside it the missing authentication is refused while the host is built, before the sections
+    // validated on start are checked.
+    [Fact]
+    public void Should_refuse_a_value_that_does_not_convert_naming_the_key()
+    {
+        var (exitCode, error) = Start("--environment=Development", "--Api:Realtime:SendQueueCapacity=lots");
+
+        Assert.Equal(SagasHost.ConfigurationErrorExitCode, exitCode);
+        Assert.Equal("Sagas cannot start: Api:Realtime:SendQueueCapacity is 'lots', which is not a whole number.", error.Trim());
+    }
+
+    // Two sections nothing resolves while the host is built, so that both reach the start-up check together.
+    [Fact]
+    public void Should_refuse_bad_values_of_several_sections_validated_on_start_in_one_message()
+    {
+        var (exitCode, error) = Start("--environment=Development", "--Outbox:BatchSize=0", "--Api:ScanSessions:MaxFilesPerUpload=0");
+
+        Assert.Equal(SagasHost.ConfigurationErrorExitCode, exitCode);
+        Assert.StartsWith("Sagas cannot start: ", error, StringComparison.Ordinal);
+        Assert.Contains("Outbox:BatchSize is 0; it must be a positive number.", error, StringComparison.Ordinal);
+        Assert.Contains("Api:ScanSessions:MaxFilesPerUpload is 0; it must be between 1 and 100000.", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(" at ", error, StringComparison.Ordinal);
+    }
+
     private static (int ExitCode, string Error) Start(params string[] args)
     {
         var original = Console.Error;

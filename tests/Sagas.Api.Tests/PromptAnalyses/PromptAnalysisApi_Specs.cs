@@ -236,7 +236,9 @@ public sealed class When_the_prompt_analysis_configuration_cannot_work
         int exitCode;
         try
         {
-            exitCode = SagasHost.Run([argument, "--Database:DataDirectory=" + Path.Combine(Path.GetTempPath(), "sagas-startup-specs")], ApiApplication.Build);
+            // Development: outside it the missing authentication is refused while the host is built, before the
+            // sections validated on start are checked.
+            exitCode = SagasHost.Run([argument, "--environment=Development", "--Database:DataDirectory=" + Path.Combine(Path.GetTempPath(), "sagas-startup-specs")], ApiApplication.Build);
         }
         finally
         {

@@ -74,7 +74,7 @@ public sealed class When_webhook_endpoints_are_configured_wrongly
     public void Should_register_no_webhook_client_when_no_endpoint_is_configured()
     {
         using var provider = new ServiceCollection()
-            .AddSagasNotifications(NotificationsOptions.Read(new ConfigurationBuilder().Build(), SagasWorkflows.Catalog.Webhooks.Events))
+            .AddSagasNotifications(new ConfigurationBuilder().Build(), SagasWorkflows.Catalog.Webhooks.Events)
             .BuildServiceProvider();
 
         Assert.False(provider.GetRequiredService<NotificationsOptions>().Enabled);
@@ -106,6 +106,7 @@ public sealed class When_webhook_endpoints_are_configured_wrongly
                 settings[$"Notifications:Webhooks:{index}:Events:{e}"] = endpoints[index].Events[e];
         }
 
-        return NotificationsOptions.Read(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), SagasWorkflows.Catalog.Webhooks.Events);
+        return new ConfigurationBuilder().AddInMemoryCollection(settings).Build().ReadValidatedOptions<NotificationsOptions>(
+            NotificationsOptions.SectionName, options => options.AcceptEvents(SagasWorkflows.Catalog.Webhooks.Events));
     }
 }

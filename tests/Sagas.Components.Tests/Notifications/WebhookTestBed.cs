@@ -47,11 +47,10 @@ internal sealed class WebhookTestBed : IAsyncDisposable
         }
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        var options = NotificationsOptions.Read(configuration, SagasWorkflows.Catalog.Webhooks.Events);
         var provider = new ServiceCollection()
             .AddLogging()
-            .AddSagasNotifications(options)
-            .AddMassTransitTestHarness(x => x.AddNotificationWorkers(options, SagasWorkflows.Catalog.Webhooks))
+            .AddSagasNotifications(configuration, SagasWorkflows.Catalog.Webhooks.Events)
+            .AddMassTransitTestHarness(x => x.AddNotificationWorkers(configuration, SagasWorkflows.Catalog.Webhooks))
             .BuildServiceProvider(true);
         var bed = new WebhookTestBed(provider);
         await bed.Harness.Start();

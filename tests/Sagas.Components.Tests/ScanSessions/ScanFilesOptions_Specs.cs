@@ -12,12 +12,12 @@ public class When_configuring_scan_file_limits
     [Fact]
     public void Should_bind_the_section()
     {
-        var options = ScanFilesOptions.Read(Configuration(new()
+        var options = Configuration(new()
         {
             ["ScanSessions:Files:MaxFileBytes"] = "1000",
             ["ScanSessions:Files:MaxPdfPages"] = "7",
             ["ScanSessions:Files:MaxHoleCodes"] = "50",
-        }));
+        }).ReadValidatedOptions<ScanFilesOptions>(ScanFilesOptions.SectionName);
 
         Assert.Equal(1000, options.MaxFileBytes);
         Assert.Equal(7, options.MaxPdfPages);
@@ -28,11 +28,11 @@ public class When_configuring_scan_file_limits
     [Fact]
     public void Should_refuse_limits_that_cannot_work_naming_each_setting()
     {
-        var error = Assert.Throws<SagasConfigurationException>(() => ScanFilesOptions.Read(Configuration(new()
+        var error = Assert.Throws<SagasConfigurationException>(() => Configuration(new()
         {
             ["ScanSessions:Files:MaxFileBytes"] = "0",
             ["ScanSessions:Files:MaxCompressionRatio"] = "-3",
-        })));
+        }).ReadValidatedOptions<ScanFilesOptions>(ScanFilesOptions.SectionName));
 
         Assert.Contains("ScanSessions:Files:MaxFileBytes is 0; it must be a positive number.", error.Message, StringComparison.Ordinal);
         Assert.Contains("ScanSessions:Files:MaxCompressionRatio is -3; it must be a positive number.", error.Message, StringComparison.Ordinal);
@@ -41,7 +41,7 @@ public class When_configuring_scan_file_limits
     [Fact]
     public void Should_refuse_a_file_limit_larger_than_an_array()
     {
-        var error = Assert.Throws<SagasConfigurationException>(() => new ScanFilesOptions { MaxFileBytes = long.MaxValue }.Validate());
+        var error = Assert.Throws<SagasConfigurationException>(() => OptionsValidation.ThrowIfInvalid(new ScanFilesOptions { MaxFileBytes = long.MaxValue }, ScanFilesOptions.SectionName));
 
         Assert.StartsWith("ScanSessions:Files:MaxFileBytes is above", error.Message, StringComparison.Ordinal);
     }

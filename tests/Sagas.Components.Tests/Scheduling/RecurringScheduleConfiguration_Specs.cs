@@ -80,7 +80,7 @@ public sealed class When_recurring_schedules_are_resolved_from_configuration
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Scheduling:MaxConcurrency"] = "0" }).Build();
 
-        var error = Assert.Throws<SagasConfigurationException>(() => SchedulingOptions.Read(configuration));
+        var error = Assert.Throws<SagasConfigurationException>(() => configuration.ReadValidatedOptions<SchedulingOptions>(SchedulingOptions.SectionName));
 
         Assert.Contains("Scheduling:MaxConcurrency", error.Message, StringComparison.Ordinal);
     }
@@ -91,6 +91,6 @@ public sealed class When_recurring_schedules_are_resolved_from_configuration
             .AddRecurringSchedule("nightly-analysis", "0 0 2 * * ?", "prompt-analysis-run", () => new ProbeTick("nightly"), misfirePolicy: MissedEventPolicy.Skip);
         var declarations = services.BuildServiceProvider().GetServices<RecurringScheduleDeclaration>();
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        return RecurringSchedules.Resolve(declarations, SchedulingOptions.Read(configuration));
+        return RecurringSchedules.Resolve(declarations, configuration.ReadValidatedOptions<SchedulingOptions>(SchedulingOptions.SectionName));
     }
 }

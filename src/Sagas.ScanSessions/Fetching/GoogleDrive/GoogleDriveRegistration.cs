@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
 using Refit;
+using Sagas.Core.Configuration;
 
 namespace Sagas.ScanSessions.Fetching.GoogleDrive;
 
@@ -21,10 +22,8 @@ public static class GoogleDriveRegistration
         if (services.Any(descriptor => descriptor.ServiceType == typeof(GoogleDriveOptions)))
             return services;
 
-        var options = new GoogleDriveOptions();
-        configuration.GetSection(GoogleDriveOptions.SectionName).Bind(options);
-        options.Validate();
-        services.TryAddSingleton(options);
+        services.AddValidatedOptions<GoogleDriveOptions>(configuration, GoogleDriveOptions.SectionName);
+        var options = configuration.ReadValidatedOptions<GoogleDriveOptions>(GoogleDriveOptions.SectionName);
 
         services.AddRefitGeneratedClient<IGoogleDriveApi>(DriveJsonContext.Default)
             .ConfigureHttpClient(client =>

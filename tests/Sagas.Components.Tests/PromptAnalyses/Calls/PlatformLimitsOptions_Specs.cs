@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Sagas.Core.Configuration;
 using Sagas.PromptAnalyses.Calls;
 using Sagas.PromptAnalyses.Platforms;
@@ -14,7 +15,7 @@ public class When_reading_platform_limits
     [Fact]
     public void Should_default_to_the_documented_limits_and_leave_simulated_unlimited()
     {
-        var options = PlatformLimitsOptions.Read(Configuration());
+        var options = Read(Configuration());
 
         Assert.Equal(5_000, options.For(PlatformNames.OpenAi).RequestsPerMinute);
         Assert.Equal(10, options.For(PlatformNames.Gemini).RequestsPerMinute);
@@ -27,7 +28,7 @@ public class When_reading_platform_limits
     [Fact]
     public void Should_turn_a_per_minute_limit_into_spacing_with_the_safety_margin()
     {
-        var options = PlatformLimitsOptions.Read(Configuration(
+        var options = Read(Configuration(
             ("PromptAnalyses:Limits:gemini:RequestsPerMinute", "60"),
             ("PromptAnalyses:Limits:gemini:TokensPerMinute", "6000"),
             ("PromptAnalyses:Limits:SafetyMargin", "0.5")));
@@ -41,7 +42,7 @@ public class When_reading_platform_limits
     [Fact]
     public void Should_treat_zero_as_no_limit()
     {
-        var options = PlatformLimitsOptions.Read(Configuration(("PromptAnalyses:Limits:OpenAi:RequestsPerMinute", "0")));
+        var options = Read(Configuration(("PromptAnalyses:Limits:OpenAi:RequestsPerMinute", "0")));
 
         Assert.True(options.RateFor(PlatformNames.OpenAi).IsUnlimited);
     }
@@ -52,10 +53,12 @@ public class When_reading_platform_limits
     [InlineData("PromptAnalyses:Limits:Retry:MaxRetries", "-2", "PromptAnalyses:Limits:Retry:MaxRetries is -2")]
     public void Should_refuse_a_negative_limit_at_start_up(string key, string value, string expected)
     {
-        var services = new ServiceCollection();
+        using var services = new ServiceCollection().AddPlatformCalls(Configuration((key, value))).BuildServiceProvider();
 
-        var exception = Assert.Throws<SagasConfigurationException>(() => services.AddPlatformCalls(Configuration((key, value))));
+        var exception = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<PlatformLimitsOptions>());
 
         Assert.Contains(expected, exception.Message, StringComparison.Ordinal);
     }
+
+    private static PlatformLimitsOptions Read(IConfiguration configuration) => configuration.ReadValidatedOptions<PlatformLimitsOptions>(PlatformLimitsOptions.SectionName);
 }

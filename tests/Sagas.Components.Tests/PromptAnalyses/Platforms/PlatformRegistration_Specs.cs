@@ -67,11 +67,11 @@ public class When_platforms_are_configured
     [Fact]
     public void Should_never_show_the_api_key_in_the_options_text()
     {
-        var options = PlatformsOptions.Read(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var options = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["PromptAnalyses:Platforms:OpenAi:Enabled"] = "true",
             ["PromptAnalyses:Platforms:OpenAi:ApiKey"] = "sk-secret-123456",
-        }).Build());
+        }).Build().ReadValidatedOptions<PlatformsOptions>(PlatformsOptions.SectionName);
 
         Assert.DoesNotContain("sk-secret-123456", options.OpenAi.ToString(), StringComparison.Ordinal);
     }
