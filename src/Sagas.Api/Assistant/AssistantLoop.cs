@@ -6,9 +6,9 @@ namespace Sagas.Api.Assistant;
 
 /// <summary>
 /// The assistant's one tool loop, whatever the provider: the prompt and every registered tool go to the assistant's
-/// chat client, whose <see cref="FunctionInvokingChatClient"/> (<see cref="AssistantToolLoop.UseAssistantToolLoop"/>) runs the tools the
-/// model calls and hands their results back until the model answers or the rounds run out. The answer comes back with
-/// every tool call the model made, read from the conversation the loop returns.
+/// chat client, whose <see cref="FunctionInvokingChatClient"/> (<see cref="AssistantToolLoop.UseAssistantToolLoop"/>)
+/// runs the tools the model calls and hands their results back until the model answers or the rounds run out. The
+/// tool calls are read off the conversation the loop returns, so what the caller sees is what the model was shown.
 /// </summary>
 public sealed class AssistantLoop(
     [FromKeyedServices(AssistantLoop.ChatClientKey)] IChatClient chat,
@@ -90,10 +90,10 @@ public sealed class AssistantLoop(
 public static class AssistantToolLoop
 {
     /// <summary>
-    /// Today's limits on Microsoft.Extensions.AI's function invocation: <see cref="AssistantOptions.MaxToolRounds"/>
+    /// The <c>Assistant</c> limits on Microsoft.Extensions.AI's function invocation: <see cref="AssistantOptions.MaxToolRounds"/>
     /// model turns may call tools, after which <see cref="FunctionInvokingChatClient"/> asks once more with the tools
     /// taken away, so the model answers with what it has; at most <see cref="AssistantOptions.MaxToolCallsPerRound"/>
-    /// calls of one turn run, the rest are told so.
+    /// calls of one turn run, and the model is told the rest were not.
     /// </summary>
     public static ChatClientBuilder UseAssistantToolLoop(this ChatClientBuilder builder, AssistantOptions options) =>
         builder.UseFunctionInvocation(configure: invocation =>
