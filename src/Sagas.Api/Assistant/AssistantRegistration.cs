@@ -1,18 +1,13 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Sagas.PromptAnalyses.Assistant;
 using Sagas.Api.Infrastructure;
 using Sagas.Modules.Api;
-using Sagas.Core.Configuration;
 using Sagas.Modules.Assistant;
 
 namespace Sagas.Api.Assistant;
 
 public static class AssistantRegistration
 {
-    public const string SimulatedProvider = "simulated";
-    public const string OpenAiProvider = "openai";
-
-    /// <summary>The assistant of <c>Assistant:Provider</c> with the workflows' read-only tools.</summary>
+    /// <summary>The assistant on the model of <c>Assistant:Provider</c>, with the workflows' read-only tools.</summary>
     public static WebApplicationBuilder AddAssistant(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(AssistantOptions.SectionName).Get<AssistantOptions>() ?? new AssistantOptions();
@@ -22,25 +17,9 @@ public static class AssistantRegistration
         // The workflows add their own tools and failure sources (IWorkflowModule.AddApi); this one spans them all.
         builder.Services.AddAssistantTool<RecentFailuresTool>();
         builder.Services.TryAddScoped<AssistantToolRegistry>();
-        builder.Services.TryAddScoped<AssistantToolRunner>();
 
-        switch (options.Provider.Trim().ToLowerInvariant())
-        {
-            case SimulatedProvider:
-                builder.Services.AddScoped<IAssistant, SimulatedAssistant>();
-                break;
-            case OpenAiProvider:
-                if (string.IsNullOrWhiteSpace(options.OpenAi.ApiKey))
-                    throw new SagasConfigurationException("Assistant:Provider is openai but Assistant:OpenAi:ApiKey is empty. Set it (from a secret store or an environment variable), or use provider simulated.");
-                if (!Uri.TryCreate(options.OpenAi.BaseUrl, UriKind.Absolute, out _))
-                    throw new SagasConfigurationException($"Assistant:OpenAi:BaseUrl '{options.OpenAi.BaseUrl}' is not an absolute URL.");
-                builder.Services.AddSingleton(_ => OpenAiAssistant.CreateClient(options.OpenAi));
-                builder.Services.AddScoped<IAssistant, OpenAiAssistant>();
-                break;
-            default:
-                throw new SagasConfigurationException($"Assistant:Provider '{options.Provider}' is unknown; one of: {SimulatedProvider}, {OpenAiProvider}.");
-        }
-
+        builder.Services.AddKeyedChatClient(AssistantLoop.ChatClientKey, AssistantProviders.Select(options)).UseAssistantToolLoop(options);
+        builder.Services.AddScoped<AssistantLoop>();
         return builder;
     }
 
@@ -52,7 +31,7 @@ public static class AssistantRegistration
         return endpoints;
     }
 
-    private static async Task<IResult> AskAsync(AskRequest? request, IAssistant assistant, AssistantOptions options, CancellationToken cancellationToken)
+    private static async Task<IResult> AskAsync(AskRequest? request, AssistantLoop assistant, AssistantOptions options, CancellationToken cancellationToken)
     {
         var prompt = request?.Prompt?.Trim();
         if (string.IsNullOrEmpty(prompt))

@@ -5,8 +5,8 @@ namespace Sagas.Modules.Assistant;
 /// <summary>
 /// One read-only question the assistant may ask our data. A tool takes JSON arguments that match its schema, runs a
 /// fixed, parameterised query and returns a JSON-serialisable result; it never accepts query text. Register one with
-/// <see cref="AssistantToolRegistration.AddAssistantTool{TTool}"/>: the OpenAI path offers every registered tool to the
-/// model, the simulated path picks them by <see cref="Keywords"/>.
+/// <see cref="AssistantToolRegistration.AddAssistantTool{TTool}"/>: the assistant offers every registered tool to its
+/// model, whichever provider that is; the simulated model picks them by <see cref="Keywords"/>.
 /// </summary>
 public interface IAssistantTool
 {
@@ -25,7 +25,10 @@ public interface IAssistantTool
     /// <summary>Arguments the simulated assistant passes, read from the prompt (the period, mostly).</summary>
     JsonElement SimulatedArguments(string prompt, AssistantPeriod period);
 
-    /// <summary>Runs the query. Bad arguments throw <see cref="AssistantToolArgumentException"/>; the model is told and may retry.</summary>
+    /// <summary>
+    /// Runs the query. Bad arguments throw <see cref="AssistantToolArgumentException"/>: its message is what the model
+    /// is told, and it may retry. Any other exception is logged and the model hears only that the tool failed.
+    /// </summary>
     Task<object> InvokeAsync(JsonElement arguments, CancellationToken cancellationToken);
 
     /// <summary>One sentence stating the result, for the simulated assistant's composed answer.</summary>

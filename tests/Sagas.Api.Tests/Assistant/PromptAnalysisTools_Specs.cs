@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Sagas.Api.Assistant;
 using Sagas.Modules.Assistant;
 using Sagas.Api.Tests.Hosting;
@@ -156,19 +158,23 @@ public sealed class When_the_assistant_is_asked_about_prompt_analyses(SeededAnal
     public async Task Should_narrow_brand_visibility_to_one_project_and_refuse_an_id_that_is_not_a_uuid()
     {
         await using var scope = seeded.Api.Services.CreateAsyncScope();
-        var runner = scope.ServiceProvider.GetRequiredService<AssistantToolRunner>();
+        var tool = scope.ServiceProvider.GetRequiredService<AssistantToolRegistry>().Find("brand_visibility")!;
+        var function = new AssistantToolFunction(tool, NullLogger.Instance);
 
-        var (call, _) = await runner.RunAsync("brand_visibility", $$"""{"period":"all","from":null,"to":null,"project_id":"{{seeded.Globex}}"}""", CancellationToken.None);
-        var rows = call.Result!.Value.GetProperty("rows").EnumerateArray().ToList();
+        var narrowed = await InvokeAsync(function, $$"""{"period":"all","from":null,"to":null,"project_id":"{{seeded.Globex}}"}""");
+        var rows = narrowed.Json!.Value.GetProperty("rows").EnumerateArray().ToList();
         var globex = Assert.Single(rows);
         Assert.Equal(seeded.Globex, globex.GetProperty("projectId").GetGuid());
         Assert.Equal(2, globex.GetProperty("successfulResponses").GetInt32());
         Assert.Equal(1, globex.GetProperty("brandMentioned").GetInt32());
 
-        var (refused, _) = await runner.RunAsync("brand_visibility", """{"period":"all","from":null,"to":null,"project_id":"acme"}""", CancellationToken.None);
-        Assert.Null(refused.Result);
+        var refused = await InvokeAsync(function, """{"period":"all","from":null,"to":null,"project_id":"acme"}""");
+        Assert.Null(refused.Json);
         Assert.Contains("must be a uuid", refused.Error, StringComparison.Ordinal);
     }
+
+    private static async Task<AssistantToolResult> InvokeAsync(AssistantToolFunction function, string arguments) =>
+        (AssistantToolResult)(await function.InvokeAsync(new AIFunctionArguments(JsonSerializer.Deserialize<Dictionary<string, object?>>(arguments))))!;
 
     private static JsonElement Call(JsonElement answer, string name) =>
         answer.GetProperty("toolCalls").EnumerateArray().Single(c => c.GetProperty("name").GetString() == name);

@@ -1,0 +1,55 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+
+namespace Sagas.Api.Assistant;
+
+/// <summary>
+/// Turns a provider's failures (an HTTP error, a timeout, an unreachable host) into
+/// <see cref="AssistantUnavailableException"/>, which <c>POST /ai/ask</c> answers with 502. Each provider's SDK throws
+/// its own exceptions, so each provider says which are failures and what of them is safe to show (the status, never
+/// the body, which can echo the prompt or account details); the exception itself is only logged.
+/// </summary>
+public sealed class ProviderFailureChatClient(IChatClient inner, string provider, Func<Exception, string?> describe, ILogger logger)
+    : DelegatingChatClient(inner)
+{
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await base.GetResponseAsync(messages, options, cancellationToken);
+        }
+        catch (Exception exception) when (Unavailable(exception, cancellationToken) is { } unavailable)
+        {
+            throw unavailable;
+        }
+    }
+
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var updates = base.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            try
+            {
+                if (!await updates.MoveNextAsync())
+                    yield break;
+            }
+            catch (Exception exception) when (Unavailable(exception, cancellationToken) is { } unavailable)
+            {
+                throw unavailable;
+            }
+
+            yield return updates.Current;
+        }
+    }
+
+    private AssistantUnavailableException? Unavailable(Exception exception, CancellationToken cancellationToken)
+    {
+        // The caller hanging up is not the provider's failure.
+        if (cancellationToken.IsCancellationRequested || describe(exception) is not { } message)
+            return null;
+        logger.LogWarning(exception, "The assistant's {Provider} model failed: {Reason}", provider, message);
+        return new AssistantUnavailableException(message, exception);
+    }
+}

@@ -1,0 +1,95 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+using Sagas.Modules.Assistant;
+
+namespace Sagas.Api.Assistant;
+
+/// <summary>
+/// The offline model of the embedded default and the demos: no language model and no network. Asked a question, it
+/// calls the offered tools whose keywords occur in the prompt (deterministically, in the order offered) with the period
+/// it reads from the prompt; given their results, it writes the answer from the tools' own sentences. It sits behind
+/// the same tool loop as a real model, so the tools run exactly as they would for one. Every answer says it was
+/// simulated.
+/// </summary>
+public sealed class SimulatedChatClient(TimeProvider clock) : IChatClient
+{
+    public const string ModelName = "simulated";
+    public const string Label = "[simulated assistant: answers are composed from tool results by keyword matching, no language model involved]";
+
+    private static readonly ChatClientMetadata Metadata = new("simulated", providerUri: null, ModelName);
+
+    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var conversation = messages.ToList();
+        var question = conversation.FindLastIndex(m => m.Role == ChatRole.User);
+        var prompt = question < 0 ? "" : conversation[question].Text;
+        var since = conversation.Skip(question + 1).SelectMany(m => m.Contents).ToList();
+        var results = since.OfType<FunctionResultContent>().ToList();
+        var response = results.Count > 0
+            ? Answer(since.OfType<FunctionCallContent>(), results)
+            : CallTools(prompt, options?.Tools ?? []);
+        return Task.FromResult(response);
+    }
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var response = await GetResponseAsync(messages, options, cancellationToken);
+        foreach (var update in response.ToChatResponseUpdates())
+            yield return update;
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceKey is not null ? null
+        : serviceType == typeof(ChatClientMetadata) ? Metadata
+        : serviceType.IsInstanceOfType(this) ? this
+        : null;
+
+    public void Dispose()
+    {
+    }
+
+    private ChatResponse CallTools(string prompt, IList<AITool> offered)
+    {
+        var text = prompt.ToLowerInvariant();
+        var tools = offered.OfType<AssistantToolFunction>().Select(f => f.Tool).ToList();
+        var picked = tools.Where(tool => tool.Keywords.Any(keyword => text.Contains(keyword, StringComparison.Ordinal))).ToList();
+
+        // A failure question is about failures, not totals: counting tools stay out unless asked for by name as well.
+        var asksForFailures = picked.Any(t => t.Name == "recent_failures");
+        if (asksForFailures && !text.Contains("how many", StringComparison.Ordinal) && !text.Contains("count", StringComparison.Ordinal))
+            picked = [.. picked.Where(t => t.Name == "recent_failures" || !t.Name.StartsWith("count_", StringComparison.Ordinal))];
+
+        if (picked.Count == 0)
+        {
+            var capabilities = new StringBuilder(Label).Append(" I can answer questions about: ")
+                .Append(string.Join("; ", offered.Select(t => t.Description.TrimEnd('.'))))
+                .Append(". Try for example \"How many LLM jobs failed this month?\" or \"Show recent failures\".");
+            return Reply(new ChatMessage(ChatRole.Assistant, capabilities.ToString()), ChatFinishReason.Stop);
+        }
+
+        var period = AssistantPeriod.FromPrompt(prompt, clock.GetUtcNow());
+        var calls = picked.Select((tool, index) => (AIContent)new FunctionCallContent($"simulated_{index + 1}", tool.Name, Arguments(tool.SimulatedArguments(prompt, period))));
+        return Reply(new ChatMessage(ChatRole.Assistant, [.. calls]), ChatFinishReason.ToolCalls);
+    }
+
+    private static ChatResponse Answer(IEnumerable<FunctionCallContent> calls, IReadOnlyList<FunctionResultContent> results)
+    {
+        var answer = new StringBuilder(Label);
+        foreach (var call in calls)
+        {
+            var result = results.FirstOrDefault(r => r.CallId == call.CallId)?.Result as AssistantToolResult;
+            answer.Append(' ').Append(result?.Describe() ?? $"The {call.Name} tool failed: {result?.Error ?? "it was not run"}");
+        }
+
+        return Reply(new ChatMessage(ChatRole.Assistant, answer.ToString()), ChatFinishReason.Stop);
+    }
+
+    private static ChatResponse Reply(ChatMessage message, ChatFinishReason finishReason) =>
+        new(message) { ModelId = ModelName, FinishReason = finishReason };
+
+    private static Dictionary<string, object?> Arguments(JsonElement arguments) =>
+        arguments.EnumerateObject().ToDictionary(p => p.Name, p => (object?)p.Value.Clone(), StringComparer.Ordinal);
+}

@@ -1,0 +1,156 @@
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+using Sagas.Api.Assistant;
+
+namespace Sagas.Api.Tests.Assistant;
+
+public sealed class When_the_model_calls_tools_and_then_answers
+{
+    [Fact]
+    public async Task Should_return_its_last_text_with_every_call_in_order_and_count_its_turns()
+    {
+        var jobs = FakeTool.Counting("count_jobs");
+        var sessions = FakeTool.Counting("count_sessions");
+        var model = new ScriptedChatClient(request => request switch
+        {
+            1 => ScriptedChatClient.Calls(ScriptedChatClient.Call("a", "count_jobs", """{"period":"today","limit":null}""")),
+            2 => ScriptedChatClient.Calls(ScriptedChatClient.Call("b", "count_sessions", """{"period":"all","limit":null}"""), ScriptedChatClient.Call("c", "count_nothing")),
+            _ => ScriptedChatClient.Text("3 jobs today and 3 sessions in all."),
+        });
+
+        var answer = await AssistantLoops.Around(model, new AssistantOptions(), jobs, sessions).AskAsync("How busy are we?", CancellationToken.None);
+
+        Assert.Equal("3 jobs today and 3 sessions in all.", answer.Answer);
+        Assert.Equal(3, answer.Rounds);
+        Assert.False(answer.Simulated);
+        Assert.Equal("scripted", answer.Model);
+        Assert.Equal(new[] { "count_jobs", "count_sessions", "count_nothing" }, answer.ToolCalls.Select(c => c.Name).ToArray());
+        Assert.Equal("today", answer.ToolCalls[0].Arguments.GetProperty("period").GetString());
+        Assert.Equal(3, answer.ToolCalls[1].Result!.Value.GetProperty("totalCount").GetInt32());
+        Assert.Null(answer.ToolCalls[1].Error);
+        Assert.Null(answer.ToolCalls[2].Result);
+        Assert.Contains("\"count_nothing\" not found", answer.ToolCalls[2].Error, StringComparison.Ordinal);
+
+        // The model got the instructions, every tool and, on its later turns, the results of its calls.
+        var first = model.Requests[0].Options!;
+        Assert.Contains("never guess a figure", first.Instructions, StringComparison.Ordinal);
+        Assert.Equal(new[] { "count_jobs", "count_sessions" }, first.Tools!.Select(t => t.Name).ToArray());
+        var results = model.Requests[2].Messages.SelectMany(m => m.Contents).OfType<FunctionResultContent>().ToList();
+        Assert.Equal(new[] { "a", "b", "c" }, results.Select(r => r.CallId).ToArray());
+    }
+}
+
+public sealed class When_the_model_keeps_calling_tools
+{
+    [Fact]
+    public async Task Should_offer_tools_for_the_configured_rounds_then_ask_once_more_without_them_and_say_it_stopped()
+    {
+        var tool = FakeTool.Counting("count_jobs");
+        var model = new ScriptedChatClient(request => ScriptedChatClient.Calls(ScriptedChatClient.Call($"call_{request}", "count_jobs", """{"period":"all","limit":null}""")));
+
+        var answer = await AssistantLoops.Around(model, new AssistantOptions { MaxToolRounds = 3 }, tool).AskAsync("loop", CancellationToken.None);
+
+        Assert.Equal(4, model.Requests.Count);
+        Assert.All(model.Requests.Take(3), r => Assert.NotEmpty(r.Options!.Tools!));
+        Assert.Empty(model.Requests[3].Options?.Tools ?? []);
+        Assert.Equal(3, tool.Received.Count);
+        Assert.Equal(3, answer.ToolCalls.Count);
+        Assert.Equal(4, answer.Rounds);
+        Assert.Equal("The assistant stopped after 3 rounds of tool calls without a final answer. Ask a narrower question.", answer.Answer);
+    }
+
+    [Fact]
+    public async Task Should_take_the_answer_the_model_gives_when_the_tools_are_taken_away()
+    {
+        var model = new ScriptedChatClient(request => request <= 2
+            ? ScriptedChatClient.Calls(ScriptedChatClient.Call($"call_{request}", "count_jobs", """{"period":"all","limit":null}"""))
+            : ScriptedChatClient.Text("There are 3 jobs."));
+
+        var answer = await AssistantLoops.Around(model, new AssistantOptions { MaxToolRounds = 2 }, FakeTool.Counting("count_jobs")).AskAsync("loop", CancellationToken.None);
+
+        Assert.Equal("There are 3 jobs.", answer.Answer);
+        Assert.Equal(3, answer.Rounds);
+    }
+}
+
+public sealed class When_the_model_calls_more_tools_in_one_turn_than_allowed
+{
+    [Fact]
+    public async Task Should_run_the_first_calls_and_tell_the_model_the_rest_were_not_run()
+    {
+        var tool = FakeTool.Counting("count_jobs");
+        var model = new ScriptedChatClient(request => request == 1
+            ? ScriptedChatClient.Calls([.. Enumerable.Range(1, 3).Select(i => ScriptedChatClient.Call($"call_{i}", "count_jobs", """{"period":"all","limit":null}"""))])
+            : ScriptedChatClient.Text("Done."));
+
+        var answer = await AssistantLoops.Around(model, new AssistantOptions { MaxToolCallsPerRound = 2 }, tool).AskAsync("three at once", CancellationToken.None);
+
+        Assert.Equal(2, tool.Received.Count);
+        Assert.Equal(3, answer.ToolCalls.Count);
+        Assert.NotNull(answer.ToolCalls[1].Result);
+        Assert.Equal("At most 2 tool calls per turn; this one was not run.", answer.ToolCalls[2].Error);
+        var told = model.Requests[1].Messages.SelectMany(m => m.Contents).OfType<FunctionResultContent>().Single(r => r.CallId == "call_3");
+        Assert.Equal("""{"error":"At most 2 tool calls per turn; this one was not run."}""", JsonSerializer.Serialize(told.Result, AIJsonUtilities.DefaultOptions));
+    }
+}
+
+public sealed class When_the_model_sends_arguments_that_are_not_json
+{
+    [Fact]
+    public async Task Should_not_run_the_tool_and_tell_the_model_its_arguments_are_unreadable()
+    {
+        var tool = FakeTool.Counting("count_jobs");
+        var unreadable = FunctionCallContent.CreateFromParsedArguments("{\"period\": ", "call_1", "count_jobs",
+            json => JsonSerializer.Deserialize<Dictionary<string, object?>>(json));
+        var model = new ScriptedChatClient(request => request == 1 ? ScriptedChatClient.Calls(unreadable) : ScriptedChatClient.Text("Sorry."));
+
+        var answer = await AssistantLoops.Around(model, new AssistantOptions(), tool).AskAsync("garbled", CancellationToken.None);
+
+        Assert.Empty(tool.Received);
+        var call = Assert.Single(answer.ToolCalls);
+        Assert.Equal("The arguments are not valid JSON.", call.Error);
+        Assert.Equal(JsonValueKind.Null, call.Arguments.ValueKind);
+        var told = model.Requests[1].Messages.SelectMany(m => m.Contents).OfType<FunctionResultContent>().Single();
+        Assert.Equal("The arguments are not valid JSON.", Assert.IsType<AssistantToolResult>(told.Result).Error);
+    }
+}
+
+public sealed class When_the_provider_fails
+{
+    [Fact]
+    public async Task Should_say_the_model_is_unavailable_with_what_the_provider_allows_and_log_the_rest()
+    {
+        var log = new ListLogger();
+        var failing = new ProviderFailureChatClient(
+            new ScriptedChatClient(_ => throw new HttpRequestException("account acct_42 over quota")), "scripted",
+            exception => exception is HttpRequestException ? "The language model could not be reached." : null, log);
+
+        var unavailable = await Assert.ThrowsAsync<AssistantUnavailableException>(() =>
+            AssistantLoops.Around(failing, new AssistantOptions(), FakeTool.Counting("count_jobs")).AskAsync("anything", CancellationToken.None));
+
+        Assert.Equal("The language model could not be reached.", unavailable.Message);
+        Assert.Contains("acct_42", Assert.Single(log.Entries).Exception!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_say_so_when_a_stream_breaks_too()
+    {
+        var failing = new ProviderFailureChatClient(
+            new ScriptedChatClient(_ => throw new HttpRequestException("reset")), "scripted", _ => "The language model could not be reached.", new ListLogger());
+
+        await Assert.ThrowsAsync<AssistantUnavailableException>(async () =>
+        {
+            await foreach (var update in failing.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "hi")]))
+                Assert.NotNull(update);
+        });
+    }
+
+    [Fact]
+    public async Task Should_leave_failures_the_provider_does_not_recognise_alone()
+    {
+        var failing = new ProviderFailureChatClient(
+            new ScriptedChatClient(_ => throw new InvalidOperationException("a bug of ours")), "scripted", _ => null, new ListLogger());
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => failing.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")]));
+    }
+}
