@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sagas.Api.Infrastructure;
+using Sagas.Core.Configuration;
 using Sagas.Modules.Api;
 using Sagas.Modules.Assistant;
 
@@ -10,9 +11,9 @@ public static class AssistantRegistration
     /// <summary>The assistant on the model of <c>Assistant:Provider</c>, with the workflows' read-only tools.</summary>
     public static WebApplicationBuilder AddAssistant(this WebApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(AssistantOptions.SectionName).Get<AssistantOptions>() ?? new AssistantOptions();
-        builder.Services.AddOptions<AssistantOptions>().BindConfiguration(AssistantOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton(options);
+        builder.Services.AddValidatedOptions<AssistantOptions>(builder.Configuration, AssistantOptions.SectionName);
+        // The provider's chat client is chosen while services are registered.
+        var options = builder.Configuration.ReadValidatedOptions<AssistantOptions>(AssistantOptions.SectionName);
 
         // The workflows add their own tools and failure sources (IWorkflowModule.AddApi); this one spans them all.
         builder.Services.AddAssistantTool<RecentFailuresTool>();
