@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Configuration;
 using Sagas.Core.Configuration;
+using Sagas.Transports.AmazonSqs;
 
 namespace Sagas.Hosting.Messaging;
 
@@ -8,7 +9,7 @@ public sealed class MessagingOptions
 {
     public const string SectionName = "Messaging";
 
-    /// <summary>InMemory (single process), RabbitMq, or AmazonSqs (not available in this build).</summary>
+    /// <summary>InMemory (single process), RabbitMq, or AmazonSqs.</summary>
     public string Transport { get; set; } = nameof(TransportKind.InMemory);
 
     /// <summary>Queue that receives MassTransit's scheduling messages on brokers without native delay.</summary>
@@ -16,6 +17,8 @@ public sealed class MessagingOptions
     public string SchedulerQueue { get; set; } = "scheduler";
 
     public RabbitMqTransportOptions RabbitMq { get; set; } = new();
+
+    public AmazonSqsTransportOptions AmazonSqs { get; set; } = new();
 
     public TransportKind ParseTransport() => ConfiguredName.Parse<TransportKind>(Transport, $"{SectionName}:{nameof(Transport)}");
 
