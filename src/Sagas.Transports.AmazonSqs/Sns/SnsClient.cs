@@ -82,23 +82,23 @@ internal sealed class SnsClient(AWSCredentials credentials, SnsClientConfig conf
     }
 }
 
-/// <summary>Where SNS lives: the emulator's address, or the regional public endpoint.</summary>
+/// <summary>Where SNS lives: the emulator's address, or the regional public endpoint, and how requests to it are signed.</summary>
 internal sealed class SnsClientConfig : ClientConfig
 {
+    // SQS's SDK defaults (standard retry mode, connect timeouts) fit SNS too: both are regional services behind the same edge.
     public SnsClientConfig(string region, string? serviceUrl)
-        : base(new DefaultConfigurationProvider(Array.Empty<IDefaultConfiguration>()))
+        : base(new DefaultConfigurationProvider(Amazon.SQS.AmazonSQSDefaultConfiguration.GetAllConfigurations()))
     {
         ServiceId = "SNS";
         AuthenticationServiceName = "sns";
         AuthenticationRegion = region;
         Region = region;
-        ServiceUrlOverride = serviceUrl;
+        // The SDK's region-based endpoint rules are generated per service and SNS's are not available: name the endpoint.
+        ServiceURL = serviceUrl ?? $"https://sns.{region}.{(region.StartsWith("cn-", StringComparison.Ordinal) ? "amazonaws.com.cn" : "amazonaws.com")}/";
         EndpointProvider = new SnsEndpointProvider(this);
     }
 
     public string Region { get; }
-
-    public string? ServiceUrlOverride { get; }
 
     public override string RegionEndpointServiceName => "sns";
 
@@ -106,16 +106,12 @@ internal sealed class SnsClientConfig : ClientConfig
 
     public override string UserAgent => "sagas-sns/1";
 
-    public Uri Endpoint => ServiceUrlOverride is { } url
-        ? new Uri(url)
-        : new Uri($"https://sns.{Region}.{(Region.StartsWith("cn-", StringComparison.Ordinal) ? "amazonaws.com.cn" : "amazonaws.com")}/");
-
-    public override Amazon.Runtime.Endpoints.Endpoint DetermineServiceOperationEndpoint(ServiceOperationEndpointParameters parameters) => new(Endpoint.ToString());
+    public override Amazon.Runtime.Endpoints.Endpoint DetermineServiceOperationEndpoint(ServiceOperationEndpointParameters parameters) => new(ServiceURL);
 }
 
 internal sealed class SnsEndpointProvider(SnsClientConfig config) : IEndpointProvider
 {
-    public Amazon.Runtime.Endpoints.Endpoint ResolveEndpoint(EndpointParameters parameters) => new(config.Endpoint.ToString());
+    public Amazon.Runtime.Endpoints.Endpoint ResolveEndpoint(EndpointParameters parameters) => new(config.ServiceURL);
 }
 
 internal sealed class SnsEndpointResolver : BaseEndpointResolver
@@ -123,7 +119,7 @@ internal sealed class SnsEndpointResolver : BaseEndpointResolver
     protected override EndpointParameters MapEndpointsParameters(IRequestContext requestContext)
     {
         var config = (SnsClientConfig)requestContext.ClientConfig;
-        return new EndpointParameters { ["Region"] = config.Region, ["Endpoint"] = config.ServiceUrlOverride };
+        return new EndpointParameters { ["Region"] = config.Region, ["Endpoint"] = config.ServiceURL };
     }
 }
 
