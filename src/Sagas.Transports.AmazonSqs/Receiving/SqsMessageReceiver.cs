@@ -36,8 +36,12 @@ internal sealed class SqsMessageReceiver : ConsumerAgent<string>
         var consuming = context.ConcurrentMessageLimit ?? context.PrefetchCount;
         _held = new SemaphoreSlim(Math.Max(context.PrefetchCount, consuming));
         _consuming = new SemaphoreSlim(consuming);
-        TrySetConsumeTask(Task.Run(ConsumeAsync));
+        ConsumeLoop = Task.Run(ConsumeAsync);
+        TrySetConsumeTask(ConsumeLoop);
     }
+
+    /// <summary>The receive loop; faulted when AWS refused it something it could not recover from.</summary>
+    public Task ConsumeLoop { get; }
 
     /// <summary>Whether the loop ended because the endpoint is stopping (rather than a fault).</summary>
     public bool HasStopped => IsStopping;
@@ -157,6 +161,10 @@ internal sealed class SqsConsumerFilter(SqsReceiveEndpointContext context) : IFi
         try
         {
             await receiver.Completed;
+            // A loop that died stops the agent quietly; rethrown here, it faults the endpoint (readiness shows why) and
+            // MassTransit restarts the transport with back-off instead of leaving the queue unread.
+            if (receiver.ConsumeLoop.IsFaulted)
+                await receiver.ConsumeLoop;
         }
         finally
         {
