@@ -77,6 +77,8 @@ internal sealed class SqsReceiveEndpointBuilder(SqsHostConfiguration host, SqsRe
         var move = new SqsMoveTransport(host.Broker, configuration.QueueName);
         context.GetOrAddPayload<IErrorTransport>(() => move);
         context.GetOrAddPayload<IDeadLetterTransport>(() => move);
+        // The message scheduler filter (UseMessageScheduler) finds the scheduler's address through the bus topology.
+        context.GetOrAddPayload(() => host.Topology);
         return context;
     }
 }
