@@ -163,3 +163,45 @@ public sealed class When_the_queue_is_deleted_under_a_running_endpoint(AmazonSqs
         Assert.Equal(BusHealthStatus.Healthy, bus.Bus.CheckHealth().Status);
     }
 }
+
+public sealed record SqsFlakyWork(Guid Id);
+
+/// <summary>Fails its first attempt at each message, then consumes it; records the redelivery count it saw.</summary>
+public sealed class SqsFlakyWorkConsumer(SqsReceiveLog log) : IConsumer<SqsFlakyWork>
+{
+    public Task Consume(ConsumeContext<SqsFlakyWork> context)
+    {
+        log.Received.Enqueue((context.Message.Id, Stopwatch.GetTimestamp()));
+        if (context.GetRedeliveryCount() == 0)
+            throw new InvalidOperationException("first attempt fails");
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class SqsFlakyWorkConsumerDefinition : ConsumerDefinition<SqsFlakyWorkConsumer>
+{
+    public const string Queue = "sqs-flaky-work";
+
+    public SqsFlakyWorkConsumerDefinition() => EndpointName = Queue;
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<SqsFlakyWorkConsumer> consumerConfigurator, IRegistrationContext context) =>
+        endpointConfigurator.UseDelayedRedelivery(redelivery => redelivery.Intervals(TimeSpan.FromSeconds(1)));
+}
+
+public sealed class When_a_consumer_asks_for_delayed_redelivery(AmazonSqsTestTransport sqs) : IClassFixture<AmazonSqsTestTransport>
+{
+    [AmazonSqsFact]
+    public async Task Should_redeliver_it_through_delay_seconds_and_consume_it()
+    {
+        var log = new SqsReceiveLog();
+        await using var bus = await AmazonSqsBus.StartAsync(sqs.Options(), x => x.AddConsumer<SqsFlakyWorkConsumer, SqsFlakyWorkConsumerDefinition>(), s => s.AddSingleton(log));
+        var id = NewId.NextGuid();
+
+        await bus.SendAsync(SqsFlakyWorkConsumerDefinition.Queue, new SqsFlakyWork(id));
+
+        await Wait.UntilAsync(() => Task.FromResult(log.Count(id) == 2), TimeSpan.FromSeconds(30), "the message was not redelivered");
+        var attempts = log.Received.Where(r => r.Id == id).Select(r => r.Ticks).ToArray();
+        Assert.True(Stopwatch.GetElapsedTime(attempts[0], attempts[1]) >= TimeSpan.FromSeconds(1), "redelivered early");
+        Assert.Equal(0, await sqs.CountAsync(SqsFlakyWorkConsumerDefinition.Queue + SqsNames.ErrorSuffix));
+    }
+}
