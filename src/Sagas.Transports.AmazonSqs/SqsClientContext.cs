@@ -15,15 +15,22 @@ namespace Sagas.Transports.AmazonSqs;
 /// The pipe context MassTransit's supervisors hand to receive and send transports. The AWS clients are thread-safe
 /// and shared by the whole bus, so a context is only the broker plus the supervisor's lifetime.
 /// </summary>
-public sealed class SqsClientContext(SqsBroker broker, CancellationToken cancellationToken) : BasePipeContext(cancellationToken), PipeContext
+public sealed class SqsClientContext(SqsBroker broker, ITransportSupervisor<SqsClientContext> supervisor, CancellationToken cancellationToken)
+    : BasePipeContext(cancellationToken), PipeContext
 {
     public SqsBroker Broker { get; } = broker;
+
+    /// <summary>
+    /// The supervisor this context came from. A receive loop registers with it rather than with the endpoint's current
+    /// supervisor: when a stop overtakes a start, the endpoint already has a fresh supervisor the stop never reaches.
+    /// </summary>
+    public ITransportSupervisor<SqsClientContext> Supervisor { get; } = supervisor;
 }
 
 internal sealed class SqsClientContextFactory(SqsBroker broker) : IPipeContextFactory<SqsClientContext>
 {
     public IPipeContextAgent<SqsClientContext> CreateContext(ISupervisor supervisor) =>
-        supervisor.AddContext(new SqsClientContext(broker, supervisor.Stopped));
+        supervisor.AddContext(new SqsClientContext(broker, (ITransportSupervisor<SqsClientContext>)supervisor, supervisor.Stopped));
 
     public IActivePipeContextAgent<SqsClientContext> CreateActiveContext(ISupervisor supervisor, PipeContextHandle<SqsClientContext> context, CancellationToken cancellationToken) =>
         supervisor.AddActiveContext(context, context.Context);

@@ -156,7 +156,10 @@ internal sealed class SqsConsumerFilter(SqsReceiveEndpointContext context) : IFi
         var queue = await context.Broker.DeclareEndpointAsync(context.QueueName, context.Topics, client.CancellationToken);
         var receiver = new SqsMessageReceiver(context, queue);
         await receiver.Ready;
-        context.AddConsumeAgent(receiver);
+        client.Supervisor.AddConsumeAgent(receiver);
+        // Stopped while the topology was being declared: the supervisor's stop has passed already, so stop the loop here.
+        if (client.Supervisor.ConsumeStopping.IsCancellationRequested)
+            await receiver.Stop("The receive endpoint stopped while it was starting");
         await context.TransportObservers.NotifyReady(context.InputAddress);
         try
         {
