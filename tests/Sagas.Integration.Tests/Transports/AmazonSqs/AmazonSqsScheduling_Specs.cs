@@ -35,11 +35,11 @@ public sealed class When_a_state_machine_schedules_a_timeout_on_amazon_sqs(Postg
 
         var waiting = await Wait.UntilAsync(() => LoadAsync(sagas, id).Result is { ExpiryToken: not null } saga ? saga : null, Deadline, "the saga did not schedule its timeout");
         Assert.NotNull(waiting.ExpiryToken);
-        var expired = await Wait.UntilAsync(
-            () => LoadAsync(sagas, id).Result is { CurrentState: nameof(TimeoutProbeStateMachine.Expired) } saga ? saga : null,
+        // The in-memory repository hands out the live instance: it turns Expired a moment before its token is cleared.
+        await Wait.UntilAsync(
+            () => LoadAsync(sagas, id).Result is { CurrentState: nameof(TimeoutProbeStateMachine.Expired), ExpiryToken: null } saga ? saga : null,
             Deadline,
             "the timeout did not come back through the scheduler");
-        Assert.Null(expired.ExpiryToken);
         // The schedule went through the scheduler queue, not a transport delay.
         Assert.Equal(0, await sqs.CountAsync("scheduler"));
     }
