@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Sagas.Core.Configuration;
+using Sagas.Transports.AmazonSqs;
 
 namespace Sagas.Hosting.Messaging;
 
@@ -7,7 +8,7 @@ public sealed class MessagingOptions
 {
     public const string SectionName = "Messaging";
 
-    /// <summary>InMemory (single process), RabbitMq, or AmazonSqs (not available in this build).</summary>
+    /// <summary>InMemory (single process), RabbitMq, or AmazonSqs.</summary>
     [EnumName(typeof(TransportKind))]
     public string Transport { get; set; } = nameof(TransportKind.InMemory);
 
@@ -18,9 +19,16 @@ public sealed class MessagingOptions
     [ValidatedOnlyWhen(nameof(UsesRabbitMq))]
     public RabbitMqTransportOptions RabbitMq { get; set; } = new();
 
+    [ValidatedOnlyWhen(nameof(UsesAmazonSqs))]
+    public AmazonSqsTransportOptions AmazonSqs { get; set; } = new();
+
     public TransportKind ParseTransport() => ConfiguredName.Parse<TransportKind>(Transport, $"{SectionName}:{nameof(Transport)}");
 
-    private bool UsesRabbitMq => ConfiguredName.TryParse<TransportKind>(Transport, out var kind) && kind == TransportKind.RabbitMq;
+    private bool UsesRabbitMq => Uses(TransportKind.RabbitMq);
+
+    private bool UsesAmazonSqs => Uses(TransportKind.AmazonSqs);
+
+    private bool Uses(TransportKind transport) => ConfiguredName.TryParse<TransportKind>(Transport, out var kind) && kind == transport;
 }
 
 public sealed class RabbitMqTransportOptions : IValidatableObject

@@ -8,6 +8,7 @@ using Sagas.Messaging.FailedMessages;
 using Sagas.Messaging.Scheduling;
 using Sagas.Messaging.Scheduling.Status;
 using Sagas.Modules;
+using Sagas.Transports.AmazonSqs;
 
 namespace Sagas.Hosting.Messaging;
 
@@ -122,10 +123,16 @@ public static class MessagingRegistration
                 break;
 
             case TransportKind.AmazonSqs:
-                throw new SagasConfigurationException(
-                    "Messaging:Transport is AmazonSqs, but the MassTransit.AmazonSQS package is not part of this build " +
-                    "(it cannot be obtained from this project's package source), so there is no SQS transport to start. " +
-                    "Choose RabbitMq (Amazon MQ for RabbitMQ works over amqps) or InMemory; see docs/transports.md.");
+                // Delays up to 15 minutes ride on SQS's DelaySeconds; schedules and timeouts go through the scheduler queue,
+                // exactly as on RabbitMQ.
+                x.AddMessageScheduler(schedulerAddress);
+                x.UsingSagasAmazonSqs(options.AmazonSqs, (context, cfg) =>
+                {
+                    cfg.UseMessageScheduler(schedulerAddress);
+                    cfg.RecordFailedMessages(context);
+                    cfg.ConfigureEndpoints(context);
+                });
+                break;
 
             default:
                 throw new SagasConfigurationException($"Messaging:Transport '{transport}' has no configuration.");

@@ -63,6 +63,7 @@ public sealed class When_the_projects_reference_each_other
     [InlineData("Sagas.Notifications")]
     [InlineData("Sagas.Persistence")]
     [InlineData("Sagas.Storage")]
+    [InlineData("Sagas.Transports.AmazonSqs")]
     [InlineData("Sagas.Core")]
     [InlineData("Sagas.Contracts")]
     public void Should_compile_hosts_and_infrastructure_without_any_workflow_type(string project)

@@ -6,7 +6,8 @@ using Sagas.Integration.Tests.Infrastructure;
 namespace Sagas.Integration.Tests.Storage;
 
 /// <summary>
-/// The npm <c>fauxqs</c> S3 emulator on 127.0.0.1 and a free port, shared by the S3 test classes.
+/// The npm <c>fauxqs</c> S3/SQS/SNS emulator on 127.0.0.1 and a free port: shared by the S3 test classes, one per class
+/// for the Amazon SQS transport specs.
 /// The package is installed once into a cache folder (<c>SAGAS_FAUXQS_CACHE</c>, else <c>~/.cache/sagas-tests</c>) and
 /// reused; the server is a tiny node script that listens on loopback only and exits when this process closes its stdin,
 /// so a crashed test run leaves no server behind. Outside CI the tests are skipped when node/npm are missing; with
@@ -14,7 +15,11 @@ namespace Sagas.Integration.Tests.Storage;
 /// </summary>
 public sealed class FauxqsEmulator : IAsyncLifetime
 {
-    /// <summary>2.x needs node 22; this machine and CI have node 20.</summary>
+    /// <summary>
+    /// 2.x needs node 22; this machine and CI have node 20. 1.9.2 also speaks every SQS/SNS action the transport uses
+    /// (queue attributes and policies, DelaySeconds, long polling, batch delete, visibility changes, raw-delivery
+    /// subscriptions, Publish), which the transport specs prove on it.
+    /// </summary>
     public const string Version = "1.9.2";
 
     private static readonly TimeSpan InstallTimeout = TimeSpan.FromMinutes(5);
