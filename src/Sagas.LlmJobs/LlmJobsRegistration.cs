@@ -1,15 +1,15 @@
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Sagas.Contracts.LlmJobs;
 using Sagas.Core.Configuration;
 using Sagas.LlmJobs.Consumers;
 using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.Providers;
 using Sagas.LlmJobs.StateMachines;
 using Sagas.Messaging.SagaRepository;
-using Sagas.Persistence;
 using Sagas.Messaging.Scheduling.Recurring;
-using Sagas.Contracts.LlmJobs;
+using Sagas.Persistence;
 
 namespace Sagas.LlmJobs;
 

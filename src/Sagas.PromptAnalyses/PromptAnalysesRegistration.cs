@@ -5,14 +5,14 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Quartz;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Core.Configuration;
-using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.StateMachines;
 using Sagas.Messaging.SagaRepository;
+using Sagas.Messaging.Scheduling.Recurring;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.Calls;
 using Sagas.PromptAnalyses.Consumers;
+using Sagas.PromptAnalyses.Data;
 using Sagas.PromptAnalyses.Runs;
-using Sagas.Messaging.Scheduling.Recurring;
+using Sagas.PromptAnalyses.StateMachines;
 
 namespace Sagas.PromptAnalyses;
 

@@ -1,8 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using Sagas.Core.Configuration;
-using Sagas.ScanSessions.Consumers;
-using Sagas.ScanSessions.Data;
-using Sagas.ScanSessions.Sources;
 
 namespace Sagas.ScanSessions;
 

@@ -4,12 +4,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Sagas.Core.Configuration;
 using Sagas.Messaging.SagaRepository;
 using Sagas.Persistence;
+using Sagas.ScanSessions.Consumers;
 using Sagas.ScanSessions.Data;
-using Sagas.ScanSessions.StateMachines;
 using Sagas.ScanSessions.Fetching;
 using Sagas.ScanSessions.Files;
-using Sagas.ScanSessions.Consumers;
 using Sagas.ScanSessions.Sources;
+using Sagas.ScanSessions.StateMachines;
 using Sagas.Storage;
 
 namespace Sagas.ScanSessions;

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Sagas.Api.Infrastructure;
 using Sagas.Core.Configuration;
 using Sagas.Modules.Api;
 using Sagas.Modules.Assistant;

@@ -1,6 +1,5 @@
 using MassTransit;
 using Sagas.Api.Infrastructure;
-using Sagas.Modules.Api;
 using Sagas.Contracts.Scheduling;
 using Sagas.Messaging.Scheduling.Recurring;
 

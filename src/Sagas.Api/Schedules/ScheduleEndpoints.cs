@@ -1,6 +1,6 @@
-using Sagas.Modules.Api;
 using Sagas.Contracts.Scheduling;
 using Sagas.Messaging.Scheduling.Recurring;
+using Sagas.Modules.Api;
 
 namespace Sagas.Api.Schedules;
 

@@ -1,8 +1,7 @@
 using Microsoft.EntityFrameworkCore;
-using Sagas.Api.Infrastructure;
+using Sagas.Messaging.FailedMessages;
 using Sagas.Modules.Api;
 using Sagas.Persistence;
-using Sagas.Messaging.FailedMessages;
 
 namespace Sagas.Api.System;
 

@@ -1,19 +1,14 @@
 using MassTransit;
-using Microsoft.EntityFrameworkCore;
-using Sagas.Modules.Api;
-using Sagas.Contracts.LlmJobs;
-using Sagas.Core.Configuration;
-using Sagas.LlmJobs;
-using Sagas.LlmJobs.Providers;
-using Sagas.Persistence;
-using Sagas.LlmJobs.Data;
-using Sagas.LlmJobs.StateMachines;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Configuration;
+using Microsoft.EntityFrameworkCore;
+using Sagas.Contracts.LlmJobs;
+using Sagas.Core.Configuration;
+using Sagas.LlmJobs.Data;
+using Sagas.LlmJobs.Providers;
+using Sagas.Modules.Api;
+using Sagas.Persistence;
 
 namespace Sagas.LlmJobs.Api;
 

@@ -1,10 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Configuration;
-
 namespace Sagas.LlmJobs.Api;
 
 /// <summary>Body of <c>POST /api/llm-jobs</c>. Enumerations are strings so that a wrong value is named in the answer.</summary>

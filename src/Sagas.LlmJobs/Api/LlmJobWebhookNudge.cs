@@ -1,15 +1,8 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.LlmJobs;
-using Sagas.Persistence;
 using Sagas.LlmJobs.Data;
-using Sagas.LlmJobs.StateMachines;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Configuration;
+using Sagas.Persistence;
 
 namespace Sagas.LlmJobs.Api;
 

@@ -1,16 +1,14 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
-using Microsoft.AspNetCore.Mvc;
-using Sagas.Core.Telemetry;
-using Sagas.Core.Webhooks;
-using Sagas.LlmJobs.Providers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Configuration;
+using Sagas.Core.Telemetry;
+using Sagas.Core.Webhooks;
+using Sagas.LlmJobs.Providers;
 
 namespace Sagas.LlmJobs.Api;
 

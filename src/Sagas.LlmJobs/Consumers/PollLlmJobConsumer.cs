@@ -2,15 +2,14 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using MassTransit;
-using Sagas.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Sagas.Contracts.LlmJobs;
 using Sagas.Core.Telemetry;
 using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.Providers;
+using Sagas.Messaging;
 using Sagas.Persistence;
-using Sagas.LlmJobs.StateMachines;
 
 namespace Sagas.LlmJobs.Consumers;
 

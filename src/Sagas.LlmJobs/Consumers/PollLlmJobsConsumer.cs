@@ -1,11 +1,10 @@
 using MassTransit;
-using Sagas.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Sagas.Contracts.LlmJobs;
-using Sagas.Persistence;
 using Sagas.LlmJobs.Data;
-using Sagas.LlmJobs.StateMachines;
+using Sagas.Messaging;
+using Sagas.Persistence;
 
 namespace Sagas.LlmJobs.Consumers;
 

@@ -3,11 +3,9 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Sagas.Contracts.LlmJobs;
-using Sagas.LlmJobs;
 using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.Providers;
 using Sagas.Persistence;
-using Sagas.LlmJobs.StateMachines;
 
 namespace Sagas.LlmJobs.Consumers;
 

@@ -1,12 +1,11 @@
 using MassTransit;
-using Sagas.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Sagas.Contracts.LlmJobs;
 using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.Providers;
+using Sagas.Messaging;
 using Sagas.Persistence;
-using Sagas.LlmJobs.StateMachines;
 
 namespace Sagas.LlmJobs.Consumers;
 

@@ -1,12 +1,10 @@
 using MassTransit;
-using Sagas.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.LlmJobs;
-using Sagas.LlmJobs;
-using Sagas.LlmJobs.Providers;
-using Sagas.Persistence;
 using Sagas.LlmJobs.Data;
-using Sagas.LlmJobs.StateMachines;
+using Sagas.LlmJobs.Providers;
+using Sagas.Messaging;
+using Sagas.Persistence;
 
 namespace Sagas.LlmJobs.Consumers;
 

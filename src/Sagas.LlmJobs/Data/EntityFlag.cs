@@ -1,5 +1,3 @@
-using Sagas.LlmJobs.StateMachines;
-
 namespace Sagas.LlmJobs.Data;
 
 /// <summary>The latest flag decision per entity; a later decision replaces an earlier one, never the reverse.</summary>

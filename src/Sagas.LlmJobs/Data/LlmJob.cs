@@ -1,5 +1,4 @@
 using Sagas.Contracts.LlmJobs;
-using Sagas.LlmJobs.StateMachines;
 
 namespace Sagas.LlmJobs.Data;
 

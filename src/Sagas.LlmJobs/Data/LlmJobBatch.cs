@@ -1,5 +1,3 @@
-using Sagas.LlmJobs.StateMachines;
-
 namespace Sagas.LlmJobs.Data;
 
 /// <summary>One provider batch (batch mode): up to 50,000 of a job's items travel in it.</summary>

@@ -1,5 +1,3 @@
-using Sagas.LlmJobs.StateMachines;
-
 namespace Sagas.LlmJobs.Data;
 
 public class LlmJobItem

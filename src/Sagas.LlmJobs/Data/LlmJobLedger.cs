@@ -1,9 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.LlmJobs;
 using Sagas.LlmJobs.Providers;
-using Sagas.Persistence;
-using Sagas.LlmJobs.StateMachines;
 using Sagas.Messaging.Outbox;
+using Sagas.Persistence;
 
 namespace Sagas.LlmJobs.Data;
 

@@ -1,6 +1,5 @@
 using MassTransit;
 using Sagas.Messaging;
-using Sagas.LlmJobs.Data;
 
 namespace Sagas.LlmJobs.StateMachines;
 

@@ -1,6 +1,5 @@
 using MassTransit;
 using Sagas.Contracts.LlmJobs;
-using Sagas.LlmJobs.Data;
 
 namespace Sagas.LlmJobs.StateMachines;
 

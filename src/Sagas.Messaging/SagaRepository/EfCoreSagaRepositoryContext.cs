@@ -2,7 +2,6 @@ using MassTransit;
 using MassTransit.Context;
 using MassTransit.Saga;
 using Microsoft.EntityFrameworkCore;
-using Sagas.Persistence;
 
 namespace Sagas.Messaging.SagaRepository;
 

@@ -3,7 +3,6 @@ using MassTransit.Configuration;
 using MassTransit.Saga;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Sagas.Persistence;
 
 namespace Sagas.Messaging.SagaRepository;
 

@@ -1,5 +1,4 @@
 using MassTransit;
-using Sagas.Persistence;
 
 namespace Sagas.Messaging.SagaRepository;
 

@@ -6,7 +6,6 @@ using MassTransit.Serialization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Quartz;
-using Sagas.Persistence;
 using Sagas.Messaging.Scheduling.Endpoint;
 using Sagas.Messaging.Scheduling.Recurring;
 using Sagas.Messaging.Scheduling.Store;

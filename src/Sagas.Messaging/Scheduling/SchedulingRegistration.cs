@@ -3,7 +3,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Quartz;
 using Sagas.Core.Configuration;
-using Sagas.Persistence;
 using Sagas.Messaging.Scheduling.Endpoint;
 using Sagas.Messaging.Scheduling.Recurring;
 using Sagas.Messaging.Scheduling.Status;

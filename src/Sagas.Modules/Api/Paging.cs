@@ -1,11 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Configuration;
-
-
 namespace Sagas.Modules.Api;
 
 /// <summary>Every list in the API pages the same way: <c>?page=1&amp;pageSize=50</c>, at most 500 rows a page.</summary>

@@ -1,12 +1,5 @@
 using Sagas.Modules.Api;
 using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.StateMachines;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Configuration;
 
 namespace Sagas.PromptAnalyses.Api;
 

@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Sagas.Modules.Assistant;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.StateMachines;
-using Sagas.Modules.Assistant;
 
 namespace Sagas.PromptAnalyses.Assistant;
 

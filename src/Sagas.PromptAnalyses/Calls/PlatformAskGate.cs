@@ -1,7 +1,3 @@
-using Sagas.PromptAnalyses.Consumers;
-using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.StateMachines;
-
 namespace Sagas.PromptAnalyses.Calls;
 
 /// <summary>

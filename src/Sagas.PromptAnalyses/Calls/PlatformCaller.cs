@@ -2,8 +2,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
 using Polly.Retry;
-using Sagas.PromptAnalyses.Platforms;
 using Sagas.Core.Http;
+using Sagas.PromptAnalyses.Platforms;
 
 namespace Sagas.PromptAnalyses.Calls;
 

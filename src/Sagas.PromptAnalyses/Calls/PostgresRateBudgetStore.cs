@@ -1,7 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
 using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.StateMachines;
 
 namespace Sagas.PromptAnalyses.Calls;
 

@@ -1,5 +1,5 @@
-using Sagas.PromptAnalyses.Platforms;
 using Sagas.Core.Http;
+using Sagas.PromptAnalyses.Platforms;
 
 namespace Sagas.PromptAnalyses.Calls;
 

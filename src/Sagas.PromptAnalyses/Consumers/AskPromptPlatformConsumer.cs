@@ -1,15 +1,13 @@
 using MassTransit;
-using Sagas.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Sagas.Contracts.PromptAnalyses;
-using Sagas.Persistence;
-using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.StateMachines;
-using Sagas.PromptAnalyses.Calls;
-using Sagas.PromptAnalyses.Platforms;
-using Sagas.PromptAnalyses.Runs;
 using Sagas.Core.Http;
+using Sagas.Messaging;
+using Sagas.Persistence;
+using Sagas.PromptAnalyses.Calls;
+using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.Platforms;
 
 namespace Sagas.PromptAnalyses.Consumers;
 

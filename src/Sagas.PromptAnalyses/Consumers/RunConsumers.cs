@@ -1,10 +1,7 @@
 using MassTransit;
-using Sagas.Messaging;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Sagas.Contracts.PromptAnalyses;
-using Sagas.Messaging.SagaRepository;
-using Sagas.Persistence;
+using Sagas.Messaging;
 using Sagas.PromptAnalyses.Runs;
 
 namespace Sagas.PromptAnalyses.Consumers;

@@ -1,12 +1,10 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.PromptAnalyses;
-using Sagas.Persistence;
 using Sagas.Messaging.Outbox;
-using Sagas.PromptAnalyses.StateMachines;
+using Sagas.Persistence;
 using Sagas.PromptAnalyses.Calls;
 using Sagas.PromptAnalyses.Platforms.Brands;
-using Sagas.PromptAnalyses.Consumers;
 
 namespace Sagas.PromptAnalyses.Data;
 

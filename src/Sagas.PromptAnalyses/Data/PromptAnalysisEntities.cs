@@ -1,5 +1,3 @@
-using Sagas.PromptAnalyses.StateMachines;
-
 namespace Sagas.PromptAnalyses.Data;
 
 /// <summary>A customer project: the brands and domains every answer is checked for.</summary>

@@ -1,6 +1,5 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
-using Sagas.PromptAnalyses.StateMachines;
 
 namespace Sagas.PromptAnalyses.Data;
 

@@ -1,10 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Sagas.Contracts.PromptAnalyses;
-using Sagas.Persistence;
 using Sagas.Messaging.Outbox;
+using Sagas.Persistence;
 using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.StateMachines;
 
 namespace Sagas.PromptAnalyses.Runs;
 

@@ -1,9 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.PromptAnalyses;
-using Sagas.Persistence;
 using Sagas.Messaging.Outbox;
+using Sagas.Persistence;
 using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.StateMachines;
 
 namespace Sagas.PromptAnalyses.Runs;
 

@@ -1,11 +1,10 @@
 using System.Globalization;
-using Microsoft.EntityFrameworkCore;
 using MassTransit;
+using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.PromptAnalyses;
-using Sagas.Persistence;
 using Sagas.Messaging.Outbox;
+using Sagas.Persistence;
 using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.StateMachines;
 
 namespace Sagas.PromptAnalyses.Runs;
 

@@ -1,11 +1,6 @@
 using MassTransit;
-using Sagas.Messaging;
 using Sagas.Contracts.PromptAnalyses;
-using Sagas.PromptAnalyses.Data;
-using Sagas.Messaging.SagaRepository;
-using Sagas.Persistence;
-using Sagas.PromptAnalyses.Calls;
-using Sagas.PromptAnalyses.Consumers;
+using Sagas.Messaging;
 
 namespace Sagas.PromptAnalyses.StateMachines;
 

@@ -1,8 +1,6 @@
 using MassTransit;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.Calls;
-using Sagas.PromptAnalyses.Consumers;
 
 namespace Sagas.PromptAnalyses.StateMachines;
 

@@ -1,21 +1,17 @@
 using System.Text.Json;
 using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
-using Sagas.Modules.Api;
 using Sagas.Contracts.ScanSessions;
+using Sagas.Modules.Api;
 using Sagas.Persistence;
 using Sagas.ScanSessions.Data;
-using Sagas.ScanSessions.StateMachines;
 using Sagas.ScanSessions.Files;
 using Sagas.ScanSessions.Matching;
 using Sagas.Storage.Blobs;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Configuration;
 
 namespace Sagas.ScanSessions.Api;
 

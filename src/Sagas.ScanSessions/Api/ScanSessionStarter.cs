@@ -1,21 +1,15 @@
 using System.Globalization;
 using System.Text;
 using MassTransit;
+using Microsoft.AspNetCore.Http;
 using Sagas.Contracts.ScanSessions;
-using Sagas.Persistence;
 using Sagas.Messaging.Outbox;
+using Sagas.Persistence;
 using Sagas.ScanSessions.Data;
-using Sagas.ScanSessions.StateMachines;
 using Sagas.ScanSessions.Fetching;
 using Sagas.ScanSessions.Files;
 using Sagas.ScanSessions.Matching;
 using Sagas.Storage.Blobs;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Configuration;
 
 namespace Sagas.ScanSessions.Api;
 

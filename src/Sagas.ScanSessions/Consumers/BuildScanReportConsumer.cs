@@ -1,16 +1,13 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.ScanSessions;
-using Sagas.Persistence;
-using Sagas.Messaging.Outbox;
-using Sagas.Messaging.SagaRepository;
-using Sagas.ScanSessions.Data;
-using Sagas.ScanSessions.StateMachines;
-using Sagas.ScanSessions.Reports;
-using Sagas.Storage.Blobs;
-using Sagas.ScanSessions;
-using Sagas.ScanSessions.Sources;
 using Sagas.Messaging;
+using Sagas.Messaging.Outbox;
+using Sagas.Persistence;
+using Sagas.ScanSessions.Data;
+using Sagas.ScanSessions.Reports;
+using Sagas.ScanSessions.Sources;
+using Sagas.Storage.Blobs;
 
 namespace Sagas.ScanSessions.Consumers;
 

@@ -1,17 +1,13 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.ScanSessions;
+using Sagas.Messaging;
 using Sagas.Persistence;
-using Sagas.Messaging.SagaRepository;
 using Sagas.ScanSessions.Data;
-using Sagas.ScanSessions.StateMachines;
 using Sagas.ScanSessions.Fetching;
 using Sagas.ScanSessions.Files;
 using Sagas.ScanSessions.Matching;
 using Sagas.ScanSessions.Sources;
-using Sagas.Storage.Content;
-using Sagas.ScanSessions;
-using Sagas.Messaging;
 
 namespace Sagas.ScanSessions.Consumers;
 

@@ -1,15 +1,12 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.ScanSessions;
-using Sagas.Persistence;
-using Sagas.Messaging.Outbox;
-using Sagas.Messaging.SagaRepository;
-using Sagas.ScanSessions.Data;
-using Sagas.ScanSessions.StateMachines;
-using Sagas.ScanSessions.Matching;
-using Sagas.ScanSessions;
-using Sagas.ScanSessions.Sources;
 using Sagas.Messaging;
+using Sagas.Messaging.Outbox;
+using Sagas.Persistence;
+using Sagas.ScanSessions.Data;
+using Sagas.ScanSessions.Matching;
+using Sagas.ScanSessions.Sources;
 
 namespace Sagas.ScanSessions.Consumers;
 

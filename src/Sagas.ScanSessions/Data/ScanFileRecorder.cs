@@ -4,12 +4,9 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
 using Sagas.Contracts.ScanSessions;
-using Sagas.Persistence;
 using Sagas.Messaging.Outbox;
-using Sagas.ScanSessions.StateMachines;
+using Sagas.Persistence;
 using Sagas.ScanSessions.Matching;
-using Sagas.ScanSessions;
-using Sagas.ScanSessions.Consumers;
 using Sagas.ScanSessions.Sources;
 
 namespace Sagas.ScanSessions.Data;

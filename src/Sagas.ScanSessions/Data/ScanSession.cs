@@ -1,5 +1,3 @@
-using Sagas.ScanSessions.StateMachines;
-
 namespace Sagas.ScanSessions.Data;
 
 public static class ScanSessionStatus

@@ -1,6 +1,5 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
-using Sagas.Persistence;
 
 namespace Sagas.ScanSessions.Data;
 

@@ -1,9 +1,9 @@
 using Amazon.S3;
 using Amazon.S3.Model;
 using Sagas.Core.Configuration;
+using Sagas.ScanSessions.Fetching.GoogleDrive;
 using Sagas.Storage.Blobs;
 using Sagas.Storage.Content;
-using Sagas.ScanSessions.Fetching.GoogleDrive;
 using Sagas.Storage.S3;
 
 namespace Sagas.ScanSessions.Fetching;

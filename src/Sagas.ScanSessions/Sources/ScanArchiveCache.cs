@@ -1,11 +1,7 @@
 using System.Collections.Concurrent;
 using System.IO.Compression;
 using Sagas.ScanSessions.Files;
-using Sagas.ScanSessions.Sources;
 using Sagas.Storage.Blobs;
-using Sagas.ScanSessions;
-using Sagas.ScanSessions.Consumers;
-using Sagas.ScanSessions.Data;
 
 namespace Sagas.ScanSessions.Sources;
 

@@ -1,7 +1,3 @@
-using Sagas.ScanSessions;
-using Sagas.ScanSessions.Consumers;
-using Sagas.ScanSessions.Data;
-
 namespace Sagas.ScanSessions.Sources;
 
 /// <summary>Values of <see cref="Contracts.ScanSessions.ScanFile.Kind"/>.</summary>

@@ -1,7 +1,4 @@
 using System.Text.Json;
-using Sagas.ScanSessions;
-using Sagas.ScanSessions.Consumers;
-using Sagas.ScanSessions.Data;
 
 namespace Sagas.ScanSessions.Sources;
 

@@ -1,10 +1,6 @@
 using Sagas.Contracts.ScanSessions;
 using Sagas.ScanSessions.Fetching;
-using Sagas.ScanSessions.Sources;
 using Sagas.Storage.Blobs;
-using Sagas.ScanSessions;
-using Sagas.ScanSessions.Consumers;
-using Sagas.ScanSessions.Data;
 
 namespace Sagas.ScanSessions.Sources;
 

@@ -1,9 +1,6 @@
 using MassTransit;
-using Sagas.Messaging;
 using Sagas.Contracts.ScanSessions;
-using Sagas.Messaging.SagaRepository;
-using Sagas.Persistence;
-using Sagas.ScanSessions.Data;
+using Sagas.Messaging;
 
 namespace Sagas.ScanSessions.StateMachines;
 

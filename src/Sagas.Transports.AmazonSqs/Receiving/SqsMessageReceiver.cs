@@ -1,10 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
-using Amazon.SQS;
 using Amazon.SQS.Model;
 using MassTransit;
 using MassTransit.Transports;
-using Sagas.Transports.AmazonSqs.Configuration;
 using Microsoft.Extensions.Logging;
+using Sagas.Transports.AmazonSqs.Configuration;
 
 namespace Sagas.Transports.AmazonSqs.Receiving;
 

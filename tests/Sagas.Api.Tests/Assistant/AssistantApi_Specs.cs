@@ -9,9 +9,8 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Api.Tests.Hosting;
 using Sagas.Components.Tests.Infrastructure;
-using Sagas.Persistence;
 using Sagas.LlmJobs.Data;
-using Sagas.LlmJobs.StateMachines;
+using Sagas.Persistence;
 
 namespace Sagas.Api.Tests.Assistant;
 

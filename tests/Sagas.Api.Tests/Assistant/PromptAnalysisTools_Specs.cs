@@ -5,11 +5,10 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sagas.Api.Assistant;
-using Sagas.Modules.Assistant;
 using Sagas.Api.Tests.Hosting;
+using Sagas.Modules.Assistant;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.StateMachines;
 
 namespace Sagas.Api.Tests.Assistant;
 

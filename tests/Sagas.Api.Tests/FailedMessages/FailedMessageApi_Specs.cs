@@ -9,8 +9,8 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Api.Tests.Hosting;
 using Sagas.Contracts.Diagnostics;
-using Sagas.Persistence;
 using Sagas.Messaging.FailedMessages;
+using Sagas.Persistence;
 
 namespace Sagas.Api.Tests.FailedMessages;
 

@@ -1,4 +1,3 @@
-using Sagas.Api;
 using Sagas.Hosting;
 
 namespace Sagas.Api.Tests.Hosting;

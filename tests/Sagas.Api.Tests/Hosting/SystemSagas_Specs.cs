@@ -4,9 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Api.Tests.LlmJobs;
 using Sagas.Persistence;
-using Sagas.PromptAnalyses.Data;
 using Sagas.PromptAnalyses.StateMachines;
-using Sagas.ScanSessions.Data;
 using Sagas.ScanSessions.StateMachines;
 
 namespace Sagas.Api.Tests.Hosting;

@@ -10,9 +10,8 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Components.Tests.Infrastructure;
 using Sagas.Components.Tests.LlmJobs.Providers;
-using Sagas.Persistence;
 using Sagas.LlmJobs.Data;
-using Sagas.LlmJobs.StateMachines;
+using Sagas.Persistence;
 
 namespace Sagas.Api.Tests.Webhooks;
 

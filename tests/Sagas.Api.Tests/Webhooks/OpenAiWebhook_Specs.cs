@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -13,9 +12,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Sagas.Api.Security;
 using Sagas.Api.Tests.Hosting;
 using Sagas.Contracts.LlmJobs;
-using Sagas.Persistence;
 using Sagas.LlmJobs.Data;
-using Sagas.LlmJobs.StateMachines;
+using Sagas.Persistence;
 
 namespace Sagas.Api.Tests.Webhooks;
 

@@ -9,9 +9,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Sagas.Contracts.LlmJobs;
 using Sagas.Hosting;
-using Sagas.Persistence;
 using Sagas.LlmJobs.Data;
-using Sagas.LlmJobs.StateMachines;
+using Sagas.Persistence;
 using Sagas.Workflows;
 
 namespace Sagas.Benchmarks.LlmPolling;

@@ -7,11 +7,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Sagas.Hosting;
 using Sagas.Persistence;
-using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.StateMachines;
 using Sagas.PromptAnalyses;
+using Sagas.PromptAnalyses.Data;
 using Sagas.PromptAnalyses.Platforms;
-using Sagas.PromptAnalyses.Consumers;
 using Sagas.PromptAnalyses.Runs;
 using Sagas.Workflows;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

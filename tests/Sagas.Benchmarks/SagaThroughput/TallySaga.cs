@@ -1,9 +1,8 @@
 using MassTransit;
-using Sagas.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Sagas.Messaging;
 using Sagas.Messaging.SagaRepository;
-using Sagas.Persistence;
 
 namespace Sagas.Benchmarks.SagaThroughput;
 

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using MassTransit;
 using Microsoft.Extensions.Configuration;

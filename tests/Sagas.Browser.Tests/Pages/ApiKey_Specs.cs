@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.Playwright;
 using Sagas.Api.Security;
 using Sagas.Browser.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;

@@ -1,4 +1,3 @@
-using Microsoft.Playwright;
 using Sagas.Browser.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 

@@ -7,8 +7,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Sagas.Browser.Tests.Infrastructure;
 using Sagas.Contracts.Diagnostics;
-using Sagas.Persistence;
 using Sagas.Messaging.FailedMessages;
+using Sagas.Persistence;
 using static Microsoft.Playwright.Assertions;
 
 namespace Sagas.Browser.Tests.Pages;

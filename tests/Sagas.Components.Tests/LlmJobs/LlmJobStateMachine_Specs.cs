@@ -3,7 +3,6 @@ using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Contracts.LlmJobs;
 using Sagas.LlmJobs.StateMachines;
-using Sagas.LlmJobs.Data;
 
 namespace Sagas.Components.Tests.LlmJobs;
 

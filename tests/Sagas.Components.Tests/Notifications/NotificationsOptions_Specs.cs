@@ -4,9 +4,6 @@ using Sagas.Core.Configuration;
 using Sagas.Notifications;
 using Sagas.Notifications.Webhooks;
 using Sagas.Workflows;
-using Sagas.LlmJobs.Webhooks;
-using Sagas.ScanSessions.Webhooks;
-using Sagas.PromptAnalyses.Webhooks;
 
 namespace Sagas.Components.Tests.Notifications;
 

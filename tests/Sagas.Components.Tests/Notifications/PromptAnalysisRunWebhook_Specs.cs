@@ -2,10 +2,6 @@ using System.Text.Json;
 using MassTransit.Testing;
 using Sagas.Contracts.Notifications;
 using Sagas.Contracts.PromptAnalyses;
-using Sagas.Notifications.Webhooks;
-using Sagas.Workflows;
-using Sagas.LlmJobs.Webhooks;
-using Sagas.ScanSessions.Webhooks;
 using Sagas.PromptAnalyses.Webhooks;
 
 namespace Sagas.Components.Tests.Notifications;

@@ -8,11 +8,9 @@ using Sagas.Contracts.LlmJobs;
 using Sagas.Contracts.Notifications;
 using Sagas.Contracts.ScanSessions;
 using Sagas.Core.Webhooks;
-using Sagas.Notifications.Webhooks;
-using Sagas.Workflows;
 using Sagas.LlmJobs.Webhooks;
+using Sagas.Notifications.Webhooks;
 using Sagas.ScanSessions.Webhooks;
-using Sagas.PromptAnalyses.Webhooks;
 
 namespace Sagas.Components.Tests.Notifications;
 

@@ -1,15 +1,12 @@
 using MassTransit;
-using Microsoft.AspNetCore.Builder;
 using MassTransit.Testing;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Components.Tests.Infrastructure;
 using Sagas.Core.Webhooks;
 using Sagas.Notifications;
 using Sagas.Workflows;
-using Sagas.LlmJobs.Webhooks;
-using Sagas.ScanSessions.Webhooks;
-using Sagas.PromptAnalyses.Webhooks;
 
 namespace Sagas.Components.Tests.Notifications;
 

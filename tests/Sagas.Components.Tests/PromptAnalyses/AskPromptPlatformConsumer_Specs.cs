@@ -4,18 +4,16 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Sagas.Components.Tests.PromptAnalyses.Calls;
 using Sagas.Contracts.PromptAnalyses;
+using Sagas.Core.Http;
 using Sagas.Messaging;
 using Sagas.Persistence;
-using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.StateMachines;
 using Sagas.PromptAnalyses;
 using Sagas.PromptAnalyses.Calls;
 using Sagas.PromptAnalyses.Consumers;
-using Sagas.PromptAnalyses.Platforms;
-using Sagas.Components.Tests.PromptAnalyses.Calls;
+using Sagas.PromptAnalyses.Data;
 using Sagas.Workflows;
-using Sagas.Core.Http;
 
 namespace Sagas.Components.Tests.PromptAnalyses;
 

@@ -1,12 +1,10 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
-using Sagas.Persistence;
 using Sagas.Messaging.Outbox;
-using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.StateMachines;
+using Sagas.Persistence;
 using Sagas.PromptAnalyses;
-using Sagas.PromptAnalyses.Consumers;
+using Sagas.PromptAnalyses.Data;
 using Sagas.PromptAnalyses.Runs;
 using Sagas.Workflows;
 

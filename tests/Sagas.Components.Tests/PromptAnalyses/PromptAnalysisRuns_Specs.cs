@@ -1,10 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Messaging.Outbox;
-using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.StateMachines;
 using Sagas.PromptAnalyses;
-using Sagas.PromptAnalyses.Consumers;
+using Sagas.PromptAnalyses.Data;
 using Sagas.PromptAnalyses.Runs;
 
 namespace Sagas.Components.Tests.PromptAnalyses;

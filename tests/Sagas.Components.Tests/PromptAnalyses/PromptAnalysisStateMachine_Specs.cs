@@ -4,8 +4,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.PromptAnalyses.Data;
 using Sagas.PromptAnalyses.StateMachines;
-using Sagas.PromptAnalyses.Calls;
-using Sagas.PromptAnalyses.Consumers;
 
 namespace Sagas.Components.Tests.PromptAnalyses;
 

@@ -1,10 +1,8 @@
 using System.IO.Compression;
 using System.Text;
 using Sagas.Components.Tests.Storage;
-using Sagas.ScanSessions.Files;
 using Sagas.ScanSessions;
-using Sagas.ScanSessions.Consumers;
-using Sagas.ScanSessions.Data;
+using Sagas.ScanSessions.Files;
 using Sagas.ScanSessions.Sources;
 using Sagas.Storage.Local;
 

@@ -2,7 +2,6 @@ using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Contracts.ScanSessions;
-using Sagas.ScanSessions.Data;
 using Sagas.ScanSessions.StateMachines;
 
 namespace Sagas.Components.Tests.ScanSessions;

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Text;
 using Sagas.ScanSessions.Files;
 using Sagas.ScanSessions.Matching;

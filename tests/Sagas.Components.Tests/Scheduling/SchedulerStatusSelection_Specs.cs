@@ -1,11 +1,11 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Sagas.Hosting.Messaging;
 using Sagas.Hosting;
-using Sagas.Modules;
-using Sagas.Workflows;
+using Sagas.Hosting.Messaging;
 using Sagas.Messaging.Scheduling;
 using Sagas.Messaging.Scheduling.Status;
+using Sagas.Modules;
+using Sagas.Workflows;
 
 namespace Sagas.Components.Tests.Scheduling;
 

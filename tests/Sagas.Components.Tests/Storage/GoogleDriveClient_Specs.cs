@@ -4,8 +4,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Components.Tests.Infrastructure;
-using Sagas.Storage.Content;
 using Sagas.ScanSessions.Fetching.GoogleDrive;
+using Sagas.Storage.Content;
 
 namespace Sagas.Components.Tests.Storage;
 

@@ -1,18 +1,15 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Api.Assistant;
-using Sagas.LlmJobs.Assistant;
-using Sagas.Modules.Assistant;
-using Sagas.ScanSessions.Assistant;
-using Sagas.PromptAnalyses.Assistant;
 using Sagas.Integration.Tests.Infrastructure;
-using Sagas.Persistence;
+using Sagas.LlmJobs.Assistant;
 using Sagas.LlmJobs.Data;
-using Sagas.LlmJobs.StateMachines;
+using Sagas.Modules.Assistant;
+using Sagas.Persistence;
+using Sagas.PromptAnalyses.Assistant;
 using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.StateMachines;
+using Sagas.ScanSessions.Assistant;
 using Sagas.ScanSessions.Data;
-using Sagas.ScanSessions.StateMachines;
 
 namespace Sagas.Integration.Tests.Assistant;
 

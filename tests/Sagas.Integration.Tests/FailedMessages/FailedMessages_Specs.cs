@@ -7,8 +7,8 @@ using Microsoft.Extensions.Hosting;
 using RabbitMQ.Client;
 using Sagas.Hosting;
 using Sagas.Integration.Tests.Infrastructure;
-using Sagas.Persistence;
 using Sagas.Messaging.FailedMessages;
+using Sagas.Persistence;
 using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.FailedMessages;

@@ -6,9 +6,7 @@ using Sagas.Contracts.PromptAnalyses;
 using Sagas.Contracts.ScanSessions;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.LlmJobs.Data;
-using Sagas.LlmJobs.StateMachines;
 using Sagas.ScanSessions.Data;
-using Sagas.ScanSessions.StateMachines;
 
 namespace Sagas.Integration.Tests.Faults;
 

@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
-using Sagas.Persistence;
 using Sagas.Messaging.Outbox;
+using Sagas.Persistence;
 using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.Infrastructure;

@@ -6,9 +6,9 @@ using Microsoft.Extensions.Hosting;
 using Sagas.Contracts.LlmJobs;
 using Sagas.Hosting;
 using Sagas.Integration.Tests.Infrastructure;
-using Sagas.Persistence;
 using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.StateMachines;
+using Sagas.Persistence;
 using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.LlmJobs;

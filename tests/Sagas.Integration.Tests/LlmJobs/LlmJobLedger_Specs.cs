@@ -1,11 +1,9 @@
 using Microsoft.EntityFrameworkCore;
-using Sagas.Contracts.LlmJobs;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.Providers;
-using Sagas.Persistence;
-using Sagas.LlmJobs.StateMachines;
 using Sagas.Messaging.Outbox;
+using Sagas.Persistence;
 using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.LlmJobs;

@@ -5,12 +5,11 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Sagas.Contracts.LlmJobs;
 using Sagas.Components.Tests.Infrastructure;
 using Sagas.Components.Tests.LlmJobs.Providers;
+using Sagas.Contracts.LlmJobs;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.LlmJobs.Data;
-using Sagas.LlmJobs.StateMachines;
 
 namespace Sagas.Integration.Tests.LlmJobs;
 

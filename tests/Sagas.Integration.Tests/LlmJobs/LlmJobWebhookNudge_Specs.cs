@@ -1,10 +1,9 @@
 using Microsoft.EntityFrameworkCore;
-using Sagas.LlmJobs.Api;
 using Sagas.Contracts.LlmJobs;
 using Sagas.Integration.Tests.Infrastructure;
-using Sagas.Persistence;
+using Sagas.LlmJobs.Api;
 using Sagas.LlmJobs.Data;
-using Sagas.LlmJobs.StateMachines;
+using Sagas.Persistence;
 using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.LlmJobs;

@@ -2,11 +2,11 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Contracts.Diagnostics;
-using Sagas.Hosting.Messaging;
 using Sagas.Hosting;
+using Sagas.Hosting.Messaging;
+using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Modules;
 using Sagas.Workflows;
-using Sagas.Integration.Tests.Infrastructure;
 
 namespace Sagas.Integration.Tests.Messaging;
 

@@ -1,7 +1,6 @@
 using MassTransit;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Integration.Tests.Persistence.TestSagas;
-using Sagas.Messaging.SagaRepository;
 using Sagas.Persistence;
 
 namespace Sagas.Integration.Tests.Persistence;

@@ -8,7 +8,6 @@ using Npgsql;
 using Sagas.Components.Tests.Infrastructure;
 using Sagas.Components.Tests.PromptAnalyses.Platforms;
 using Sagas.Integration.Tests.Infrastructure;
-using Sagas.Persistence;
 using Sagas.PromptAnalyses.Calls;
 using Xunit.Abstractions;
 

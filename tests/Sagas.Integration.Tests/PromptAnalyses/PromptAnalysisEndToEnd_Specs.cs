@@ -8,9 +8,8 @@ using Sagas.Hosting;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.StateMachines;
-using Sagas.PromptAnalyses.Consumers;
 using Sagas.PromptAnalyses.Runs;
+using Sagas.PromptAnalyses.StateMachines;
 using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.PromptAnalyses;

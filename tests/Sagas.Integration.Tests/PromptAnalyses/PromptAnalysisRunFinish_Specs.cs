@@ -3,12 +3,9 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Integration.Tests.Infrastructure;
-using Sagas.Persistence;
 using Sagas.Messaging.Outbox;
-using Sagas.PromptAnalyses.Data;
-using Sagas.PromptAnalyses.StateMachines;
 using Sagas.PromptAnalyses;
-using Sagas.PromptAnalyses.Consumers;
+using Sagas.PromptAnalyses.Data;
 using Sagas.PromptAnalyses.Runs;
 
 namespace Sagas.Integration.Tests.PromptAnalyses;

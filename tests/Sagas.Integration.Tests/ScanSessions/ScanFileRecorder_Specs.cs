@@ -1,12 +1,10 @@
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.ScanSessions;
 using Sagas.Integration.Tests.Infrastructure;
-using Sagas.Persistence;
 using Sagas.Messaging.Outbox;
-using Sagas.ScanSessions.Data;
-using Sagas.ScanSessions.StateMachines;
+using Sagas.Persistence;
 using Sagas.ScanSessions;
-using Sagas.ScanSessions.Consumers;
+using Sagas.ScanSessions.Data;
 using Sagas.ScanSessions.Sources;
 using Sagas.Workflows;
 

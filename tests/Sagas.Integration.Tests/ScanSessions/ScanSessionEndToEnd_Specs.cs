@@ -14,11 +14,11 @@ using Sagas.Persistence;
 using Sagas.ScanSessions.Data;
 using Sagas.ScanSessions.StateMachines;
 using Sagas.Storage.Blobs;
+using Sagas.Workflows;
 using UglyToad.PdfPig.Content;
 using UglyToad.PdfPig.Core;
 using UglyToad.PdfPig.Fonts.Standard14Fonts;
 using UglyToad.PdfPig.Writer;
-using Sagas.Workflows;
 
 namespace Sagas.Integration.Tests.ScanSessions;
 

@@ -1,5 +1,3 @@
-using Sagas.Messaging.Scheduling;
-
 namespace Sagas.Messaging.Scheduling.Endpoint;
 
 /// <summary>

@@ -1,6 +1,5 @@
 using MassTransit.Scheduling;
 using Quartz;
-using Sagas.Messaging.Scheduling;
 
 namespace Sagas.Messaging.Scheduling.Endpoint;
 

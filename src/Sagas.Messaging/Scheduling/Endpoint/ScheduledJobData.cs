@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using MassTransit;
 using Quartz;
-using Sagas.Messaging.Scheduling;
 
 namespace Sagas.Messaging.Scheduling.Endpoint;
 

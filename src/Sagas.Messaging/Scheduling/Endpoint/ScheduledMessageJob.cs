@@ -3,7 +3,6 @@ using MassTransit;
 using MassTransit.Serialization;
 using Microsoft.Extensions.Logging;
 using Quartz;
-using Sagas.Messaging.Scheduling;
 
 namespace Sagas.Messaging.Scheduling.Endpoint;
 

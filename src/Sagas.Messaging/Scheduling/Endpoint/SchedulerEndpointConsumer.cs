@@ -4,7 +4,6 @@ using MassTransit.Context;
 using MassTransit.Scheduling;
 using Microsoft.Extensions.Logging;
 using Quartz;
-using Sagas.Messaging.Scheduling;
 
 namespace Sagas.Messaging.Scheduling.Endpoint;
 

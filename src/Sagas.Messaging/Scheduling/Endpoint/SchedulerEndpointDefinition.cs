@@ -1,5 +1,4 @@
 using MassTransit;
-using Sagas.Messaging.Scheduling;
 
 namespace Sagas.Messaging.Scheduling.Endpoint;
 

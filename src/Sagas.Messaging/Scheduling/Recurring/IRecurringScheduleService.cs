@@ -1,5 +1,3 @@
-using Sagas.Messaging.Scheduling;
-
 namespace Sagas.Messaging.Scheduling.Recurring;
 
 /// <summary>The recurring schedules declared in code, as the scheduler currently holds them.</summary>

@@ -1,5 +1,4 @@
 using MassTransit.Scheduling;
-using Sagas.Messaging.Scheduling;
 
 namespace Sagas.Messaging.Scheduling.Recurring;
 

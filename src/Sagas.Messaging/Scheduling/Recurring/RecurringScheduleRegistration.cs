@@ -2,7 +2,6 @@ using MassTransit.Context;
 using MassTransit.Scheduling;
 using MassTransit.Serialization;
 using Microsoft.Extensions.DependencyInjection;
-using Sagas.Messaging.Scheduling;
 
 namespace Sagas.Messaging.Scheduling.Recurring;
 

@@ -1,6 +1,5 @@
 using MassTransit;
 using Sagas.Contracts.Scheduling;
-using Sagas.Messaging.Scheduling;
 
 namespace Sagas.Messaging.Scheduling.Recurring;
 

@@ -1,5 +1,4 @@
 using Quartz;
-using Sagas.Messaging.Scheduling;
 
 namespace Sagas.Messaging.Scheduling.Recurring;
 

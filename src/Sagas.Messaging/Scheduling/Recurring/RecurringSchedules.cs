@@ -1,7 +1,6 @@
 using Quartz;
 using Sagas.Core.Configuration;
 using Sagas.Messaging.Scheduling.Endpoint;
-using Sagas.Messaging.Scheduling;
 
 namespace Sagas.Messaging.Scheduling.Recurring;
 

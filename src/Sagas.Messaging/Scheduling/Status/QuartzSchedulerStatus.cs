@@ -1,7 +1,5 @@
 using Npgsql;
 using Quartz;
-using Sagas.Persistence;
-using Sagas.Messaging.Scheduling;
 
 namespace Sagas.Messaging.Scheduling.Status;
 

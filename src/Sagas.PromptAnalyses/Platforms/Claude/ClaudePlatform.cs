@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json;
+using Sagas.Core.Http;
 using Sagas.PromptAnalyses.Platforms.Http;
 using Sagas.PromptAnalyses.Platforms.Pricing;
-using Sagas.Core.Http;
 
 namespace Sagas.PromptAnalyses.Platforms.Claude;
 

@@ -1,9 +1,8 @@
-using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Polly.Timeout;
-using Sagas.PromptAnalyses.Platforms.Pricing;
 using Sagas.Core.Http;
+using Sagas.PromptAnalyses.Platforms.Pricing;
 
 namespace Sagas.PromptAnalyses.Platforms.Http;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Sagas.Core.Http;
 using Sagas.Core.Telemetry;
 using Sagas.PromptAnalyses.Platforms.Pricing;
-using Sagas.Core.Http;
 
 namespace Sagas.PromptAnalyses.Platforms.Http;
 

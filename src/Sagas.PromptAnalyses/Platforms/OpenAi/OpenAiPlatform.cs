@@ -7,9 +7,9 @@ using System.ClientModel.Primitives;
 using System.Text.Json;
 using OpenAI;
 using OpenAI.Responses;
+using Sagas.Core.Http;
 using Sagas.PromptAnalyses.Platforms.Http;
 using Sagas.PromptAnalyses.Platforms.Pricing;
-using Sagas.Core.Http;
 
 namespace Sagas.PromptAnalyses.Platforms.OpenAi;
 

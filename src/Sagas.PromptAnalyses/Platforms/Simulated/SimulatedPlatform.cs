@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using Sagas.Core.Http;
 using Sagas.PromptAnalyses.Platforms.Http;
 using Sagas.PromptAnalyses.Platforms.Pricing;
-using Sagas.Core.Http;
 
 namespace Sagas.PromptAnalyses.Platforms.Simulated;
 

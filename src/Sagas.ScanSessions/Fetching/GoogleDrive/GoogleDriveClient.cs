@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.RegularExpressions;
 using Polly.Timeout;
 using Sagas.Storage.Content;

@@ -3,8 +3,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Sagas.Components.Tests.Infrastructure;
-using Sagas.LlmJobs.Providers;
 using Sagas.Core.Http;
+using Sagas.LlmJobs.Providers;
 
 namespace Sagas.Components.Tests.LlmJobs.Providers;
 

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Sagas.Core.Http;
 using Sagas.PromptAnalyses.Calls;
 using Sagas.PromptAnalyses.Platforms;
-using Sagas.Core.Http;
 
 namespace Sagas.Components.Tests.PromptAnalyses.Calls;
 

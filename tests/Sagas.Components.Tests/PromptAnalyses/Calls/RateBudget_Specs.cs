@@ -1,6 +1,6 @@
+using Sagas.Core.Http;
 using Sagas.PromptAnalyses.Calls;
 using Sagas.PromptAnalyses.Platforms;
-using Sagas.Core.Http;
 
 namespace Sagas.Components.Tests.PromptAnalyses.Calls;
 

@@ -2,9 +2,9 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Sagas.Core.Http;
 using Sagas.PromptAnalyses.Calls;
 using Sagas.PromptAnalyses.Platforms;
-using Sagas.Core.Http;
 
 namespace Sagas.Components.Tests.PromptAnalyses.Calls;
 

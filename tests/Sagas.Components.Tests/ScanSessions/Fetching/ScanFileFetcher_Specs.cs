@@ -7,10 +7,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Sagas.Components.Tests.Infrastructure;
 using Sagas.Components.Tests.Storage;
 using Sagas.ScanSessions.Fetching;
+using Sagas.ScanSessions.Fetching.GoogleDrive;
 using Sagas.Storage;
 using Sagas.Storage.Blobs;
 using Sagas.Storage.Content;
-using Sagas.ScanSessions.Fetching.GoogleDrive;
 
 namespace Sagas.Components.Tests.ScanSessions.Fetching;
 

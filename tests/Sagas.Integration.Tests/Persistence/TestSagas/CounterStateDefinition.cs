@@ -1,7 +1,5 @@
 using MassTransit;
 using Sagas.Messaging;
-using Sagas.Messaging.SagaRepository;
-using Sagas.Persistence;
 
 namespace Sagas.Integration.Tests.Persistence.TestSagas;
 

@@ -1,7 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Sagas.Messaging.SagaRepository;
-using Sagas.Persistence;
 
 namespace Sagas.Integration.Tests.Persistence.TestSagas;
 

@@ -8,8 +8,8 @@ using Sagas.Hosting;
 using Sagas.Integration.Tests.FailedMessages;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Integration.Tests.Scheduling;
-using Sagas.Persistence;
 using Sagas.Messaging.FailedMessages;
+using Sagas.Persistence;
 using Sagas.Transports.AmazonSqs;
 using Sagas.Workflows;
 

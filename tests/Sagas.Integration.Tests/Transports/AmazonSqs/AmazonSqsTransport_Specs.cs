@@ -3,11 +3,11 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Contracts.Diagnostics;
-using Sagas.Hosting.Messaging;
 using Sagas.Hosting;
+using Sagas.Hosting.Messaging;
+using Sagas.Integration.Tests.Scheduling;
 using Sagas.Modules;
 using Sagas.Workflows;
-using Sagas.Integration.Tests.Scheduling;
 
 namespace Sagas.Integration.Tests.Transports.AmazonSqs;
 
