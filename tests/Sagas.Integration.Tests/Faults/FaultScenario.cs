@@ -118,6 +118,21 @@ public sealed class FaultScenario : IAsyncDisposable
         return worker;
     }
 
+    /// <summary>
+    /// The built Sagas.Api as a process of its own, deployed as in production: no worker role, API-key authentication
+    /// (<paramref name="apiKey"/>), the scenario's broker, database and blob folder.
+    /// </summary>
+    public async Task<WorkerProcess> StartApiAsync(string apiKey)
+    {
+        var settings = Settings("none");
+        settings["Security:ApiKeys:0:Name"] = "fault-specs";
+        settings["Security:ApiKeys:0:Sha256"] = Sagas.Api.Security.ApiKeyHash.Compute(apiKey);
+        settings["Api:MutationsPerMinute"] = "100000";
+        var api = await WorkerProcess.StartAsync("api", settings, assembly: WorkerProcess.ApiAssemblyPath);
+        _workers.Add(api);
+        return api;
+    }
+
     /// <summary>What every worker printed (and, after a drain timed out, which queues still held messages), for a failure message.</summary>
     public string WorkerOutput =>
         string.Join(Environment.NewLine, _workers.Select(w => $"--- {w.Name} (pid {w.Id}{(w.HasExited ? ", exited" : "")}) ---{Environment.NewLine}{w.Output}"))
@@ -205,6 +220,20 @@ public sealed class FaultScenario : IAsyncDisposable
     /// </summary>
     public async Task<(StartScanSession Start, int Matches, int MatchedFiles)> UploadArchiveAsync(int files)
     {
+        var (zip, matches, matchedFiles) = Archive(files);
+        var sessionId = NewId.NextGuid();
+        var key = $"scan-uploads/{sessionId:N}/sheets.zip";
+        await Services.GetRequiredService<IBlobStore>().PutAsync(key, new MemoryStream(zip), "application/zip");
+        var start = new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "sheets.zip")]), ArchiveCodes, null, "fault-specs");
+        return (start, matches, matchedFiles);
+    }
+
+    /// <summary>The codes <see cref="Archive"/> hides.</summary>
+    public static readonly string[] ArchiveCodes = ["EB-101", "GH-7"];
+
+    /// <summary>The ZIP of <see cref="UploadArchiveAsync"/>, with the matches and matched files it must give.</summary>
+    public static (byte[] Zip, int Matches, int MatchedFiles) Archive(int files)
+    {
         var matches = 0;
         var matchedFiles = 0;
         using var buffer = new MemoryStream();
@@ -229,17 +258,12 @@ public sealed class FaultScenario : IAsyncDisposable
                 text.Append("end");
                 matches += found;
                 matchedFiles += found > 0 ? 1 : 0;
-                await using var entry = zip.CreateEntry($"sheets/s-{i:00000}.txt", CompressionLevel.Fastest).Open();
-                await entry.WriteAsync(Encoding.UTF8.GetBytes(text.ToString()));
+                using var entry = zip.CreateEntry($"sheets/s-{i:00000}.txt", CompressionLevel.Fastest).Open();
+                entry.Write(Encoding.UTF8.GetBytes(text.ToString()));
             }
         }
 
-        var sessionId = NewId.NextGuid();
-        var key = $"scan-uploads/{sessionId:N}/sheets.zip";
-        buffer.Position = 0;
-        await Services.GetRequiredService<IBlobStore>().PutAsync(key, buffer, "application/zip");
-        var start = new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "sheets.zip")]), ["EB-101", "GH-7"], null, "fault-specs");
-        return (start, matches, matchedFiles);
+        return (buffer.ToArray(), matches, matchedFiles);
     }
 
     public static SubmitLlmJob Job(Guid jobId, int items) => new(
