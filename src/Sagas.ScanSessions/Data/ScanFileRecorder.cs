@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.ScanSessions;
 using Sagas.Messaging.Outbox;
 using Sagas.Persistence;
+using Sagas.ScanSessions.Fetching;
 using Sagas.ScanSessions.Matching;
 using Sagas.ScanSessions.Sources;
 
@@ -133,7 +134,10 @@ public sealed class ScanFileRecorder(SagasDbContext db, OutboxWriter outbox, Sca
             FileIndex = scanned.File.FileIndex,
             Name = scanned.File.Name,
             Kind = scanned.File.Kind,
-            Locator = scanned.File.Locator,
+            // The row is kept: a signed URL's query (its signature) stays out of it, as out of the link.
+            Locator = scanned.File.Kind == ScanFileKinds.Url && Uri.TryCreate(scanned.File.Locator, UriKind.Absolute, out var address)
+                ? UrlFileFetcher.WithoutQuery(address)
+                : scanned.File.Locator,
             Link = scanned.Outcome.Link,
             Status = scanned.Outcome.Status,
             MatchedCodesJson = ScanSessionJson.Write(codes),

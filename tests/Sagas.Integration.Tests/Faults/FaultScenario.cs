@@ -225,7 +225,7 @@ public sealed class FaultScenario : IAsyncDisposable
         var key = $"scan-uploads/{sessionId:N}/sheets.zip";
         buffer.Position = 0;
         await Services.GetRequiredService<IBlobStore>().PutAsync(key, buffer, "application/zip");
-        var start = new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "sheets.zip")]), ["EB-101", "GH-7"], null, "fault-specs");
+        var start = new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "sheets.zip")]), ["EB-101", "GH-7"], "fault-specs");
         return (start, matches, matchedFiles);
     }
 
