@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -23,6 +24,22 @@ internal sealed class DataProtectionKeyRingInitializer(
     private const long AdvisoryLockKey = 0x5361_6761_7344_5031;
 
     public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await EnsureKeyAsync(cancellationToken);
+        }
+        catch (DbException exception) when (!settings.MigrateAtStartup)
+        {
+            // Without the start-up schema step the schema is the operator's, and a process without it fails where it
+            // first needs a table, not here (a host that never protects anything must still start).
+            logger.LogWarning(
+                "The data-protection key table could not be read ({Reason}); with Database:MigrateAtStartup=false the schema must be created beforehand. The first key will be made when one is first needed.",
+                exception.Message);
+        }
+    }
+
+    private async Task EnsureKeyAsync(CancellationToken cancellationToken)
     {
         if (HasKeyInUse())
             return;
