@@ -76,6 +76,7 @@ public sealed class BuildScanReportConsumer(
         if (updated == 0)
             return;
 
+        await ScanSessionSecrets.ForgetAsync(db, sessionId, context.CancellationToken);
         outbox.Add(new ScanReportBuilt(sessionId, key));
         await db.SaveChangesAsync(context.CancellationToken);
         await transaction.CommitAsync(context.CancellationToken);
@@ -120,6 +121,7 @@ public sealed class BuildScanReportFaultConsumer(SagasDbContext db, OutboxWriter
         if (updated == 0)
             return;
 
+        await ScanSessionSecrets.ForgetAsync(db, sessionId, context.CancellationToken);
         outbox.Add(new ScanSessionFailed(sessionId, reason));
         await db.SaveChangesAsync(context.CancellationToken);
         await transaction.CommitAsync(context.CancellationToken);
@@ -138,17 +140,24 @@ public sealed class CancelScanSessionConsumer(SagasDbContext db, TimeProvider cl
     {
         var sessionId = context.Message.SessionId;
         var now = clock.GetUtcNow();
+        await using var transaction = await db.Database.BeginTransactionAsync(context.CancellationToken);
         var updated = await db.Set<ScanSession>()
             .Where(s => s.Id == sessionId && (s.Status == ScanSessionStatus.Dispatching || s.Status == ScanSessionStatus.Scanning))
             .ExecuteUpdateAsync(set => set
                 .SetProperty(s => s.Status, ScanSessionStatus.Cancelled)
                 .SetProperty(s => s.CompletedAt, now)
                 .SetProperty(s => s.Revision, s => s.Revision + 1), context.CancellationToken);
-        if (updated > 0 || await db.Set<ScanSession>().AnyAsync(s => s.Id == sessionId, context.CancellationToken))
-            return;
+        if (updated > 0)
+        {
+            await ScanSessionSecrets.ForgetAsync(db, sessionId, context.CancellationToken);
+        }
+        else if (!await db.Set<ScanSession>().AnyAsync(s => s.Id == sessionId, context.CancellationToken))
+        {
+            db.Add(new ScanSession { Id = sessionId, Status = ScanSessionStatus.Cancelled, CreatedAt = now, CompletedAt = now });
+            await db.SaveChangesAsync(context.CancellationToken);
+        }
 
-        db.Add(new ScanSession { Id = sessionId, Status = ScanSessionStatus.Cancelled, CreatedAt = now, CompletedAt = now });
-        await db.SaveChangesAsync(context.CancellationToken);
+        await transaction.CommitAsync(context.CancellationToken);
     }
 }
 

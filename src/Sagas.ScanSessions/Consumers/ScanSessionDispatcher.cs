@@ -51,6 +51,7 @@ public sealed class ScanSessionDispatcher(
 
         if (session.Status == ScanSessionStatus.Dispatching)
         {
+            await using var transaction = await db.Database.BeginTransactionAsync(context.CancellationToken);
             session.CodesJson = ScanSessionJson.Write(codes);
             session.SourceDescription = listing.Description.Length > 1000 ? listing.Description[..1000] : listing.Description;
             if (listing.Error is { } error)
@@ -58,6 +59,7 @@ public sealed class ScanSessionDispatcher(
                 session.Status = ScanSessionStatus.Failed;
                 session.Error = error.Length > 2000 ? error[..2000] : error;
                 session.CompletedAt = clock.GetUtcNow();
+                await ScanSessionSecrets.ForgetAsync(db, session.Id, context.CancellationToken);
                 outbox.Add(new ScanSessionFailed(session.Id, error));
             }
             else
@@ -69,6 +71,7 @@ public sealed class ScanSessionDispatcher(
             }
 
             await db.SaveChangesAsync(context.CancellationToken);
+            await transaction.CommitAsync(context.CancellationToken);
             outbox.Flush();
         }
 
@@ -78,8 +81,7 @@ public sealed class ScanSessionDispatcher(
         foreach (var chunk in listing.Files.Chunk(options.DispatchBatchSize))
         {
             await context.PublishBatch(
-                chunk.Select(file => new ScanFile(session.Id, file.Index, file.Name, file.Kind, file.Locator,
-                    file.Kind == ScanFileKinds.Drive ? message.DriveToken : null, file.Error)),
+                chunk.Select(file => new ScanFile(session.Id, file.Index, file.Name, file.Kind, file.Locator, file.Error)),
                 context.CancellationToken);
         }
 

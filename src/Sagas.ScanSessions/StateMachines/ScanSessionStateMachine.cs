@@ -38,7 +38,6 @@ public sealed class ScanSessionStateMachine : MassTransitStateMachine<ScanSessio
                     context.Saga.CorrelationId,
                     context.Message.Source,
                     context.Message.TargetCodes,
-                    context.Message.DriveToken,
                     context.Message.RequestedBy))
                 .TransitionTo(Dispatching));
 

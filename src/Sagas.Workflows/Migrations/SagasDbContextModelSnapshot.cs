@@ -23,6 +23,30 @@ namespace Sagas.Workflows.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<int>("Id"));
+
+                    b.Property<string>("FriendlyName")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("friendly_name");
+
+                    b.Property<string>("Xml")
+                        .HasColumnType("text")
+                        .HasColumnName("xml");
+
+                    b.HasKey("Id")
+                        .HasName("pk_data_protection_keys");
+
+                    b.ToTable("data_protection_keys", (string)null);
+                });
+
             modelBuilder.Entity("Sagas.LlmJobs.Data.EntityFlag", b =>
                 {
                     b.Property<string>("EntityType")
@@ -186,7 +210,7 @@ namespace Sagas.Workflows.Migrations
                         .HasColumnType("character varying(16)")
                         .HasColumnName("status");
 
-                    b.Property<string>("StopReason")
+                    b.Property<string>("StopDetail")
                         .HasMaxLength(1000)
                         .HasColumnType("character varying(1000)")
                         .HasColumnName("stop_reason");
@@ -1213,6 +1237,28 @@ namespace Sagas.Workflows.Migrations
                     b.ToTable("scan_sessions", (string)null);
                 });
 
+            modelBuilder.Entity("Sagas.ScanSessions.Data.ScanSessionSecret", b =>
+                {
+                    b.Property<Guid>("SessionId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("session_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("ProtectedDriveToken")
+                        .IsRequired()
+                        .HasMaxLength(8192)
+                        .HasColumnType("character varying(8192)")
+                        .HasColumnName("protected_drive_token");
+
+                    b.HasKey("SessionId")
+                        .HasName("pk_scan_session_secrets");
+
+                    b.ToTable("scan_session_secrets", (string)null);
+                });
+
             modelBuilder.Entity("Sagas.ScanSessions.StateMachines.ScanSessionState", b =>
                 {
                     b.Property<Guid>("CorrelationId")
@@ -1334,6 +1380,16 @@ namespace Sagas.Workflows.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_scan_file_results_scan_session_session_id");
+                });
+
+            modelBuilder.Entity("Sagas.ScanSessions.Data.ScanSessionSecret", b =>
+                {
+                    b.HasOne("Sagas.ScanSessions.Data.ScanSession", null)
+                        .WithMany()
+                        .HasForeignKey("SessionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_scan_session_secrets_scan_sessions_session_id");
                 });
 #pragma warning restore 612, 618
         }

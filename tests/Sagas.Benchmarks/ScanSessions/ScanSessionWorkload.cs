@@ -126,7 +126,7 @@ internal sealed class ScanSessionWorkload : IWorkload
             var bus = coordinator.Services.GetRequiredService<IBus>();
             var clock = Stopwatch.StartNew();
             outcome.Clock.Start();
-            await bus.Publish(new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "bench.zip")]), Codes, null, "benchmark"));
+            await bus.Publish(new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "bench.zip")]), Codes, "benchmark"));
             var finished = await Task.WhenAny(completed.Task, failed.Task).WaitAsync(TimeSpan.FromMinutes(10));
             var wall = clock.Elapsed;
             if (finished == failed.Task)

@@ -224,7 +224,7 @@ public sealed class FaultScenario : IAsyncDisposable
         var sessionId = NewId.NextGuid();
         var key = $"scan-uploads/{sessionId:N}/sheets.zip";
         await Services.GetRequiredService<IBlobStore>().PutAsync(key, new MemoryStream(zip), "application/zip");
-        var start = new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "sheets.zip")]), ArchiveCodes, null, "fault-specs");
+        var start = new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "sheets.zip")]), ArchiveCodes, "fault-specs");
         return (start, matches, matchedFiles);
     }
 

@@ -181,7 +181,7 @@ public abstract class ScanSessionEndToEndSpecs<TTransport> : IClassFixture<Trans
         await blobs.PutAsync(key, new MemoryStream(zip), "application/zip");
 
         await host.Services.GetRequiredService<IBus>().Publish(new StartScanSession(
-            sessionId, new ScanSource(Uploads: [new ScanUpload(key, "drawings.zip")]), ["EB-101", "EB-202", "GH-7"], null, "specs"));
+            sessionId, new ScanSource(Uploads: [new ScanUpload(key, "drawings.zip")]), ["EB-101", "EB-202", "GH-7"], "specs"));
 
         Assert.Equal("Completed", await host.WaitForSagaAsync(sessionId, "Completed", TimeSpan.FromSeconds(120)));
         var session = await host.QueryAsync(db => db.Set<ScanSession>().AsNoTracking().SingleAsync(s => s.Id == sessionId));
@@ -235,7 +235,7 @@ public abstract class ScanSessionEndToEndSpecs<TTransport> : IClassFixture<Trans
         await blobs.PutAsync(key, new MemoryStream("EB-101"u8.ToArray()), "text/plain");
 
         await host.Services.GetRequiredService<IBus>().Publish(new StartScanSession(
-            sessionId, new ScanSource(Uploads: [new ScanUpload(key, "a.txt")]), [" "], null, "specs"));
+            sessionId, new ScanSource(Uploads: [new ScanUpload(key, "a.txt")]), [" "], "specs"));
 
         Assert.Equal("Failed", await host.WaitForSagaAsync(sessionId, "Failed", TimeSpan.FromSeconds(60)));
         var reason = await host.QueryAsync(db => db.Set<ScanSessionState>().AsNoTracking().Where(s => s.CorrelationId == sessionId).Select(s => s.FailureReason).SingleAsync());
@@ -259,7 +259,7 @@ public abstract class ScanSessionEndToEndSpecs<TTransport> : IClassFixture<Trans
                 await Task.Delay(TimeSpan.FromMilliseconds(100), deadline.Token);
         }
 
-        await bus.Publish(new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "a.txt")]), ["EB-101"], null, "specs"));
+        await bus.Publish(new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "a.txt")]), ["EB-101"], "specs"));
 
         Assert.Equal("Cancelled", await host.WaitForSagaAsync(sessionId, "Cancelled", TimeSpan.FromSeconds(60)));
         Assert.Equal(0, await host.QueryAsync(db => db.Set<ScanFileResult>().CountAsync(r => r.SessionId == sessionId)));
