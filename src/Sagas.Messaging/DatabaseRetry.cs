@@ -68,12 +68,16 @@ public static class DatabaseRetryExtensions
     /// The retry policy of every endpoint that writes the database: transient failures and a lost insert race (a
     /// concurrent duplicate wrote the row first; the next attempt finds it and carries on as a redelivery) are retried
     /// with exponential back-off, each attempt on a fresh service scope, so a fresh DbContext. Anything else fails at
-    /// once and goes to the <c>_error</c> queue.
+    /// once and goes to the <c>_error</c> queue. When the host registered a <see cref="DatabaseRedelivery"/>, a message
+    /// whose retries were spent on a transient database error is then redelivered after minutes instead of going to
+    /// <c>_error</c> (an outage longer than the retries), until its redeliveries are spent too.
     /// </summary>
-    public static void UseDatabaseRetry(this IReceiveEndpointConfigurator endpoint, Action<DatabaseRetryOptions>? configure = null)
+    public static void UseDatabaseRetry(this IReceiveEndpointConfigurator endpoint, IRegistrationContext context, Action<DatabaseRetryOptions>? configure = null)
     {
         var options = new DatabaseRetryOptions();
         configure?.Invoke(options);
+        // First, so that it wraps the retry below (and any retry the endpoint adds after this call).
+        (context.GetService(typeof(DatabaseRedelivery)) as DatabaseRedelivery)?.Apply(endpoint);
         endpoint.UseMessageRetry(retry =>
         {
             retry.Handle<Exception>(options.ShouldRetry);
@@ -89,7 +93,7 @@ public static class DatabaseRetryExtensions
     /// </summary>
     public static void UseDatabaseRetryWithOutbox(this IReceiveEndpointConfigurator endpoint, IRegistrationContext context)
     {
-        endpoint.UseDatabaseRetry(retry =>
+        endpoint.UseDatabaseRetry(context, retry =>
         {
             retry.RetryLimit = 30;
             retry.MinInterval = TimeSpan.FromMilliseconds(5);

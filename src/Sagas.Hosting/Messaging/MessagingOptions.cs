@@ -1,10 +1,11 @@
 using System.ComponentModel.DataAnnotations;
 using Sagas.Core.Configuration;
+using Sagas.Messaging;
 using Sagas.Transports.AmazonSqs;
 
 namespace Sagas.Hosting.Messaging;
 
-public sealed class MessagingOptions
+public sealed class MessagingOptions : IValidatableObject
 {
     public const string SectionName = "Messaging";
 
@@ -22,6 +23,9 @@ public sealed class MessagingOptions
     [ValidatedOnlyWhen(nameof(UsesAmazonSqs))]
     public AmazonSqsTransportOptions AmazonSqs { get; set; } = new();
 
+    /// <summary>Redelivery after minutes of a message that failed on a transient database error (<c>Messaging:Redelivery</c>).</summary>
+    public MessageRedeliveryOptions Redelivery { get; set; } = new();
+
     public TransportKind ParseTransport() => ConfiguredName.Parse<TransportKind>(Transport, $"{SectionName}:{nameof(Transport)}");
 
     private bool UsesRabbitMq => Uses(TransportKind.RabbitMq);
@@ -29,6 +33,24 @@ public sealed class MessagingOptions
     private bool UsesAmazonSqs => Uses(TransportKind.AmazonSqs);
 
     private bool Uses(TransportKind transport) => ConfiguredName.TryParse<TransportKind>(Transport, out var kind) && kind == transport;
+
+    /// <summary>
+    /// Where a redelivery waits on this transport. Amazon SQS delays the message itself (<c>DelaySeconds</c>), so a
+    /// redelivery needs neither the scheduler nor the database it stores in; RabbitMQ (no delayed-exchange plugin) and
+    /// the in-memory transport go through the bus's message scheduler.
+    /// </summary>
+    public RedeliveryPath ChooseRedeliveryPath() => UsesAmazonSqs ? global::Sagas.Messaging.RedeliveryPath.TransportDelay : global::Sagas.Messaging.RedeliveryPath.Scheduler;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var longest = Redelivery.ParsedIntervals().DefaultIfEmpty().Max();
+        if (UsesAmazonSqs && longest > TimeSpan.FromSeconds(SqsMessage.MaxDelaySeconds))
+        {
+            yield return new ValidationResult(
+                $"{validationContext.Key(nameof(Redelivery))}:{nameof(MessageRedeliveryOptions.Intervals)} has {longest}; on Amazon SQS a redelivery " +
+                $"waits in the queue (DelaySeconds), at most {TimeSpan.FromSeconds(SqsMessage.MaxDelaySeconds)}.");
+        }
+    }
 }
 
 public sealed class RabbitMqTransportOptions : IValidatableObject

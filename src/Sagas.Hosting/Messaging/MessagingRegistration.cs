@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Core.Configuration;
 using Sagas.Hosting.Diagnostics;
+using Sagas.Messaging;
 using Sagas.Messaging.FailedMessages;
 using Sagas.Messaging.Scheduling;
 using Sagas.Messaging.Scheduling.Status;
@@ -28,6 +29,8 @@ public static class MessagingRegistration
         services.AddValidatedOptions<MessagingOptions>(configuration, MessagingOptions.SectionName);
         var options = configuration.ReadValidatedOptions<MessagingOptions>(MessagingOptions.SectionName);
         var transport = options.ParseTransport();
+        // Read by UseDatabaseRetry in every database endpoint's definition.
+        services.AddSingleton(new DatabaseRedelivery(options.Redelivery.ParsedIntervals(), options.ChooseRedeliveryPath()));
 
         services.AddMassTransit(x =>
         {

@@ -27,6 +27,15 @@ public sealed class SchedulingOptions
     [AtLeast(typeof(TimeSpan), "00:00:01")]
     public TimeSpan ClusterCheckinInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a schedule request waits in the scheduler queue's consumer, retrying, while its store (PostgreSQL) is
+    /// unreachable. Requests are only acknowledged once stored, so what arrives meanwhile stays on the broker; this
+    /// bounds how long one delivery is held. RabbitMQ closes a channel whose delivery is unacknowledged for 30 minutes
+    /// (its default <c>consumer_timeout</c>), hence the ceiling.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:10", "00:25:00")]
+    public TimeSpan StoreOutageTolerance { get; set; } = TimeSpan.FromMinutes(20);
+
     /// <summary>Overrides of the recurring schedules declared in code, by schedule name.</summary>
     public Dictionary<string, RecurringScheduleSettings> Schedules { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 }

@@ -45,7 +45,7 @@ public sealed class AskPromptPlatformConsumerDefinition : ConsumerDefinition<Ask
     public AskPromptPlatformConsumerDefinition(PromptAnalysesOptions options) => ConcurrentMessageLimit = options.PlatformCallConcurrency;
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<AskPromptPlatformConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseDatabaseRetry();
+        endpointConfigurator.UseDatabaseRetry(context);
 }
 
 /// <summary>
@@ -81,5 +81,5 @@ public sealed class AskPromptPlatformFaultConsumer(SagasDbContext db, PlatformRe
 public sealed class AskPromptPlatformFaultConsumerDefinition : ConsumerDefinition<AskPromptPlatformFaultConsumer>
 {
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<AskPromptPlatformFaultConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseDatabaseRetry();
+        endpointConfigurator.UseDatabaseRetry(context);
 }

@@ -47,7 +47,7 @@ public sealed class ScheduledPromptAnalysisRunConsumerDefinition : ConsumerDefin
     public ScheduledPromptAnalysisRunConsumerDefinition() => EndpointName = PromptAnalysesRegistration.ScheduleQueue;
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<ScheduledPromptAnalysisRunConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseDatabaseRetry();
+        endpointConfigurator.UseDatabaseRetry(context);
 }
 
 /// <summary>One fan-out page per message; the page's last prompt id travels to the next message.</summary>
@@ -60,7 +60,7 @@ public sealed class DispatchPromptAnalysisRunConsumer(PromptAnalysisFanOut fanOu
 public sealed class DispatchPromptAnalysisRunConsumerDefinition : ConsumerDefinition<DispatchPromptAnalysisRunConsumer>
 {
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<DispatchPromptAnalysisRunConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseDatabaseRetry();
+        endpointConfigurator.UseDatabaseRetry(context);
 }
 
 /// <summary>The claim step, on the recurring tick and after each fan-out page.</summary>
@@ -78,7 +78,7 @@ public sealed class ClaimPromptAnalysesConsumerDefinition : ConsumerDefinition<C
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<ClaimPromptAnalysesConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseDatabaseRetry();
+        endpointConfigurator.UseDatabaseRetry(context);
 }
 
 /// <summary>An analysis finished: its job row becomes final and the freed slot is claimed at once.</summary>
@@ -90,5 +90,5 @@ public sealed class PromptAnalysisFinishedConsumer(PromptAnalysisClaimer claimer
 public sealed class PromptAnalysisFinishedConsumerDefinition : ConsumerDefinition<PromptAnalysisFinishedConsumer>
 {
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<PromptAnalysisFinishedConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseDatabaseRetry();
+        endpointConfigurator.UseDatabaseRetry(context);
 }

@@ -87,7 +87,7 @@ public sealed class BuildScanReportConsumer(
 public sealed class BuildScanReportConsumerDefinition : ConsumerDefinition<BuildScanReportConsumer>
 {
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<BuildScanReportConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseDatabaseRetry(retry =>
+        endpointConfigurator.UseDatabaseRetry(context, retry =>
         {
             retry.AlsoRetry<IOException>();
             retry.RetryLimit = 8;
@@ -164,11 +164,11 @@ public sealed class CancelScanSessionConsumer(SagasDbContext db, TimeProvider cl
 public sealed class CancelScanSessionConsumerDefinition : ConsumerDefinition<CancelScanSessionConsumer>
 {
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<CancelScanSessionConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseDatabaseRetry();
+        endpointConfigurator.UseDatabaseRetry(context);
 }
 
 public sealed class BuildScanReportFaultConsumerDefinition : ConsumerDefinition<BuildScanReportFaultConsumer>
 {
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<BuildScanReportFaultConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseDatabaseRetry();
+        endpointConfigurator.UseDatabaseRetry(context);
 }

@@ -226,7 +226,7 @@ public sealed class ScanFileConsumerDefinition : ConsumerDefinition<ScanFileCons
 
         // Both retry the messages of a failed batch one by one (MassTransit delivers a retried message as a batch of
         // its own): after a transient database error, or for a file whose fetch failed transiently.
-        endpointConfigurator.UseDatabaseRetry(retry => retry.MaxInterval = TimeSpan.FromSeconds(2));
+        endpointConfigurator.UseDatabaseRetry(context, retry => retry.MaxInterval = TimeSpan.FromSeconds(2));
         endpointConfigurator.UseMessageRetry(retry =>
         {
             retry.Handle<ScanFileUnavailableException>();
@@ -238,5 +238,5 @@ public sealed class ScanFileConsumerDefinition : ConsumerDefinition<ScanFileCons
 public sealed class ScanFileFaultConsumerDefinition : ConsumerDefinition<ScanFileFaultConsumer>
 {
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<ScanFileFaultConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseDatabaseRetry(retry => retry.MaxInterval = TimeSpan.FromSeconds(2));
+        endpointConfigurator.UseDatabaseRetry(context, retry => retry.MaxInterval = TimeSpan.FromSeconds(2));
 }

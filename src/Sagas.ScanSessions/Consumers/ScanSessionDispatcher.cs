@@ -94,7 +94,7 @@ public sealed class ScanSessionDispatcherDefinition : ConsumerDefinition<ScanSes
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<ScanSessionDispatcher> consumerConfigurator, IRegistrationContext context)
     {
         // No in-memory outbox: a session's thousands of ScanFile messages leave as they are published, not held in memory.
-        endpointConfigurator.UseDatabaseRetry(retry =>
+        endpointConfigurator.UseDatabaseRetry(context, retry =>
         {
             retry.AlsoRetry<ScanSourceUnavailableException>();
             retry.RetryLimit = 8;

@@ -37,11 +37,18 @@ public sealed class DedicatedPostgres : IAsyncDisposable
         if (Environment.UserName == "root")
             await RunAsync("chown", "-R", "postgres:postgres", folder);
         await postgres.CtlAsync(Path.Combine(bin, "initdb"), "-D", postgres.DataFolder, "-U", "sagas", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8");
-        // fsync off: a cluster that only has to survive process restarts, never power loss.
-        await postgres.CtlAsync(Path.Combine(bin, "pg_ctl"), "-D", postgres.DataFolder, "-l", Path.Combine(folder, "server.log"), "-w", "-t", "60",
-            "-o", $"-p {postgres.Port} -k {Path.Combine(folder, "sock")} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300", "start");
+        await postgres.StartAsync();
         return postgres;
     }
+
+    /// <summary>Starts the stopped server again on the same port and data folder.</summary>
+    public Task StartAsync() =>
+        // fsync off: a cluster that only has to survive process restarts, never power loss.
+        CtlAsync(Path.Combine(_bin, "pg_ctl"), "-D", DataFolder, "-l", Path.Combine(_folder, "server.log"), "-w", "-t", "60",
+            "-o", $"-p {Port} -k {Path.Combine(_folder, "sock")} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300", "start");
+
+    /// <summary>An outage: fast shutdown (open connections are cut), and every new connection is refused until <see cref="StartAsync"/>.</summary>
+    public Task StopAsync() => CtlAsync(Path.Combine(_bin, "pg_ctl"), "-D", DataFolder, "-m", "fast", "-w", "-t", "60", "stop");
 
     public async Task<string> CreateDatabaseAsync()
     {

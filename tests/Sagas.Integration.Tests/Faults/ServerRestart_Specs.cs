@@ -27,7 +27,8 @@ internal static class InFlightWork
         ["PromptAnalyses:Platforms:Simulated:MaxLatencyMs"] = "8000",
     };
 
-    public static async Task RunAsync(FaultScenario scenario, Func<Task> fault)
+    /// <param name="recovery">How long each of the three may take to finish once <paramref name="fault"/> has returned.</param>
+    public static async Task RunAsync(FaultScenario scenario, Func<Task> fault, TimeSpan? recovery = null)
     {
         // The prompt-analyses role (saga, fan-out, claim step, platform asks) runs on worker-all only.
         await scenario.StartWorkerAsync("worker-all", "all", SlowItems);
@@ -53,9 +54,14 @@ internal static class InFlightWork
         Assert.True(analysed < Prompts, $"the run had finished all {Prompts} analyses before the fault");
         await fault();
 
-        await scenario.WaitUntilAsync("the session completed", async () => await scenario.ScanSagaStateAsync(start.SessionId) == "Completed", TimeSpan.FromMinutes(3));
-        await scenario.WaitUntilAsync("the job completed", async () => await scenario.LlmSagaStateAsync(jobId) == "Completed", TimeSpan.FromMinutes(2));
-        await scenario.WaitUntilAsync("the run finished", async () => await scenario.FinishedAnalysesAsync(runId) == Prompts, TimeSpan.FromMinutes(2));
+        // A message given up on (moved to an _error queue) means the wait can never succeed: say so at once.
+        var errors = new ErrorQueueWatch(scenario);
+        await scenario.WaitUntilAsync("the session completed", async () =>
+            await errors.NoneYetAsync() && await scenario.ScanSagaStateAsync(start.SessionId) == "Completed", recovery ?? TimeSpan.FromMinutes(3));
+        await scenario.WaitUntilAsync("the job completed", async () =>
+            await errors.NoneYetAsync() && await scenario.LlmSagaStateAsync(jobId) == "Completed", recovery ?? TimeSpan.FromMinutes(2));
+        await scenario.WaitUntilAsync("the run finished", async () =>
+            await errors.NoneYetAsync() && await scenario.FinishedAnalysesAsync(runId) == Prompts, recovery ?? TimeSpan.FromMinutes(2));
         await scenario.WaitForQuietBrokerAsync(TimeSpan.FromMinutes(1));
 
         await scenario.AssertSessionExactAsync(start.SessionId, Files, matches, matchedFiles);
@@ -67,6 +73,24 @@ internal static class InFlightWork
         var calls = await scenario.PlatformCallsAsync();
         Assert.All(FaultScenario.AnalysisPlatforms, platform => Assert.InRange(calls.GetValueOrDefault(platform), Prompts, 2 * Prompts));
         Assert.Empty(await scenario.ErrorQueuesAsync());
+    }
+}
+
+/// <summary>Looks into the error queues now and then (listing queues starts rabbitmqctl, which is not free).</summary>
+internal sealed class ErrorQueueWatch(FaultScenario scenario)
+{
+    private static readonly TimeSpan Every = TimeSpan.FromSeconds(10);
+    private DateTimeOffset _next = DateTimeOffset.MinValue;
+
+    /// <summary>True while no message lies in an _error queue; fails the spec with their names and counts otherwise.</summary>
+    public async Task<bool> NoneYetAsync()
+    {
+        if (DateTimeOffset.UtcNow < _next)
+            return true;
+        _next = DateTimeOffset.UtcNow + Every;
+        var errors = await scenario.ErrorQueuesAsync();
+        Assert.True(errors.Count == 0, $"messages were given up on: {string.Join(", ", errors)}");
+        return true;
     }
 }
 
@@ -89,5 +113,28 @@ public sealed class When_postgresql_restarts_in_the_middle_of_a_scan_session_an_
     {
         await using var scenario = await FaultScenario.StartAsync<RabbitMqTestTransport>(servers);
         await InFlightWork.RunAsync(scenario, servers.Postgres.RestartAsync);
+    }
+}
+
+/// <summary>
+/// PostgreSQL gone for minutes, far beyond the endpoint retries (seconds): every message that failed meanwhile must be
+/// redelivered later through the scheduler, none may end in an _error queue.
+/// </summary>
+[Collection(FaultCollection.Name)]
+public sealed class When_postgresql_is_down_for_three_minutes_in_the_middle_of_a_scan_session_an_llm_job_and_an_analysis_run(FaultServers servers)
+{
+    public static readonly TimeSpan Outage = TimeSpan.FromMinutes(3);
+
+    [ServerFact(postgres: true, rabbitMq: true)]
+    public async Task Should_complete_all_three_once_it_is_back_with_exact_counts_and_no_message_given_up()
+    {
+        await using var scenario = await FaultScenario.StartAsync<RabbitMqTestTransport>(servers);
+        await InFlightWork.RunAsync(scenario, async () =>
+        {
+            await servers.Postgres.StopAsync();
+            // The outage itself, not a wait for something to happen: the database stays away this long.
+            await Task.Delay(Outage);
+            await servers.Postgres.StartAsync();
+        }, recovery: TimeSpan.FromMinutes(5));
     }
 }
