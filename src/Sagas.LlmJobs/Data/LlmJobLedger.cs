@@ -121,6 +121,9 @@ public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, TimePro
         await ApplyFlagsAsync(job, decided, now, cancellationToken);
         adjustJob?.Invoke(job, transitions);
 
+        // The call that makes the last item terminal decides how the job ends, under the job's row lock: a stop for a
+        // cancel ends it cancelled only when it got there first; results that finished it first end it completed or
+        // failed. The saga, the API, sockets and webhooks all follow this status.
         var finished = false;
         if (job.IsActive && job.ProcessedItems >= job.TotalItems)
         {
@@ -132,7 +135,7 @@ public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, TimePro
             job.NextPollAt = null;
             job.LeaseId = null;
             job.LeaseUntil = null;
-            outbox.Add(new LlmJobItemsFinished(job.Id, job.TotalItems, job.SucceededItems, job.FailedItems, job.CancelledItems));
+            outbox.Add(new LlmJobItemsFinished(job.Id, job.TotalItems, job.SucceededItems, job.FailedItems, job.CancelledItems, job.Status));
         }
 
         if (transitions > 0)

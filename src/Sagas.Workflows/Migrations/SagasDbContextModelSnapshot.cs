@@ -186,7 +186,7 @@ namespace Sagas.Workflows.Migrations
                         .HasColumnType("character varying(16)")
                         .HasColumnName("status");
 
-                    b.Property<string>("StopReason")
+                    b.Property<string>("StopDetail")
                         .HasMaxLength(1000)
                         .HasColumnType("character varying(1000)")
                         .HasColumnName("stop_reason");
@@ -1176,6 +1176,7 @@ namespace Sagas.Workflows.Migrations
                         .HasColumnName("requested_by");
 
                     b.Property<long>("Revision")
+                        .IsConcurrencyToken()
                         .HasColumnType("bigint")
                         .HasColumnName("revision");
 
