@@ -5,6 +5,9 @@
 # otherwise throwaway servers are started from the Debian packages (installed first when missing and
 # running as root) on free loopback ports inside a temporary folder, and stopped again on every exit path.
 # A system-wide PostgreSQL or RabbitMQ is never touched.
+# Amazon SQS/SNS (and S3): the specs start the npm fauxqs emulator themselves, one per test class; the package is
+# installed here into its cache (SAGAS_FAUXQS_CACHE, else ~/.cache/sagas-tests/fauxqs-VERSION) when missing, before
+# any test assembly starts, so parallel assemblies never race on npm. Needs node 20+ and npm.
 #
 # Usage: tests/run-tests.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Scheduling]
 #        tests/run-tests.sh --exec COMMAND [ARGS...]   runs COMMAND instead of the tests, with the same servers
@@ -149,11 +152,48 @@ start_rabbitmq() {
   log "RabbitMQ on 127.0.0.1:$rabbit_port (node $rabbit_node)"
 }
 
+# The version the specs pin (FauxqsServer.Version) is read from there, so the two never disagree.
+fauxqs_source=tests/Sagas.Integration.Tests/Storage/FauxqsServer.cs
+
+install_fauxqs() {
+  local version cache installed
+  version=$(sed -n 's/^ *public const string Version = "\([0-9][0-9.]*\)";.*/\1/p' "$fauxqs_source")
+  [ -n "$version" ] || { log "no fauxqs version found in $fauxqs_source"; return 1; }
+  cache=${SAGAS_FAUXQS_CACHE:-$HOME/.cache/sagas-tests/fauxqs-$version}
+  if ! command -v node >/dev/null 2>&1; then
+    log "node is missing: the Amazon SQS and S3 specs are skipped (with CI=true they fail)"
+    return 0
+  fi
+  installed() { [ "$(node -p "require('$cache/node_modules/fauxqs/package.json').version" 2>/dev/null)" = "$version" ]; }
+  installed && return 0
+  if ! command -v npm >/dev/null 2>&1; then
+    log "npm is missing and fauxqs $version is not in $cache: the Amazon SQS and S3 specs cannot run"
+    return 0
+  fi
+  mkdir -p "$(dirname "$cache")"
+  # The same lock file the specs take when they install it themselves (another worktree's run, a plain dotnet test).
+  exec 9>"$cache.lock"
+  flock -w 300 9 || { log "waited 5 minutes for $cache.lock"; return 1; }
+  if ! installed; then
+    log "installing fauxqs $version into $cache"
+    local staging="$cache.staging-$$"
+    rm -rf "$staging" && mkdir -p "$staging"
+    printf '{ "name": "sagas-fauxqs", "private": true, "type": "module" }\n' > "$staging/package.json"
+    if ! (cd "$staging" && npm install "fauxqs@$version" --no-audit --no-fund --loglevel=error >"$work/npm.log" 2>&1); then
+      cat "$work/npm.log" >&2; rm -rf "$staging"; exec 9>&-
+      log "npm install fauxqs@$version failed"; return 1
+    fi
+    rm -rf "$cache" && mv "$staging" "$cache"
+  fi
+  exec 9>&-
+}
+
 if [ -z "${SAGAS_TEST_POSTGRES:-}" ] || [ -z "${SAGAS_TEST_RABBITMQ:-}" ]; then
   install_packages
 fi
 [ -n "${SAGAS_TEST_POSTGRES:-}" ] || start_postgres
 [ -n "${SAGAS_TEST_RABBITMQ:-}" ] || start_rabbitmq
+install_fauxqs
 
 if command -v docker-compose >/dev/null 2>&1; then
   log "validating compose/docker-compose.yml"

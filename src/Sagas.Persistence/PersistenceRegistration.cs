@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Core.Configuration;
+using Sagas.Persistence.DataProtection;
 
 namespace Sagas.Persistence;
 
@@ -20,6 +21,8 @@ public static class PersistenceRegistration
         services.AddSingleton(new DatabaseSettings(provider, connectionString, options.MigrateAtStartup, options.ParseSagaConcurrency()));
         services.AddDbContext<SagasDbContext>(builder => Configure(builder, provider, connectionString, model));
         services.AddHostedService<DatabaseInitializer>();
+        // After the schema step (hosted services start in registration order): the key ring's table must exist.
+        services.AddSagasDataProtection();
         return services;
     }
 

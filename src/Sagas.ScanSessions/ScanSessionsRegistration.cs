@@ -28,6 +28,7 @@ public static class ScanSessionsRegistration
         services.AddScanFileFetching(configuration);
         services.AddSingleton<ScanSourceExpander>();
         services.AddScoped<ScanFileRecorder>();
+        services.AddScoped<ScanSessionSecrets>();
         services.AddSingleton<ScanArchiveCache>();
         return services;
     }

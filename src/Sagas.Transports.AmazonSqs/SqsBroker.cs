@@ -189,6 +189,53 @@ public sealed class SqsBroker : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes up to ten received messages visible again at once (visibility timeout 0), for a stopping endpoint that took
+    /// them but will not consume them: the next consumer gets them now instead of after their visibility timeout.
+    /// Returns the receipt handles SQS did not release, with its reason; those come back when their timeout ends.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> ReleaseAsync(SqsQueue queue, IReadOnlyList<string> receiptHandles, CancellationToken cancellationToken)
+    {
+        var request = new ChangeMessageVisibilityBatchRequest
+        {
+            QueueUrl = queue.Url,
+            Entries = [.. receiptHandles.Select((handle, i) => new ChangeMessageVisibilityBatchRequestEntry(i.ToString(CultureInfo.InvariantCulture), handle) { VisibilityTimeout = 0 })],
+        };
+        try
+        {
+            var response = await _sqs.ChangeMessageVisibilityBatchAsync(request, cancellationToken);
+            return (response.Failed ?? []).ToDictionary(
+                f => receiptHandles[int.Parse(f.Id, CultureInfo.InvariantCulture)],
+                f => $"{f.Code}: {f.Message}");
+        }
+        catch (AmazonServiceException exception)
+        {
+            throw SqsTransportException.Refused(exception, "SQS", "ChangeMessageVisibilityBatch", $"queue '{queue.Name}'");
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ReleaseAsync"/> for a stopping endpoint, ten at a time: a failure is only logged, as those messages
+    /// still come back, just later (when their visibility timeout ends).
+    /// </summary>
+    public async Task ReleaseQuietlyAsync(SqsQueue queue, IReadOnlyList<string> receiptHandles)
+    {
+        foreach (var batch in receiptHandles.Chunk(10))
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                var failed = await ReleaseAsync(queue, batch, timeout.Token);
+                if (failed.Count > 0)
+                    Logger.LogWarning("Amazon SQS did not release {Count} messages of {Queue} a stopping endpoint took ({Reason}); they come back when their visibility timeout ends", failed.Count, queue.Name, failed.Values.First());
+            }
+            catch (Exception exception) when (exception is SqsTransportException or OperationCanceledException or HttpRequestException)
+            {
+                Logger.LogWarning(exception, "Could not release {Count} messages of {Queue} a stopping endpoint took; they come back when their visibility timeout ends", batch.Length, queue.Name);
+            }
+        }
+    }
+
     /// <summary>Removes a queue the bus made for itself (the temporary response queue); a missing one is fine.</summary>
     public async Task DeleteQueueAsync(string logicalName, CancellationToken cancellationToken)
     {

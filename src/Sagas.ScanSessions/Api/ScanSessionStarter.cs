@@ -33,7 +33,7 @@ public sealed class ScanSessionSubmission
 
     public List<string?>? Urls { get; init; }
 
-    /// <summary>Travels to the Drive fetcher only; never logged, never stored in a row.</summary>
+    /// <summary>Stored encrypted for the file workers until the session ends; never logged, never in a message.</summary>
     public string? DriveToken { get; init; }
 
     public string? RequestedBy { get; init; }
@@ -47,13 +47,14 @@ public sealed record ScanSubmissionError(string Field, string Message, int Statu
 /// source, stores every upload in the blob store, then writes the session row (so the session is visible at once) and
 /// <see cref="StartScanSession"/> to the transactional outbox in one commit: the command leaves when the row exists and
 /// the row never exists without its command (an API dying between the two used to orphan a row in <c>dispatching</c>).
-/// A crash before the commit leaves only unreferenced blobs. The Drive token travels in the command, so it sits in the
-/// outbox row until the dispatcher publishes and deletes it (moments, or until a process is back to dispatch).
+/// A crash before the commit leaves only unreferenced blobs. The Drive token is committed with the row, encrypted
+/// (<see cref="ScanSessionSecrets"/>), and travels in no message.
 /// </summary>
 public sealed class ScanSessionStarter(
     IBlobStore blobs,
     SagasDbContext db,
     OutboxWriter outbox,
+    ScanSessionSecrets secrets,
     ScanFilesOptions fileOptions,
     ScanFetchingOptions fetchOptions,
     ScanSessionApiOptions apiOptions,
@@ -80,7 +81,9 @@ public sealed class ScanSessionStarter(
             SourceDescription = Clip(description, 1000)!,
             CodesJson = global::System.Text.Json.JsonSerializer.Serialize(codes),
         });
-        outbox.Add(new StartScanSession(sessionId, source, codes, string.IsNullOrWhiteSpace(submission.DriveToken) ? null : submission.DriveToken.Trim(), submission.RequestedBy));
+        if (!string.IsNullOrWhiteSpace(submission.DriveToken))
+            secrets.AddDriveToken(sessionId, submission.DriveToken.Trim());
+        outbox.Add(new StartScanSession(sessionId, source, codes, submission.RequestedBy));
         await db.SaveChangesAsync(cancellationToken);
 
         // Before the dispatcher is woken: the caller's STARTED and subscription precede every event of the session.

@@ -76,6 +76,7 @@ public sealed class BuildScanReportConsumer(
         if (updated == 0)
             return;
 
+        await ScanSessionSecrets.ForgetAsync(db, sessionId, context.CancellationToken);
         outbox.Add(new ScanReportBuilt(sessionId, key));
         await db.SaveChangesAsync(context.CancellationToken);
         await transaction.CommitAsync(context.CancellationToken);
@@ -120,6 +121,7 @@ public sealed class BuildScanReportFaultConsumer(SagasDbContext db, OutboxWriter
         if (updated == 0)
             return;
 
+        await ScanSessionSecrets.ForgetAsync(db, sessionId, context.CancellationToken);
         outbox.Add(new ScanSessionFailed(sessionId, reason));
         await db.SaveChangesAsync(context.CancellationToken);
         await transaction.CommitAsync(context.CancellationToken);
@@ -155,6 +157,10 @@ public sealed class CancelScanSessionConsumer(SagasDbContext db, OutboxWriter ou
 
             // A concurrent copy inserting the same row loses on the key and comes back through the retry to the branch above.
             db.Add(new ScanSession { Id = sessionId, Status = ScanSessionStatus.Cancelled, CreatedAt = now, CompletedAt = now });
+        }
+        else
+        {
+            await ScanSessionSecrets.ForgetAsync(db, sessionId, context.CancellationToken);
         }
 
         outbox.Add(new ScanSessionCancelled(sessionId));

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.ScanSessions;
@@ -26,7 +27,8 @@ public sealed class ScanFileConsumer(
     IScanFileFetcher fetcher,
     ScanArchiveCache archives,
     ScanSessionsOptions options,
-    ITextExtractor extractor) : IConsumer<Batch<ScanFile>>
+    ITextExtractor extractor,
+    ScanSessionSecrets secrets) : IConsumer<Batch<ScanFile>>
 {
     public async Task Consume(ConsumeContext<Batch<ScanFile>> context)
     {
@@ -48,10 +50,12 @@ public sealed class ScanFileConsumer(
                 .Select(r => r.FileIndex)
                 .ToListAsync(cancellationToken);
             var done = recorded.ToHashSet();
-            pending.AddRange(group.DistinctBy(f => f.FileIndex).Where(f => !done.Contains(f.FileIndex)));
+            var todo = group.DistinctBy(f => f.FileIndex).Where(f => !done.Contains(f.FileIndex)).ToList();
+            pending.AddRange(todo);
             sessions[group.Key] = new SessionScan(
                 HoleCodeMatcher.Create(ScanSessionJson.Read(session.CodesJson)),
-                ScanSessionJson.Read(session.UploadsJson));
+                ScanSessionJson.Read(session.UploadsJson),
+                todo.Any(f => f.Kind == ScanFileKinds.Drive) ? await ReadDriveTokenAsync(group.Key, cancellationToken) : null);
         }
 
         if (pending.Count == 0)
@@ -93,7 +97,7 @@ public sealed class ScanFileConsumer(
         if (file.Error is { } known)
             return ScanFileOutcome.Failed(known, link);
 
-        var content = await FetchAsync(file, session.UploadKeys, cancellationToken);
+        var content = await FetchAsync(file, session, cancellationToken);
         if (content.Error is { } error)
             return ScanFileOutcome.Failed(error, link);
 
@@ -101,8 +105,9 @@ public sealed class ScanFileConsumer(
         return new ScanFileOutcome(result.Status, result.MatchedCodes, link, result.Error?.Message);
     }
 
-    private async Task<(ReadOnlyMemory<byte> Bytes, string? Error)> FetchAsync(ScanFile file, IReadOnlyList<string> uploadKeys, CancellationToken cancellationToken)
+    private async Task<(ReadOnlyMemory<byte> Bytes, string? Error)> FetchAsync(ScanFile file, SessionScan session, CancellationToken cancellationToken)
     {
+        var uploadKeys = session.UploadKeys;
         ScanFileReference reference;
         switch (file.Kind)
         {
@@ -117,9 +122,9 @@ public sealed class ScanFileConsumer(
                 reference = new UploadedBlobReference(uploadKeys[locator.UploadIndex], file.Name);
                 break;
             case ScanFileKinds.Drive:
-                if (string.IsNullOrEmpty(file.DriveToken))
-                    return (default, "A Google Drive file needs a Drive access token, and the session has none.");
-                reference = new DriveFileReference(file.Locator, file.DriveToken);
+                if (session.DriveToken is not { } token)
+                    return (default, session.DriveTokenError ?? "A Google Drive file needs a Drive access token, and the session has none.");
+                reference = new DriveFileReference(file.Locator, token.Value);
                 break;
             case ScanFileKinds.Url when Uri.TryCreate(file.Locator, UriKind.Absolute, out var address):
                 reference = new UrlReference(address);
@@ -143,14 +148,47 @@ public sealed class ScanFileConsumer(
     }
 
 
+    /// <summary>
+    /// What the report, the result rows and <see cref="ScanMatchFound"/> show for a file. A URL loses its query and
+    /// fragment: a signed URL's signature is a credential, and scheme, host and path are what a user recognises.
+    /// </summary>
     internal static string? LinkOf(ScanFile file) => file.Kind switch
     {
         ScanFileKinds.Drive => $"https://drive.google.com/file/d/{file.Locator}/view",
-        ScanFileKinds.Url or ScanFileKinds.S3 => file.Locator,
+        ScanFileKinds.Url => Uri.TryCreate(file.Locator, UriKind.Absolute, out var address) ? UrlFileFetcher.WithoutQuery(address) : null,
+        ScanFileKinds.S3 => file.Locator,
         _ => null,
     };
 
-    private sealed record SessionScan(HoleCodeMatcher Matcher, IReadOnlyList<string> UploadKeys);
+    /// <summary>The session's token, or why a Drive file of it cannot be read; a token that cannot be opened fails its files, not the batch.</summary>
+    private async Task<DriveTokenRead> ReadDriveTokenAsync(Guid sessionId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await secrets.ReadDriveTokenAsync(sessionId, cancellationToken) is { } token ? new DriveTokenRead(new DriveToken(token), null) : new DriveTokenRead(null, null);
+        }
+        catch (CryptographicException)
+        {
+            return new DriveTokenRead(null, "The session's Google Drive token could not be decrypted (its data-protection key is missing); start the session again.");
+        }
+    }
+
+    private sealed record SessionScan(HoleCodeMatcher Matcher, IReadOnlyList<string> UploadKeys, DriveTokenRead? Drive)
+    {
+        public DriveToken? DriveToken => Drive?.Token;
+
+        public string? DriveTokenError => Drive?.Error;
+    }
+
+    private sealed record DriveTokenRead(DriveToken? Token, string? Error);
+
+    /// <summary>Keeps the token out of the records' generated ToString, which ends up in exception messages and logs.</summary>
+    private sealed class DriveToken(string value)
+    {
+        public string Value { get; } = value;
+
+        public override string ToString() => "***";
+    }
 }
 
 /// <summary>A fetch that may succeed on a later attempt (timeout, throttling, 5xx).</summary>

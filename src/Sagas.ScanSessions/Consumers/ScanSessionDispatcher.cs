@@ -45,6 +45,7 @@ public sealed class ScanSessionDispatcher(
 
         if (session.Status == ScanSessionStatus.Dispatching)
         {
+            await using var transaction = await db.Database.BeginTransactionAsync(context.CancellationToken);
             // Listing takes a while: a cancel that committed meanwhile bumped the revision, so this write fails on the
             // concurrency check and the retry finds the row cancelled instead of turning it back into scanning.
             session.Revision++;
@@ -55,6 +56,7 @@ public sealed class ScanSessionDispatcher(
                 session.Status = ScanSessionStatus.Failed;
                 session.Error = error.Length > 2000 ? error[..2000] : error;
                 session.CompletedAt = clock.GetUtcNow();
+                await ScanSessionSecrets.ForgetAsync(db, session.Id, context.CancellationToken);
                 outbox.Add(new ScanSessionFailed(session.Id, error));
             }
             else
@@ -66,6 +68,7 @@ public sealed class ScanSessionDispatcher(
             }
 
             await db.SaveChangesAsync(context.CancellationToken);
+            await transaction.CommitAsync(context.CancellationToken);
             outbox.Flush();
         }
 
@@ -75,8 +78,7 @@ public sealed class ScanSessionDispatcher(
         foreach (var chunk in listing.Files.Chunk(options.DispatchBatchSize))
         {
             await context.PublishBatch(
-                chunk.Select(file => new ScanFile(session.Id, file.Index, file.Name, file.Kind, file.Locator,
-                    file.Kind == ScanFileKinds.Drive ? message.DriveToken : null, file.Error)),
+                chunk.Select(file => new ScanFile(session.Id, file.Index, file.Name, file.Kind, file.Locator, file.Error)),
                 context.CancellationToken);
         }
 

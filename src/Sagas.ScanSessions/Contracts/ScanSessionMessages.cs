@@ -15,12 +15,14 @@ public sealed record ScanSource(
     string? FileContentBlobKey = null,
     string? FileContentName = null);
 
-/// <summary>Starts a scan session (API → saga).</summary>
+/// <summary>
+/// Starts a scan session (API → saga). A Google Drive token never travels in a message: the API stores it encrypted
+/// beside the session row (<c>scan_session_secrets</c>), where the file workers read it.
+/// </summary>
 public sealed record StartScanSession(
     Guid SessionId,
     ScanSource Source,
     IReadOnlyList<string> TargetCodes,
-    string? DriveToken,
     string? RequestedBy);
 
 /// <summary>Saga → dispatcher: expand the source into files and send one <see cref="ScanFile"/> per file.</summary>
@@ -28,7 +30,6 @@ public sealed record DispatchScanSession(
     Guid SessionId,
     ScanSource Source,
     IReadOnlyList<string> TargetCodes,
-    string? DriveToken,
     string? RequestedBy);
 
 /// <summary>Every file of the session was sent to the file workers.</summary>
@@ -36,7 +37,8 @@ public sealed record ScanFilesDispatched(Guid SessionId, int TotalFiles);
 
 /// <summary>
 /// Work for one file. <see cref="Kind"/> is <c>upload</c>, <c>drive</c>, <c>url</c> or <c>s3</c>; <see cref="Error"/>,
-/// when set, is a problem known at listing time (unsafe ZIP entry, file too large): recorded without fetching.
+/// when set, is a problem known at listing time (unsafe ZIP entry, file too large): recorded without fetching. A Drive
+/// file's worker reads the session's token from the database, never from the message.
 /// </summary>
 public sealed record ScanFile(
     Guid SessionId,
@@ -44,7 +46,6 @@ public sealed record ScanFile(
     string Name,
     string Kind,
     string Locator,
-    string? DriveToken = null,
     string? Error = null);
 
 /// <summary>A target code was found in a file (one event per code and file).</summary>

@@ -1,11 +1,8 @@
-using System.Data.Common;
-using System.Text;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Storage;
 using Sagas.Contracts.ScanSessions;
 using Sagas.Messaging.Outbox;
 using Sagas.Persistence;
+using Sagas.ScanSessions.Fetching;
 using Sagas.ScanSessions.Matching;
 using Sagas.ScanSessions.Sources;
 
@@ -25,7 +22,8 @@ public sealed record ScannedFile(ScanFile File, ScanFileOutcome Outcome);
 /// per batch of files of one session:
 /// <list type="number">
 /// <item>the result rows go in with one <c>INSERT … ON CONFLICT DO NOTHING RETURNING file_index</c> (in file order, so
-/// two workers inserting overlapping batches wait on each other instead of deadlocking): a row already there (a
+/// two workers inserting overlapping batches wait on each other instead of deadlocking), written from the model by
+/// <see cref="InsertIgnoringDuplicates"/> so every value is stored as EF Core stores it: a row already there (a
 /// redelivery, a copy in another batch) is not returned and counts nothing;</item>
 /// <item>then one atomic update moves the session's counters by exactly the rows returned, and only while the session is
 /// scanning: a cancelled or finished session rolls the whole batch back and counts nothing. This update takes the
@@ -71,7 +69,7 @@ public sealed class ScanFileRecorder(SagasDbContext db, OutboxWriter outbox, Sca
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             var inserted = new HashSet<int>();
             foreach (var chunk in rows.Chunk(RowsPerStatement))
-                inserted.UnionWith(await InsertNewAsync(chunk, transaction, cancellationToken));
+                inserted.UnionWith(await db.InsertIgnoringDuplicatesAsync(chunk, row => row.FileIndex, cancellationToken));
             if (inserted.Count == 0)
                 return 0;
 
@@ -136,7 +134,10 @@ public sealed class ScanFileRecorder(SagasDbContext db, OutboxWriter outbox, Sca
             FileIndex = scanned.File.FileIndex,
             Name = scanned.File.Name,
             Kind = scanned.File.Kind,
-            Locator = scanned.File.Locator,
+            // The row is kept: a signed URL's query (its signature) stays out of it, as out of the link.
+            Locator = scanned.File.Kind == ScanFileKinds.Url && Uri.TryCreate(scanned.File.Locator, UriKind.Absolute, out var address)
+                ? UrlFileFetcher.WithoutQuery(address)
+                : scanned.File.Locator,
             Link = scanned.Outcome.Link,
             Status = scanned.Outcome.Status,
             MatchedCodesJson = ScanSessionJson.Write(codes),
@@ -144,57 +145,5 @@ public sealed class ScanFileRecorder(SagasDbContext db, OutboxWriter outbox, Sca
             Error = scanned.Outcome.Error is { Length: > MaxError } tooLong ? tooLong[..MaxError] : scanned.Outcome.Error,
             ProcessedAt = now,
         };
-    }
-
-    /// <summary>
-    /// EF Core has no insert-or-ignore: the statement is written here, its parameters made by EF's own type mappings so
-    /// that values are stored exactly as EF stores them (a Guid as text on SQLite, as uuid on PostgreSQL).
-    /// </summary>
-    private async Task<List<int>> InsertNewAsync(IReadOnlyList<ScanFileResult> rows, IDbContextTransaction transaction, CancellationToken cancellationToken)
-    {
-        var mappings = db.GetService<IRelationalTypeMappingSource>();
-        var connection = db.Database.GetDbConnection();
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction.GetDbTransaction();
-
-        var sql = new StringBuilder(
-            "INSERT INTO scan_file_results (session_id, file_index, name, kind, locator, link, status, matched_codes_json, match_count, error, processed_at) VALUES ");
-        for (var i = 0; i < rows.Count; i++)
-        {
-            var row = rows[i];
-            sql.Append(i == 0 ? "(" : ", (");
-            AddValue(row.SessionId);
-            AddValue(row.FileIndex);
-            AddValue(row.Name);
-            AddValue(row.Kind);
-            AddValue(row.Locator);
-            AddValue(row.Link);
-            AddValue(row.Status);
-            AddValue(row.MatchedCodesJson);
-            AddValue(row.MatchCount);
-            AddValue(row.Error);
-            AddValue(row.ProcessedAt, last: true);
-            sql.Append(')');
-        }
-
-        sql.Append(" ON CONFLICT (session_id, file_index) DO NOTHING RETURNING file_index");
-        command.CommandText = sql.ToString();
-
-        var inserted = new List<int>(rows.Count);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-            inserted.Add(Convert.ToInt32(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture));
-        return inserted;
-
-        void AddValue<T>(T value, bool last = false)
-        {
-            var name = "@p" + command.Parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var mapping = mappings.FindMapping(typeof(T)) ?? throw new InvalidOperationException($"No store mapping for {typeof(T)}.");
-            DbParameter parameter = mapping.CreateParameter(command, name, value, nullable: value is null);
-            command.Parameters.Add(parameter);
-            sql.Append(name);
-            if (!last)
-                sql.Append(", ");
-        }
     }
 }

@@ -37,3 +37,16 @@ internal sealed class ScanFileResultMapping : IEntityTypeConfiguration<ScanFileR
         builder.HasOne<ScanSession>().WithMany().HasForeignKey(x => x.SessionId).OnDelete(DeleteBehavior.Cascade);
     }
 }
+
+internal sealed class ScanSessionSecretMapping : IEntityTypeConfiguration<ScanSessionSecret>
+{
+    public void Configure(EntityTypeBuilder<ScanSessionSecret> builder)
+    {
+        builder.ToTable("scan_session_secrets");
+        builder.HasKey(x => x.SessionId);
+        builder.Property(x => x.SessionId).ValueGeneratedNever();
+        // A Drive access token is a few hundred characters; its protected form about twice that.
+        builder.Property(x => x.ProtectedDriveToken).HasMaxLength(8192);
+        builder.HasOne<ScanSession>().WithMany().HasForeignKey(x => x.SessionId).OnDelete(DeleteBehavior.Cascade);
+    }
+}

@@ -4,43 +4,82 @@ using System.Net.Sockets;
 namespace Sagas.ScanSessions.Fetching;
 
 /// <summary>
-/// Decides, at connect time and for every redirect hop, whether a resolved address may be contacted. Checking the
-/// address the socket really connects to (not the host name in the URL) also defeats DNS names that resolve inward.
+/// Decides whether an address a scan URL resolved to may be contacted: only addresses routed on the public internet.
+/// IPv6 forms that carry an IPv4 address (IPv4-mapped and -compatible, NAT64 <c>64:ff9b::/96</c>, 6to4
+/// <c>2002::/16</c>, Teredo <c>2001::/32</c>) are judged by the IPv4 address they lead to, since a translator or
+/// tunnel on the path delivers them there.
 /// </summary>
 public static class PrivateNetworkGuard
 {
+    // IANA special-purpose IPv4 ranges that are not globally reachable (RFC 6890 and successors).
+    private static readonly IPNetwork[] NonPublicV4 =
+    [
+        IPNetwork.Parse("0.0.0.0/8"),
+        IPNetwork.Parse("10.0.0.0/8"),
+        IPNetwork.Parse("100.64.0.0/10"), // carrier-grade NAT
+        IPNetwork.Parse("127.0.0.0/8"),
+        IPNetwork.Parse("169.254.0.0/16"), // link-local, cloud metadata services
+        IPNetwork.Parse("172.16.0.0/12"),
+        IPNetwork.Parse("192.0.0.0/24"),
+        IPNetwork.Parse("192.0.2.0/24"), // documentation
+        IPNetwork.Parse("192.88.99.0/24"), // 6to4 relay anycast
+        IPNetwork.Parse("192.168.0.0/16"),
+        IPNetwork.Parse("198.18.0.0/15"), // benchmarking
+        IPNetwork.Parse("198.51.100.0/24"), // documentation
+        IPNetwork.Parse("203.0.113.0/24"), // documentation
+        IPNetwork.Parse("224.0.0.0/4"), // multicast
+        IPNetwork.Parse("240.0.0.0/4"), // reserved, broadcast
+    ];
+
+    private static readonly IPNetwork[] NonPublicV6 =
+    [
+        IPNetwork.Parse("::/128"),
+        IPNetwork.Parse("::1/128"),
+        IPNetwork.Parse("64:ff9b:1::/48"), // local-use NAT64: translates into the operator's own networks
+        IPNetwork.Parse("100::/64"), // discard
+        IPNetwork.Parse("2001:db8::/32"), // documentation
+        IPNetwork.Parse("fc00::/7"), // unique local
+        IPNetwork.Parse("fe80::/10"), // link-local
+        IPNetwork.Parse("fec0::/10"), // site-local
+        IPNetwork.Parse("ff00::/8"), // multicast
+    ];
+
+    private static readonly IPNetwork V4Compatible = IPNetwork.Parse("::/96");
+    private static readonly IPNetwork Nat64 = IPNetwork.Parse("64:ff9b::/96");
+    private static readonly IPNetwork SixToFour = IPNetwork.Parse("2002::/16");
+    private static readonly IPNetwork Teredo = IPNetwork.Parse("2001::/32");
+
     public static bool IsPublic(IPAddress address)
     {
-        if (address.IsIPv4MappedToIPv6)
-            address = address.MapToIPv4();
-
-        if (IPAddress.IsLoopback(address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) || address.Equals(IPAddress.Broadcast))
+        ArgumentNullException.ThrowIfNull(address);
+        if (address.AddressFamily == AddressFamily.InterNetwork)
+            return !NonPublicV4.Any(network => network.Contains(address));
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
             return false;
 
-        if (address.AddressFamily == AddressFamily.InterNetwork)
+        // A scope id is a link-local notion; the range checks below compare the bits only.
+        if (address.ScopeId != 0)
+            address = new IPAddress(address.GetAddressBytes());
+        if (address.IsIPv4MappedToIPv6)
+            return IsPublic(address.MapToIPv4());
+        if (NonPublicV6.Any(network => network.Contains(address)))
+            return false;
+
+        var bytes = address.GetAddressBytes();
+        if (V4Compatible.Contains(address) || Nat64.Contains(address))
+            return IsPublic(new IPAddress(bytes.AsSpan(12, 4)));
+        if (SixToFour.Contains(address))
+            return IsPublic(new IPAddress(bytes.AsSpan(2, 4)));
+        if (Teredo.Contains(address))
         {
-            var b = address.GetAddressBytes();
-            return !(b[0] == 0
-                || b[0] == 10
-                || (b[0] == 100 && b[1] >= 64 && b[1] <= 127) // carrier-grade NAT
-                || (b[0] == 169 && b[1] == 254) // link-local, cloud metadata
-                || (b[0] == 172 && b[1] >= 16 && b[1] <= 31)
-                || (b[0] == 192 && b[1] == 0 && b[2] == 0)
-                || (b[0] == 192 && b[1] == 168)
-                || (b[0] == 198 && (b[1] == 18 || b[1] == 19)) // benchmarking
-                || b[0] >= 224); // multicast and reserved
+            // The Teredo server's address, then the client's, which travels with its bits inverted.
+            Span<byte> client = stackalloc byte[4];
+            for (var i = 0; i < 4; i++)
+                client[i] = (byte)~bytes[12 + i];
+            return IsPublic(new IPAddress(bytes.AsSpan(4, 4))) && IsPublic(new IPAddress(client));
         }
 
-        if (address.AddressFamily == AddressFamily.InterNetworkV6)
-        {
-            var b = address.GetAddressBytes();
-            return !(address.IsIPv6LinkLocal
-                || address.IsIPv6SiteLocal
-                || address.IsIPv6Multicast
-                || (b[0] & 0xFE) == 0xFC); // unique local fc00::/7
-        }
-
-        return false;
+        return true;
     }
 }
 

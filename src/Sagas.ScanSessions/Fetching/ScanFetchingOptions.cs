@@ -5,7 +5,7 @@ using Sagas.Storage.Content;
 namespace Sagas.ScanSessions.Fetching;
 
 /// <summary>Section <c>ScanSessions:Fetching</c>: limits for reading one scanned file, whatever its source.</summary>
-public sealed class ScanFetchingOptions
+public sealed class ScanFetchingOptions : IValidatableObject
 {
     public const string SectionName = "ScanSessions:Fetching";
 
@@ -34,6 +34,14 @@ public sealed class ScanFetchingOptions
     /// </summary>
     public bool AllowPrivateNetworks { get; set; }
 
+    /// <summary>
+    /// Fetch URLs through the proxy of the environment (<c>HTTPS_PROXY</c>, <c>HTTP_PROXY</c>, <c>NO_PROXY</c>). Off by
+    /// default, and then scan fetches connect directly whatever the environment says. Only allowed together with
+    /// <see cref="AllowPrivateNetworks"/>: through a proxy the worker never sees the address the proxy connects to, so
+    /// the private-address guard cannot run and the proxy itself must refuse internal destinations.
+    /// </summary>
+    public bool UseEnvironmentProxy { get; set; }
+
     /// <summary>Buckets scans may read; empty allows every bucket the S3 credentials reach.</summary>
     public List<string> AllowedS3Buckets { get; set; } = [];
 
@@ -43,4 +51,15 @@ public sealed class ScanFetchingOptions
 
     public bool IsBucketAllowed(string bucket) =>
         AllowedS3Buckets.Count == 0 || AllowedS3Buckets.Contains(bucket, StringComparer.Ordinal);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (UseEnvironmentProxy && !AllowPrivateNetworks)
+        {
+            yield return new ValidationResult(
+                $"{validationContext.Key(nameof(UseEnvironmentProxy))} is true but {validationContext.Key(nameof(AllowPrivateNetworks))} is false. " +
+                "Through a proxy the private-address guard cannot see where a URL leads: leave the proxy off, or set both " +
+                "when the proxy itself refuses internal destinations.");
+        }
+    }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -53,40 +52,25 @@ public static class ScanFetchingRegistration
         return services;
     }
 
-    internal static SocketsHttpHandler CreateHandler(ScanFetchingOptions options) => new()
+    /// <summary>
+    /// The scan URL client's handler. With the guard on (the default) it never goes through a proxy: through one, the
+    /// worker connects to the proxy and never sees the address the proxy reaches, so the guard would check the proxy
+    /// instead of the target. The environment's proxy is used only when asked for together with
+    /// <see cref="ScanFetchingOptions.AllowPrivateNetworks"/> (the proxy is then the one to refuse internal targets).
+    /// </summary>
+    internal static SocketsHttpHandler CreateHandler(ScanFetchingOptions options, GuardedConnector? connector = null) => new()
     {
         AllowAutoRedirect = options.MaxRedirects > 0,
         MaxAutomaticRedirections = Math.Max(1, options.MaxRedirects),
         AutomaticDecompression = DecompressionMethods.None,
         UseCookies = false,
+        UseProxy = options.AllowPrivateNetworks && options.UseEnvironmentProxy,
         // An abandoned (too large) body closes the connection instead of being drained from a possibly hostile server.
         MaxResponseDrainSize = 0,
         ConnectTimeout = TimeSpan.FromSeconds(15),
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        ConnectCallback = options.AllowPrivateNetworks ? null : ConnectToPublicAddressAsync,
+        ConnectCallback = options.AllowPrivateNetworks ? null : (connector ?? GuardedConnector.Public).ConnectAsync,
     };
-
-    /// <summary>Resolves the host itself and connects only to public addresses; runs for every redirect hop too.</summary>
-    private static async ValueTask<Stream> ConnectToPublicAddressAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
-    {
-        var host = context.DnsEndPoint.Host;
-        var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, cancellationToken);
-        var allowed = addresses.Where(PrivateNetworkGuard.IsPublic).ToArray();
-        if (allowed.Length == 0)
-            throw new PrivateNetworkAddressException(host);
-
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(allowed, context.DnsEndPoint.Port, cancellationToken);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
 
     private static PrivateNetworkAddressException? FindPrivateNetworkRefusal(Exception? exception)
     {

@@ -26,7 +26,7 @@ public sealed class UrlFileFetcher(HttpClient httpClient, ScanFetchingOptions op
         if (Check(address) is { } invalid)
             return invalid;
 
-        var shown = Shown(address);
+        var shown = WithoutQuery(address);
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, address);
@@ -42,7 +42,7 @@ public sealed class UrlFileFetcher(HttpClient httpClient, ScanFetchingOptions op
             var (buffer, length) = await BoundedContent.ReadAsync(body, options.MaxFileBytes, response.Content.Headers.ContentLength, cancellationToken);
             var name = FileNameOf(response.Content.Headers.ContentDisposition, finalAddress);
             var contentType = response.Content.Headers.ContentType?.MediaType ?? "application/octet-stream";
-            return new FetchedFile(name, contentType, buffer, length, address.ToString());
+            return new FetchedFile(name, contentType, buffer, length, WithoutQuery(address));
         }
         catch (ContentTooLargeException)
         {
@@ -89,8 +89,15 @@ public sealed class UrlFileFetcher(HttpClient httpClient, ScanFetchingOptions op
         return DownloadFileName.Sanitize(lastSegment, address.Host);
     }
 
-    /// <summary>The URL without its query, which may carry tokens that must not end up in a report.</summary>
-    private static string Shown(Uri address) => address.GetLeftPart(UriPartial.Path);
+    /// <summary>
+    /// The URL without its query and fragment, which may carry credentials (a signed URL's signature) that must not end
+    /// up in a report, an event or a log; what is left is what a user recognises the file by.
+    /// </summary>
+    public static string WithoutQuery(Uri address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        return address.GetLeftPart(UriPartial.Path);
+    }
 
     private static T? Find<T>(Exception? exception)
         where T : Exception

@@ -46,7 +46,6 @@ public sealed class ScanSessionStateMachine : MassTransitStateMachine<ScanSessio
                     context.Saga.CorrelationId,
                     context.Message.Source,
                     context.Message.TargetCodes,
-                    context.Message.DriveToken,
                     context.Message.RequestedBy))
                 .TransitionTo(Dispatching),
             When(SessionCancelled)

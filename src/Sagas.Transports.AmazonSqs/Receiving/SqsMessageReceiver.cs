@@ -11,11 +11,15 @@ namespace Sagas.Transports.AmazonSqs.Receiving;
 /// The receive loop of one endpoint: long-polls for as many messages (up to ten) as the endpoint has room for, holds
 /// at most <c>PrefetchCount</c> at once and consumes at most <c>ConcurrentMessageLimit</c> of them at once. A queue
 /// deleted under it is logged and declared again (with its subscriptions); any other failure ends the loop, which
-/// faults the endpoint (readiness shows the error) until MassTransit restarts it.
+/// faults the endpoint (readiness shows the error) until MassTransit restarts it. Stopping, it finishes its last poll
+/// and releases every message it took but did not start.
 /// </summary>
 [SuppressMessage("Design", "CA1001", Justification = "The semaphores never hand out a wait handle, so there is nothing to dispose; a handler may still release one just after the agent completed.")]
 internal sealed class SqsMessageReceiver : ConsumerAgent<string>
 {
+    /// <summary>How long past its wait a stopping endpoint's last long poll may take before it is cut off.</summary>
+    private const int DrainSlackSeconds = 5;
+
     private readonly SqsReceiveEndpointContext _context;
     private readonly SqsBroker _broker;
     private readonly ILogger _logger;
@@ -55,6 +59,14 @@ internal sealed class SqsMessageReceiver : ConsumerAgent<string>
     private async Task ConsumeAsync()
     {
         SetReady();
+        // A long poll is not abandoned: SQS can hand a message to a receive whose caller has gone (cancelling the HTTP
+        // request does not cancel the receive on the server), and that message would stay hidden for a whole visibility
+        // timeout. So a stopping endpoint lets its poll run out (at most WaitTimeSeconds; cut off only after some slack,
+        // for a connection that hangs) and gives back whatever the poll brought. The bus's own response queue is deleted
+        // as the bus stops, taking anything in it along, so its poll is simply cancelled.
+        var drainTime = _context.IsTemporary ? TimeSpan.Zero : TimeSpan.FromSeconds(_broker.Options.WaitTimeSeconds + DrainSlackSeconds);
+        using var poll = new CancellationTokenSource();
+        await using var drain = Stopping.Register(() => poll.CancelAfter(drainTime));
         try
         {
             while (!IsStopping)
@@ -67,11 +79,13 @@ internal sealed class SqsMessageReceiver : ConsumerAgent<string>
                 List<Message> messages;
                 try
                 {
-                    messages = await _broker.ReceiveAsync(_queue, room, Stopping);
+                    messages = await _broker.ReceiveAsync(_queue, room, poll.Token);
                 }
                 catch (QueueDoesNotExistException)
                 {
                     _held.Release(room);
+                    if (IsStopping)
+                        break;
                     await RedeclareQueueAsync();
                     continue;
                 }
@@ -79,6 +93,13 @@ internal sealed class SqsMessageReceiver : ConsumerAgent<string>
                 {
                     _held.Release(room);
                     throw;
+                }
+
+                if (IsStopping)
+                {
+                    _held.Release(room);
+                    await _broker.ReleaseQuietlyAsync(_queue, [.. messages.Select(m => m.ReceiptHandle)]);
+                    break;
                 }
 
                 if (room > messages.Count)
@@ -89,7 +110,7 @@ internal sealed class SqsMessageReceiver : ConsumerAgent<string>
         }
         catch (OperationCanceledException) when (IsStopping)
         {
-            // Stopping: messages received but not consumed become visible again after their timeout.
+            // Stopping while waiting for room, or a poll that hung past its time: nothing was taken that is not given back.
         }
     }
 
@@ -122,8 +143,8 @@ internal sealed class SqsMessageReceiver : ConsumerAgent<string>
         }
         catch (OperationCanceledException) when (IsStopping)
         {
-            // Held but never started: SQS makes it visible again after the timeout.
-            await receiveLock.Faulted(new OperationCanceledException(Stopping));
+            // Held but never started: given back, so the next consumer has it now rather than after the timeout.
+            await receiveLock.ReleaseAsync();
         }
         finally
         {

@@ -7,7 +7,8 @@ namespace Sagas.Transports.AmazonSqs.Receiving;
 /// <summary>
 /// Holds one received message while it is consumed: its visibility timeout is extended every half timeout so a slow
 /// consumer keeps it, and it is deleted (in a batch) once consumed or moved to an error queue. A message whose
-/// handling failed is simply no longer extended: SQS delivers it again when the timeout runs out.
+/// handling failed is simply no longer extended: SQS delivers it again when the timeout runs out. One the endpoint
+/// stopped before starting it is released at once.
 /// </summary>
 internal sealed class SqsReceiveLock : ReceiveLockContext, IDisposable
 {
@@ -36,6 +37,13 @@ internal sealed class SqsReceiveLock : ReceiveLockContext, IDisposable
     }
 
     public Task Faulted(Exception exception) => StopRenewingAsync();
+
+    /// <summary>For a message the stopping endpoint never started: visible again at once, not after its timeout.</summary>
+    public async Task ReleaseAsync()
+    {
+        await StopRenewingAsync();
+        await _broker.ReleaseQuietlyAsync(_queue, [_receiptHandle]);
+    }
 
     public Task ValidateLockStatus() => Task.CompletedTask;
 

@@ -23,6 +23,30 @@ namespace Sagas.Workflows.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<int>("Id"));
+
+                    b.Property<string>("FriendlyName")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("friendly_name");
+
+                    b.Property<string>("Xml")
+                        .HasColumnType("text")
+                        .HasColumnName("xml");
+
+                    b.HasKey("Id")
+                        .HasName("pk_data_protection_keys");
+
+                    b.ToTable("data_protection_keys", (string)null);
+                });
+
             modelBuilder.Entity("Sagas.LlmJobs.Data.EntityFlag", b =>
                 {
                     b.Property<string>("EntityType")
@@ -363,6 +387,14 @@ namespace Sagas.Workflows.Migrations
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)")
                         .HasColumnName("status");
+
+                    b.Property<Guid?>("SubmitClaimId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("submit_claim_id");
+
+                    b.Property<DateTimeOffset?>("SubmitClaimedUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("submit_claimed_until");
 
                     b.Property<DateTimeOffset?>("SubmittedAt")
                         .HasColumnType("timestamp with time zone")
@@ -816,6 +848,14 @@ namespace Sagas.Workflows.Migrations
                         .HasColumnType("boolean")
                         .HasColumnName("brand_mentioned");
 
+                    b.Property<Guid?>("ClaimId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("claim_id");
+
+                    b.Property<DateTimeOffset?>("ClaimedUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("claimed_until");
+
                     b.Property<DateTimeOffset?>("CompletedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("completed_at");
@@ -1214,6 +1254,28 @@ namespace Sagas.Workflows.Migrations
                     b.ToTable("scan_sessions", (string)null);
                 });
 
+            modelBuilder.Entity("Sagas.ScanSessions.Data.ScanSessionSecret", b =>
+                {
+                    b.Property<Guid>("SessionId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("session_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("ProtectedDriveToken")
+                        .IsRequired()
+                        .HasMaxLength(8192)
+                        .HasColumnType("character varying(8192)")
+                        .HasColumnName("protected_drive_token");
+
+                    b.HasKey("SessionId")
+                        .HasName("pk_scan_session_secrets");
+
+                    b.ToTable("scan_session_secrets", (string)null);
+                });
+
             modelBuilder.Entity("Sagas.ScanSessions.StateMachines.ScanSessionState", b =>
                 {
                     b.Property<Guid>("CorrelationId")
@@ -1335,6 +1397,16 @@ namespace Sagas.Workflows.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_scan_file_results_scan_session_session_id");
+                });
+
+            modelBuilder.Entity("Sagas.ScanSessions.Data.ScanSessionSecret", b =>
+                {
+                    b.HasOne("Sagas.ScanSessions.Data.ScanSession", null)
+                        .WithMany()
+                        .HasForeignKey("SessionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_scan_session_secrets_scan_sessions_session_id");
                 });
 #pragma warning restore 612, 618
         }

@@ -16,10 +16,11 @@ using Sagas.Workflows;
 namespace Sagas.Benchmarks.ScanSessions;
 
 /// <summary>
-/// One scan session of many small generated files, end to end on RabbitMQ + PostgreSQL: this process hosts the
-/// saga, dispatcher and report builder (role scan-sessions); two Sagas.Worker processes (role scan-files) scan.
-/// Reported beside it: the pure per-file work measured in-process, the orchestration overhead, each worker's peak
-/// RSS, and MassTransit's raw send + consume of the same number of messages on the same broker.
+/// One scan session of many small generated files, end to end on each broker (RabbitMQ, and Amazon SQS as the fauxqs
+/// emulator serves it) + PostgreSQL, one after the other in the same run: this process hosts the saga, dispatcher and
+/// report builder (role scan-sessions); two Sagas.Worker processes (role scan-files) scan. Reported beside it: the pure
+/// per-file work measured in-process, the orchestration overhead, each worker's peak RSS, and MassTransit's raw send +
+/// consume of the same number of messages on the same broker.
 /// </summary>
 internal sealed class ScanSessionWorkload : IWorkload
 {
@@ -28,36 +29,92 @@ internal sealed class ScanSessionWorkload : IWorkload
 
     public string Name => "scan-session";
 
-    public string Description => "6,600 small files through a scan session with 2 worker processes (RabbitMQ + PostgreSQL); overhead, worker RSS, ratio to raw MassTransit. [--quick] [--files N] [--workers N]";
+    public string Description => "6,600 small files through a scan session with 2 worker processes, on RabbitMQ and on Amazon SQS (fauxqs emulator), + PostgreSQL; overhead, worker RSS, raw MassTransit send + consume. [--quick] [--files N] [--workers N] [--transports rabbitmq,amazon-sqs]";
 
     public async Task<int> RunAsync(string[] args)
     {
         var quick = args.Contains("--quick");
         var files = BenchmarkArguments.Int(args, "--files", quick ? 300 : 6_600);
         var workerCount = BenchmarkArguments.Int(args, "--workers", 2);
-
-        await using var database = await BenchmarkServers.CreateDatabaseAsync();
-        await using var broker = await BenchmarkServers.CreateVirtualHostAsync();
-        var root = Path.Combine(Path.GetTempPath(), "sagas-bench-scan-" + Guid.NewGuid().ToString("N")[..8]);
-        var blobRoot = Path.Combine(root, "blobs");
+        var transports = BenchmarkBrokers.Selected(args);
         var zip = BuildZip(files);
 
-        Console.WriteLine($"# scan-session: {files:N0} files ({zip.Length / 1024.0:N0} KiB ZIP), {Codes.Length} target codes, {workerCount} worker processes");
+        Console.WriteLine($"# scan-session: {files:N0} files ({zip.Length / 1024.0:N0} KiB ZIP), {Codes.Length} target codes, {workerCount} worker processes, on {string.Join(" and ", transports)}");
         Console.WriteLine(BenchmarkMachine.Describe());
 
         var pureWork = MeasurePureWork(zip);
+        var parallelism = Math.Min(Environment.ProcessorCount, workerCount * 8);
+        var results = new List<SessionRun>();
+        foreach (var transport in transports)
+        {
+            await using var broker = await BenchmarkBrokers.CreateAsync(transport);
+            var run = await RunSessionAsync(broker, zip, files, workerCount);
+            results.Add(run);
+            var overhead = run.Wall - (pureWork / parallelism);
+            Console.WriteLine();
+            Console.WriteLine($"## {broker.Label}");
+            Console.WriteLine();
+            Console.WriteLine("| measure | value |");
+            Console.WriteLine("|---|---:|");
+            Console.WriteLine($"| files processed / matches | {run.Processed:N0} / {run.Matches:N0} (expected {files:N0} / {ExpectedMatches(files):N0}) |");
+            Console.WriteLine($"| wall time, start → ScanSessionCompleted | {run.Wall.TotalSeconds:N2} s |");
+            Console.WriteLine($"| pure per-file work (extract + match, bytes in memory), sequential | {pureWork.TotalSeconds:N2} s |");
+            Console.WriteLine($"| orchestration overhead = wall − pure work / {parallelism} (cores usable) | {overhead.TotalSeconds:N2} s |");
+            Console.WriteLine($"| orchestration overhead = wall − pure work (no parallel credit) | {(run.Wall - pureWork).TotalSeconds:N2} s |");
+            Console.WriteLine($"| worker peak RSS (VmHWM) | {string.Join(" / ", run.Rss.Select(r => r.ToString("N0", CultureInfo.InvariantCulture) + " MB"))} |");
+            Console.WriteLine($"| raw MassTransit send + consume of {files:N0} messages | {run.Raw.TotalSeconds:N2} s ({files / run.Raw.TotalSeconds:N0} msg/s) |");
+            Console.WriteLine($"| ratio scan session / raw | {run.Wall.TotalSeconds / run.Raw.TotalSeconds:N1}× |");
+            Console.WriteLine();
+            Console.WriteLine($"timeline: {run.Timeline}");
+            Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
+        }
 
+        if (results.Count > 1)
+        {
+            Console.WriteLine();
+            Console.WriteLine("## side by side");
+            Console.WriteLine();
+            Console.WriteLine($"| measure | {string.Join(" | ", results.Select(r => r.Label))} |");
+            Console.WriteLine($"|---|{string.Concat(results.Select(_ => "---:|"))}");
+            Console.WriteLine($"| raw MassTransit send + consume of {files:N0} messages | {string.Join(" | ", results.Select(r => $"{r.Raw.TotalSeconds:N2} s"))} |");
+            Console.WriteLine($"| raw messages/s (send + consume) | {string.Join(" | ", results.Select(r => $"{files / r.Raw.TotalSeconds:N0}"))} |");
+            Console.WriteLine($"| scan session, start → ScanSessionCompleted | {string.Join(" | ", results.Select(r => $"{r.Wall.TotalSeconds:N2} s"))} |");
+            Console.WriteLine($"| scan session files/s | {string.Join(" | ", results.Select(r => $"{files / r.Wall.TotalSeconds:N0}"))} |");
+            Console.WriteLine($"| ratio scan session / raw | {string.Join(" | ", results.Select(r => $"{r.Wall.TotalSeconds / r.Raw.TotalSeconds:N1}×"))} |");
+            Console.WriteLine($"| worker peak RSS | {string.Join(" | ", results.Select(r => string.Join(" / ", r.Rss.Select(m => m.ToString("N0", CultureInfo.InvariantCulture) + " MB"))))} |");
+        }
+
+        var exact = results.All(r => r.Failure is null && r.Processed == files && r.Matches == ExpectedMatches(files));
+        // The targets are RabbitMQ's, the production broker measured here; the emulator's figures are reported, not judged.
+        var rabbit = results.FirstOrDefault(r => r.Transport == BenchmarkBrokers.RabbitMq);
+        var targetsMet = rabbit is null || ((rabbit.Wall - (pureWork / parallelism)).TotalSeconds <= 15 && rabbit.Rss.All(r => r < 500));
+        Console.WriteLine();
+        foreach (var failed in results.Where(r => r.Failure is not null))
+            Console.WriteLine($"SESSION FAILED on {failed.Label}: {failed.Failure}");
+        Console.WriteLine(!exact ? "COUNTS NOT EXACT" : targetsMet ? "targets met: exact counts on every broker; on RabbitMQ overhead <= 15 s and RSS < 500 MB" : "TARGET MISSED: see the RabbitMQ table");
+
+        // The quick run is the test command's smoke test: it checks correctness only, never time.
+        return exact && (quick || targetsMet) ? 0 : 1;
+    }
+
+    private sealed record SessionRun(string Transport, string Label, long Processed, long Matches, TimeSpan Wall, IReadOnlyList<double> Rss, TimeSpan Raw, string Timeline, string? Failure);
+
+    private static async Task<SessionRun> RunSessionAsync(IBenchmarkBroker broker, byte[] zip, int files, int workerCount)
+    {
+        await using var database = await BenchmarkServers.CreateDatabaseAsync();
+        var root = Path.Combine(Path.GetTempPath(), "sagas-bench-scan-" + Guid.NewGuid().ToString("N")[..8]);
+        var blobRoot = Path.Combine(root, "blobs");
         var completed = new TaskCompletionSource<ScanSessionCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
         var failed = new TaskCompletionSource<ScanSessionFailed>(TaskCreationOptions.RunContinuationsAsynchronously);
         var outcome = new SessionOutcome(completed, failed);
-        using var coordinator = BuildCoordinator(broker.Address, database.ConnectionString, blobRoot, outcome);
+        using var coordinator = BuildCoordinator(broker, database.ConnectionString, blobRoot, outcome);
         await coordinator.StartAsync();
         var workers = new List<HostProcess>();
         using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         try
         {
             for (var i = 0; i < workerCount; i++)
-                workers.Add(HostProcess.Start("Sagas.Worker", WorkerSettings(broker.Address, database.ConnectionString, blobRoot)));
+                workers.Add(HostProcess.Start("Sagas.Worker", WorkerSettings(broker, database.ConnectionString, blobRoot)));
             foreach (var worker in workers)
                 await worker.WaitUntilReadyAsync(probe, TimeSpan.FromSeconds(60));
 
@@ -69,41 +126,16 @@ internal sealed class ScanSessionWorkload : IWorkload
             var bus = coordinator.Services.GetRequiredService<IBus>();
             var clock = Stopwatch.StartNew();
             outcome.Clock.Start();
-            await bus.Publish(new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "bench.zip")]), Codes, null, "benchmark"));
+            await bus.Publish(new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "bench.zip")]), Codes, "benchmark"));
             var finished = await Task.WhenAny(completed.Task, failed.Task).WaitAsync(TimeSpan.FromMinutes(10));
             var wall = clock.Elapsed;
             if (finished == failed.Task)
-            {
-                Console.WriteLine($"SESSION FAILED: {failed.Task.Result.Reason}");
-                return 1;
-            }
+                return new SessionRun(broker.Name, broker.Label, 0, 0, wall, [], TimeSpan.Zero, outcome.Timeline(), failed.Task.Result.Reason);
 
             var result = completed.Task.Result;
             var rss = workers.Select(p => p.PeakResidentMegabytes() ?? double.NaN).ToList();
-            var raw = await RawSendConsumeAsync(broker.Address, files);
-
-            var parallelism = Math.Min(Environment.ProcessorCount, workerCount * 8);
-            var overhead = wall - (pureWork / parallelism);
-            var exact = result.TotalProcessed == files && result.TotalMatches == ExpectedMatches(files);
-            Console.WriteLine();
-            Console.WriteLine("| measure | value |");
-            Console.WriteLine("|---|---:|");
-            Console.WriteLine($"| files processed / matches | {result.TotalProcessed:N0} / {result.TotalMatches:N0} (expected {files:N0} / {ExpectedMatches(files):N0}) |");
-            Console.WriteLine($"| wall time, start → ScanSessionCompleted | {wall.TotalSeconds:N2} s |");
-            Console.WriteLine($"| pure per-file work (extract + match, bytes in memory), sequential | {pureWork.TotalSeconds:N2} s |");
-            Console.WriteLine($"| orchestration overhead = wall − pure work / {parallelism} (cores usable) | {overhead.TotalSeconds:N2} s |");
-            Console.WriteLine($"| orchestration overhead = wall − pure work (no parallel credit) | {(wall - pureWork).TotalSeconds:N2} s |");
-            Console.WriteLine($"| worker peak RSS (VmHWM) | {string.Join(" / ", rss.Select(r => r.ToString("N0", CultureInfo.InvariantCulture) + " MB"))} |");
-            Console.WriteLine($"| raw MassTransit send + consume of {files:N0} messages | {raw.TotalSeconds:N2} s |");
-            Console.WriteLine($"| ratio scan session / raw | {wall.TotalSeconds / raw.TotalSeconds:N1}× |");
-            Console.WriteLine();
-            Console.WriteLine($"timeline: {outcome.Timeline()}");
-            Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
-            var targetsMet = overhead.TotalSeconds <= 15 && rss.All(r => r < 500);
-            Console.WriteLine(!exact ? "COUNTS NOT EXACT" : targetsMet ? "targets met: exact counts, overhead <= 15 s, RSS < 500 MB" : "TARGET MISSED: see the table");
-
-            // The quick run is the test command's smoke test: it checks correctness only, never time.
-            return exact && (quick || targetsMet) ? 0 : 1;
+            var raw = await broker.RawSendConsumeAsync(files);
+            return new SessionRun(broker.Name, broker.Label, result.TotalProcessed, result.TotalMatches, wall, rss, raw, outcome.Timeline(), null);
         }
         finally
         {
@@ -174,13 +206,12 @@ internal sealed class ScanSessionWorkload : IWorkload
         throw new UnreachableException();
     }
 
-    private static IHost BuildCoordinator(Uri broker, string connectionString, string blobRoot, SessionOutcome outcome)
+    private static IHost BuildCoordinator(IBenchmarkBroker broker, string connectionString, string blobRoot, SessionOutcome outcome)
     {
         var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(broker.HostSettings.Select(setting => KeyValuePair.Create(setting.Key, (string?)setting.Value)));
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Messaging:Transport"] = "RabbitMq",
-            ["Messaging:RabbitMq:Uri"] = broker.ToString(),
             ["Database:Provider"] = "PostgreSql",
             ["Database:ConnectionString"] = connectionString,
             ["Worker:Roles"] = "scan-sessions",
@@ -195,36 +226,9 @@ internal sealed class ScanSessionWorkload : IWorkload
         return builder.Build();
     }
 
-    private static async Task<TimeSpan> RawSendConsumeAsync(Uri broker, int messages)
-    {
-        var counter = new RawCounter(messages);
-        var queue = "bench-raw-" + Guid.NewGuid().ToString("N")[..6];
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
-        {
-            cfg.Host(broker, host => host.PublisherConfirmation = true);
-            cfg.ReceiveEndpoint(queue, endpoint => endpoint.Handler<RawPing>(_ => counter.Count()));
-        });
-        await bus.StartAsync();
-        try
-        {
-            var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{queue}"));
-            var clock = Stopwatch.StartNew();
-            foreach (var batch in Enumerable.Range(1, messages).Chunk(500))
-                await Task.WhenAll(batch.Select(sequence => endpoint.Send(new RawPing(sequence))));
-            await counter.Done.WaitAsync(TimeSpan.FromMinutes(5));
-            return clock.Elapsed;
-        }
-        finally
-        {
-            await bus.StopAsync();
-        }
-    }
-
     /// <summary>A Sagas.Worker with only the scan-files role, sharing the coordinator's database, broker and blob folder.</summary>
-    private static Dictionary<string, string> WorkerSettings(Uri broker, string connectionString, string blobRoot) => new()
+    private static Dictionary<string, string> WorkerSettings(IBenchmarkBroker broker, string connectionString, string blobRoot) => new(broker.HostSettings)
     {
-        ["Messaging:Transport"] = "RabbitMq",
-        ["Messaging:RabbitMq:Uri"] = broker.ToString(),
         ["Database:Provider"] = "PostgreSql",
         ["Database:ConnectionString"] = connectionString,
         ["Database:MigrateAtStartup"] = "false",
@@ -289,21 +293,4 @@ internal sealed class ScanSessionWorkload : IWorkload
             return Task.CompletedTask;
         }
     }
-
-    private sealed class RawCounter(int expected)
-    {
-        private int _count;
-        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Done => _done.Task;
-
-        public Task Count()
-        {
-            if (Interlocked.Increment(ref _count) == expected)
-                _done.TrySetResult();
-            return Task.CompletedTask;
-        }
-    }
 }
-
-public sealed record RawPing(int Sequence);

@@ -42,7 +42,7 @@ public sealed class ScanSessionSagaHarness : IAsyncDisposable
 
     public async Task StartSessionAsync()
     {
-        await Harness.Bus.Publish(new StartScanSession(SessionId, new ScanSource(S3Prefix: "s3://bucket/drawings/"), ["EB-7"], null, "tester"));
+        await Harness.Bus.Publish(new StartScanSession(SessionId, new ScanSource(S3Prefix: "s3://bucket/drawings/"), ["EB-7"], "tester"));
         Assert.True(await IsInAsync(Machine.Dispatching));
     }
 
@@ -113,7 +113,7 @@ public sealed class When_a_scan_session_is_started
         await using var test = await ScanSessionSagaHarness.StartAsync();
         await test.StartSessionAsync();
 
-        await test.DeliverAsync(new StartScanSession(test.SessionId, new ScanSource(S3Prefix: "s3://bucket/x/"), ["A-1"], null, null));
+        await test.DeliverAsync(new StartScanSession(test.SessionId, new ScanSource(S3Prefix: "s3://bucket/x/"), ["A-1"], null));
 
         Assert.True(await test.IsInAsync(test.Machine.Dispatching));
         Assert.Single(test.Harness.Published.Select<DispatchScanSession>(x => x.Context.Message.SessionId == test.SessionId));
@@ -307,7 +307,7 @@ public sealed class When_a_scan_session_is_cancelled
         await test.Harness.Bus.Publish(new ScanSessionCancelled(test.SessionId));
         Assert.True(await test.IsInAsync(test.Machine.Cancelled));
 
-        await test.DeliverAsync(new StartScanSession(test.SessionId, new ScanSource(S3Prefix: "s3://bucket/drawings/"), ["EB-7"], null, "tester"));
+        await test.DeliverAsync(new StartScanSession(test.SessionId, new ScanSource(S3Prefix: "s3://bucket/drawings/"), ["EB-7"], "tester"));
 
         Assert.True(await test.IsInAsync(test.Machine.Cancelled));
         Assert.False(await test.Harness.Published.Any<DispatchScanSession>(x => x.Context.Message.SessionId == test.SessionId));

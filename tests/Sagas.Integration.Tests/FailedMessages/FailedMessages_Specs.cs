@@ -4,9 +4,10 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using RabbitMQ.Client;
 using Sagas.Hosting;
 using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Integration.Tests.Transports;
+using Sagas.Integration.Tests.Transports.AmazonSqs;
 using Sagas.Messaging.FailedMessages;
 using Sagas.Persistence;
 using Sagas.Workflows;
@@ -57,25 +58,33 @@ public sealed class FailedMessageSpecsConsumerDefinition : ConsumerDefinition<Fa
         endpointConfigurator.UseMessageRetry(retry => retry.Immediate(Retries));
 }
 
+public sealed class When_a_message_keeps_failing_on_rabbitmq(TransportServers<RabbitMqTestTransport> servers)
+    : FailedMessageSpecs<RabbitMqTestTransport>(servers);
+
+public sealed class When_a_message_keeps_failing_on_amazon_sqs(TransportServers<AmazonSqsTestTransport> servers)
+    : FailedMessageSpecs<AmazonSqsTestTransport>(servers);
+
 /// <summary>
-/// A message that keeps failing, as production hosts it (AddSagas, RabbitMQ, PostgreSQL with its migrations): after
-/// its retries it is in the endpoint's _error queue and in failed_messages once; redelivered while the cause persists it
-/// fails again onto the same row; redelivered after the cause is gone it is consumed.
+/// A message that keeps failing, as production hosts it (AddSagas, a broker, PostgreSQL with its migrations): after
+/// its retries it is in the endpoint's _error queue (with the fault as transport headers, and no credential) and in
+/// failed_messages once; redelivered while the cause persists it fails again onto the same row; redelivered after the
+/// cause is gone it is consumed. One body for every transport (a class per transport above).
 /// </summary>
-public sealed class When_a_message_keeps_failing_on_rabbitmq : IClassFixture<PostgresDatabase>, IClassFixture<RabbitMqVirtualHost>
+public abstract class FailedMessageSpecs<TTransport> : IClassFixture<TransportServers<TTransport>>
+    where TTransport : class, ITestTransport, new()
 {
     private const string ErrorQueue = FailedMessageSpecsConsumerDefinition.Queue + "_error";
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
     private readonly PostgresDatabase _database;
-    private readonly RabbitMqVirtualHost _broker;
+    private readonly TTransport _broker;
 
-    public When_a_message_keeps_failing_on_rabbitmq(PostgresDatabase database, RabbitMqVirtualHost broker)
+    protected FailedMessageSpecs(TransportServers<TTransport> servers)
     {
-        _database = database;
-        _broker = broker;
+        _database = servers.Database;
+        _broker = servers.Transport;
     }
 
-    [ServerFact(postgres: true, rabbitMq: true)]
+    [TransportFact]
     public async Task Should_be_in_the_error_queue_and_the_table_once_and_be_consumed_when_redelivered_after_the_cause_is_gone()
     {
         var state = new FailedMessageSpecsSwitch();
@@ -95,6 +104,10 @@ public sealed class When_a_message_keeps_failing_on_rabbitmq : IClassFixture<Pos
         Assert.Contains(MessageUrn.ForTypeString<FailedMessageSpecsOrder>(), failed.MessageTypes, StringComparison.Ordinal);
         Assert.Null(failed.RedeliveredAt);
         Assert.Equal(1, await CountRowsAsync(host));
+        var faultHeaders = await _broker.PeekHeadersAsync(ErrorQueue);
+        Assert.Equal(typeof(InvalidOperationException).FullName, faultHeaders.GetValueOrDefault("MT-Fault-ExceptionType"));
+        Assert.DoesNotContain(faultHeaders, header => header.Value.Contains(_broker.Secret, StringComparison.Ordinal));
+        Assert.DoesNotContain(_broker.Secret, failed.Headers + System.Text.Encoding.UTF8.GetString(failed.Body), StringComparison.Ordinal);
 
         // Still failing: the redelivered copy exhausts its retries again, lands in the error queue beside the first,
         // and reopens the same row rather than adding one.
@@ -116,16 +129,15 @@ public sealed class When_a_message_keeps_failing_on_rabbitmq : IClassFixture<Pos
         Assert.Equal(2, done.RedeliveryCount);
         Assert.Equal(RedeliveryOutcome.AlreadyRedelivered, (await RedeliverAsync(host, failed.Id)).Outcome);
         Assert.Equal(1, await CountRowsAsync(host));
-        Assert.Equal(2u, await ErrorQueueCountAsync());
+        Assert.Equal(2, await _broker.CountAsync(ErrorQueue));
     }
 
     private async Task<IHost> StartAsync(FailedMessageSpecsSwitch state)
     {
         var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(_broker.HostSettings);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Messaging:Transport"] = "RabbitMq",
-            ["Messaging:RabbitMq:Uri"] = _broker.Address.ToString(),
             ["Database:Provider"] = "PostgreSql",
             ["Database:ConnectionString"] = _database.ConnectionString,
             ["Worker:Roles"] = "none",
@@ -164,26 +176,10 @@ public sealed class When_a_message_keeps_failing_on_rabbitmq : IClassFixture<Pos
         return row;
     }
 
-    private async Task WaitForErrorQueueAsync(uint expected)
+    private async Task WaitForErrorQueueAsync(int expected)
     {
-        await WaitUntilAsync(async () => await ErrorQueueCountAsync() >= expected);
-        Assert.Equal(expected, await ErrorQueueCountAsync());
-    }
-
-    private async Task<uint> ErrorQueueCountAsync()
-    {
-        var factory = new ConnectionFactory { Uri = _broker.Address };
-        await using var connection = await factory.CreateConnectionAsync();
-        await using var channel = await connection.CreateChannelAsync();
-        try
-        {
-            return await channel.MessageCountAsync(ErrorQueue);
-        }
-        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
-        {
-            // The error queue appears with the first fault.
-            return 0;
-        }
+        await WaitUntilAsync(async () => await _broker.CountAsync(ErrorQueue) >= expected);
+        Assert.Equal(expected, await _broker.CountAsync(ErrorQueue));
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)

@@ -4,7 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Sagas.Contracts.LlmJobs;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Contracts.ScanSessions;
-using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Integration.Tests.Transports;
+using Sagas.Integration.Tests.Transports.AmazonSqs;
 using Sagas.LlmJobs.Data;
 using Sagas.ScanSessions.Data;
 
@@ -114,11 +115,20 @@ public sealed class DuplicatingConsumer(DuplicationLog log) :
 
 [Collection(FaultCollection.Name)]
 public sealed class When_every_message_of_every_workflow_is_delivered_twice(FaultServers servers)
+    : DuplicateDeliverySpecs<RabbitMqTestTransport>(servers);
+
+[Collection(FaultCollection.Name)]
+public sealed class When_every_message_of_every_workflow_is_delivered_twice_on_amazon_sqs(FaultServers servers)
+    : DuplicateDeliverySpecs<AmazonSqsTestTransport>(servers);
+
+/// <summary>One body for every transport (a class per transport above).</summary>
+public abstract class DuplicateDeliverySpecs<TTransport>(FaultServers servers)
+    where TTransport : class, ITestTransport, new()
 {
     private const int Files = 300;
     private const int Items = 40;
 
-    [ServerFact(postgres: true, rabbitMq: true)]
+    [TransportFact]
     public async Task Should_finish_a_scan_session_and_an_llm_job_with_exact_counts()
     {
         var log = new DuplicationLog();
@@ -150,7 +160,7 @@ public sealed class When_every_message_of_every_workflow_is_delivered_twice(Faul
     /// finish. The copy of an ask arrives while the platform is still answering the original (the simulated platforms
     /// take 100–400 ms), so it is the concurrent duplicate, the one that could ask a provider twice.
     /// </summary>
-    [ServerFact(postgres: true, rabbitMq: true)]
+    [TransportFact]
     public async Task Should_finish_a_prompt_analysis_run_with_exact_counts_and_one_call_per_platform_asked()
     {
         const int prompts = 8;
@@ -177,7 +187,7 @@ public sealed class When_every_message_of_every_workflow_is_delivered_twice(Faul
         Assert.Empty(await scenario.ErrorQueuesAsync());
     }
 
-    [ServerFact(postgres: true, rabbitMq: true)]
+    [TransportFact]
     public async Task Should_cancel_and_fail_once_when_cancels_stops_and_failures_arrive_twice()
     {
         var log = new DuplicationLog();
@@ -225,7 +235,7 @@ public sealed class When_every_message_of_every_workflow_is_delivered_twice(Faul
 
     private static async Task<FaultScenario> StartWithWorkerAsync(FaultServers servers, DuplicationLog log, Dictionary<string, string>? overrides)
     {
-        var scenario = await FaultScenario.StartAsync(
+        var scenario = await FaultScenario.StartAsync<TTransport>(
             servers,
             x => x.AddConsumer<DuplicatingConsumer>().Endpoint(e =>
             {

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Sagas.Contracts.LlmJobs;
 using Sagas.Contracts.ScanSessions;
 using Sagas.Hosting;
-using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Integration.Tests.Transports;
 using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.StateMachines;
 using Sagas.Persistence;
@@ -24,19 +24,21 @@ using Sagas.Workflows;
 namespace Sagas.Integration.Tests.Faults;
 
 /// <summary>
-/// One fault spec's world: a fresh database on the dedicated PostgreSQL cluster, a fresh virtual host on the broker,
-/// a blob folder, the worker processes, and an in-process client (no worker role) that publishes commands, reads
-/// the database and optionally hosts spec consumers (probes, duplicators).
+/// One fault spec's world: a fresh database on the dedicated PostgreSQL cluster, a broker namespace of its own (a fresh
+/// virtual host on RabbitMQ, a fresh emulator and name prefix on Amazon SQS), a blob folder, the worker processes, and
+/// an in-process client (no worker role) that publishes commands, reads the database and optionally hosts spec
+/// consumers (probes, duplicators). Every process is pointed at the broker through the transport's settings only.
 /// </summary>
 public sealed class FaultScenario : IAsyncDisposable
 {
     private readonly List<WorkerProcess> _workers = [];
-    private readonly RabbitMqVirtualHost _broker;
+    private readonly ITestTransport _broker;
     private readonly string _root;
     private readonly string _connectionString;
     private IHost? _client;
+    private string? _lastBusyQueues;
 
-    private FaultScenario(RabbitMqVirtualHost broker, string root, string connectionString)
+    private FaultScenario(ITestTransport broker, string root, string connectionString)
     {
         _broker = broker;
         _root = root;
@@ -49,30 +51,39 @@ public sealed class FaultScenario : IAsyncDisposable
 
     public string ConnectionString => _connectionString;
 
-    public Uri BrokerAddress => _broker.Address;
+    public ITestTransport Broker => _broker;
 
-    private string VirtualHost => Uri.UnescapeDataString(_broker.Address.AbsolutePath.TrimStart('/')) is { Length: > 0 } name ? name : "/";
-
-    public static async Task<FaultScenario> StartAsync(
+    public static async Task<FaultScenario> StartAsync<TTransport>(
         FaultServers servers,
         Action<IBusRegistrationConfigurator>? configureClient = null,
         Action<IServiceCollection>? configureServices = null)
+        where TTransport : class, ITestTransport, new()
     {
-        var broker = new RabbitMqVirtualHost();
+        var broker = new TTransport();
         await broker.InitializeAsync();
-        var connectionString = await servers.Postgres.CreateDatabaseAsync();
-        var root = Path.Combine(Path.GetTempPath(), $"sagas-faults-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(root);
-        var scenario = new FaultScenario(broker, root, connectionString);
-        await scenario.StartClientAsync(configureClient, configureServices);
-        return scenario;
+        FaultScenario? scenario = null;
+        try
+        {
+            var connectionString = await servers.Postgres.CreateDatabaseAsync();
+            var root = Path.Combine(Path.GetTempPath(), $"sagas-faults-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(root);
+            scenario = new FaultScenario(broker, root, connectionString);
+            await scenario.StartClientAsync(configureClient, configureServices);
+            return scenario;
+        }
+        catch
+        {
+            if (scenario is not null)
+                await scenario.DisposeAsync();
+            else
+                await broker.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Settings every process of the scenario shares; <paramref name="roles"/> decides what it runs.</summary>
-    public Dictionary<string, string> Settings(string roles) => new()
+    public Dictionary<string, string> Settings(string roles) => new(_broker.HostSettings.Select(setting => KeyValuePair.Create(setting.Key, setting.Value ?? "")))
     {
-        ["Messaging:Transport"] = "RabbitMq",
-        ["Messaging:RabbitMq:Uri"] = _broker.Address.ToString(),
         ["Database:Provider"] = "PostgreSql",
         ["Database:ConnectionString"] = _connectionString,
         ["Worker:Roles"] = roles,
@@ -107,8 +118,25 @@ public sealed class FaultScenario : IAsyncDisposable
         return worker;
     }
 
-    /// <summary>What every worker printed, for a failure message.</summary>
-    public string WorkerOutput => string.Join(Environment.NewLine, _workers.Select(w => $"--- {w.Name} (pid {w.Id}{(w.HasExited ? ", exited" : "")}) ---{Environment.NewLine}{w.Output}"));
+    /// <summary>
+    /// The built Sagas.Api as a process of its own, deployed as in production: no worker role, API-key authentication
+    /// (<paramref name="apiKey"/>), the scenario's broker, database and blob folder.
+    /// </summary>
+    public async Task<WorkerProcess> StartApiAsync(string apiKey)
+    {
+        var settings = Settings("none");
+        settings["Security:ApiKeys:0:Name"] = "fault-specs";
+        settings["Security:ApiKeys:0:Sha256"] = Sagas.Api.Security.ApiKeyHash.Compute(apiKey);
+        settings["Api:MutationsPerMinute"] = "100000";
+        var api = await WorkerProcess.StartAsync("api", settings, assembly: WorkerProcess.ApiAssemblyPath);
+        _workers.Add(api);
+        return api;
+    }
+
+    /// <summary>What every worker printed (and, after a drain timed out, which queues still held messages), for a failure message.</summary>
+    public string WorkerOutput =>
+        string.Join(Environment.NewLine, _workers.Select(w => $"--- {w.Name} (pid {w.Id}{(w.HasExited ? ", exited" : "")}) ---{Environment.NewLine}{w.Output}"))
+        + (_lastBusyQueues is { } busy ? $"{Environment.NewLine}--- {_broker.Name} queues not drained at the last look: {busy}" : "");
 
     public async Task<T> QueryAsync<T>(Func<SagasDbContext, Task<T>> query)
     {
@@ -156,20 +184,24 @@ public sealed class FaultScenario : IAsyncDisposable
         QueryAsync(db => db.Set<LlmJobState>().AsNoTracking().Where(s => s.CorrelationId == jobId).Select(s => s.CurrentState).SingleOrDefaultAsync());
 
     /// <summary>
-    /// Every consumed queue of the scenario's virtual host empty (nothing ready, nothing unacknowledged), seen several
-    /// times in a row: nothing is left to deliver or redeliver, so the counts read afterwards are final. Queues nobody
-    /// consumes (error queues, the poll tick of a role no process runs) cannot change any count and are left out.
+    /// Every consumed queue of the scenario's broker empty (nothing ready, nothing unacknowledged or in flight, nothing
+    /// delayed), seen several times in a row: nothing is left to deliver or redeliver, so the counts read afterwards are
+    /// final. Queues nobody consumes (error and skipped queues, on RabbitMQ also the poll tick of a role no process
+    /// runs) cannot change any count and are left out; SQS cannot tell who consumes a queue, so there every queue but
+    /// the error and skipped ones must drain, and a killed worker's messages count until their visibility timeout ends
+    /// and a live worker has taken them.
     /// </summary>
     public Task WaitForQuietBrokerAsync(TimeSpan timeout) => WaitUntilAsync("every consumed queue drained", async () =>
     {
         for (var look = 0; look < 3; look++)
         {
-            var listing = await FaultServers.ReadCtlAsync("list_queues", "-q", "--no-table-headers", "-p", VirtualHost, "name", "messages", "consumers");
-            var busy = listing.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(line => line.Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries))
-                .Any(columns => columns.Length == 3 && columns[1] != "0" && columns[2] != "0");
-            if (busy)
+            var busy = (await _broker.QueuesAsync()).Where(queue => !queue.IsDeadEnd && queue.Messages != 0 && queue.Consumers != 0).ToList();
+            if (busy.Count > 0)
+            {
+                _lastBusyQueues = string.Join(", ", busy.Select(queue => $"{queue.Name}: {queue.Messages}"));
                 return false;
+            }
+
             await Task.Delay(TimeSpan.FromMilliseconds(300));
         }
 
@@ -177,20 +209,30 @@ public sealed class FaultScenario : IAsyncDisposable
     }, timeout);
 
     /// <summary>Messages that ended in an _error queue: each one is a message the system gave up on.</summary>
-    public async Task<IReadOnlyList<string>> ErrorQueuesAsync()
-    {
-        var listing = await FaultServers.ReadCtlAsync("list_queues", "-q", "--no-table-headers", "-p", VirtualHost, "name", "messages");
-        return [.. listing.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(line => line.Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries))
-            .Where(columns => columns.Length >= 2 && columns[0].EndsWith("_error", StringComparison.Ordinal) && columns[^1] != "0")
-            .Select(columns => $"{columns[0]}: {columns[^1]}")];
-    }
+    public async Task<IReadOnlyList<string>> ErrorQueuesAsync() =>
+        [.. (await _broker.QueuesAsync())
+            .Where(queue => queue.Name.EndsWith("_error", StringComparison.Ordinal) && queue.Messages != 0)
+            .Select(queue => $"{queue.Name}: {queue.Messages}")];
 
     /// <summary>
     /// Uploads a ZIP of <paramref name="files"/> small text files: every 4th holds EB-101, every 10th also GH-7.
     /// Returns the session's start command with the matches and matched files it must end with.
     /// </summary>
     public async Task<(StartScanSession Start, int Matches, int MatchedFiles)> UploadArchiveAsync(int files)
+    {
+        var (zip, matches, matchedFiles) = Archive(files);
+        var sessionId = NewId.NextGuid();
+        var key = $"scan-uploads/{sessionId:N}/sheets.zip";
+        await Services.GetRequiredService<IBlobStore>().PutAsync(key, new MemoryStream(zip), "application/zip");
+        var start = new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "sheets.zip")]), ArchiveCodes, "fault-specs");
+        return (start, matches, matchedFiles);
+    }
+
+    /// <summary>The codes <see cref="Archive"/> hides.</summary>
+    public static readonly string[] ArchiveCodes = ["EB-101", "GH-7"];
+
+    /// <summary>The ZIP of <see cref="UploadArchiveAsync"/>, with the matches and matched files it must give.</summary>
+    public static (byte[] Zip, int Matches, int MatchedFiles) Archive(int files)
     {
         var matches = 0;
         var matchedFiles = 0;
@@ -216,17 +258,12 @@ public sealed class FaultScenario : IAsyncDisposable
                 text.Append("end");
                 matches += found;
                 matchedFiles += found > 0 ? 1 : 0;
-                await using var entry = zip.CreateEntry($"sheets/s-{i:00000}.txt", CompressionLevel.Fastest).Open();
-                await entry.WriteAsync(Encoding.UTF8.GetBytes(text.ToString()));
+                using var entry = zip.CreateEntry($"sheets/s-{i:00000}.txt", CompressionLevel.Fastest).Open();
+                entry.Write(Encoding.UTF8.GetBytes(text.ToString()));
             }
         }
 
-        var sessionId = NewId.NextGuid();
-        var key = $"scan-uploads/{sessionId:N}/sheets.zip";
-        buffer.Position = 0;
-        await Services.GetRequiredService<IBlobStore>().PutAsync(key, buffer, "application/zip");
-        var start = new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "sheets.zip")]), ["EB-101", "GH-7"], null, "fault-specs");
-        return (start, matches, matchedFiles);
+        return (buffer.ToArray(), matches, matchedFiles);
     }
 
     public static SubmitLlmJob Job(Guid jobId, int items) => new(

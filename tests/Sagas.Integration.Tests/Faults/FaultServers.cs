@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Sagas.Integration.Tests.Infrastructure;
 
 namespace Sagas.Integration.Tests.Faults;
@@ -7,7 +6,8 @@ namespace Sagas.Integration.Tests.Faults;
 /// The fault specs restart servers, so they run as one collection that xunit never runs beside another collection of
 /// this assembly. PostgreSQL restarts hit a cluster of their own (<see cref="DedicatedPostgres"/>); RabbitMQ restarts
 /// hit the shared throwaway broker (a second node is too heavy for a 2-core machine): safe because no other test
-/// collection of this assembly runs meanwhile, and no other test assembly uses the broker.
+/// collection of this assembly runs meanwhile, and no other test assembly uses the broker. The Amazon SQS scenarios
+/// each start an emulator of their own.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class FaultCollection : ICollectionFixture<FaultServers>
@@ -24,7 +24,8 @@ public sealed class FaultServers : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (PostgresBinaries() is { } bin && TestServers.RabbitMq is not null)
+        // Only where some transport can run the scenarios: a laptop without either skips them all.
+        if (PostgresBinaries() is { } bin && (TestServers.Required || TestServers.RabbitMq is not null || Storage.FauxqsEmulator.CanRun))
             _postgres = await DedicatedPostgres.StartAsync(bin);
     }
 
@@ -58,20 +59,5 @@ public sealed class FaultServers : IAsyncLifetime
         await RabbitMqVirtualHost.RunCtlAsync(RabbitMqCtl, "stop_app");
         await RabbitMqVirtualHost.RunCtlAsync(RabbitMqCtl, "start_app");
         await RabbitMqVirtualHost.RunCtlAsync(RabbitMqCtl, "await_startup");
-    }
-
-    /// <summary>Runs rabbitmqctl and returns what it printed.</summary>
-    public static async Task<string> ReadCtlAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo(RabbitMqCtl) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {RabbitMqCtl}");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"rabbitmqctl {string.Join(' ', arguments)} failed ({process.ExitCode}): {error}");
-        return await output;
     }
 }

@@ -3,6 +3,7 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Integration.Tests.Transports;
 
 namespace Sagas.Integration.Tests.Faults;
 
@@ -31,7 +32,7 @@ public sealed class When_the_scheduler_is_killed_between_scheduling_and_firing(F
     public async Task Should_deliver_the_scheduled_message_once_from_its_successor()
     {
         var log = new FaultProbeLog();
-        await using var scenario = await FaultScenario.StartAsync(
+        await using var scenario = await FaultScenario.StartAsync<RabbitMqTestTransport>(
             servers,
             x => x.AddConsumer<FaultProbeConsumer>().Endpoint(e => e.Name = FaultProbeConsumer.Queue),
             services => services.AddSingleton(log));

@@ -1,4 +1,5 @@
 using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Integration.Tests.Transports;
 
 namespace Sagas.Integration.Tests.Faults;
 
@@ -75,7 +76,7 @@ public sealed class When_rabbitmq_restarts_in_the_middle_of_a_scan_session_an_ll
     [ServerFact(postgres: true, rabbitMq: true)]
     public async Task Should_complete_all_three_with_nothing_lost_and_nothing_counted_twice()
     {
-        await using var scenario = await FaultScenario.StartAsync(servers);
+        await using var scenario = await FaultScenario.StartAsync<RabbitMqTestTransport>(servers);
         await InFlightWork.RunAsync(scenario, FaultServers.RestartRabbitMqAsync);
     }
 }
@@ -86,7 +87,7 @@ public sealed class When_postgresql_restarts_in_the_middle_of_a_scan_session_an_
     [ServerFact(postgres: true, rabbitMq: true)]
     public async Task Should_resume_after_reconnecting_and_keep_the_counts_exact()
     {
-        await using var scenario = await FaultScenario.StartAsync(servers);
+        await using var scenario = await FaultScenario.StartAsync<RabbitMqTestTransport>(servers);
         await InFlightWork.RunAsync(scenario, servers.Postgres.RestartAsync);
     }
 }

@@ -1,9 +1,22 @@
-using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Integration.Tests.Transports;
+using Sagas.Integration.Tests.Transports.AmazonSqs;
 
 namespace Sagas.Integration.Tests.Faults;
 
 [Collection(FaultCollection.Name)]
 public sealed class When_a_scan_files_worker_is_killed_in_the_middle_of_a_session(FaultServers servers)
+    : WorkerKillSpecs<RabbitMqTestTransport>(servers);
+
+[Collection(FaultCollection.Name)]
+public sealed class When_a_scan_files_worker_is_killed_in_the_middle_of_a_session_on_amazon_sqs(FaultServers servers)
+    : WorkerKillSpecs<AmazonSqsTestTransport>(servers);
+
+/// <summary>
+/// One body for every transport (a class per transport above). The killed worker's unfinished files come back to
+/// the queue: on RabbitMQ when the broker sees its connection drop, on SQS when their visibility timeout runs out.
+/// </summary>
+public abstract class WorkerKillSpecs<TTransport>(FaultServers servers)
+    where TTransport : class, ITestTransport, new()
 {
     private const int Files = 2000;
 
@@ -15,10 +28,10 @@ public sealed class When_a_scan_files_worker_is_killed_in_the_middle_of_a_sessio
         ["ScanSessions:FileBatchConcurrency"] = "1",
     };
 
-    [ServerFact(postgres: true, rabbitMq: true)]
+    [TransportFact]
     public async Task Should_complete_with_every_file_counted_exactly_once()
     {
-        await using var scenario = await FaultScenario.StartAsync(servers);
+        await using var scenario = await FaultScenario.StartAsync<TTransport>(servers);
         await scenario.StartWorkerAsync("sessions-and-files", "scan-sessions,scan-files", PacedBatches);
         var victim = await scenario.StartWorkerAsync("files-b", "scan-files", PacedBatches);
         var (start, matches, matchedFiles) = await scenario.UploadArchiveAsync(Files);

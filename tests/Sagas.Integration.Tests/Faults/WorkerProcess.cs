@@ -7,8 +7,8 @@ namespace Sagas.Integration.Tests.Faults;
 
 /// <summary>
 /// The built Sagas.Worker host (src/Sagas.Worker, compiled by the test build through a non-referencing
-/// ProjectReference) running as an OS process of its own, configured through environment variables only, as a
-/// container would run it. <see cref="Kill"/> is <c>kill -9</c>: no shutdown hook, no ack, no flush.
+/// ProjectReference), or the built Sagas.Api, running as an OS process of its own, configured through environment
+/// variables only, as a container would run it. <see cref="Kill"/> is <c>kill -9</c>: no shutdown hook, no ack, no flush.
 /// </summary>
 public sealed class WorkerProcess : IAsyncDisposable
 {
@@ -34,16 +34,16 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// <summary>The last lines the process wrote, for failure messages.</summary>
     public string Output => string.Join(Environment.NewLine, _output);
 
-    public static string AssemblyPath { get; } =
-        typeof(WorkerProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SagasWorkerAssembly").Value
-        ?? throw new InvalidOperationException("The test assembly does not name the Sagas.Worker build output.");
+    public static string AssemblyPath { get; } = BuildOutput("SagasWorkerAssembly");
 
-    /// <summary>Starts the worker and returns once its bus and database report healthy.</summary>
-    public static async Task<WorkerProcess> StartAsync(string name, IReadOnlyDictionary<string, string> settings, TimeSpan? timeout = null)
+    public static string ApiAssemblyPath { get; } = BuildOutput("SagasApiAssembly");
+
+    /// <summary>Starts the worker (or the host <paramref name="assembly"/> names) and returns once its bus and database report healthy.</summary>
+    public static async Task<WorkerProcess> StartAsync(string name, IReadOnlyDictionary<string, string> settings, TimeSpan? timeout = null, string? assembly = null)
     {
-        var assembly = Path.GetFullPath(AssemblyPath);
+        assembly = Path.GetFullPath(assembly ?? AssemblyPath);
         if (!File.Exists(assembly))
-            throw new InvalidOperationException($"{assembly} is missing: build tests/Sagas.Integration.Tests (it builds src/Sagas.Worker) first.");
+            throw new InvalidOperationException($"{assembly} is missing: build tests/Sagas.Integration.Tests (it builds src/Sagas.Worker and src/Sagas.Api) first.");
 
         var address = new Uri($"http://127.0.0.1:{DedicatedPostgres.FreePort()}");
         var start = new ProcessStartInfo("dotnet")
@@ -78,6 +78,10 @@ public sealed class WorkerProcess : IAsyncDisposable
 
         return worker;
     }
+
+    private static string BuildOutput(string key) =>
+        typeof(WorkerProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value
+        ?? throw new InvalidOperationException($"The test assembly does not name a build output ({key}).");
 
     /// <summary>SIGKILL, as <c>kill -9</c>: in-flight messages stay unacknowledged until the broker sees the connection drop.</summary>
     public void Kill()

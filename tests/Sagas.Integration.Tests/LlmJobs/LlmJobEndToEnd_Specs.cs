@@ -6,6 +6,8 @@ using Microsoft.Extensions.Hosting;
 using Sagas.Contracts.LlmJobs;
 using Sagas.Hosting;
 using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Integration.Tests.Transports;
+using Sagas.Integration.Tests.Transports.AmazonSqs;
 using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.StateMachines;
 using Sagas.Persistence;
@@ -14,8 +16,9 @@ using Sagas.Workflows;
 namespace Sagas.Integration.Tests.LlmJobs;
 
 /// <summary>
-/// The whole LLM-job workflow as production runs it: RabbitMQ, PostgreSQL, the Quartz scheduler endpoint firing the
-/// poll tick, the saga on the EF Core repository, the outbox; only the provider is the simulated one.
+/// The whole LLM-job workflow as production runs it: a broker (RabbitMQ or Amazon SQS), PostgreSQL, the Quartz
+/// scheduler endpoint firing the poll tick, the saga on the EF Core repository, the outbox; only the provider is the
+/// simulated one.
 /// </summary>
 public sealed class LlmJobHost : IAsyncDisposable
 {
@@ -25,13 +28,12 @@ public sealed class LlmJobHost : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    public static async Task<LlmJobHost> StartAsync(PostgresDatabase database, RabbitMqVirtualHost broker, TimeSpan latency, IReadOnlyDictionary<string, string?>? settings = null)
+    public static async Task<LlmJobHost> StartAsync(PostgresDatabase database, ITestTransport transport, TimeSpan latency, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(transport.HostSettings);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Messaging:Transport"] = "RabbitMq",
-            ["Messaging:RabbitMq:Uri"] = broker.Address.ToString(),
             ["Database:Provider"] = "PostgreSql",
             ["Database:ConnectionString"] = database.ConnectionString,
             ["Worker:Roles"] = "all",
@@ -95,18 +97,26 @@ public sealed class LlmJobHost : IAsyncDisposable
     }
 }
 
-public sealed class When_an_llm_job_runs_on_rabbitmq_and_postgresql : IClassFixture<PostgresDatabase>, IClassFixture<RabbitMqVirtualHost>
+public sealed class When_an_llm_job_runs_on_rabbitmq_and_postgresql(TransportServers<RabbitMqTestTransport> servers)
+    : LlmJobEndToEndSpecs<RabbitMqTestTransport>(servers);
+
+public sealed class When_an_llm_job_runs_on_amazon_sqs_and_postgresql(TransportServers<AmazonSqsTestTransport> servers)
+    : LlmJobEndToEndSpecs<AmazonSqsTestTransport>(servers);
+
+/// <summary>The LLM-job end-to-end specs, one body for every transport (a class per transport above).</summary>
+public abstract class LlmJobEndToEndSpecs<TTransport> : IClassFixture<TransportServers<TTransport>>
+    where TTransport : class, ITestTransport, new()
 {
     private readonly PostgresDatabase _database;
-    private readonly RabbitMqVirtualHost _broker;
+    private readonly TTransport _broker;
 
-    public When_an_llm_job_runs_on_rabbitmq_and_postgresql(PostgresDatabase database, RabbitMqVirtualHost broker)
+    protected LlmJobEndToEndSpecs(TransportServers<TTransport> servers)
     {
-        _database = database;
-        _broker = broker;
+        _database = servers.Database;
+        _broker = servers.Transport;
     }
 
-    [ServerFact(postgres: true, rabbitMq: true)]
+    [TransportFact]
     public async Task Should_complete_every_item_once_even_when_the_submission_is_delivered_twice()
     {
         await using var host = await LlmJobHost.StartAsync(_database, _broker, TimeSpan.FromMilliseconds(300));
@@ -130,7 +140,7 @@ public sealed class When_an_llm_job_runs_on_rabbitmq_and_postgresql : IClassFixt
         Assert.Equal(40, flags);
     }
 
-    [ServerFact(postgres: true, rabbitMq: true)]
+    [TransportFact]
     public async Task Should_cancel_unfinished_items_and_end_cancelled()
     {
         await using var host = await LlmJobHost.StartAsync(_database, _broker, TimeSpan.FromMinutes(10));

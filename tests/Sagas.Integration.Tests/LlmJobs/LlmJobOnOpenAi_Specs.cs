@@ -9,6 +9,7 @@ using Sagas.Components.Tests.Infrastructure;
 using Sagas.Components.Tests.LlmJobs.Providers;
 using Sagas.Contracts.LlmJobs;
 using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Integration.Tests.Transports;
 using Sagas.LlmJobs.Data;
 
 namespace Sagas.Integration.Tests.LlmJobs;
@@ -17,14 +18,14 @@ namespace Sagas.Integration.Tests.LlmJobs;
 /// The whole workflow (RabbitMQ, PostgreSQL, the scheduler's poll tick, the saga, the outbox) with the real OpenAI
 /// provider talking HTTP to a loopback stub that answers like api.openai.com.
 /// </summary>
-public sealed class When_an_llm_job_runs_against_openai : IClassFixture<PostgresDatabase>, IClassFixture<RabbitMqVirtualHost>
+public sealed class When_an_llm_job_runs_against_openai : IClassFixture<PostgresDatabase>, IClassFixture<RabbitMqTestTransport>
 {
     private const string RejectedInput = "text the stub refuses";
 
     private readonly PostgresDatabase _database;
-    private readonly RabbitMqVirtualHost _broker;
+    private readonly RabbitMqTestTransport _broker;
 
-    public When_an_llm_job_runs_against_openai(PostgresDatabase database, RabbitMqVirtualHost broker)
+    public When_an_llm_job_runs_against_openai(PostgresDatabase database, RabbitMqTestTransport broker)
     {
         _database = database;
         _broker = broker;

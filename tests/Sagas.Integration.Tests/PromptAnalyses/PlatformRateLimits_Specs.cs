@@ -9,6 +9,7 @@ using Sagas.Components.Tests.Infrastructure;
 using Sagas.Components.Tests.PromptAnalyses.Platforms;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.PromptAnalyses.Calls;
+using Sagas.PromptAnalyses.Data;
 using Xunit.Abstractions;
 
 namespace Sagas.Integration.Tests.PromptAnalyses;
@@ -70,6 +71,54 @@ public sealed class When_several_processes_share_a_platform_budget_in_PostgreSQL
         // 60 estimated + 60 charged at 1 s per token, then one slot 5 min after the next.
         Assert.InRange(afterTokens, TimeSpan.FromSeconds(110), TimeSpan.FromSeconds(120));
         Assert.InRange(lowered - afterTokens, TimeSpan.FromMinutes(4.9), TimeSpan.FromMinutes(5.1));
+    }
+
+    /// <summary>
+    /// The store writes its timestamps with raw SQL (database clock, '-infinity' for "never"); each statement's
+    /// values must read back through the model as the instants they stand for.
+    /// </summary>
+    [ServerFact]
+    public async Task Should_write_timestamps_the_model_reads_back_from_each_statement()
+    {
+        await MigrateAsync();
+        await using var source = NpgsqlDataSource.Create(database.ConnectionString);
+        var store = new PostgresRateBudgetStore(source);
+        var rate = new PlatformRate(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(1));
+        var slack = TimeSpan.FromSeconds(5);
+        var before = DateTimeOffset.UtcNow - slack;
+
+        // INSERT: the first reservation of a platform.
+        await store.ReserveAsync("timestamps", rate, 10, CancellationToken.None);
+        var inserted = await ReadBudgetAsync("timestamps");
+        var after = DateTimeOffset.UtcNow + slack;
+        Assert.InRange(inserted.LastSlot, before, after);
+        Assert.InRange(inserted.RequestHorizon, before + TimeSpan.FromMinutes(1), after + TimeSpan.FromMinutes(1));
+        Assert.InRange(inserted.TokenHorizon, before + TimeSpan.FromSeconds(10), after + TimeSpan.FromSeconds(10));
+        Assert.Equal((DateTimeOffset.MinValue, DateTimeOffset.MinValue, DateTimeOffset.MinValue), (inserted.PausedUntil, inserted.RequestFloorUntil, inserted.TokenFloorUntil));
+
+        // ON CONFLICT DO UPDATE: the next reservation takes the slot the first one left.
+        await store.ReserveAsync("timestamps", rate, 0, CancellationToken.None);
+        var updated = await ReadBudgetAsync("timestamps");
+        Assert.Equal(inserted.RequestHorizon, updated.LastSlot);
+        Assert.Equal(inserted.RequestHorizon + TimeSpan.FromMinutes(1), updated.RequestHorizon);
+
+        // The token adjustment.
+        await store.AdjustTokensAsync("timestamps", rate, 30, CancellationToken.None);
+        var adjusted = await ReadBudgetAsync("timestamps");
+        Assert.Equal(updated.TokenHorizon + TimeSpan.FromSeconds(30), adjusted.TokenHorizon);
+
+        // An observation: a pause and a slower pace, each until a time.
+        before = DateTimeOffset.UtcNow - slack;
+        await store.ObserveAsync("timestamps", new RateBudgetObservation { PauseFor = TimeSpan.FromMinutes(3), RequestIntervalFloor = TimeSpan.FromMinutes(2), RequestFloorFor = TimeSpan.FromHours(1) }, CancellationToken.None);
+        var observed = await ReadBudgetAsync("timestamps");
+        after = DateTimeOffset.UtcNow + slack;
+        Assert.InRange(observed.PausedUntil, before + TimeSpan.FromMinutes(3), after + TimeSpan.FromMinutes(3));
+        Assert.InRange(observed.RequestFloorUntil, before + TimeSpan.FromHours(1), after + TimeSpan.FromHours(1));
+        Assert.Equal(120, observed.RequestFloorSeconds);
+        Assert.Equal(DateTimeOffset.MinValue, observed.TokenFloorUntil);
+        Assert.All(
+            new[] { observed.LastSlot, observed.RequestHorizon, observed.TokenHorizon, observed.PausedUntil, observed.RequestFloorUntil },
+            time => Assert.Equal(TimeSpan.Zero, time.Offset));
     }
 
     /// <summary>
@@ -182,6 +231,12 @@ public sealed class When_several_processes_share_a_platform_budget_in_PostgreSQL
         }
 
         return busiest;
+    }
+
+    private async Task<PlatformRateLimitRow> ReadBudgetAsync(string platform)
+    {
+        await using var db = database.NewContext();
+        return await db.Set<PlatformRateLimitRow>().AsNoTracking().SingleAsync(row => row.Platform == platform);
     }
 
     private async Task MigrateAsync()

@@ -6,6 +6,8 @@ using Microsoft.Extensions.Hosting;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Hosting;
 using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Integration.Tests.Transports;
+using Sagas.Integration.Tests.Transports.AmazonSqs;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.Data;
 using Sagas.PromptAnalyses.Runs;
@@ -27,22 +29,29 @@ public sealed class AskEchoConsumer : IConsumer<AskPromptPlatform>
     }
 }
 
-public sealed class When_a_prompt_analysis_run_goes_through_rabbitmq_and_postgresql(PostgresDatabase database, RabbitMqVirtualHost broker)
-    : IClassFixture<PostgresDatabase>, IClassFixture<RabbitMqVirtualHost>
+public sealed class When_a_prompt_analysis_run_goes_through_rabbitmq_and_postgresql(TransportServers<RabbitMqTestTransport> servers)
+    : PromptAnalysisEndToEndSpecs<RabbitMqTestTransport>(servers);
+
+public sealed class When_a_prompt_analysis_run_goes_through_amazon_sqs_and_postgresql(TransportServers<AmazonSqsTestTransport> servers)
+    : PromptAnalysisEndToEndSpecs<AmazonSqsTestTransport>(servers);
+
+/// <summary>The prompt-analysis end-to-end spec, one body for every transport (a class per transport above).</summary>
+public abstract class PromptAnalysisEndToEndSpecs<TTransport>(TransportServers<TTransport> servers)
+    : IClassFixture<TransportServers<TTransport>>
+    where TTransport : class, ITestTransport, new()
 {
     private const int Cap = 2;
     private const int Prompts = 12;
 
-    [ServerFact(postgres: true, rabbitMq: true)]
+    [TransportFact]
     public async Task Should_analyse_each_prompt_on_each_platform_once_under_the_cap_although_asks_arrive_twice()
     {
         var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(servers.Transport.HostSettings);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Messaging:Transport"] = "RabbitMq",
-            ["Messaging:RabbitMq:Uri"] = broker.Address.ToString(),
             ["Database:Provider"] = "PostgreSql",
-            ["Database:ConnectionString"] = database.ConnectionString,
+            ["Database:ConnectionString"] = servers.Database.ConnectionString,
             ["Worker:Roles"] = "prompt-analyses",
             ["PromptAnalyses:MaxConcurrentAnalyses"] = Cap.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["PromptAnalyses:Platforms:Simulated:MinLatencyMs"] = "10",

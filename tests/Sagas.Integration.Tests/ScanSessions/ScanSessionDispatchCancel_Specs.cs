@@ -119,7 +119,7 @@ public sealed class When_a_scan_session_is_cancelled_while_its_source_is_listed 
                 return await db.SaveChangesAsync();
             });
 
-            await bus.Publish(new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "a.txt")]), ["EB-101"], null, "specs"));
+            await bus.Publish(new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "a.txt")]), ["EB-101"], "specs"));
             await gate.Reached.Task.WaitAsync(TimeSpan.FromSeconds(60));
             await bus.Publish(new CancelScanSession(sessionId));
             await WaitAsync(host, db => db.Set<ScanSession>().AnyAsync(s => s.Id == sessionId && s.Status == ScanSessionStatus.Cancelled));

@@ -10,6 +10,8 @@ using Microsoft.Extensions.Hosting;
 using Sagas.Contracts.ScanSessions;
 using Sagas.Hosting;
 using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Integration.Tests.Transports;
+using Sagas.Integration.Tests.Transports.AmazonSqs;
 using Sagas.Persistence;
 using Sagas.ScanSessions.Data;
 using Sagas.ScanSessions.StateMachines;
@@ -85,14 +87,13 @@ public sealed class ScanSessionHost : IAsyncDisposable
 
     public ScanEventLog Events => Services.GetRequiredService<ScanEventLog>();
 
-    public static async Task<ScanSessionHost> StartAsync(PostgresDatabase database, RabbitMqVirtualHost broker, bool echoFiles)
+    public static async Task<ScanSessionHost> StartAsync(PostgresDatabase database, ITestTransport transport, bool echoFiles)
     {
         var root = Path.Combine(Path.GetTempPath(), $"sagas-scan-{Guid.NewGuid():N}");
         var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(transport.HostSettings);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Messaging:Transport"] = "RabbitMq",
-            ["Messaging:RabbitMq:Uri"] = broker.Address.ToString(),
             ["Database:Provider"] = "PostgreSql",
             ["Database:ConnectionString"] = database.ConnectionString,
             ["Worker:Roles"] = "scan-sessions,scan-files",
@@ -148,20 +149,28 @@ public sealed class ScanSessionHost : IAsyncDisposable
     }
 }
 
-public sealed class When_a_scan_session_runs_on_rabbitmq_and_postgresql : IClassFixture<PostgresDatabase>, IClassFixture<RabbitMqVirtualHost>
+public sealed class When_a_scan_session_runs_on_rabbitmq_and_postgresql(TransportServers<RabbitMqTestTransport> servers)
+    : ScanSessionEndToEndSpecs<RabbitMqTestTransport>(servers);
+
+public sealed class When_a_scan_session_runs_on_amazon_sqs_and_postgresql(TransportServers<AmazonSqsTestTransport> servers)
+    : ScanSessionEndToEndSpecs<AmazonSqsTestTransport>(servers);
+
+/// <summary>The scan-session end-to-end specs, one body for every transport (a class per transport above).</summary>
+public abstract class ScanSessionEndToEndSpecs<TTransport> : IClassFixture<TransportServers<TTransport>>
+    where TTransport : class, ITestTransport, new()
 {
     private const int PdfFiles = 120;
     private const int TextFiles = 120;
     private readonly PostgresDatabase _database;
-    private readonly RabbitMqVirtualHost _broker;
+    private readonly TTransport _broker;
 
-    public When_a_scan_session_runs_on_rabbitmq_and_postgresql(PostgresDatabase database, RabbitMqVirtualHost broker)
+    protected ScanSessionEndToEndSpecs(TransportServers<TTransport> servers)
     {
-        _database = database;
-        _broker = broker;
+        _database = servers.Database;
+        _broker = servers.Transport;
     }
 
-    [ServerFact(postgres: true, rabbitMq: true)]
+    [TransportFact]
     public async Task Should_count_every_file_once_although_each_is_delivered_twice_and_write_the_workbook()
     {
         await using var host = await ScanSessionHost.StartAsync(_database, _broker, echoFiles: true);
@@ -172,7 +181,7 @@ public sealed class When_a_scan_session_runs_on_rabbitmq_and_postgresql : IClass
         await blobs.PutAsync(key, new MemoryStream(zip), "application/zip");
 
         await host.Services.GetRequiredService<IBus>().Publish(new StartScanSession(
-            sessionId, new ScanSource(Uploads: [new ScanUpload(key, "drawings.zip")]), ["EB-101", "EB-202", "GH-7"], null, "specs"));
+            sessionId, new ScanSource(Uploads: [new ScanUpload(key, "drawings.zip")]), ["EB-101", "EB-202", "GH-7"], "specs"));
 
         Assert.Equal("Completed", await host.WaitForSagaAsync(sessionId, "Completed", TimeSpan.FromSeconds(120)));
         var session = await host.QueryAsync(db => db.Set<ScanSession>().AsNoTracking().SingleAsync(s => s.Id == sessionId));
@@ -216,7 +225,7 @@ public sealed class When_a_scan_session_runs_on_rabbitmq_and_postgresql : IClass
         Assert.Equal(PdfFiles / 2, codesInSheet.Count(code => code == "EB-202"));
     }
 
-    [ServerFact(postgres: true, rabbitMq: true)]
+    [TransportFact]
     public async Task Should_fail_a_session_without_codes_with_a_clear_reason()
     {
         await using var host = await ScanSessionHost.StartAsync(_database, _broker, echoFiles: false);
@@ -226,14 +235,14 @@ public sealed class When_a_scan_session_runs_on_rabbitmq_and_postgresql : IClass
         await blobs.PutAsync(key, new MemoryStream("EB-101"u8.ToArray()), "text/plain");
 
         await host.Services.GetRequiredService<IBus>().Publish(new StartScanSession(
-            sessionId, new ScanSource(Uploads: [new ScanUpload(key, "a.txt")]), [" "], null, "specs"));
+            sessionId, new ScanSource(Uploads: [new ScanUpload(key, "a.txt")]), [" "], "specs"));
 
         Assert.Equal("Failed", await host.WaitForSagaAsync(sessionId, "Failed", TimeSpan.FromSeconds(60)));
         var reason = await host.QueryAsync(db => db.Set<ScanSessionState>().AsNoTracking().Where(s => s.CorrelationId == sessionId).Select(s => s.FailureReason).SingleAsync());
         Assert.Equal(Sagas.ScanSessions.Matching.HoleCodeList.EmptyListError, reason);
     }
 
-    [ServerFact(postgres: true, rabbitMq: true)]
+    [TransportFact]
     public async Task Should_end_cancelled_when_the_cancel_overtakes_the_start()
     {
         await using var host = await ScanSessionHost.StartAsync(_database, _broker, echoFiles: false);
@@ -250,7 +259,7 @@ public sealed class When_a_scan_session_runs_on_rabbitmq_and_postgresql : IClass
                 await Task.Delay(TimeSpan.FromMilliseconds(100), deadline.Token);
         }
 
-        await bus.Publish(new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "a.txt")]), ["EB-101"], null, "specs"));
+        await bus.Publish(new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "a.txt")]), ["EB-101"], "specs"));
 
         Assert.Equal("Cancelled", await host.WaitForSagaAsync(sessionId, "Cancelled", TimeSpan.FromSeconds(60)));
         Assert.Equal(0, await host.QueryAsync(db => db.Set<ScanFileResult>().CountAsync(r => r.SessionId == sessionId)));

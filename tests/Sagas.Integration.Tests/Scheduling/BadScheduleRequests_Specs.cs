@@ -4,11 +4,12 @@ using MassTransit.Scheduling;
 using Microsoft.Extensions.DependencyInjection;
 using RabbitMQ.Client;
 using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Integration.Tests.Transports;
 
 namespace Sagas.Integration.Tests.Scheduling;
 
-public sealed class When_a_schedule_request_cannot_be_carried_out(PostgresDatabase database, RabbitMqVirtualHost broker)
-    : IClassFixture<PostgresDatabase>, IClassFixture<RabbitMqVirtualHost>
+public sealed class When_a_schedule_request_cannot_be_carried_out(PostgresDatabase database, RabbitMqTestTransport broker)
+    : IClassFixture<PostgresDatabase>, IClassFixture<RabbitMqTestTransport>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(8);
 

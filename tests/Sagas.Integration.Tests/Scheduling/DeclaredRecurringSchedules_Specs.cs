@@ -2,12 +2,13 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Quartz;
 using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Integration.Tests.Transports;
 using Sagas.Messaging.Scheduling.Recurring;
 
 namespace Sagas.Integration.Tests.Scheduling;
 
-public sealed class When_a_feature_declares_a_recurring_schedule(PostgresDatabase database, RabbitMqVirtualHost broker)
-    : IClassFixture<PostgresDatabase>, IClassFixture<RabbitMqVirtualHost>
+public sealed class When_a_feature_declares_a_recurring_schedule(PostgresDatabase database, RabbitMqTestTransport broker)
+    : IClassFixture<PostgresDatabase>, IClassFixture<RabbitMqTestTransport>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(8);
 

@@ -3,12 +3,13 @@ using MassTransit.Scheduling;
 using Microsoft.Extensions.DependencyInjection;
 using Quartz;
 using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Integration.Tests.Transports;
 using Sagas.Messaging.Scheduling.Endpoint;
 
 namespace Sagas.Integration.Tests.Scheduling;
 
-public sealed class When_messages_are_scheduled_through_the_scheduler_queue(PostgresDatabase database, RabbitMqVirtualHost broker)
-    : IClassFixture<PostgresDatabase>, IClassFixture<RabbitMqVirtualHost>
+public sealed class When_messages_are_scheduled_through_the_scheduler_queue(PostgresDatabase database, RabbitMqTestTransport broker)
+    : IClassFixture<PostgresDatabase>, IClassFixture<RabbitMqTestTransport>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(8);
     private static readonly Uri SchedulerQueue = new("queue:scheduler");

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Quartz;
 using Sagas.Hosting;
-using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Integration.Tests.Transports;
 using Sagas.Messaging.Scheduling;
 using Sagas.Workflows;
 
@@ -84,7 +84,7 @@ public static class Wait
 }
 
 /// <summary>
-/// One Sagas process as production composes it (<c>AddSagas</c>) on the test broker and database: with the
+/// One Sagas process as production composes it (<c>AddSagas</c>) on the test transport and database: with the
 /// scheduler role it runs the Quartz endpoint; with role <c>none</c> it is a bus client that schedules and receives probes.
 /// </summary>
 public sealed class SchedulingNode : IAsyncDisposable
@@ -97,7 +97,7 @@ public sealed class SchedulingNode : IAsyncDisposable
 
     public static async Task<SchedulingNode> StartAsync(
         string roles,
-        RabbitMqVirtualHost broker,
+        ITestTransport transport,
         string postgresConnectionString,
         ProbeDeliveries? deliveries = null,
         Action<IServiceCollection>? services = null,
@@ -105,10 +105,9 @@ public sealed class SchedulingNode : IAsyncDisposable
         IDictionary<string, string?>? settings = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Development", DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(transport.HostSettings);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Messaging:Transport"] = "RabbitMq",
-            ["Messaging:RabbitMq:Uri"] = broker.Address.ToString(),
             ["Database:Provider"] = "PostgreSql",
             ["Database:ConnectionString"] = postgresConnectionString,
             // The EF model is not what these tests are about; only the Quartz tables are created.

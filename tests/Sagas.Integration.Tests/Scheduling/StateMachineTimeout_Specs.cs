@@ -3,11 +3,12 @@ using MassTransit;
 using MassTransit.Scheduling;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Integration.Tests.Infrastructure;
+using Sagas.Integration.Tests.Transports;
 
 namespace Sagas.Integration.Tests.Scheduling;
 
-public sealed class When_a_state_machine_schedules_a_timeout(PostgresDatabase database, RabbitMqVirtualHost broker)
-    : IClassFixture<PostgresDatabase>, IClassFixture<RabbitMqVirtualHost>
+public sealed class When_a_state_machine_schedules_a_timeout(PostgresDatabase database, RabbitMqTestTransport broker)
+    : IClassFixture<PostgresDatabase>, IClassFixture<RabbitMqTestTransport>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(8);
 

@@ -289,10 +289,36 @@ public sealed class When_addresses_are_checked_before_connecting
     [InlineData("fd00::1", false)]
     [InlineData("::ffff:127.0.0.1", false)]
     [InlineData("::ffff:10.0.0.1", false)]
+    [InlineData("fe80::1%2", false)]
+    [InlineData("fec0::1", false)]
+    [InlineData("2001:db8::1", false)]
+    [InlineData("100::1", false)]
+    [InlineData("203.0.113.7", false)]
+    [InlineData("255.255.255.255", false)]
     [InlineData("8.8.8.8", true)]
     [InlineData("172.32.0.1", true)]
     [InlineData("2001:4860:4860::8888", true)]
     public void Should_allow_only_public_addresses(string address, bool expected) =>
+        Assert.Equal(expected, PrivateNetworkGuard.IsPublic(IPAddress.Parse(address)));
+
+    /// <summary>IPv6 forms a translator or tunnel turns into an IPv4 address are judged by that address.</summary>
+    [Theory]
+    [InlineData("64:ff9b::a00:1", false)] // NAT64 of 10.0.0.1
+    [InlineData("64:ff9b::7f00:1", false)] // NAT64 of 127.0.0.1
+    [InlineData("64:ff9b::a9fe:a9fe", false)] // NAT64 of 169.254.169.254
+    [InlineData("64:ff9b::c0a8:101", false)] // NAT64 of 192.168.1.1
+    [InlineData("64:ff9b:1::a00:1", false)] // local-use NAT64 prefix
+    [InlineData("2002:a00:1::1", false)] // 6to4 of 10.0.0.1
+    [InlineData("2002:ac10:1::", false)] // 6to4 of 172.16.0.1
+    [InlineData("2002:a9fe:a9fe:1::1", false)] // 6to4 of 169.254.169.254
+    [InlineData("2001:0:4136:e378:8000:63bf:f5ff:fffe", false)] // Teredo, client 10.0.0.1
+    [InlineData("2001:0:4136:e378:8000:63bf:80ff:fffe", false)] // Teredo, client 127.0.0.1
+    [InlineData("2001:0:a00:1:8000:63bf:f7f7:f7f7", false)] // Teredo, server 10.0.0.1
+    [InlineData("::a00:1", false)] // IPv4-compatible 10.0.0.1
+    [InlineData("64:ff9b::808:808", true)] // NAT64 of 8.8.8.8
+    [InlineData("2002:808:808::1", true)] // 6to4 of 8.8.8.8
+    [InlineData("2001:0:4136:e378:8000:63bf:f7f7:f7f7", true)] // Teredo, client 8.8.8.8
+    public void Should_judge_an_embedded_ipv4_address_by_where_it_leads(string address, bool expected) =>
         Assert.Equal(expected, PrivateNetworkGuard.IsPublic(IPAddress.Parse(address)));
 }
 

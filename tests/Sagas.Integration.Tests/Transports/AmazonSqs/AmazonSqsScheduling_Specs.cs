@@ -17,17 +17,14 @@ public sealed class When_a_state_machine_schedules_a_timeout_on_amazon_sqs(Postg
     [AmazonSqsFact(postgres: true)]
     public async Task Should_fire_it_through_the_quartz_endpoint()
     {
-        // The nodes take their transport from the settings; the RabbitMQ address they are also given is never used.
-        var unusedBroker = new RabbitMqVirtualHost();
-        await using var scheduler = await SchedulingNode.StartAsync("scheduler", unusedBroker, database.ConnectionString, settings: sqs.HostSettings.ToDictionary());
+        await using var scheduler = await SchedulingNode.StartAsync("scheduler", sqs, database.ConnectionString);
         await using var sagas = await SchedulingNode.StartAsync(
             "none",
-            unusedBroker,
+            sqs,
             database.ConnectionString,
             bus: x => x.AddSagaStateMachine<TimeoutProbeStateMachine, TimeoutProbeState>()
                 .InMemoryRepository()
-                .Endpoint(endpoint => endpoint.Name = TimeoutProbeStateMachine.QueueName),
-            settings: sqs.HostSettings.ToDictionary());
+                .Endpoint(endpoint => endpoint.Name = TimeoutProbeStateMachine.QueueName));
         var id = NewId.NextGuid();
 
         await sagas.InScopeAsync(async provider =>

@@ -13,8 +13,8 @@ using Sagas.Persistence;
 namespace Sagas.Workflows.Migrations
 {
     [DbContext(typeof(SagasDbContext))]
-    [Migration("20261204005314_ScanSessionRevisionIsConcurrencyToken")]
-    partial class ScanSessionRevisionIsConcurrencyToken
+    [Migration("20261204005326_DriveTokensAtRest")]
+    partial class DriveTokensAtRest
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -25,6 +25,30 @@ namespace Sagas.Workflows.Migrations
                 .HasAnnotation("Relational:MaxIdentifierLength", 63);
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
+
+            modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<int>("Id"));
+
+                    b.Property<string>("FriendlyName")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("friendly_name");
+
+                    b.Property<string>("Xml")
+                        .HasColumnType("text")
+                        .HasColumnName("xml");
+
+                    b.HasKey("Id")
+                        .HasName("pk_data_protection_keys");
+
+                    b.ToTable("data_protection_keys", (string)null);
+                });
 
             modelBuilder.Entity("Sagas.LlmJobs.Data.EntityFlag", b =>
                 {
@@ -1179,7 +1203,6 @@ namespace Sagas.Workflows.Migrations
                         .HasColumnName("requested_by");
 
                     b.Property<long>("Revision")
-                        .IsConcurrencyToken()
                         .HasColumnType("bigint")
                         .HasColumnName("revision");
 
@@ -1215,6 +1238,28 @@ namespace Sagas.Workflows.Migrations
                         .HasDatabaseName("ix_scan_sessions_created_at");
 
                     b.ToTable("scan_sessions", (string)null);
+                });
+
+            modelBuilder.Entity("Sagas.ScanSessions.Data.ScanSessionSecret", b =>
+                {
+                    b.Property<Guid>("SessionId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("session_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("ProtectedDriveToken")
+                        .IsRequired()
+                        .HasMaxLength(8192)
+                        .HasColumnType("character varying(8192)")
+                        .HasColumnName("protected_drive_token");
+
+                    b.HasKey("SessionId")
+                        .HasName("pk_scan_session_secrets");
+
+                    b.ToTable("scan_session_secrets", (string)null);
                 });
 
             modelBuilder.Entity("Sagas.ScanSessions.StateMachines.ScanSessionState", b =>
@@ -1338,6 +1383,16 @@ namespace Sagas.Workflows.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_scan_file_results_scan_session_session_id");
+                });
+
+            modelBuilder.Entity("Sagas.ScanSessions.Data.ScanSessionSecret", b =>
+                {
+                    b.HasOne("Sagas.ScanSessions.Data.ScanSession", null)
+                        .WithMany()
+                        .HasForeignKey("SessionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_scan_session_secrets_scan_sessions_session_id");
                 });
 #pragma warning restore 612, 618
         }
