@@ -35,6 +35,15 @@ public sealed class SubmissionLog
     public TaskCompletionSource FirstSubmission { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>How long the provider takes to accept one item (none unless set): the window a duplicate can race into.</summary>
+    public Func<TimeSpan>? Latency { get; init; }
+
+    private int _duplicatesConsumed;
+
+    public int DuplicatesConsumed => Volatile.Read(ref _duplicatesConsumed);
+
+    public void DuplicateConsumed() => Interlocked.Increment(ref _duplicatesConsumed);
 }
 
 /// <summary>The simulated provider behind the spec's gate and log.</summary>
@@ -57,6 +66,8 @@ public sealed class GatedLlmProvider(SimulatedLlmJobProvider inner, SubmissionLo
         if (submissions > 1 && log.OpenOnSecondSubmission)
             log.Gate.TrySetResult();
         await log.Gate.Task.WaitAsync(cancellationToken);
+        if (log.Latency is { } latency)
+            await Task.Delay(latency(), cancellationToken);
         var submission = await inner.SubmitItemAsync(request, cancellationToken);
         log.Created[submission.ProviderTaskId] = request.ItemId;
         return submission;
@@ -94,7 +105,11 @@ public sealed class DuplicateConsumedObserver(SubmissionLog log) : IConsumeObser
         where T : class
     {
         if (context.Message is StartLlmJobItems && context.Headers.TryGetHeader(SubmissionLog.DuplicateHeader, out _))
+        {
+            log.DuplicateConsumed();
             log.Gate.TrySetResult();
+        }
+
         return Task.CompletedTask;
     }
 
@@ -144,6 +159,53 @@ public sealed class When_a_jobs_items_are_submitted_by_more_than_one_delivery : 
         finally
         {
             log.Gate.TrySetResult();
+            await first.StopAsync();
+            await second.StopAsync();
+        }
+    }
+
+    [ServerFact(postgres: true, rabbitMq: true)]
+    public async Task Should_submit_each_item_once_whatever_the_timing_of_duplicate_starts()
+    {
+        const int Rounds = 12;
+        const int Items = 10;
+        var seed = Environment.TickCount;
+        var random = new Random(seed);
+        var log = new SubmissionLog { Latency = () => TimeSpan.FromMilliseconds(Random.Shared.Next(0, 120)) };
+        log.Gate.TrySetResult();
+        using var first = await StartWorkerAsync("llm-jobs,scheduler", log);
+        using var second = await StartWorkerAsync("llm-jobs", log);
+        try
+        {
+            var bus = first.Services.GetRequiredService<IBus>();
+            var duplicates = 0;
+            for (var round = 0; round < Rounds; round++)
+            {
+                log.SubmissionsPerItem.Clear();
+                log.Created.Clear();
+                var jobId = NewId.NextGuid();
+                await bus.Publish(LlmJobHost.Job(jobId, Items));
+
+                // Two copies of the start land somewhere between before the saga's own start and after the last item
+                // was sent: on either worker, at random.
+                await Task.Delay(TimeSpan.FromMilliseconds(random.Next(0, 400)));
+                await bus.Publish(new StartLlmJobItems(jobId), publish => publish.Headers.Set(SubmissionLog.DuplicateHeader, "1"));
+                await Task.Delay(TimeSpan.FromMilliseconds(random.Next(0, 60)));
+                await bus.Publish(new StartLlmJobItems(jobId), publish => publish.Headers.Set(SubmissionLog.DuplicateHeader, "1"));
+                duplicates += 2;
+
+                var job = await WaitForJobAsync(first, jobId, j => !j.IsActive);
+                await WaitUntilAsync(() => log.DuplicatesConsumed == duplicates, () => $"{log.DuplicatesConsumed}/{duplicates} duplicate starts consumed");
+                var context = $"round {round}, seed {seed}";
+                Assert.True((LlmJobStatus.Completed, Items, Items) == (job.Status, job.ProcessedItems, job.SucceededItems), $"{context}: {job.Status} {job.ProcessedItems}/{job.SucceededItems}");
+                var twice = log.SubmissionsPerItem.Where(s => s.Value != 1).Select(s => $"{s.Key}×{s.Value}").ToList();
+                Assert.True(twice.Count == 0 && log.SubmissionsPerItem.Count == Items, $"{context}: submitted more than once: {string.Join(", ", twice)}");
+                var recorded = await QueryAsync(first, db => db.Set<LlmJobItem>().AsNoTracking().Where(i => i.JobId == jobId).ToDictionaryAsync(i => i.ItemId, i => i.ProviderTaskId));
+                Assert.Equal(log.Created.OrderBy(c => c.Value).Select(c => (c.Value, (string?)c.Key)), recorded.OrderBy(r => r.Key).Select(r => (r.Key, r.Value)));
+            }
+        }
+        finally
+        {
             await first.StopAsync();
             await second.StopAsync();
         }

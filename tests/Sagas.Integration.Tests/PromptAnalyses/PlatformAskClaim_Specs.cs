@@ -50,6 +50,32 @@ public sealed class HeldPlatform : IPlatformCaller
     }
 }
 
+/// <summary>A platform that answers after a random wait, counting calls per prompt.</summary>
+public sealed class SlowPlatform : IPlatformCaller
+{
+    public System.Collections.Concurrent.ConcurrentDictionary<string, int> CallsPerPrompt { get; } = new(StringComparer.Ordinal);
+
+    public async Task<PlatformCallOutcome> CallAsync(string platform, string prompt, string? model, CancellationToken cancellationToken)
+    {
+        CallsPerPrompt.AddOrUpdate(prompt, 1, (_, calls) => calls + 1);
+        await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(0, 80)), cancellationToken);
+        return PlatformCallOutcome.Success(new PlatformAnswer
+        {
+            Platform = platform,
+            IsSimulated = true,
+            Model = "slow-1",
+            Text = "Acme makes the best anvils.",
+            InputTokens = 10,
+            OutputTokens = 20,
+            TotalTokens = 30,
+            ExecutionTime = TimeSpan.FromMilliseconds(5),
+            Citations = [],
+            Metadata = new AnswerMetadata { Simulated = true },
+            RateLimit = RateLimitSnapshot.None(DateTimeOffset.UtcNow),
+        }, 1);
+    }
+}
+
 /// <summary>One worker process's consumer of asks: its own container, its own bus, the shared database.</summary>
 public sealed class AskWorker : IAsyncDisposable
 {
@@ -138,18 +164,54 @@ public sealed class When_two_workers_get_the_same_ask_at_once : IClassFixture<Po
         Assert.DoesNotContain(first.Harness.Consumed.Select<AskPromptPlatform>().Concat(second.Harness.Consumed.Select<AskPromptPlatform>()), c => c.Exception is not null);
     }
 
-    private async Task<Guid> SeedJobAsync()
+    [ServerFact(postgres: true, rabbitMq: false)]
+    public async Task Should_ask_once_per_analysis_whatever_the_timing_of_the_copies()
+    {
+        const int Rounds = 30;
+        var seed = Environment.TickCount;
+        var random = new Random(seed);
+        var platform = new SlowPlatform();
+        await using var first = await AskWorker.StartAsync(_database, platform);
+        await using var second = await AskWorker.StartAsync(_database, platform);
+        var jobs = new List<(Guid Job, string Prompt)>();
+        for (var round = 0; round < Rounds; round++)
+        {
+            var prompt = $"best anvil supplier {round} {Guid.NewGuid():N}";
+            var job = await SeedJobAsync(prompt);
+            jobs.Add((job, prompt));
+
+            // One copy to each worker, the second at a random offset: before, during or after the first one's call.
+            var (early, late) = random.Next(2) == 0 ? (first, second) : (second, first);
+            await early.Harness.Bus.Publish(new AskPromptPlatform(job, "openai"));
+            await Task.Delay(TimeSpan.FromMilliseconds(random.Next(0, 100)));
+            await late.Harness.Bus.Publish(new AskPromptPlatform(job, "openai"));
+        }
+
+        await WaitUntilAsync(() => first.Finished + second.Finished == 2 * Rounds, "every copy finished");
+        var twice = jobs.Where(j => platform.CallsPerPrompt.GetValueOrDefault(j.Prompt) != 1).Select(j => $"{j.Prompt}×{platform.CallsPerPrompt.GetValueOrDefault(j.Prompt)}").ToList();
+        Assert.True(twice.Count == 0, $"seed {seed}: asked other than once: {string.Join(", ", twice)}");
+        await using var db = _database.NewContext();
+        var ids = jobs.Select(j => j.Job).ToList();
+        var stored = await db.Set<AnalysisJob>().AsNoTracking().Where(j => ids.Contains(j.Id)).ToListAsync();
+        Assert.All(stored, j => Assert.Equal((1, 1, 0), (j.TotalPlatforms, j.CompletedPlatforms, j.FailedPlatforms)));
+        var responses = await db.Set<PlatformResponse>().AsNoTracking().Where(r => ids.Contains(r.AnalysisJobId)).ToListAsync();
+        Assert.Equal(Rounds, responses.Count);
+        Assert.All(responses, r => Assert.Equal(PlatformResponseStatus.Success, r.Status));
+        Assert.DoesNotContain(first.Harness.Consumed.Select<AskPromptPlatform>().Concat(second.Harness.Consumed.Select<AskPromptPlatform>()), c => c.Exception is not null);
+    }
+
+    private async Task<Guid> SeedJobAsync(string promptText = "best anvil supplier")
     {
         await using var db = _database.NewContext();
         await db.Database.MigrateAsync();
         var now = DateTimeOffset.UtcNow;
         var project = new AnalysisProject { Id = NewId.NextGuid(), Name = "Acme", BrandNames = ["Acme"], Domains = ["acme.com"], CreatedAt = now, UpdatedAt = now };
-        var prompt = new TrackedPrompt { Id = NewId.NextGuid(), ProjectId = project.Id, Text = "best anvil supplier", Platforms = ["openai"], CreatedAt = now, UpdatedAt = now };
+        var prompt = new TrackedPrompt { Id = NewId.NextGuid(), ProjectId = project.Id, Text = promptText, Platforms = ["openai"], CreatedAt = now, UpdatedAt = now };
         var run = new AnalysisRun { Id = NewId.NextGuid(), RunKey = "claim-spec:" + Guid.NewGuid(), Scope = AnalysisRunScope.Project, ProjectId = project.Id, CreatedAt = now };
         var job = new AnalysisJob
         {
             Id = NewId.NextGuid(), RunId = run.Id, PromptId = prompt.Id, ProjectId = project.Id,
-            PromptText = "best anvil supplier", Platforms = ["openai"], TotalPlatforms = 1, Status = AnalysisJobStatus.Running,
+            PromptText = promptText, Platforms = ["openai"], TotalPlatforms = 1, Status = AnalysisJobStatus.Running,
             CreatedAt = now, StartedAt = now,
         };
         db.AddRange(project, prompt, run, job);
