@@ -83,4 +83,11 @@ public sealed class LlmJobSubmissionOptions
 
     [Range(1, 10_000)]
     public int Parallelism { get; set; } = 20;
+
+    /// <summary>
+    /// How long a delivery of StartLlmJobItems holds the items it is sending to the provider; after this another delivery
+    /// may take them over (the first is presumed dead). Longer than a slice can take, retries and Retry-After included.
+    /// </summary>
+    [Positive]
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromMinutes(10);
 }

@@ -58,8 +58,48 @@ public sealed class DatabaseRetryOptions
         return this;
     }
 
+    /// <summary>The wait before retry <paramref name="attempt"/> (0-based): exponential from the minimum, capped at the maximum.</summary>
+    internal TimeSpan IntervalAt(int attempt)
+    {
+        var grown = MinInterval.TotalMilliseconds + (IntervalDelta.TotalMilliseconds * (Math.Pow(2, Math.Min(attempt, 30)) - 1));
+        return TimeSpan.FromMilliseconds(Math.Min(grown, MaxInterval.TotalMilliseconds));
+    }
+
     internal bool ShouldRetry(Exception exception) =>
         DatabaseErrors.IsTransient(exception) || DatabaseErrors.IsDuplicateKey(exception) || _alsoRetried.Any(filter => filter(exception));
+}
+
+/// <summary>The endpoint policy's retry, applied to one step inside a consumer instead of to the whole message.</summary>
+public static class DatabaseRetry
+{
+    /// <summary>
+    /// Runs <paramref name="step"/> again after a transient database failure, with the back-off of
+    /// <see cref="DatabaseRetryExtensions.UseDatabaseRetry"/> (20 attempts, 100 ms to 5 s: about a minute), for a step that
+    /// records work which must not be done twice (a billed provider call already made): retrying the whole message would
+    /// do that work again. The step must start from a clean unit of work (clear the change tracker) each time.
+    /// </summary>
+    public static async Task<T> InPlaceAsync<T>(Func<CancellationToken, Task<T>> step, CancellationToken cancellationToken, DatabaseRetryOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        options ??= new DatabaseRetryOptions
+        {
+            RetryLimit = 20,
+            MinInterval = TimeSpan.FromMilliseconds(100),
+            MaxInterval = TimeSpan.FromSeconds(5),
+            IntervalDelta = TimeSpan.FromMilliseconds(100),
+        };
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await step(cancellationToken);
+            }
+            catch (Exception exception) when (attempt < options.RetryLimit && DatabaseErrors.IsTransient(exception) && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(options.IntervalAt(attempt), cancellationToken);
+            }
+        }
+    }
 }
 
 public static class DatabaseRetryExtensions

@@ -19,4 +19,11 @@ public sealed class PromptAnalysesOptions
     /// <summary>Platform calls one worker process runs at once (the cap above bounds the cluster anyway).</summary>
     [Range(1, 1_000)]
     public int PlatformCallConcurrency { get; set; } = 32;
+
+    /// <summary>
+    /// How long a delivery of an ask holds the platform's response row while it calls the platform; after this another
+    /// delivery may take it over. Longer than one call can take, rate-limit waits and retries included.
+    /// </summary>
+    [Positive]
+    public TimeSpan AskClaimLease { get; set; } = TimeSpan.FromMinutes(15);
 }

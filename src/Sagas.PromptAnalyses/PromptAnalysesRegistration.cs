@@ -47,7 +47,6 @@ public static class PromptAnalysesRegistration
         services.AddScoped<PromptAnalysisFanOut>();
         services.AddScoped<PromptAnalysisClaimer>();
         services.AddScoped<PlatformResponseRecorder>();
-        services.AddSingleton<PlatformAskGate>();
         services.AddRecurringSchedule(DailyScheduleName, DailyCron, ScheduleQueue, () => new RunScheduledPromptAnalyses());
         services.AddRecurringSchedule(ClaimScheduleName, "0/30 * * * * ?", ClaimQueue, () => new ClaimPromptAnalyses());
         return services;

@@ -57,5 +57,6 @@ public sealed class ScanSessionsModule : IWorkflowModule
     public void MapEndpoints(IEndpointRouteBuilder endpoints) => endpoints.MapScanSessionEndpoints();
 
     public void AddWebhooks(WebhookRegistry webhooks) =>
-        webhooks.Event(ScanSessionWebhooks.Completed).Event(ScanSessionWebhooks.Failed).Consumer<ScanSessionWebhookEvents>();
+        webhooks.Event(ScanSessionWebhooks.Completed).Event(ScanSessionWebhooks.Failed).Event(ScanSessionWebhooks.Cancelled)
+            .Consumer<ScanSessionWebhookEvents>();
 }

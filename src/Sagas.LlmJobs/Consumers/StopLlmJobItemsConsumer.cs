@@ -12,7 +12,8 @@ namespace Sagas.LlmJobs.Consumers;
 /// <summary>
 /// Ends every unfinished item of a job, cancelled by a user or expired at the deadline, then asks the provider to
 /// stop the tasks. The database comes first: a crash before the provider calls leaves provider work running whose
-/// results are ignored, never an item counted twice.
+/// results are ignored, never an item counted twice. Items being submitted right now end too; the submitter finds
+/// them ended when it records and cancels what it made for them.
 /// </summary>
 public sealed class StopLlmJobItemsConsumer(
     SagasDbContext db,
@@ -28,7 +29,7 @@ public sealed class StopLlmJobItemsConsumer(
             return;
 
         var open = await db.Set<LlmJobItem>().AsNoTracking()
-            .Where(i => i.JobId == job.Id && (i.Status == LlmJobItemStatus.Queued || i.Status == LlmJobItemStatus.Processing))
+            .Where(i => i.JobId == job.Id && (i.Status == LlmJobItemStatus.Queued || i.Status == LlmJobItemStatus.Submitting || i.Status == LlmJobItemStatus.Processing))
             .Select(i => new { i.ItemId, i.ProviderTaskId })
             .ToListAsync(context.CancellationToken);
 

@@ -9,8 +9,11 @@ public sealed record LlmJobStarted(Guid JobId, int SubmittedItems, int RejectedI
 /// <summary>Aggregates after a poll cycle changed something; pushed to browsers.</summary>
 public sealed record LlmJobProgressed(Guid JobId, int TotalItems, int ProcessedItems, int SucceededItems, int FailedItems, int CancelledItems);
 
-/// <summary>Every item is terminal. Published by whoever made the last item terminal; may arrive more than once.</summary>
-public sealed record LlmJobItemsFinished(Guid JobId, int TotalItems, int SucceededItems, int FailedItems, int CancelledItems);
+/// <summary>
+/// Every item is terminal. Published by whoever made the last item terminal, with the job row's final
+/// <paramref name="Status"/> (completed, failed or cancelled) written in the same transaction; may arrive more than once.
+/// </summary>
+public sealed record LlmJobItemsFinished(Guid JobId, int TotalItems, int SucceededItems, int FailedItems, int CancelledItems, string? Status = null);
 
 /// <summary>The job ended: <paramref name="Status"/> is completed, failed or cancelled.</summary>
 public sealed record LlmJobFinished(Guid JobId, string Status, int TotalItems, int SucceededItems, int FailedItems, int CancelledItems, DateTimeOffset FinishedAt);

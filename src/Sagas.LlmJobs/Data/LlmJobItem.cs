@@ -15,8 +15,17 @@ public class LlmJobItem
 
     public string Input { get; set; } = "";
 
-    /// <summary>queued → processing → succeeded | failed | cancelled (see <see cref="LlmJobItemStatus"/>).</summary>
+    /// <summary>queued → submitting → processing → succeeded | failed | cancelled (see <see cref="LlmJobItemStatus"/>).</summary>
     public string Status { get; set; } = LlmJobItemStatus.Queued;
+
+    /// <summary>
+    /// The delivery of <c>StartLlmJobItems</c> (its message id) that took this item to send it to the provider; only its
+    /// result is recorded. Null unless <see cref="Status"/> is submitting.
+    /// </summary>
+    public Guid? SubmitClaimId { get; set; }
+
+    /// <summary>After this another delivery may take the item over: the claimant is presumed dead.</summary>
+    public DateTimeOffset? SubmitClaimedUntil { get; set; }
 
     /// <summary>The provider's response id (background mode).</summary>
     public string? ProviderTaskId { get; set; }
@@ -54,10 +63,13 @@ public class LlmJobItem
 public static class LlmJobItemStatus
 {
     public const string Queued = "queued";
+
+    /// <summary>Claimed by one delivery, which is sending it to the provider now.</summary>
+    public const string Submitting = "submitting";
     public const string Processing = "processing";
     public const string Succeeded = "succeeded";
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
 
-    public static IReadOnlyList<string> All { get; } = [Queued, Processing, Succeeded, Failed, Cancelled];
+    public static IReadOnlyList<string> All { get; } = [Queued, Submitting, Processing, Succeeded, Failed, Cancelled];
 }

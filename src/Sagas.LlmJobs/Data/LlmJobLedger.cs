@@ -7,6 +7,8 @@ using Sagas.Persistence;
 namespace Sagas.LlmJobs.Data;
 
 /// <summary>A change the provider reported for one item.</summary>
+/// <param name="SubmitClaim">Set by the submitter: the change applies only while the item is still submitting under this
+/// claim. <see cref="LlmJobItemStatus.Queued"/> with a claim hands an item that was not sent back.</param>
 public sealed record ItemChange(
     string ItemId,
     string Status,
@@ -14,11 +16,18 @@ public sealed record ItemChange(
     LlmTokenUsage? Usage = null,
     string? Error = null,
     string? ProviderTaskId = null,
-    string? ProviderBatchId = null);
+    string? ProviderBatchId = null,
+    Guid? SubmitClaim = null);
 
 public sealed record LedgerResult(bool LeaseHeld, int Transitions, int Touched, bool Finished, LlmJob? Job)
 {
     public static LedgerResult LeaseLost { get; } = new(false, 0, 0, false, null);
+
+    /// <summary>
+    /// Items whose change was refused: their claim had passed to another delivery, a stop had ended them, or they already
+    /// had another provider task. Whatever the provider made for them is an orphan nobody will read.
+    /// </summary>
+    public IReadOnlyList<string> Refused { get; init; } = [];
 }
 
 /// <summary>
@@ -30,12 +39,24 @@ public sealed record LedgerResult(bool LeaseHeld, int Transitions, int Touched, 
 /// </summary>
 public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, TimeProvider clock)
 {
+    public Task<LedgerResult> ApplyAsync(
+        Guid jobId,
+        IReadOnlyCollection<ItemChange> changes,
+        Guid? leaseId,
+        Action<LlmJob, int>? adjustJob,
+        LlmJobStopReason? stopReason,
+        CancellationToken cancellationToken) =>
+        ApplyAsync(jobId, changes, leaseId, adjustJob, stopReason, newBatches: [], cancellationToken);
+
+    /// <param name="newBatches">Provider batches the changes point at; each is stored only if at least one of its items
+    /// was accepted, so a batch whose items were all refused leaves no row to poll.</param>
     public async Task<LedgerResult> ApplyAsync(
         Guid jobId,
         IReadOnlyCollection<ItemChange> changes,
         Guid? leaseId,
         Action<LlmJob, int>? adjustJob,
         LlmJobStopReason? stopReason,
+        IReadOnlyCollection<LlmJobBatch> newBatches,
         CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
@@ -63,10 +84,43 @@ public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, TimePro
 
         var transitions = 0;
         var decided = new List<(LlmJobItem Item, FlagDecision Decision)>();
+        var refused = new List<string>();
+        var acceptedBatches = new HashSet<string>(StringComparer.Ordinal);
         foreach (var change in changed)
         {
-            if (!items.TryGetValue(change.ItemId, out var item) || item.IsTerminal)
+            if (!items.TryGetValue(change.ItemId, out var item))
                 continue;
+            if (change.SubmitClaim is { } claim && (item.Status != LlmJobItemStatus.Submitting || item.SubmitClaimId != claim))
+            {
+                refused.Add(change.ItemId);
+                continue;
+            }
+
+            // One provider task per item: a second one would overwrite the first and leave it billed and unread.
+            if (change.ProviderTaskId is { } task && item.ProviderTaskId is { } known && known != task)
+            {
+                refused.Add(change.ItemId);
+                continue;
+            }
+
+            if (item.IsTerminal)
+                continue;
+
+            if (item.Status == LlmJobItemStatus.Submitting)
+            {
+                item.SubmitClaimId = null;
+                item.SubmitClaimedUntil = null;
+            }
+
+            if (change.Status == LlmJobItemStatus.Queued && change.SubmitClaim is not null)
+            {
+                // Not sent after all (a transient failure, or the chunk was full): the next delivery takes it.
+                item.Status = LlmJobItemStatus.Queued;
+                continue;
+            }
+
+            if (change.ProviderBatchId is { } batchId)
+                acceptedBatches.Add(batchId);
 
             touched++;
             item.LastPolledAt = now;
@@ -83,7 +137,7 @@ public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, TimePro
             switch (status)
             {
                 case LlmJobItemStatus.Processing:
-                    if (item.Status == LlmJobItemStatus.Queued)
+                    if (item.Status is LlmJobItemStatus.Queued or LlmJobItemStatus.Submitting)
                     {
                         item.Status = LlmJobItemStatus.Processing;
                         item.SubmittedAt ??= now;
@@ -118,9 +172,14 @@ public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, TimePro
             transitions++;
         }
 
+        foreach (var batch in newBatches.Where(b => acceptedBatches.Contains(b.BatchId)))
+            db.Add(batch);
         await ApplyFlagsAsync(job, decided, now, cancellationToken);
         adjustJob?.Invoke(job, transitions);
 
+        // The call that makes the last item terminal decides how the job ends, under the job's row lock: a stop for a
+        // cancel ends it cancelled only when it got there first; results that finished it first end it completed or
+        // failed. The saga, the API, sockets and webhooks all follow this status.
         var finished = false;
         if (job.IsActive && job.ProcessedItems >= job.TotalItems)
         {
@@ -132,7 +191,7 @@ public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, TimePro
             job.NextPollAt = null;
             job.LeaseId = null;
             job.LeaseUntil = null;
-            outbox.Add(new LlmJobItemsFinished(job.Id, job.TotalItems, job.SucceededItems, job.FailedItems, job.CancelledItems));
+            outbox.Add(new LlmJobItemsFinished(job.Id, job.TotalItems, job.SucceededItems, job.FailedItems, job.CancelledItems, job.Status));
         }
 
         if (transitions > 0)
@@ -141,7 +200,7 @@ public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, TimePro
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         outbox.Flush();
-        return new LedgerResult(true, transitions, touched, finished, job);
+        return new LedgerResult(true, transitions, touched, finished, job) { Refused = refused };
     }
 
     // The entity keeps the latest decision; an older decision arriving late (another job, a redelivery) never wins.
@@ -182,7 +241,7 @@ public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, TimePro
     }
 
     private static bool IsPollOnly(ItemChange change) =>
-        change is { Status: LlmJobItemStatus.Processing, Decision: null, Usage: null, Error: null, ProviderTaskId: null, ProviderBatchId: null };
+        change is { Status: LlmJobItemStatus.Processing, Decision: null, Usage: null, Error: null, ProviderTaskId: null, ProviderBatchId: null, SubmitClaim: null };
 
     // A queued item reported as processing moves to processing, as on the tracked path; a terminal item is left alone.
     private Task<int> StampPolledAsync(Guid jobId, List<string> itemIds, DateTimeOffset now, CancellationToken cancellationToken) =>

@@ -28,7 +28,11 @@ public interface ILlmJobProvider
     /// <summary>The rate-limit headers of the most recent provider answer (empty until there is one).</summary>
     RateLimitSnapshot LatestRateLimit { get; }
 
-    /// <summary>Background mode: starts one provider task for one item.</summary>
+    /// <summary>
+    /// Background mode: starts one provider task for one item. Not idempotent (OpenAI's Responses API has no idempotency
+    /// key and no list to find a response in), so a call whose answer never came is not repeated here: it fails with an
+    /// <see cref="LlmProviderException"/> whose <see cref="LlmProviderException.OutcomeUnknown"/> is true.
+    /// </summary>
     Task<LlmItemSubmission> SubmitItemAsync(LlmItemRequest request, CancellationToken cancellationToken);
 
     /// <summary>Background mode: the current state of a task; terminal outcomes carry the decision or the error.</summary>
@@ -47,8 +51,18 @@ public interface ILlmJobProvider
     /// </summary>
     IReadOnlyList<IReadOnlyList<LlmItemRequest>> PlanBatches(IReadOnlyList<LlmItemRequest> items);
 
-    /// <summary>Batch mode: submits one chunk as one provider batch; the chunk must fit <see cref="Limits"/>.</summary>
+    /// <summary>
+    /// Batch mode: submits one chunk as one provider batch; the chunk must fit <see cref="Limits"/>. Idempotent per
+    /// <see cref="LlmBatchRequest.Reference"/> within the call: when the answer to the create is lost, the batch is looked
+    /// up by its reference before another is created.
+    /// </summary>
     Task<LlmBatchSubmission> SubmitBatchAsync(LlmBatchRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Batch mode: the batch created under <paramref name="reference"/> no earlier than <paramref name="createdAfter"/>,
+    /// or null. How a submission that a crash cut off finds what it already created.
+    /// </summary>
+    Task<LlmBatchSubmission?> FindBatchAsync(string reference, DateTimeOffset createdAfter, CancellationToken cancellationToken);
 
     Task<LlmBatchStatus> GetBatchAsync(string batchId, CancellationToken cancellationToken);
 

@@ -2,7 +2,8 @@ using Sagas.Core.Http;
 
 namespace Sagas.LlmJobs.Providers;
 
-/// <param name="Reference">Free text stored as batch metadata (e.g. job id and chunk number) so an operator can find the batch.</param>
+/// <param name="Reference">Names this submission (job, claim, first item), stored as batch metadata: an operator finds the
+/// batch by it, and <see cref="ILlmJobProvider.FindBatchAsync"/> does too, so one submission never makes two batches.</param>
 public sealed record LlmBatchRequest(string Reference, IReadOnlyList<LlmItemRequest> Items);
 
 public sealed record LlmBatchSubmission(string BatchId, string InputFileId, int ItemCount, LlmBatchStatus Status);

@@ -7,7 +7,9 @@ namespace Sagas.LlmJobs.Providers;
 /// <param name="Model">Provider model name; the provider's default when null.</param>
 /// <param name="Instructions">System-level instructions (the job kind's default when the job gives none).</param>
 /// <param name="Input">The text to decide on.</param>
-public sealed record LlmItemRequest(string ItemId, string? Model, string Instructions, string Input);
+/// <param name="Reference">Who sent it (job and submission claim), stored with the provider's task so that an operator
+/// can find a response whose answer was lost; the Responses API offers no way to look it up by it.</param>
+public sealed record LlmItemRequest(string ItemId, string? Model, string Instructions, string Input, string? Reference = null);
 
 public enum LlmItemStatus
 {

@@ -64,6 +64,12 @@ public sealed class LlmProviderException : Exception
     public RateLimitSnapshot RateLimit { get; }
 
     public bool IsTransient => Error.IsTransient;
+
+    /// <summary>
+    /// No answer came (a timeout, a dropped connection, a body that could not be read): the provider may or may not have
+    /// done what was asked. A create that failed this way may have made something that is billed.
+    /// </summary>
+    public bool OutcomeUnknown => Error.StatusCode is null && Error.Code is LlmErrorCodes.Timeout or LlmErrorCodes.ConnectionFailed or LlmErrorCodes.UnreadableResponse;
 }
 
 /// <summary>The one place that decides what is worth retrying.</summary>

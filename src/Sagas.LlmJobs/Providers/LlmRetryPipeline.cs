@@ -39,7 +39,9 @@ public sealed class LlmRetrySettings : IValidatableObject
 /// </summary>
 public static class LlmRetryPipeline
 {
-    public static ResiliencePipeline Create(LlmRetrySettings settings, TimeProvider timeProvider, ILogger logger)
+    /// <param name="repeatsWhenOutcomeUnknown">False for calls that create billed work: a failure without an answer may
+    /// have created it, so only answers that say nothing was done (429, 5xx) are retried.</param>
+    public static ResiliencePipeline Create(LlmRetrySettings settings, TimeProvider timeProvider, ILogger logger, bool repeatsWhenOutcomeUnknown = true)
     {
         var builder = new ResiliencePipelineBuilder { TimeProvider = timeProvider };
         if (settings.MaxRetryAttempts <= 0)
@@ -53,7 +55,7 @@ public static class LlmRetryPipeline
                 UseJitter = true,
                 Delay = settings.BaseDelay,
                 MaxDelay = settings.MaxDelay,
-                ShouldHandle = new PredicateBuilder().Handle<LlmProviderException>(ex => ShouldRetry(ex, settings)),
+                ShouldHandle = new PredicateBuilder().Handle<LlmProviderException>(ex => ShouldRetry(ex, settings) && (repeatsWhenOutcomeUnknown || !ex.OutcomeUnknown)),
                 DelayGenerator = static args => ValueTask.FromResult(
                     args.Outcome.Exception is LlmProviderException { Error.RetryAfter: { } retryAfter } ? retryAfter : (TimeSpan?)null),
                 OnRetry = args =>

@@ -1,5 +1,6 @@
 using MassTransit;
 using Sagas.Contracts.LlmJobs;
+using Sagas.LlmJobs.Data;
 
 namespace Sagas.LlmJobs.StateMachines;
 
@@ -7,6 +8,12 @@ namespace Sagas.LlmJobs.StateMachines;
 /// Orchestrates one LLM job: starts provider submission, enforces the deadline, coordinates cancellation and
 /// announces the outcome. Per-item work never touches this saga; it reports through <see cref="LlmJobItemsFinished"/>.
 /// Finished instances are kept (not removed) so that late duplicates of any event are recognised and ignored.
+/// <para>
+/// How a job ends is decided at the job row, by whichever of the last results and the stop commits first
+/// (<see cref="LlmJobLedger"/>); the saga takes that status from <see cref="LlmJobItemsFinished"/>, so a cancel
+/// that lost the race to the last result ends Completed here as on the row, in <see cref="LlmJobFinished"/> and in the
+/// webhook.
+/// </para>
 /// </summary>
 public sealed class LlmJobStateMachine : MassTransitStateMachine<LlmJobState>
 {
@@ -60,9 +67,9 @@ public sealed class LlmJobStateMachine : MassTransitStateMachine<LlmJobState>
             When(ItemsFinished)
                 .Unschedule(Deadline)
                 .Then(context => context.Saga.FinishedAt = context.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : DateTimeOffset.UtcNow)
-                .IfElse(context => context.Saga.StopReason == LlmJobStopReason.Cancelled,
+                .IfElse(context => EndOf(context.Saga, context.Message) == LlmJobStatus.Cancelled,
                     cancelled => cancelled.TransitionTo(Cancelled),
-                    finished => finished.IfElse(context => context.Message.SucceededItems > 0,
+                    finished => finished.IfElse(context => EndOf(context.Saga, context.Message) == LlmJobStatus.Completed,
                         completed => completed.TransitionTo(Completed),
                         failed => failed.TransitionTo(Failed)))
                 .Publish(context => new LlmJobFinished(
@@ -111,6 +118,14 @@ public sealed class LlmJobStateMachine : MassTransitStateMachine<LlmJobState>
     public Event<CancelLlmJob> CancelRequested { get; private set; } = null!;
 
     public Schedule<LlmJobState, LlmJobDeadlineReached> Deadline { get; private set; } = null!;
+
+    /// <summary>The row's final status; an event written before the status travelled with it falls back to the saga's own view.</summary>
+    private static string EndOf(LlmJobState saga, LlmJobItemsFinished finished) => finished.Status switch
+    {
+        LlmJobStatus.Completed or LlmJobStatus.Failed or LlmJobStatus.Cancelled => finished.Status,
+        _ when saga.StopReason == LlmJobStopReason.Cancelled => LlmJobStatus.Cancelled,
+        _ => finished.SucceededItems > 0 ? LlmJobStatus.Completed : LlmJobStatus.Failed,
+    };
 
     private static string StatusOf(string state) => state switch
     {

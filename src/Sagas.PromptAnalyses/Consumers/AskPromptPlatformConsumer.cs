@@ -14,9 +14,11 @@ namespace Sagas.PromptAnalyses.Consumers;
 /// <summary>
 /// Asks one platform through <see cref="IPlatformCaller"/> (limits and retries are its business) and records the
 /// answer. Provider failures come back as outcomes and become that platform's error row, never an exception here.
+/// Only the delivery that claims the response row calls the platform: a copy of the ask on any worker finds the row
+/// claimed (or final) and asks nobody.
 /// </summary>
 public sealed class AskPromptPlatformConsumer(
-    SagasDbContext db, PlatformResponseRecorder recorder, IPlatformCaller caller, PlatformAskGate gate, ILogger<AskPromptPlatformConsumer> logger)
+    SagasDbContext db, PlatformResponseRecorder recorder, IPlatformCaller caller, ILogger<AskPromptPlatformConsumer> logger)
     : IConsumer<AskPromptPlatform>
 {
     public async Task Consume(ConsumeContext<AskPromptPlatform> context)
@@ -29,14 +31,25 @@ public sealed class AskPromptPlatformConsumer(
             return;
         }
 
-        // A duplicate of an ask in progress here waits for it, then finds the response final and asks nobody.
-        using var turn = await gate.EnterAsync(message.AnalysisId, message.Platform, context.CancellationToken);
-        var responseId = await recorder.BeginAsync(job, message.Platform, context.CancellationToken);
-        if (responseId is null)
+        // The message id names this delivery: its own redelivery (a crash, a retry) takes the claim back, a copy does not.
+        var claim = context.MessageId ?? NewId.NextGuid();
+        var claimed = await recorder.ClaimAsync(job, message.Platform, claim, context.CancellationToken);
+        if (claimed.Outcome != AskClaimOutcome.Claimed)
+        {
+            // Its holder finishes it: by answering, by its own redelivery after a crash, or through the fault consumer.
+            logger.LogDebug("Ask for {Platform} of analysis {AnalysisId}: response {Outcome}; not asked again", message.Platform, message.AnalysisId, claimed.Outcome);
             return;
+        }
 
         var outcome = await caller.CallAsync(message.Platform, job.PromptText, null, context.CancellationToken);
-        await recorder.CompleteAsync(job, responseId.Value, message.Platform, outcome, context.CancellationToken);
+        // The platform answered (and billed): the recording is retried here, never the whole message.
+        await DatabaseRetry.InPlaceAsync(
+            token =>
+            {
+                db.ChangeTracker.Clear();
+                return recorder.CompleteAsync(job, claimed.ResponseId, message.Platform, claim, outcome, token);
+            },
+            context.CancellationToken);
     }
 }
 
@@ -61,8 +74,10 @@ public sealed class AskPromptPlatformFaultConsumer(SagasDbContext db, PlatformRe
         if (job is null)
             return;
 
-        var responseId = await recorder.BeginAsync(job, message.Platform, context.CancellationToken);
-        if (responseId is null)
+        // The faulted delivery's claim is taken back; a row another delivery is still asking for is left to it.
+        var claim = context.Message.FaultedMessageId ?? NewId.NextGuid();
+        var claimed = await recorder.ClaimAsync(job, message.Platform, claim, context.CancellationToken);
+        if (claimed.Outcome != AskClaimOutcome.Claimed)
             return;
 
         var reason = context.Message.Exceptions.FirstOrDefault()?.Message ?? "the platform call failed";
@@ -74,7 +89,7 @@ public sealed class AskPromptPlatformFaultConsumer(SagasDbContext db, PlatformRe
             Message = $"The platform worker gave up: {reason}",
             RateLimit = RateLimitSnapshot.None(clock.GetUtcNow()),
         };
-        await recorder.CompleteAsync(job, responseId.Value, message.Platform, PlatformCallOutcome.Failure(error, 0), context.CancellationToken);
+        await recorder.CompleteAsync(job, claimed.ResponseId, message.Platform, claim, PlatformCallOutcome.Failure(error, 0), context.CancellationToken);
     }
 }
 

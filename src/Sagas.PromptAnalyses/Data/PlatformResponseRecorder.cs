@@ -8,52 +8,91 @@ using Sagas.PromptAnalyses.Platforms.Brands;
 
 namespace Sagas.PromptAnalyses.Data;
 
+/// <summary>What <see cref="PlatformResponseRecorder.ClaimAsync"/> found.</summary>
+public enum AskClaimOutcome
+{
+    /// <summary>This delivery holds the processing row and may call the platform.</summary>
+    Claimed,
+
+    /// <summary>The response is already final: nobody calls the platform again.</summary>
+    Final,
+
+    /// <summary>Another delivery holds the row and is calling the platform, or its own redelivery will.</summary>
+    HeldElsewhere,
+}
+
+public readonly record struct AskClaim(AskClaimOutcome Outcome, Guid ResponseId);
+
 /// <summary>
-/// Stores platform responses: a <c>processing</c> row before the call (unique per (job, platform)), then the final
-/// row, its citations, the brand flags, the job's counter and <see cref="PromptPlatformAnswered"/> in one transaction.
-/// The final write only applies to a row still processing, so of two deliveries of one ask exactly one counts.
+/// Stores platform responses: a <c>processing</c> row before the call (unique per (job, platform)) claimed by one
+/// delivery of the ask, then the final row, its citations, the brand flags, the job's counter and
+/// <see cref="PromptPlatformAnswered"/> in one transaction. Only the delivery holding the claim calls the platform and
+/// makes the row final, so of two deliveries of one ask, in one process or in two, one asks and one counts.
 /// </summary>
-public sealed class PlatformResponseRecorder(SagasDbContext db, OutboxWriter outbox, TimeProvider clock)
+public sealed class PlatformResponseRecorder(SagasDbContext db, OutboxWriter outbox, PromptAnalysesOptions options, TimeProvider clock)
 {
     private const int MaxError = 2000;
 
-    /// <summary>The processing row of (job, platform), created if needed; null when it is already final (a redelivery).</summary>
-    public async Task<Guid?> BeginAsync(AnalysisJob job, string platform, CancellationToken cancellationToken)
+    /// <summary>
+    /// Claims the processing row of (job, platform) for <paramref name="claim"/> (the ask's message id), creating it if
+    /// needed. A row is taken over when nobody holds it, when <paramref name="claim"/> already held it (a redelivery of
+    /// the same message after a crash or a database failure) or when its holder's lease ran out; with one conditional
+    /// update, so that of two deliveries at once exactly one gets it.
+    /// </summary>
+    public async Task<AskClaim> ClaimAsync(AnalysisJob job, string platform, Guid claim, CancellationToken cancellationToken)
     {
+        var now = clock.GetUtcNow();
+        var until = now + options.AskClaimLease;
         var existing = await FindAsync(job.Id, platform, cancellationToken);
-        if (existing is not null)
-            return existing.Value.Status == PlatformResponseStatus.Processing ? existing.Value.Id : null;
+        if (existing is null)
+        {
+            var id = MassTransit.NewId.NextGuid();
+            db.Add(new PlatformResponse
+            {
+                Id = id,
+                AnalysisJobId = job.Id,
+                PromptId = job.PromptId,
+                ProjectId = job.ProjectId,
+                Platform = platform,
+                PromptText = job.PromptText,
+                Status = PlatformResponseStatus.Processing,
+                ClaimId = claim,
+                ClaimedUntil = until,
+                CreatedAt = now,
+            });
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                return new AskClaim(AskClaimOutcome.Claimed, id);
+            }
+            catch (DbUpdateException)
+            {
+                // A concurrent delivery of the same ask inserted it first: it holds the row unless its claim is taken below.
+                db.ChangeTracker.Clear();
+                existing = await FindAsync(job.Id, platform, cancellationToken);
+                if (existing is null)
+                    throw;
+            }
+        }
 
-        var id = MassTransit.NewId.NextGuid();
-        db.Add(new PlatformResponse
-        {
-            Id = id,
-            AnalysisJobId = job.Id,
-            PromptId = job.PromptId,
-            ProjectId = job.ProjectId,
-            Platform = platform,
-            PromptText = job.PromptText,
-            Status = PlatformResponseStatus.Processing,
-            CreatedAt = clock.GetUtcNow(),
-        });
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-            return id;
-        }
-        catch (DbUpdateException)
-        {
-            // A concurrent delivery of the same ask inserted it first: share its row; only one final write will count.
-            db.ChangeTracker.Clear();
-            existing = await FindAsync(job.Id, platform, cancellationToken);
-            if (existing is null)
-                throw;
-            return existing.Value.Status == PlatformResponseStatus.Processing ? existing.Value.Id : null;
-        }
+        if (existing.Value.Status != PlatformResponseStatus.Processing)
+            return new AskClaim(AskClaimOutcome.Final, existing.Value.Id);
+
+        var responseId = existing.Value.Id;
+        var taken = await db.Set<PlatformResponse>()
+            .Where(r => r.Id == responseId && r.Status == PlatformResponseStatus.Processing
+                && (r.ClaimId == null || r.ClaimId == claim || r.ClaimedUntil < now))
+            .ExecuteUpdateAsync(set => set.SetProperty(r => r.ClaimId, claim).SetProperty(r => r.ClaimedUntil, until), cancellationToken);
+        if (taken == 1)
+            return new AskClaim(AskClaimOutcome.Claimed, responseId);
+
+        var current = await FindAsync(job.Id, platform, cancellationToken);
+        return new AskClaim(current is { Status: PlatformResponseStatus.Processing } ? AskClaimOutcome.HeldElsewhere : AskClaimOutcome.Final, responseId);
     }
 
-    /// <returns>True when this call made the response final; false when another delivery already had.</returns>
-    public async Task<bool> CompleteAsync(AnalysisJob job, Guid responseId, string platform, PlatformCallOutcome outcome, CancellationToken cancellationToken)
+    /// <returns>True when this call made the response final; false when the claim had passed to another delivery or the
+    /// response was already final.</returns>
+    public async Task<bool> CompleteAsync(AnalysisJob job, Guid responseId, string platform, Guid claim, PlatformCallOutcome outcome, CancellationToken cancellationToken)
     {
         var project = await db.Set<AnalysisProject>().AsNoTracking()
             .Where(p => p.Id == job.ProjectId)
@@ -81,8 +120,10 @@ public sealed class PlatformResponseRecorder(SagasDbContext db, OutboxWriter out
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var finalised = await db.Set<PlatformResponse>()
-            .Where(r => r.Id == responseId && r.Status == PlatformResponseStatus.Processing)
+            .Where(r => r.Id == responseId && r.Status == PlatformResponseStatus.Processing && r.ClaimId == claim)
             .ExecuteUpdateAsync(set => set
+                .SetProperty(r => r.ClaimId, (Guid?)null)
+                .SetProperty(r => r.ClaimedUntil, (DateTimeOffset?)null)
                 .SetProperty(r => r.Status, succeeded ? PlatformResponseStatus.Success : PlatformResponseStatus.Error)
                 .SetProperty(r => r.Model, answer != null ? answer.Model : error != null ? error.Model : null)
                 .SetProperty(r => r.ResponseText, answer != null ? answer.Text : null)

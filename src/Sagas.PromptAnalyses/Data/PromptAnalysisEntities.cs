@@ -191,6 +191,15 @@ public class PlatformResponse
     /// <summary>Provider requests this answer took, retries included.</summary>
     public int Attempts { get; set; }
 
+    /// <summary>
+    /// The delivery of the ask (its message id) that may call the platform for this row; any other delivery leaves it.
+    /// Null on a row that nobody holds.
+    /// </summary>
+    public Guid? ClaimId { get; set; }
+
+    /// <summary>After this another delivery may take the row over: the holder is presumed dead.</summary>
+    public DateTimeOffset? ClaimedUntil { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset? CompletedAt { get; set; }

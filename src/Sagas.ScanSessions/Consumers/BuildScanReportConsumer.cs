@@ -130,11 +130,13 @@ public sealed class BuildScanReportFaultConsumer(SagasDbContext db, OutboxWriter
 }
 
 /// <summary>
-/// Marks the session row cancelled so the file workers skip what is left. Only a session still dispatching or
-/// scanning can be cancelled: once every file is counted the report is built anyway. A cancel that overtakes the
-/// dispatcher leaves a cancelled row behind, which the dispatcher then respects.
+/// Decides a cancel where the race with the last file is decided: at the session row. One conditional update moves a
+/// dispatching or scanning row to cancelled and, in the same transaction, writes <see cref="ScanSessionCancelled"/> to
+/// the outbox; the saga, the sockets and the webhooks follow that event. A row the recorder already moved to reporting
+/// (the last file was counted first) is left alone: that session completes, and nobody is told it was cancelled. A
+/// cancel that overtakes the start leaves a cancelled row behind, which the saga and the dispatcher then respect.
 /// </summary>
-public sealed class CancelScanSessionConsumer(SagasDbContext db, TimeProvider clock) : IConsumer<CancelScanSession>
+public sealed class CancelScanSessionConsumer(SagasDbContext db, OutboxWriter outbox, TimeProvider clock) : IConsumer<CancelScanSession>
 {
     public async Task Consume(ConsumeContext<CancelScanSession> context)
     {
@@ -147,17 +149,24 @@ public sealed class CancelScanSessionConsumer(SagasDbContext db, TimeProvider cl
                 .SetProperty(s => s.Status, ScanSessionStatus.Cancelled)
                 .SetProperty(s => s.CompletedAt, now)
                 .SetProperty(s => s.Revision, s => s.Revision + 1), context.CancellationToken);
-        if (updated > 0)
+        if (updated == 0)
+        {
+            // Reporting or finished: the finish won, or this is a redelivered cancel that already won.
+            if (await db.Set<ScanSession>().AnyAsync(s => s.Id == sessionId, context.CancellationToken))
+                return;
+
+            // A concurrent copy inserting the same row loses on the key and comes back through the retry to the branch above.
+            db.Add(new ScanSession { Id = sessionId, Status = ScanSessionStatus.Cancelled, CreatedAt = now, CompletedAt = now });
+        }
+        else
         {
             await ScanSessionSecrets.ForgetAsync(db, sessionId, context.CancellationToken);
         }
-        else if (!await db.Set<ScanSession>().AnyAsync(s => s.Id == sessionId, context.CancellationToken))
-        {
-            db.Add(new ScanSession { Id = sessionId, Status = ScanSessionStatus.Cancelled, CreatedAt = now, CompletedAt = now });
-            await db.SaveChangesAsync(context.CancellationToken);
-        }
 
+        outbox.Add(new ScanSessionCancelled(sessionId));
+        await db.SaveChangesAsync(context.CancellationToken);
         await transaction.CommitAsync(context.CancellationToken);
+        outbox.Flush();
     }
 }
 

@@ -27,13 +27,7 @@ public sealed class ScanSessionDispatcher(
     {
         var message = context.Message;
         var session = await db.Set<ScanSession>().SingleOrDefaultAsync(s => s.Id == message.SessionId, context.CancellationToken);
-        if (session is { Status: ScanSessionStatus.Cancelled })
-        {
-            // The cancel overtook the start (the saga discarded it for want of an instance): tell the saga again.
-            await context.Publish(new CancelScanSession(session.Id), context.CancellationToken);
-            return;
-        }
-
+        // A cancelled row already told the saga (ScanSessionCancelled); a finished one has nothing left to send.
         if (session is { Status: not (ScanSessionStatus.Dispatching or ScanSessionStatus.Scanning) })
             return;
 
@@ -52,6 +46,9 @@ public sealed class ScanSessionDispatcher(
         if (session.Status == ScanSessionStatus.Dispatching)
         {
             await using var transaction = await db.Database.BeginTransactionAsync(context.CancellationToken);
+            // Listing takes a while: a cancel that committed meanwhile bumped the revision, so this write fails on the
+            // concurrency check and the retry finds the row cancelled instead of turning it back into scanning.
+            session.Revision++;
             session.CodesJson = ScanSessionJson.Write(codes);
             session.SourceDescription = listing.Description.Length > 1000 ? listing.Description[..1000] : listing.Description;
             if (listing.Error is { } error)

@@ -69,5 +69,11 @@ public sealed record ScanSessionCompleted(Guid SessionId, string ReportBlobKey, 
 /// <summary>The session cannot go on (nothing to scan, no codes, an unreadable source).</summary>
 public sealed record ScanSessionFailed(Guid SessionId, string Reason);
 
-/// <summary>User cancel: files not yet scanned are skipped.</summary>
+/// <summary>
+/// A user asks to cancel (API → <c>cancel-scan-session</c>). Only a request: it wins only if it reaches the session row
+/// before the last file is counted, and then <see cref="ScanSessionCancelled"/> says so.
+/// </summary>
 public sealed record CancelScanSession(Guid SessionId);
+
+/// <summary>The session row was cancelled: the cancel committed before the last file was counted (cancel consumer, outbox).</summary>
+public sealed record ScanSessionCancelled(Guid SessionId);

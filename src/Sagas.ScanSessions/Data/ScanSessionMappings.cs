@@ -11,6 +11,9 @@ internal sealed class ScanSessionMapping : IEntityTypeConfiguration<ScanSession>
         builder.HasKey(x => x.Id);
         builder.Property(x => x.Id).ValueGeneratedNever();
         builder.Property(x => x.Status).HasMaxLength(16);
+        // Every writer of the row bumps it: a tracked write made from a stale read (the dispatcher's, after a long
+        // listing) fails instead of overwriting a cancel.
+        builder.Property(x => x.Revision).IsConcurrencyToken();
         builder.Property(x => x.SourceDescription).HasMaxLength(1000);
         builder.Property(x => x.RequestedBy).HasMaxLength(200);
         builder.Property(x => x.ReportBlobKey).HasMaxLength(1024);

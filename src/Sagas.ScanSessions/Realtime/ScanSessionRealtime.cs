@@ -152,7 +152,7 @@ public sealed class ScanSessionRealtimeEvents(IRealtimeHub hub, IServiceProvider
     IConsumer<ScanMatchFound>,
     IConsumer<ScanSessionCompleted>,
     IConsumer<ScanSessionFailed>,
-    IConsumer<CancelScanSession>
+    IConsumer<ScanSessionCancelled>
 {
     public Task Consume(ConsumeContext<ScanProgressed> context)
     {
@@ -184,7 +184,8 @@ public sealed class ScanSessionRealtimeEvents(IRealtimeHub hub, IServiceProvider
         return Task.CompletedTask;
     }
 
-    public Task Consume(ConsumeContext<CancelScanSession> context)
+    // The row's cancel, not the user's request: a request that lost the race to the last file must not say "cancelled".
+    public Task Consume(ConsumeContext<ScanSessionCancelled> context)
     {
         hub.Publish(ScanSessionRealtime.Topic(context.Message.SessionId), RealtimeMessages.Error("The session was cancelled.", context.Message.SessionId));
         return Task.CompletedTask;

@@ -16,6 +16,7 @@ public sealed class ScanSessionStateDefinition : SagaDefinition<ScanSessionState
         sagaConfigurator.Message<ScanReportBuilt>(m => m.UsePartitioner(partition, x => x.Message.SessionId));
         sagaConfigurator.Message<ScanSessionFailed>(m => m.UsePartitioner(partition, x => x.Message.SessionId));
         sagaConfigurator.Message<CancelScanSession>(m => m.UsePartitioner(partition, x => x.Message.SessionId));
+        sagaConfigurator.Message<ScanSessionCancelled>(m => m.UsePartitioner(partition, x => x.Message.SessionId));
 
         endpointConfigurator.UseDatabaseRetryWithOutbox(context);
     }

@@ -9,6 +9,12 @@ namespace Sagas.ScanSessions.StateMachines;
 /// workers count them in <see cref="ScanSession"/> and report the end once through <see cref="ScanFilesCompleted"/>,
 /// which may overtake <see cref="ScanFilesDispatched"/> for a tiny session. Finished instances are kept so late
 /// duplicates are recognised and ignored.
+/// <para>
+/// The session row decides how a session ends and the saga follows it: a cancel racing the last file is settled by
+/// whichever of the two commits first on the row (<see cref="ScanFilesCompleted"/> or <see cref="ScanSessionCancelled"/>,
+/// each written with the row's change), never by the order in which the saga hears of them. The user's
+/// <see cref="CancelScanSession"/> is only a request and changes nothing here.
+/// </para>
 /// </summary>
 public sealed class ScanSessionStateMachine : MassTransitStateMachine<ScanSessionState>
 {
@@ -30,6 +36,8 @@ public sealed class ScanSessionStateMachine : MassTransitStateMachine<ScanSessio
             e.CorrelateById(m => m.Message.SessionId);
             e.OnMissingInstance(m => m.Discard());
         });
+        // A cancel that overtook the start creates the instance already cancelled: the start that follows is ignored.
+        Event(() => SessionCancelled, e => e.CorrelateById(m => m.Message.SessionId));
 
         Initially(
             When(Start)
@@ -39,7 +47,10 @@ public sealed class ScanSessionStateMachine : MassTransitStateMachine<ScanSessio
                     context.Message.Source,
                     context.Message.TargetCodes,
                     context.Message.RequestedBy))
-                .TransitionTo(Dispatching));
+                .TransitionTo(Dispatching),
+            When(SessionCancelled)
+                .Then(context => context.Saga.FinishedAt = Now(context))
+                .TransitionTo(Cancelled));
 
         During(Dispatching,
             When(FilesDispatched)
@@ -56,7 +67,7 @@ public sealed class ScanSessionStateMachine : MassTransitStateMachine<ScanSessio
                 })
                 .Publish(context => new BuildScanReport(context.Saga.CorrelationId))
                 .TransitionTo(Reporting),
-            When(CancelRequested)
+            When(SessionCancelled)
                 .Then(context => context.Saga.FinishedAt = Now(context))
                 .TransitionTo(Cancelled));
 
@@ -73,8 +84,8 @@ public sealed class ScanSessionStateMachine : MassTransitStateMachine<ScanSessio
                     context.Saga.TotalMatches ?? 0,
                     context.Saga.TotalProcessed ?? 0))
                 .TransitionTo(Completed),
-            // Every file is counted: the report is built whatever the user asks now.
-            Ignore(CancelRequested),
+            // The row reached reporting before any cancel did (the cancel consumer leaves such a row alone).
+            Ignore(SessionCancelled),
             Ignore(FilesDispatched),
             Ignore(FilesCompleted));
 
@@ -96,9 +107,11 @@ public sealed class ScanSessionStateMachine : MassTransitStateMachine<ScanSessio
             Ignore(FilesCompleted),
             Ignore(ReportBuilt),
             Ignore(SessionFailed),
-            Ignore(CancelRequested));
+            Ignore(SessionCancelled));
+        // The request reaches this queue too (it is bound to the message type) but only the row's answer counts.
         DuringAny(
-            Ignore(Start));
+            Ignore(Start),
+            Ignore(CancelRequested));
     }
 
     public State Dispatching { get; private set; } = null!;
@@ -124,6 +137,8 @@ public sealed class ScanSessionStateMachine : MassTransitStateMachine<ScanSessio
     public Event<ScanSessionFailed> SessionFailed { get; private set; } = null!;
 
     public Event<CancelScanSession> CancelRequested { get; private set; } = null!;
+
+    public Event<ScanSessionCancelled> SessionCancelled { get; private set; } = null!;
 
     private static DateTimeOffset Now<T>(BehaviorContext<ScanSessionState, T> context)
         where T : class =>

@@ -388,6 +388,14 @@ namespace Sagas.Workflows.Migrations
                         .HasColumnType("character varying(16)")
                         .HasColumnName("status");
 
+                    b.Property<Guid?>("SubmitClaimId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("submit_claim_id");
+
+                    b.Property<DateTimeOffset?>("SubmitClaimedUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("submit_claimed_until");
+
                     b.Property<DateTimeOffset?>("SubmittedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("submitted_at");
@@ -840,6 +848,14 @@ namespace Sagas.Workflows.Migrations
                         .HasColumnType("boolean")
                         .HasColumnName("brand_mentioned");
 
+                    b.Property<Guid?>("ClaimId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("claim_id");
+
+                    b.Property<DateTimeOffset?>("ClaimedUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("claimed_until");
+
                     b.Property<DateTimeOffset?>("CompletedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("completed_at");
@@ -1200,6 +1216,7 @@ namespace Sagas.Workflows.Migrations
                         .HasColumnName("requested_by");
 
                     b.Property<long>("Revision")
+                        .IsConcurrencyToken()
                         .HasColumnType("bigint")
                         .HasColumnName("revision");
 

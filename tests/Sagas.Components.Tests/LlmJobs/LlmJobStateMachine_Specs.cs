@@ -48,8 +48,8 @@ public sealed class LlmJobSagaHarness : IAsyncDisposable
     public Task AcceptAsync(TimeSpan? expiresIn = null) =>
         Harness.Bus.Publish(new LlmJobAccepted(JobId, 3, LlmJobPriority.Normal, LlmJobMode.Background, DateTimeOffset.UtcNow + (expiresIn ?? TimeSpan.FromHours(24))));
 
-    public Task FinishAsync(int succeeded, int failed, int cancelled = 0) =>
-        Harness.Bus.Publish(new LlmJobItemsFinished(JobId, succeeded + failed + cancelled, succeeded, failed, cancelled));
+    public Task FinishAsync(int succeeded, int failed, int cancelled = 0, string? status = null) =>
+        Harness.Bus.Publish(new LlmJobItemsFinished(JobId, succeeded + failed + cancelled, succeeded, failed, cancelled, status));
 
     public async Task<bool> IsInAsync(State state) => await Saga.Exists(JobId, _ => state) is not null;
 
@@ -177,7 +177,7 @@ public sealed class When_every_item_of_an_llm_job_is_finished
 public sealed class When_an_llm_job_is_cancelled
 {
     [Fact]
-    public async Task Should_stop_its_items_and_end_cancelled()
+    public async Task Should_stop_its_items_and_end_cancelled_when_the_stop_reached_the_row_first()
     {
         await using var test = await LlmJobSagaHarness.StartAsync();
         await test.AcceptAsync();
@@ -190,10 +190,42 @@ public sealed class When_an_llm_job_is_cancelled
         Assert.True(await test.Harness.Published.Any<StopLlmJobItems>(x =>
             x.Context.Message.JobId == test.JobId && x.Context.Message.Reason == LlmJobStopReason.Cancelled && x.Context.Message.Detail == "changed my mind"));
 
-        await test.FinishAsync(succeeded: 1, failed: 0, cancelled: 2);
+        await test.FinishAsync(succeeded: 1, failed: 0, cancelled: 2, status: "cancelled");
 
         Assert.True(await test.IsInAsync(test.Machine.Cancelled));
         Assert.Equal("cancelled", (await test.FinishedEventAsync()).Status);
+    }
+
+    [Fact]
+    public async Task Should_end_completed_when_the_last_result_reached_the_row_before_the_stop()
+    {
+        await using var test = await LlmJobSagaHarness.StartAsync();
+        await test.AcceptAsync();
+        await test.Harness.Bus.Publish(new LlmJobStarted(test.JobId, 3, 0));
+        Assert.True(await test.IsInAsync(test.Machine.Running));
+        await test.Harness.Bus.Publish(new CancelLlmJob(test.JobId, "too late"));
+        Assert.True(await test.IsInAsync(test.Machine.Stopping));
+
+        // The poller's last result committed before the stop: the row says completed and nothing was cancelled.
+        await test.FinishAsync(succeeded: 3, failed: 0, cancelled: 0, status: "completed");
+
+        Assert.True(await test.IsInAsync(test.Machine.Completed));
+        var finished = await test.FinishedEventAsync();
+        Assert.Equal(("completed", 3, 0), (finished.Status, finished.SucceededItems, finished.CancelledItems));
+    }
+
+    [Fact]
+    public async Task Should_end_failed_when_the_row_failed_before_the_stop()
+    {
+        await using var test = await LlmJobSagaHarness.StartAsync();
+        await test.AcceptAsync();
+        await test.Harness.Bus.Publish(new CancelLlmJob(test.JobId, null));
+        Assert.True(await test.IsInAsync(test.Machine.Stopping));
+
+        await test.FinishAsync(succeeded: 0, failed: 3, cancelled: 0, status: "failed");
+
+        Assert.True(await test.IsInAsync(test.Machine.Failed));
+        Assert.Equal("failed", (await test.FinishedEventAsync()).Status);
     }
 
     [Fact]

@@ -52,7 +52,6 @@ public sealed class When_an_ask_arrives_again_while_its_platform_is_still_answer
             .AddSagasOutbox(new ConfigurationBuilder().Build(), SagasWorkflows.Catalog.Assemblies)
             .AddSingleton(TimeProvider.System)
             .AddSingleton(new PromptAnalysesOptions())
-            .AddSingleton<PlatformAskGate>()
             .AddScoped<PlatformResponseRecorder>()
             .AddSingleton<IPlatformCaller>(_caller)
             .AddMassTransitTestHarness(x => x.AddConsumer<AskPromptPlatformConsumer, AskPromptPlatformConsumerDefinition>())
@@ -64,16 +63,15 @@ public sealed class When_an_ask_arrives_again_while_its_platform_is_still_answer
     {
         var job = await SeedJobAsync();
         var harness = _provider.GetRequiredService<ITestHarness>();
-        var gate = _provider.GetRequiredService<PlatformAskGate>();
         await harness.Start();
 
         await harness.Bus.Publish(new AskPromptPlatform(job, "openai"));
         await WaitUntilAsync(() => _caller.Calls == 1);
         await harness.Bus.Publish(new AskPromptPlatform(job, "openai"));
-        // The duplicate is in: either waiting at the gate or (without one) already at the provider.
-        await WaitUntilAsync(() => gate.Occupancy(job, "openai") == 2 || _caller.Calls > 1);
+        // The duplicate is done with: it found the row claimed, or (without a claim) it is at the provider as well.
+        await WaitUntilAsync(() => harness.Consumed.Select<AskPromptPlatform>().Count() == 1 || _caller.Calls > 1);
         _caller.Release();
-        await WaitUntilAsync(() => gate.Occupancy(job, "openai") == 0 && harness.Consumed.Select<AskPromptPlatform>().Count() == 2);
+        await WaitUntilAsync(() => harness.Consumed.Select<AskPromptPlatform>().Count() == 2);
 
         Assert.Equal(1, _caller.Calls);
         await using var scope = _provider.CreateAsyncScope();
@@ -118,5 +116,101 @@ public sealed class When_an_ask_arrives_again_while_its_platform_is_still_answer
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         while (!condition())
             await Task.Delay(TimeSpan.FromMilliseconds(20), deadline.Token);
+    }
+}
+
+/// <summary>
+/// The claim on a response row, step by step on SQLite with a fake clock: who may call the platform for it, and when a
+/// holder that went away is replaced.
+/// </summary>
+public sealed class When_deliveries_claim_a_platform_response : IAsyncDisposable
+{
+    private readonly SqliteConnection _keeper;
+    private readonly string _database = $"Data Source=file:ask-claim-{Guid.NewGuid():N}?mode=memory&cache=shared";
+    private readonly Microsoft.Extensions.Time.Testing.FakeTimeProvider _clock = new(DateTimeOffset.Parse("2026-12-04T05:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+    private readonly ServiceProvider _provider;
+
+    public When_deliveries_claim_a_platform_response()
+    {
+        _keeper = new SqliteConnection(_database);
+        _keeper.Open();
+        _provider = new ServiceCollection()
+            .AddDbContext<SagasDbContext>(builder => PersistenceRegistration.Configure(builder, DatabaseProvider.Sqlite, _database, SagasWorkflows.Model))
+            .AddSagasOutbox(new ConfigurationBuilder().Build(), SagasWorkflows.Catalog.Assemblies)
+            .AddSingleton<TimeProvider>(_clock)
+            .AddSingleton(new PromptAnalysesOptions { AskClaimLease = TimeSpan.FromMinutes(15) })
+            .AddScoped<PlatformResponseRecorder>()
+            .BuildServiceProvider(true);
+    }
+
+    [Fact]
+    public async Task Should_let_only_the_holder_ask_until_its_lease_runs_out()
+    {
+        var job = await SeedJobAsync();
+        Guid first = NewId.NextGuid(), second = NewId.NextGuid(), third = NewId.NextGuid();
+
+        var claimed = await ClaimAsync(job, first);
+        Assert.Equal(AskClaimOutcome.Claimed, claimed.Outcome);
+        Assert.Equal(AskClaimOutcome.HeldElsewhere, (await ClaimAsync(job, second)).Outcome);
+        // Its own redelivery (same message id) takes the claim back at once.
+        Assert.Equal(AskClaimOutcome.Claimed, (await ClaimAsync(job, first)).Outcome);
+
+        _clock.Advance(TimeSpan.FromMinutes(14));
+        Assert.Equal(AskClaimOutcome.HeldElsewhere, (await ClaimAsync(job, second)).Outcome);
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        var takenOver = await ClaimAsync(job, second);
+        Assert.Equal((AskClaimOutcome.Claimed, claimed.ResponseId), (takenOver.Outcome, takenOver.ResponseId));
+
+        // The first holder's late answer no longer counts; the one holding the row now does, once.
+        Assert.False(await CompleteAsync(job, claimed.ResponseId, first));
+        Assert.True(await CompleteAsync(job, claimed.ResponseId, second));
+        Assert.False(await CompleteAsync(job, claimed.ResponseId, second));
+        Assert.Equal(AskClaimOutcome.Final, (await ClaimAsync(job, third)).Outcome);
+
+        await using var scope = _provider.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
+        var response = await db.Set<PlatformResponse>().AsNoTracking().SingleAsync(r => r.AnalysisJobId == job.Id);
+        Assert.Equal((PlatformResponseStatus.Success, (Guid?)null, (DateTimeOffset?)null), (response.Status, response.ClaimId, response.ClaimedUntil));
+        var stored = await db.Set<AnalysisJob>().AsNoTracking().SingleAsync(j => j.Id == job.Id);
+        Assert.Equal(1, stored.CompletedPlatforms);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _provider.DisposeAsync();
+        await _keeper.DisposeAsync();
+    }
+
+    private async Task<AskClaim> ClaimAsync(AnalysisJob job, Guid claim)
+    {
+        await using var scope = _provider.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<PlatformResponseRecorder>().ClaimAsync(job, "openai", claim, CancellationToken.None);
+    }
+
+    private async Task<bool> CompleteAsync(AnalysisJob job, Guid responseId, Guid claim)
+    {
+        await using var scope = _provider.CreateAsyncScope();
+        var outcome = PlatformCallOutcome.Success(ScriptedPlatform.Answer("openai", RateLimitSnapshot.None(_clock.GetUtcNow())), 1);
+        return await scope.ServiceProvider.GetRequiredService<PlatformResponseRecorder>().CompleteAsync(job, responseId, "openai", claim, outcome, CancellationToken.None);
+    }
+
+    private async Task<AnalysisJob> SeedJobAsync()
+    {
+        await using var scope = _provider.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
+        await db.Database.EnsureCreatedAsync();
+        var now = _clock.GetUtcNow();
+        var project = new AnalysisProject { Id = NewId.NextGuid(), Name = "Acme", BrandNames = ["Acme"], Domains = ["acme.com"], CreatedAt = now, UpdatedAt = now };
+        var prompt = new TrackedPrompt { Id = NewId.NextGuid(), ProjectId = project.Id, Text = "best anvil supplier", Platforms = ["openai"], CreatedAt = now, UpdatedAt = now };
+        var run = new AnalysisRun { Id = NewId.NextGuid(), RunKey = "claim-spec", Scope = AnalysisRunScope.Project, ProjectId = project.Id, CreatedAt = now };
+        var job = new AnalysisJob
+        {
+            Id = NewId.NextGuid(), RunId = run.Id, PromptId = prompt.Id, ProjectId = project.Id,
+            PromptText = "best anvil supplier", Platforms = ["openai"], TotalPlatforms = 1, Status = AnalysisJobStatus.Running,
+            CreatedAt = now, StartedAt = now,
+        };
+        db.AddRange(project, prompt, run, job);
+        await db.SaveChangesAsync();
+        return job;
     }
 }

@@ -182,6 +182,7 @@ public sealed class When_every_file_is_counted
         await test.DeliverAsync(new CancelScanSession(test.SessionId));
 
         Assert.True(await test.IsInAsync(test.Machine.Reporting));
+        Assert.Single(test.Harness.Published.Select<BuildScanReport>(x => x.Context.Message.SessionId == test.SessionId));
     }
 }
 
@@ -250,32 +251,70 @@ public sealed class When_a_scan_session_fails
 public sealed class When_a_scan_session_is_cancelled
 {
     [Fact]
-    public async Task Should_cancel_while_scanning_and_ignore_the_late_count()
+    public async Task Should_report_when_the_last_file_reached_the_row_before_the_cancel()
     {
         await using var test = await ScanSessionSagaHarness.StartAsync();
         await test.ScanningAsync();
 
-        await test.Harness.Bus.Publish(new CancelScanSession(test.SessionId));
-        Assert.True(await test.IsInAsync(test.Machine.Cancelled));
+        // The request alone decides nothing: the cancel consumer found the row already reporting and said nothing.
+        await test.DeliverAsync(new CancelScanSession(test.SessionId));
+        Assert.True(await test.IsInAsync(test.Machine.Scanning));
         await test.DeliverAsync(new ScanFilesCompleted(test.SessionId, 3, 0));
 
+        Assert.True(await test.IsInAsync(test.Machine.Reporting));
+        Assert.Single(test.Harness.Published.Select<BuildScanReport>(x => x.Context.Message.SessionId == test.SessionId));
+    }
+
+    [Fact]
+    public async Task Should_cancel_while_scanning_once_the_row_is_cancelled()
+    {
+        await using var test = await ScanSessionSagaHarness.StartAsync();
+        await test.ScanningAsync();
+
+        await test.Harness.Bus.Publish(new ScanSessionCancelled(test.SessionId));
+
         Assert.True(await test.IsInAsync(test.Machine.Cancelled));
+        Assert.NotNull((await test.InstanceAsync()).FinishedAt);
         Assert.False(await test.Harness.Published.Any<BuildScanReport>(x => x.Context.Message.SessionId == test.SessionId));
     }
 
     [Fact]
-    public async Task Should_cancel_while_dispatching()
+    public async Task Should_cancel_while_dispatching_once_the_row_is_cancelled()
     {
         await using var test = await ScanSessionSagaHarness.StartAsync();
         await test.StartSessionAsync();
 
-        await test.Harness.Bus.Publish(new CancelScanSession(test.SessionId));
+        await test.Harness.Bus.Publish(new ScanSessionCancelled(test.SessionId));
 
         Assert.True(await test.IsInAsync(test.Machine.Cancelled));
     }
 
     [Fact]
-    public async Task Should_discard_a_cancel_for_an_unknown_session()
+    public async Task Should_ignore_a_row_cancel_once_reporting()
+    {
+        await using var test = await ScanSessionSagaHarness.StartAsync();
+        await test.ReportingAsync();
+
+        await test.DeliverAsync(new ScanSessionCancelled(test.SessionId));
+
+        Assert.True(await test.IsInAsync(test.Machine.Reporting));
+    }
+
+    [Fact]
+    public async Task Should_stay_cancelled_when_the_row_was_cancelled_before_the_start()
+    {
+        await using var test = await ScanSessionSagaHarness.StartAsync();
+        await test.Harness.Bus.Publish(new ScanSessionCancelled(test.SessionId));
+        Assert.True(await test.IsInAsync(test.Machine.Cancelled));
+
+        await test.DeliverAsync(new StartScanSession(test.SessionId, new ScanSource(S3Prefix: "s3://bucket/drawings/"), ["EB-7"], "tester"));
+
+        Assert.True(await test.IsInAsync(test.Machine.Cancelled));
+        Assert.False(await test.Harness.Published.Any<DispatchScanSession>(x => x.Context.Message.SessionId == test.SessionId));
+    }
+
+    [Fact]
+    public async Task Should_discard_a_cancel_request_for_an_unknown_session()
     {
         await using var test = await ScanSessionSagaHarness.StartAsync();
 

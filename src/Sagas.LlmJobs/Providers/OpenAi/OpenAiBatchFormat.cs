@@ -39,18 +39,28 @@ internal static class OpenAiBatchFormat
         return buffer.ToArray();
     }
 
-    public static BinaryData CreateBatchBody(string inputFileId, string completionWindow, string reference)
-    {
-        // Metadata values are limited to 512 characters.
-        var trimmedReference = reference.Length > 512 ? reference[..512] : reference;
-        return BinaryData.FromObjectAsJson(new Dictionary<string, object>
+    public static BinaryData CreateBatchBody(string inputFileId, string completionWindow, string reference) =>
+        BinaryData.FromObjectAsJson(new Dictionary<string, object>
         {
             ["input_file_id"] = inputFileId,
             ["endpoint"] = Endpoint,
             ["completion_window"] = completionWindow,
-            ["metadata"] = new Dictionary<string, string> { ["reference"] = trimmedReference },
+            ["metadata"] = new Dictionary<string, string> { ["reference"] = MetadataReference(reference) },
         });
-    }
+
+    /// <summary>The reference as OpenAI stores it: metadata values are limited to 512 characters.</summary>
+    public static string MetadataReference(string reference) => reference.Length > 512 ? reference[..512] : reference;
+
+    /// <summary>The <c>metadata.reference</c> of a batch object, if it has one.</summary>
+    public static string? ReferenceOf(JsonElement batch) =>
+        batch.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object
+            ? OpenAiResponseMapper.StringOrNull(metadata, "reference")
+            : null;
+
+    public static DateTimeOffset? CreatedAt(JsonElement batch) =>
+        batch.TryGetProperty("created_at", out var created) && created.ValueKind == JsonValueKind.Number && created.TryGetInt64(out var seconds)
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            : null;
 
     public static LlmBatchStatus ReadBatch(BinaryData json, RateLimitSnapshot rateLimit)
     {

@@ -27,7 +27,11 @@ public sealed class OpenAiLlmJobProvider : ILlmJobProvider
     private readonly ResponsesClient _responses;
     private readonly OpenAIFileClient _files;
     private readonly BatchClient _batches;
+    /// <summary>Batches searched at most (newest first) for one reference: 10 pages of 100.</summary>
+    private const int MaxBatchesSearched = 1000;
+
     private readonly ResiliencePipeline _retry;
+    private readonly ResiliencePipeline _createRetry;
     private RateLimitSnapshot _latestRateLimit;
 
     /// <param name="httpClient">
@@ -55,6 +59,7 @@ public sealed class OpenAiLlmJobProvider : ILlmJobProvider
         _files = client.GetOpenAIFileClient();
         _batches = client.GetBatchClient();
         _retry = LlmRetryPipeline.Create(options.Retry, timeProvider, logger);
+        _createRetry = LlmRetryPipeline.Create(options.Retry, timeProvider, logger, repeatsWhenOutcomeUnknown: false);
         Limits = new LlmProviderLimits(options.MaxItemsPerBatch, options.MaxBatchFileBytes, options.MaxInputCharacters, MaxItemIdLength: 64);
     }
 
@@ -71,7 +76,7 @@ public sealed class OpenAiLlmJobProvider : ILlmJobProvider
     public async Task<LlmItemSubmission> SubmitItemAsync(LlmItemRequest request, CancellationToken cancellationToken)
     {
         var createOptions = OpenAiResponseMapper.BuildCreateOptions(request, _options.DefaultModel, _options.MaxOutputTokens, background: true);
-        var (response, rateLimit) = await CallAsync("submit-item", token => _responses.CreateResponseAsync(createOptions, token), cancellationToken);
+        var (response, rateLimit) = await CallAsync("submit-item", token => _responses.CreateResponseAsync(createOptions, token), cancellationToken, _createRetry);
         var (status, _, _) = OpenAiResponseMapper.Interpret(response);
         return new LlmItemSubmission(response.Id, status, rateLimit);
     }
@@ -133,11 +138,78 @@ public sealed class OpenAiLlmJobProvider : ILlmJobProvider
             cancellationToken);
 
         var body = OpenAiBatchFormat.CreateBatchBody(uploaded.Id, _options.BatchCompletionWindow, request.Reference);
-        var status = await CallRawAsync(
-            "create-batch",
-            async token => (await _batches.CreateBatchAsync(BinaryContent.Create(body), waitUntilCompleted: false, new RequestOptions { CancellationToken = token })).GetRawResponse(),
-            cancellationToken);
-        return new LlmBatchSubmission(status.BatchId, uploaded.Id, request.Items.Count, status);
+        // A minute of slack for the difference between our clock and OpenAI's created_at.
+        var createdAfter = _timeProvider.GetUtcNow() - TimeSpan.FromMinutes(1);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                var status = await CallRawAsync(
+                    "create-batch",
+                    async token => (await _batches.CreateBatchAsync(BinaryContent.Create(body), waitUntilCompleted: false, new RequestOptions { CancellationToken = token })).GetRawResponse(),
+                    cancellationToken,
+                    _createRetry);
+                return new LlmBatchSubmission(status.BatchId, uploaded.Id, request.Items.Count, status);
+            }
+            catch (LlmProviderException exception) when (exception.OutcomeUnknown)
+            {
+                // OpenAI has no idempotency key, but it keeps our reference in the batch's metadata and lists batches:
+                // a batch the lost answer would have named is found there rather than paid for twice.
+                if (await FindBatchAsync(request.Reference, createdAfter, cancellationToken) is { } created)
+                    return created;
+                if (attempt >= _options.Retry.MaxRetryAttempts)
+                    throw;
+            }
+        }
+    }
+
+    public Task<LlmBatchSubmission?> FindBatchAsync(string reference, DateTimeOffset createdAfter, CancellationToken cancellationToken) =>
+        _retry.ExecuteAsync(
+            async token =>
+            {
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    var found = await SearchBatchesAsync(OpenAiBatchFormat.MetadataReference(reference), createdAfter, token);
+                    LlmProviderMetrics.Record(Name, "find-batch", "ok", started);
+                    return found;
+                }
+                catch (Exception ex) when (Translate("find-batch", ex, token) is { } translated)
+                {
+                    LlmProviderMetrics.Record(Name, "find-batch", LlmProviderMetrics.OutcomeOf(translated), started);
+                    throw translated;
+                }
+            },
+            cancellationToken).AsTask();
+
+    /// <summary>Reads <c>GET /v1/batches</c> pages, newest first, until the batch or one older than <paramref name="createdAfter"/>.</summary>
+    private async Task<LlmBatchSubmission?> SearchBatchesAsync(string reference, DateTimeOffset createdAfter, CancellationToken cancellationToken)
+    {
+        var searched = 0;
+        var pages = _batches.GetBatchesAsync(after: null, limit: 100, new RequestOptions { CancellationToken = cancellationToken });
+        await foreach (var page in pages.GetRawPagesAsync().WithCancellation(cancellationToken))
+        {
+            var response = page.GetRawResponse();
+            var rateLimit = Observe(response);
+            using var document = JsonDocument.Parse(response.Content);
+            if (!document.RootElement.TryGetProperty("data", out var batches) || batches.ValueKind != JsonValueKind.Array)
+                return null;
+            foreach (var batch in batches.EnumerateArray())
+            {
+                if (OpenAiBatchFormat.CreatedAt(batch) is { } created && created < createdAfter)
+                    return null;
+                if (OpenAiBatchFormat.ReferenceOf(batch) == reference)
+                {
+                    var status = OpenAiBatchFormat.ReadBatch(BinaryData.FromString(batch.GetRawText()), rateLimit);
+                    return new LlmBatchSubmission(status.BatchId, OpenAiResponseMapper.StringOrNull(batch, "input_file_id") ?? "", status.RequestCounts.Total, status);
+                }
+
+                if (++searched >= MaxBatchesSearched)
+                    return null;
+            }
+        }
+
+        return null;
     }
 
     public Task<LlmBatchStatus> GetBatchAsync(string batchId, CancellationToken cancellationToken) =>
@@ -207,10 +279,11 @@ public sealed class OpenAiLlmJobProvider : ILlmJobProvider
         return BinaryData.FromBytes(buffer.ToArray());
     }
 
-    /// <summary>A typed SDK call with retries, rate-limit capture and error translation.</summary>
-    private async Task<(T Value, RateLimitSnapshot RateLimit)> CallAsync<T>(string operation, Func<CancellationToken, Task<ClientResult<T>>> call, CancellationToken cancellationToken)
+    /// <summary>A typed SDK call with retries (<paramref name="retry"/>, else the usual ones), rate-limit capture and error translation.</summary>
+    private async Task<(T Value, RateLimitSnapshot RateLimit)> CallAsync<T>(
+        string operation, Func<CancellationToken, Task<ClientResult<T>>> call, CancellationToken cancellationToken, ResiliencePipeline? retry = null)
     {
-        return await _retry.ExecuteAsync(
+        return await (retry ?? _retry).ExecuteAsync(
             async token =>
             {
                 var started = Stopwatch.GetTimestamp();
@@ -231,9 +304,10 @@ public sealed class OpenAiLlmJobProvider : ILlmJobProvider
     }
 
     /// <summary>A protocol-level call whose answer is a batch object.</summary>
-    private async Task<LlmBatchStatus> CallRawAsync(string operation, Func<CancellationToken, Task<PipelineResponse>> call, CancellationToken cancellationToken)
+    private async Task<LlmBatchStatus> CallRawAsync(
+        string operation, Func<CancellationToken, Task<PipelineResponse>> call, CancellationToken cancellationToken, ResiliencePipeline? retry = null)
     {
-        return await _retry.ExecuteAsync(
+        return await (retry ?? _retry).ExecuteAsync(
             async token =>
             {
                 var started = Stopwatch.GetTimestamp();

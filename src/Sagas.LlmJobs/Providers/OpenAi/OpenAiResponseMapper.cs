@@ -40,6 +40,8 @@ internal static class OpenAiResponseMapper
 
         options.InputItems.Add(ResponseItem.CreateUserMessageItem(request.Input));
         options.Metadata["item_id"] = request.ItemId;
+        if (request.Reference is { } reference)
+            options.Metadata["reference"] = OpenAiBatchFormat.MetadataReference(reference);
         return options;
     }
 

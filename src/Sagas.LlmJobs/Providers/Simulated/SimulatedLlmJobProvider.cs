@@ -98,9 +98,20 @@ public sealed class SimulatedLlmJobProvider : ILlmJobProvider
 
             var submittedAt = _timeProvider.GetUtcNow();
             var batchId = BatchPrefix + submittedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) + "_" + Interlocked.Increment(ref _batchCount).ToString(CultureInfo.InvariantCulture);
-            var batch = new SimulatedBatch(batchId, itemIds, submittedAt);
+            var batch = new SimulatedBatch(batchId, itemIds, submittedAt, request.Reference);
             _batches[batchId] = batch;
             return new LlmBatchSubmission(batchId, "simfile_" + batchId, itemIds.Length, BatchStatus(batch, submittedAt));
+        }, cancellationToken);
+
+    public Task<LlmBatchSubmission?> FindBatchAsync(string reference, DateTimeOffset createdAfter, CancellationToken cancellationToken) =>
+        RunAsync("find-batch", reference, () =>
+        {
+            var now = _timeProvider.GetUtcNow();
+            var batch = _batches.Values
+                .Where(b => b.Reference == reference && b.SubmittedAt >= createdAfter)
+                .OrderByDescending(b => b.SubmittedAt)
+                .FirstOrDefault();
+            return batch is null ? null : new LlmBatchSubmission(batch.BatchId, "simfile_" + batch.BatchId, batch.ItemIds.Length, BatchStatus(batch, now));
         }, cancellationToken);
 
     public Task<LlmBatchStatus> GetBatchAsync(string batchId, CancellationToken cancellationToken) =>
@@ -308,11 +319,13 @@ public sealed class SimulatedLlmJobProvider : ILlmJobProvider
 
     private readonly record struct ItemProfile(TimeSpan Latency, bool Fails, bool Flagged, string Category, double Confidence, LlmTokenUsage Usage);
 
-    private sealed class SimulatedBatch(string batchId, string[] itemIds, DateTimeOffset submittedAt)
+    private sealed class SimulatedBatch(string batchId, string[] itemIds, DateTimeOffset submittedAt, string reference)
     {
         private long _cancelledAtTicks = -1;
 
         public string BatchId { get; } = batchId;
+
+        public string Reference { get; } = reference;
 
         public string[] ItemIds { get; } = itemIds;
 

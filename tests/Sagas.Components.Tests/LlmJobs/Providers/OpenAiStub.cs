@@ -121,7 +121,9 @@ internal static class OpenAiStub
         int failed = 0,
         string? outputFileId = null,
         string? errorFileId = null,
-        object? errors = null)
+        object? errors = null,
+        string reference = "job-1/1",
+        long createdAt = 1763900000)
     {
         long? at(bool set) => set ? 1763900100 : null;
         return JsonSerializer.Serialize(new Dictionary<string, object?>
@@ -136,7 +138,7 @@ internal static class OpenAiStub
             ["status"] = status,
             ["output_file_id"] = outputFileId,
             ["error_file_id"] = errorFileId,
-            ["created_at"] = 1763900000,
+            ["created_at"] = createdAt,
             ["in_progress_at"] = at(status is not "validating"),
             ["expires_at"] = 1763986400,
             ["finalizing_at"] = at(status is "finalizing" or "completed"),
@@ -147,8 +149,19 @@ internal static class OpenAiStub
             ["cancelled_at"] = at(status is "cancelled"),
             ["request_counts"] = new { total, completed, failed },
             ["usage"] = new { input_tokens = 0, output_tokens = 0, total_tokens = 0 },
-            ["metadata"] = new Dictionary<string, string> { ["reference"] = "job-1/1" },
+            ["metadata"] = new Dictionary<string, string> { ["reference"] = reference },
         });
+    }
+
+    /// <summary>A page of <c>GET /v1/batches</c>: batch objects, newest first.</summary>
+    public static string BatchList(IReadOnlyList<string> batches, bool hasMore = false) =>
+        "{\"object\":\"list\",\"data\":[" + string.Join(",", batches) + "],\"first_id\":" + (batches.Count == 0 ? "null" : JsonSerializer.Serialize(IdOf(batches[0])))
+        + ",\"last_id\":" + (batches.Count == 0 ? "null" : JsonSerializer.Serialize(IdOf(batches[^1]))) + ",\"has_more\":" + (hasMore ? "true" : "false") + "}";
+
+    private static string IdOf(string batch)
+    {
+        using var document = JsonDocument.Parse(batch);
+        return document.RootElement.GetProperty("id").GetString()!;
     }
 
     /// <summary>An output-file line for a finished request.</summary>
