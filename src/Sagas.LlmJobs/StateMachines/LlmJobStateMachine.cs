@@ -6,7 +6,8 @@ namespace Sagas.LlmJobs.StateMachines;
 /// <summary>
 /// Orchestrates one LLM job: starts provider submission, enforces the deadline, coordinates cancellation and
 /// announces the outcome. Per-item work never touches this saga; it reports through <see cref="LlmJobItemsFinished"/>.
-/// Finished instances are kept (not removed) so that late duplicates of any event are recognised and ignored.
+/// Finished instances are kept (not removed) so that late duplicates of any event are recognised and ignored,
+/// until the retention rule <c>llm-job-sagas</c> deletes them (30 days by default).
 /// </summary>
 public sealed class LlmJobStateMachine : MassTransitStateMachine<LlmJobState>
 {
