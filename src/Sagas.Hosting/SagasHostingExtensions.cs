@@ -7,6 +7,7 @@ using Sagas.Hosting.Health;
 using Sagas.Hosting.Messaging;
 using Sagas.Hosting.Observability;
 using Sagas.Messaging;
+using Sagas.Messaging.Retention;
 using Sagas.Messaging.Scheduling;
 using Sagas.Modules;
 using Sagas.Notifications;
@@ -16,8 +17,8 @@ namespace Sagas.Hosting;
 
 public static class SagasHostingExtensions
 {
-    /// <summary>The Quartz scheduler endpoint and the recurring schedules.</summary>
-    public static readonly WorkerRole SchedulerRole = new("scheduler", "The Quartz scheduler endpoint and the recurring schedules.");
+    /// <summary>The Quartz scheduler endpoint, the recurring schedules and the retention run.</summary>
+    public static readonly WorkerRole SchedulerRole = new("scheduler", "The Quartz scheduler endpoint, the recurring schedules and the retention run.");
 
     /// <summary>Outgoing webhooks on finished work (no queues at all while no endpoint is configured).</summary>
     public static readonly WorkerRole NotificationsRole = new("notifications", "Outgoing webhooks on finished work (no queues at all while no endpoint is configured).");
@@ -40,6 +41,7 @@ public static class SagasHostingExtensions
         var database = builder.Configuration.ReadValidatedOptions<DatabaseOptions>(DatabaseOptions.SectionName);
         builder.Services.AddSagasOutbox(builder.Configuration, workflows.Assemblies);
         builder.Services.AddFailedMessages();
+        builder.Services.AddSagasRetention(builder.Configuration);
         var services = new WorkflowServices(builder.Services, builder.Configuration, contentRoot, roles);
         foreach (var module in workflows.Modules)
             module.AddServices(services);
@@ -59,6 +61,9 @@ public static class SagasHostingExtensions
             var consumers = new WorkflowConsumers(x, builder.Configuration, roles, database.ParseSagaConcurrency());
             foreach (var module in workflows.Modules)
                 module.AddConsumers(consumers);
+            // The retention run goes where the recurring schedules are: one role operators already run once or a few times.
+            if (roles.Runs(SchedulerRole))
+                x.AddRetentionWorker();
             if (roles.Runs(NotificationsRole))
                 x.AddNotificationWorkers(builder.Configuration, workflows.Webhooks);
             configureBus?.Invoke(x);

@@ -6,6 +6,7 @@ using Sagas.Core.Configuration;
 using Sagas.LlmJobs.Consumers;
 using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.Providers;
+using Sagas.LlmJobs.Retention;
 using Sagas.LlmJobs.StateMachines;
 using Sagas.Messaging.SagaRepository;
 using Sagas.Messaging.Scheduling.Recurring;
@@ -26,6 +27,7 @@ public static class LlmJobsRegistration
         // Finds jobs whose poll is due; each job's own interval adapts between MinInterval and MaxInterval.
         // Operators change the tick with Scheduling:Schedules:llm-job-poll:Cron.
         services.AddRecurringSchedule(PollScheduleName, "0/5 * * * * ?", "poll-llm-jobs", () => new PollLlmJobs());
+        services.AddLlmJobRetention();
         return services;
     }
 

@@ -11,6 +11,7 @@ using Sagas.Persistence;
 using Sagas.PromptAnalyses.Calls;
 using Sagas.PromptAnalyses.Consumers;
 using Sagas.PromptAnalyses.Data;
+using Sagas.PromptAnalyses.Retention;
 using Sagas.PromptAnalyses.Runs;
 using Sagas.PromptAnalyses.StateMachines;
 
@@ -49,6 +50,7 @@ public static class PromptAnalysesRegistration
         services.AddScoped<PlatformResponseRecorder>();
         services.AddRecurringSchedule(DailyScheduleName, DailyCron, ScheduleQueue, () => new RunScheduledPromptAnalyses());
         services.AddRecurringSchedule(ClaimScheduleName, "0/30 * * * * ?", ClaimQueue, () => new ClaimPromptAnalyses());
+        services.AddPromptAnalysisRetention();
         return services;
     }
 

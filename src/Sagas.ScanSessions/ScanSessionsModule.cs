@@ -8,7 +8,9 @@ using Sagas.Modules.Webhooks;
 using Sagas.ScanSessions.Api;
 using Sagas.ScanSessions.Assistant;
 using Sagas.ScanSessions.Realtime;
+using Sagas.ScanSessions.Retention;
 using Sagas.ScanSessions.Webhooks;
+using Sagas.Storage;
 
 namespace Sagas.ScanSessions;
 
@@ -29,6 +31,9 @@ public sealed class ScanSessionsModule : IWorkflowModule
     {
         if (workflow.Roles.Runs(SessionsRole) || workflow.Roles.Runs(FilesRole))
             workflow.Services.AddScanSessions(workflow.Configuration, workflow.ContentRoot);
+        // Retention runs wherever the scheduler role is, which need not run a scan role: it deletes blobs too.
+        workflow.Services.AddSagasBlobStore(workflow.Configuration, workflow.ContentRoot);
+        workflow.Services.AddScanSessionRetention();
     }
 
     public void AddConsumers(WorkflowConsumers workflow)

@@ -7,7 +7,8 @@ namespace Sagas.LlmJobs.StateMachines;
 /// <summary>
 /// Orchestrates one LLM job: starts provider submission, enforces the deadline, coordinates cancellation and
 /// announces the outcome. Per-item work never touches this saga; it reports through <see cref="LlmJobItemsFinished"/>.
-/// Finished instances are kept (not removed) so that late duplicates of any event are recognised and ignored.
+/// Finished instances are kept (not removed) so that late duplicates of any event are recognised and ignored,
+/// until the retention rule <c>llm-job-sagas</c> deletes them (30 days by default).
 /// <para>
 /// How a job ends is decided at the job row, by whichever of the last results and the stop commits first
 /// (<see cref="LlmJobLedger"/>); the saga takes that status from <see cref="LlmJobItemsFinished"/>, so a cancel

@@ -12,6 +12,8 @@ internal sealed class PromptAnalysisStateMap : SagaStateMap<PromptAnalysisState>
     {
         builder.ToTable("prompt_analysis_sagas");
         builder.Property(x => x.CurrentState).HasMaxLength(32);
+        // Retention finds finished instances by their end.
+        builder.HasIndex(x => x.FinishedAt);
         // Four platform names at most: JSON text fits the column and reads plainly in a query.
         builder.Property(x => x.Platforms).HasMaxLength(200).HasConversion(
             platforms => JsonSerializer.Serialize(platforms, (JsonSerializerOptions?)null),

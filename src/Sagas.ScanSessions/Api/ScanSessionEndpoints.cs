@@ -32,7 +32,7 @@ public static class ScanSessionEndpoints
         group.MapGet("/{id:guid}", GetAsync).WithSummary("A session's status and counters.");
         group.MapGet("/{id:guid}/results", ResultsAsync).WithSummary("A page of per-file results, in file order, optionally by status or matched.");
         group.MapGet("/{id:guid}/report", ReportAsync)
-            .WithSummary("Redirects (302) to an expiring download link of the Excel report once the session is completed.");
+            .WithSummary("Redirects (302) to an expiring download link of the Excel report once the session is completed; 410 after retention deleted it.");
         group.MapPost("/{id:guid}/cancel", CancelAsync).Mutation().WithSummary("Cancels a session that is still dispatching or scanning.");
         return endpoints;
     }
@@ -165,6 +165,14 @@ public static class ScanSessionEndpoints
         var session = await db.Set<ScanSession>().AsNoTracking().SingleOrDefaultAsync(s => s.Id == id, cancellationToken);
         if (session is null)
             return NotFound(id);
+        if (session is { Status: ScanSessionStatus.Completed, ReportBlobKey: null })
+        {
+            return Results.Problem(
+                statusCode: StatusCodes.Status410Gone,
+                title: "The report was deleted",
+                detail: $"Session {id} completed on {session.CompletedAt:u}; its report was deleted after the retention period (Retention:Rules:scan-reports:Days).");
+        }
+
         if (session is not { Status: ScanSessionStatus.Completed, ReportBlobKey: { } key })
         {
             var detail = session.Status switch

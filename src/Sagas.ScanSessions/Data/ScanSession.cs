@@ -8,6 +8,9 @@ public static class ScanSessionStatus
     public const string Completed = "completed";
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
+
+    /// <summary>The statuses a session never leaves: only these are ever touched by retention.</summary>
+    public static readonly string[] Finished = [Completed, Failed, Cancelled];
 }
 
 /// <summary>
@@ -57,6 +60,9 @@ public class ScanSession
     public DateTimeOffset? DispatchedAt { get; set; }
 
     public DateTimeOffset? CompletedAt { get; set; }
+
+    /// <summary>When retention deleted the session's source blobs (uploads, manifest, file content); null while they are kept.</summary>
+    public DateTimeOffset? SourceDeletedAt { get; set; }
 }
 
 /// <summary>One file's outcome; the key (session, index) makes a redelivered file a no-op.</summary>

@@ -12,5 +12,7 @@ internal sealed class ScanSessionStateMap : SagaStateMap<ScanSessionState>
         builder.Property(x => x.CurrentState).HasMaxLength(32);
         builder.Property(x => x.ReportBlobKey).HasMaxLength(1024);
         builder.Property(x => x.FailureReason).HasMaxLength(2000);
+        // Retention finds finished instances by their end.
+        builder.HasIndex(x => x.FinishedAt);
     }
 }

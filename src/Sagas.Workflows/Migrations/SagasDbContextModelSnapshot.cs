@@ -234,6 +234,9 @@ namespace Sagas.Workflows.Migrations
                     b.HasIndex("CreatedAt")
                         .HasDatabaseName("ix_llm_jobs_created_at");
 
+                    b.HasIndex("FinishedAt")
+                        .HasDatabaseName("ix_llm_jobs_finished_at");
+
                     b.HasIndex("Status", "NextPollAt")
                         .HasDatabaseName("ix_llm_jobs_status_next_poll_at");
 
@@ -471,6 +474,9 @@ namespace Sagas.Workflows.Migrations
 
                     b.HasKey("CorrelationId")
                         .HasName("pk_llm_job_sagas");
+
+                    b.HasIndex("FinishedAt")
+                        .HasDatabaseName("ix_llm_job_sagas_finished_at");
 
                     b.ToTable("llm_job_sagas", (string)null);
                 });
@@ -1091,6 +1097,9 @@ namespace Sagas.Workflows.Migrations
                     b.HasKey("CorrelationId")
                         .HasName("pk_prompt_analysis_sagas");
 
+                    b.HasIndex("FinishedAt")
+                        .HasDatabaseName("ix_prompt_analysis_sagas_finished_at");
+
                     b.ToTable("prompt_analysis_sagas", (string)null);
                 });
 
@@ -1220,6 +1229,10 @@ namespace Sagas.Workflows.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("revision");
 
+                    b.Property<DateTimeOffset?>("SourceDeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("source_deleted_at");
+
                     b.Property<string>("SourceDescription")
                         .IsRequired()
                         .HasMaxLength(1000)
@@ -1247,6 +1260,9 @@ namespace Sagas.Workflows.Migrations
 
                     b.HasKey("Id")
                         .HasName("pk_scan_sessions");
+
+                    b.HasIndex("CompletedAt")
+                        .HasDatabaseName("ix_scan_sessions_completed_at");
 
                     b.HasIndex("CreatedAt")
                         .HasDatabaseName("ix_scan_sessions_created_at");
@@ -1325,6 +1341,9 @@ namespace Sagas.Workflows.Migrations
 
                     b.HasKey("CorrelationId")
                         .HasName("pk_scan_session_sagas");
+
+                    b.HasIndex("FinishedAt")
+                        .HasDatabaseName("ix_scan_session_sagas_finished_at");
 
                     b.ToTable("scan_session_sagas", (string)null);
                 });

@@ -3,6 +3,11 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Sagas.Messaging.Retention;
+using Sagas.Persistence;
+using Sagas.ScanSessions.Data;
 
 namespace Sagas.Api.Tests.ScanSessions;
 
@@ -98,6 +103,33 @@ public sealed class When_a_scan_session_is_started_over_http(ScanSessionsApi api
         Assert.Equal("failed", session.GetProperty("status").GetString());
         Assert.Equal(HttpStatusCode.Conflict, report.StatusCode);
         Assert.Equal("application/problem+json", report.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Should_answer_410_for_a_report_retention_deleted_and_keep_the_session()
+    {
+        var id = await StartFromJsonAsync(ScanFixtures.Zip(2));
+        var session = await ScanFixtures.WaitForSessionAsync(_client, id, ScanFixtures.IsFinished);
+        Assert.Equal("completed", session.GetProperty("status").GetString());
+        using (var before = await _client.GetAsync(new Uri($"/api/scan-sessions/{id}/report", UriKind.Relative)))
+            Assert.Equal(HttpStatusCode.Redirect, before.StatusCode);
+
+        // Completed 40 days ago as far as the rules can tell; then one retention run, as the hourly schedule would.
+        await using (var scope = api.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
+            await db.Set<ScanSession>().Where(s => s.Id == id)
+                .ExecuteUpdateAsync(set => set.SetProperty(s => s.CompletedAt, DateTimeOffset.UtcNow.AddDays(-40)));
+            await scope.ServiceProvider.GetRequiredService<RetentionRunner>().RunAsync(CancellationToken.None);
+        }
+
+        using var report = await _client.GetAsync(new Uri($"/api/scan-sessions/{id}/report", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.Gone, report.StatusCode);
+        Assert.Equal("application/problem+json", report.Content.Headers.ContentType?.MediaType);
+        var kept = await _client.GetFromJsonAsync<JsonElement>($"/api/scan-sessions/{id}");
+        Assert.Equal(("completed", 2), (kept.GetProperty("status").GetString(), kept.GetProperty("processedFiles").GetInt32()));
+        var results = await _client.GetFromJsonAsync<JsonElement>($"/api/scan-sessions/{id}/results");
+        Assert.Equal(0, results.GetProperty("total").GetInt32());
     }
 
     private async Task<Guid> StartFromJsonAsync(byte[] content)
