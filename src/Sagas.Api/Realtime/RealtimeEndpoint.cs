@@ -205,7 +205,9 @@ public static class RealtimeRegistration
     /// </summary>
     public static IBusRegistrationConfigurator AddRealtimeEvents(this IBusRegistrationConfigurator x, RealtimeRegistry registry)
     {
-        var instance = NewId.NextGuid().ToString("N")[..12];
+        // Random, not NewId: NewId's leading characters are its timestamp, so two instances started in the same tick
+        // (two API hosts in one process, containers scaled at once) got the same exclusive queue and one never consumed.
+        var instance = Guid.NewGuid().ToString("N")[..12];
         foreach (var consumer in registry.Consumers)
         {
             x.AddConsumer(consumer, typeof(RealtimeConsumerDefinition<>).MakeGenericType(consumer)).Endpoint(endpoint =>
