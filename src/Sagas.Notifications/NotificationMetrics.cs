@@ -14,6 +14,9 @@ public static class NotificationMetrics
     /// <summary>Transient failures outlasted the HTTP retries: the bus retries, then the error queue.</summary>
     public const string Failed = "failed";
 
+    /// <summary>A copy of an event already sent to the endpoint: not posted again.</summary>
+    public const string Duplicate = "duplicate";
+
     /// <summary>The endpoint was removed from configuration after the event was fanned out.</summary>
     public const string Dropped = "dropped";
 

@@ -41,6 +41,13 @@ public sealed class NotificationsOptions : IValidatableObject
 
     public bool Enabled => Webhooks.Count > 0;
 
+    /// <summary>
+    /// How long a claimed delivery is left to the process that claimed it: the longest one POST can take with its HTTP
+    /// retries, and a margin. A copy of the event that finds the claim older than this takes the delivery over (the first
+    /// process died).
+    /// </summary>
+    public TimeSpan DeliveryLease => AttemptTimeout * (MaxRetries + 1) + MaxRetryDelay * MaxRetries + TimeSpan.FromSeconds(30);
+
     public WebhookEndpointOptions? Find(string name) =>
         Webhooks.FirstOrDefault(endpoint => string.Equals(endpoint.Name, name, StringComparison.OrdinalIgnoreCase));
 

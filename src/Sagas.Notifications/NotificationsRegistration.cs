@@ -13,6 +13,9 @@ namespace Sagas.Notifications;
 
 public static class NotificationsRegistration
 {
+    /// <summary>The assembly whose entity configuration adds <c>webhook_deliveries</c> to the database model.</summary>
+    public static System.Reflection.Assembly ModelAssembly => typeof(NotificationsRegistration).Assembly;
+
     /// <summary>
     /// The options, read and validated now (a bad URL, secret or event name stops start-up in every process), and, when
     /// any endpoint is configured, the publisher workflows raise events through and the signing webhook client behind its

@@ -1,6 +1,7 @@
 using Sagas.LlmJobs;
 using Sagas.Messaging;
 using Sagas.Modules;
+using Sagas.Notifications;
 using Sagas.Persistence;
 using Sagas.Persistence.DataProtection;
 using Sagas.PromptAnalyses;
@@ -23,7 +24,7 @@ public static class SagasWorkflows
 
     /// <summary>The one database: the infrastructure's tables and every workflow's, migrated from this assembly.</summary>
     public static SagasModel Model { get; } = new(
-        [SagasDataProtection.ModelAssembly, MessagingInfrastructure.ModelAssembly, .. Modules.Select(module => module.Assembly)],
+        [SagasDataProtection.ModelAssembly, MessagingInfrastructure.ModelAssembly, NotificationsRegistration.ModelAssembly, .. Modules.Select(module => module.Assembly)],
         typeof(SagasWorkflows).Assembly);
 
     public static WorkflowCatalog Catalog { get; } = new(Modules, Model);

@@ -200,14 +200,17 @@ public static class RealtimeRegistration
     /// <summary>
     /// This instance's event endpoint with every workflow's realtime consumers on it: temporary (non-durable,
     /// auto-deleted, named after the instance), so each API instance gets its own copy of every event and no queue
-    /// outlives its process. One message at a time keeps each topic's events in order.
+    /// outlives its process. One message at a time keeps each topic's events in order. Every consumer forwards a
+    /// message id once (<see cref="RealtimeDeduplicator"/>).
     /// </summary>
     public static IBusRegistrationConfigurator AddRealtimeEvents(this IBusRegistrationConfigurator x, RealtimeRegistry registry)
     {
-        var instance = NewId.NextGuid().ToString("N")[..12];
+        // Random, not NewId: NewId's leading characters are its timestamp, so two instances started in the same tick
+        // (two API hosts in one process, containers scaled at once) got the same exclusive queue and one never consumed.
+        var instance = Guid.NewGuid().ToString("N")[..12];
         foreach (var consumer in registry.Consumers)
         {
-            x.AddConsumer(consumer).Endpoint(endpoint =>
+            x.AddConsumer(consumer, typeof(RealtimeConsumerDefinition<>).MakeGenericType(consumer)).Endpoint(endpoint =>
             {
                 endpoint.Name = EventEndpointName;
                 endpoint.Temporary = true;
@@ -223,6 +226,7 @@ public static class RealtimeRegistration
     {
         services.AddValidatedOptions<RealtimeOptions>(configuration, RealtimeOptions.SectionName);
         services.AddSingleton<RealtimeHub>();
+        services.AddSingleton<RealtimeDeduplicator>();
         services.AddSingleton<IRealtimeHub>(provider => provider.GetRequiredService<RealtimeHub>());
         services.AddSingleton(registry);
         return services;

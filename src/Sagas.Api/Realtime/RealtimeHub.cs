@@ -21,6 +21,13 @@ public sealed class RealtimeOptions
     [Range(8, 1_000_000)]
     public int SendQueueCapacity { get; set; } = 512;
 
+    /// <summary>
+    /// How many forwarded message ids (per relaying consumer) this instance remembers to drop a copy of an event it already
+    /// sent (about 60 bytes each). A copy arrives seconds after the original (an outbox row published again after a crash).
+    /// </summary>
+    [Range(1_000, 10_000_000)]
+    public int DeduplicationWindow { get; set; } = 100_000;
+
     /// <summary>Least time between two PROGRESS messages of one session or job on this instance; the final 100 % always goes out.</summary>
     [NotNegative]
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(250);

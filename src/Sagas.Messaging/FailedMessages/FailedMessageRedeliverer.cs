@@ -2,6 +2,7 @@ using System.Net.Mime;
 using MassTransit;
 using MassTransit.Serialization;
 using Microsoft.EntityFrameworkCore;
+using Sagas.Messaging.Outbox;
 using Sagas.Persistence;
 
 namespace Sagas.Messaging.FailedMessages;
@@ -59,6 +60,12 @@ public sealed class FailedMessageRedeliverer(SagasDbContext db, ISendEndpointPro
 
     private async Task SendAsync(FailedMessage message, CancellationToken cancellationToken)
     {
+        if (message.Queue == OutboxDispatcher.Queue)
+        {
+            await ReturnToOutboxAsync(message, cancellationToken);
+            return;
+        }
+
         var endpoint = await sendEndpoints.GetSendEndpoint(new Uri($"queue:{message.Queue}"));
         var contentType = new ContentType(message.ContentType);
         var headers = RedeliveryHeaders.Read(message.Headers);
@@ -72,6 +79,23 @@ public sealed class FailedMessageRedeliverer(SagasDbContext db, ISendEndpointPro
                 context.Headers.Set(name, value);
             context.Headers.Set(RedeliveredFromHeader, message.Id.ToString("D"));
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// A row the outbox dispatcher set aside goes back into the outbox as it was (same message id, type name and body):
+    /// a build that knows the type publishes it; one that still cannot read it sets it aside again on this row.
+    /// </summary>
+    private async Task ReturnToOutboxAsync(FailedMessage message, CancellationToken cancellationToken)
+    {
+        db.Set<OutboxMessage>().Add(new OutboxMessage
+        {
+            MessageId = message.MessageId,
+            MessageType = message.MessageTypes,
+            Body = System.Text.Encoding.UTF8.GetString(message.Body),
+            CreatedAt = clock.GetUtcNow(),
+        });
+        await db.SaveChangesAsync(cancellationToken);
+        db.ChangeTracker.Clear();
     }
 }
 

@@ -1,4 +1,6 @@
 using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Sagas.Persistence;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Sagas.Contracts.Notifications;
@@ -6,11 +8,14 @@ using Sagas.Contracts.Notifications;
 namespace Sagas.Notifications.Webhooks;
 
 /// <summary>
-/// POSTs one event to one endpoint. Delivered or permanently rejected (4xx): done. Transient failures that outlast the
-/// HTTP retries throw, so the bus retries the message and finally moves it to the error queue (failed_messages).
+/// POSTs one event to one endpoint, once: the delivery is claimed in <c>webhook_deliveries</c> (keyed by the webhook id,
+/// which is the event and the endpoint) before the POST and marked sent after it, so a copy of the event (the outbox
+/// published it again after a crash, the broker redelivered it, two workers took copies at once) posts nothing.
+/// Delivered or permanently rejected (4xx): done. Transient failures that outlast the HTTP retries give the claim back
+/// and throw, so the bus retries the message and finally moves it to the error queue (failed_messages).
 /// Logs name the event, endpoint and status; never the secret or the body.
 /// </summary>
-public sealed class DeliverWebhookConsumer(NotificationsOptions options, WebhookSender sender, ILogger<DeliverWebhookConsumer> logger)
+public sealed class DeliverWebhookConsumer(NotificationsOptions options, WebhookSender sender, SagasDbContext db, TimeProvider clock, ILogger<DeliverWebhookConsumer> logger)
     : IConsumer<DeliverWebhook>
 {
     public async Task Consume(ConsumeContext<DeliverWebhook> context)
@@ -25,27 +30,92 @@ public sealed class DeliverWebhookConsumer(NotificationsOptions options, Webhook
             return;
         }
 
-        var result = await sender.SendAsync(endpoint, message, context.CancellationToken);
+        if (!await ClaimAsync(message, context.CancellationToken))
+        {
+            logger.LogInformation("Webhook {WebhookId} ({EventType}) to {Endpoint} was already sent; this copy is dropped",
+                message.WebhookId, message.EventType, endpoint.Name);
+            NotificationMetrics.Record(endpoint.Name, message.EventType, NotificationMetrics.Duplicate);
+            return;
+        }
+
+        WebhookSendResult result;
+        try
+        {
+            result = await sender.SendAsync(endpoint, message, context.CancellationToken);
+        }
+        catch
+        {
+            await ReleaseAsync(message.WebhookId);
+            throw;
+        }
+
         switch (result.Outcome)
         {
             case WebhookSendOutcome.Delivered:
+                await MarkSentAsync(message.WebhookId, result.StatusCode);
                 logger.LogInformation("Webhook {WebhookId} ({EventType}) delivered to {Endpoint}: HTTP {StatusCode}",
                     message.WebhookId, message.EventType, endpoint.Name, result.StatusCode);
                 NotificationMetrics.Record(endpoint.Name, message.EventType, NotificationMetrics.Delivered);
                 return;
 
             case WebhookSendOutcome.Rejected:
+                await MarkSentAsync(message.WebhookId, result.StatusCode);
                 logger.LogWarning("Webhook {WebhookId} ({EventType}) rejected by {Endpoint}: HTTP {StatusCode}; not retried",
                     message.WebhookId, message.EventType, endpoint.Name, result.StatusCode);
                 NotificationMetrics.Record(endpoint.Name, message.EventType, NotificationMetrics.Rejected);
                 return;
 
             default:
+                await ReleaseAsync(message.WebhookId);
                 logger.LogWarning("Webhook {WebhookId} ({EventType}) to {Endpoint} failed after retries: {Problem}",
                     message.WebhookId, message.EventType, endpoint.Name, result.Problem);
                 NotificationMetrics.Record(endpoint.Name, message.EventType, NotificationMetrics.Failed);
                 throw new WebhookDeliveryException(endpoint.Name, message.EventType, message.WebhookId, result.Problem);
         }
+    }
+
+    /// <returns>
+    /// True when this copy may post: it inserted the claim, or took over one whose lease ran out (its process died).
+    /// False when the event was already sent. Throws (so the bus retries) while another copy holds a live claim.
+    /// </returns>
+    private async Task<bool> ClaimAsync(DeliverWebhook message, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var until = now + options.DeliveryLease;
+        var inserted = await db.InsertIgnoringDuplicatesAsync(
+            [new WebhookDelivery { WebhookId = message.WebhookId, Endpoint = message.Endpoint, EventType = message.EventType, ClaimedUntil = until }],
+            d => d.WebhookId,
+            cancellationToken);
+        if (inserted.Count == 1)
+            return true;
+
+        var deliveries = db.Set<WebhookDelivery>();
+        var takenOver = await deliveries
+            .Where(d => d.WebhookId == message.WebhookId && d.SentAt == null && d.ClaimedUntil <= now)
+            .ExecuteUpdateAsync(set => set.SetProperty(d => d.ClaimedUntil, until), cancellationToken);
+        if (takenOver == 1)
+            return true;
+
+        var sent = await deliveries.AsNoTracking().Where(d => d.WebhookId == message.WebhookId).Select(d => d.SentAt).SingleOrDefaultAsync(cancellationToken);
+        if (sent is not null)
+            return false;
+        throw new WebhookDeliveryException(message.Endpoint, message.EventType, message.WebhookId, "another copy of this delivery is being posted");
+    }
+
+    // CancellationToken.None: once posted, the record must be written even if the consumer is being stopped.
+    private Task MarkSentAsync(string webhookId, int? statusCode)
+    {
+        var now = clock.GetUtcNow();
+        return db.Set<WebhookDelivery>().Where(d => d.WebhookId == webhookId)
+            .ExecuteUpdateAsync(set => set.SetProperty(d => d.SentAt, now).SetProperty(d => d.StatusCode, statusCode), CancellationToken.None);
+    }
+
+    /// <summary>Not sent: the next attempt (a bus retry, a redelivery) may claim it at once.</summary>
+    private Task ReleaseAsync(string webhookId)
+    {
+        var now = clock.GetUtcNow();
+        return db.Set<WebhookDelivery>().Where(d => d.WebhookId == webhookId && d.SentAt == null)
+            .ExecuteUpdateAsync(set => set.SetProperty(d => d.ClaimedUntil, now), CancellationToken.None);
     }
 }
 

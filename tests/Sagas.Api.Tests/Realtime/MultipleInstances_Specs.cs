@@ -63,3 +63,40 @@ public sealed class When_events_are_published_while_the_socket_is_held_by_anothe
         Assert.Equal(3, job[^1].GetProperty("succeeded").GetInt32());
     }
 }
+
+public sealed class When_an_event_is_published_again_with_the_same_message_id
+{
+    /// <summary>
+    /// The outbox publishes a row again, with its message id, after a crash between publish and delete: each API
+    /// instance forwards an event id once, on its own queue, so no socket on any instance sees it twice.
+    /// </summary>
+    [RabbitMqFact]
+    public async Task Should_reach_every_socket_on_every_instance_once()
+    {
+        await using var first = new RabbitMqApiInstance();
+        await using var second = new RabbitMqApiInstance();
+        var sessionId = NewId.NextGuid();
+        await using var one = await ProtocolClient.ConnectAsync(first.Server);
+        await using var other = await ProtocolClient.ConnectAsync(second.Server);
+        foreach (var client in new[] { one, other })
+        {
+            await client.SendAsync(new { action = "subscribe", session_id = sessionId });
+            Assert.Equal("ERROR", (await client.ReceiveAsync())?.GetProperty("type").GetString());
+        }
+
+        var bus = first.Services.GetRequiredService<IBus>();
+        var repeated = NewId.NextGuid();
+        for (var copy = 0; copy < 3; copy++)
+            await bus.Publish(new ScanMatchFound(sessionId, "EB-1", "a.pdf", "1 Code", null), context => context.MessageId = repeated);
+        // The same content under another id is another event (another file of the same name, say): it is delivered.
+        await bus.Publish(new ScanMatchFound(sessionId, "EB-1", "a.pdf", "1 Code", null));
+        // The fence: one queue per instance and one message at a time, so everything before it has been forwarded.
+        await bus.Publish(new ScanProgressed(sessionId, 2, 2, 100));
+
+        foreach (var client in new[] { one, other })
+        {
+            var received = await client.ReceiveUntilAsync("PROGRESS");
+            Assert.Equal(2, received.Count(m => m.GetProperty("type").GetString() == "MATCH_FOUND"));
+        }
+    }
+}

@@ -80,21 +80,30 @@ public sealed class When_endpoints_filter_events
 
 public sealed class When_the_same_event_is_delivered_twice
 {
+    /// <summary>
+    /// The outbox publishes an event again after a crash between publish and delete (same message id), the broker
+    /// redelivers, or the event's consumer runs twice: every copy fans out a delivery, and the receiver is posted once.
+    /// </summary>
     [Fact]
-    public async Task Should_send_the_same_webhook_id_and_body_so_the_receiver_can_dedupe()
+    public async Task Should_post_it_once()
     {
         await using var stub = await WebhookTestBed.StubAsync(_ => 200);
         await using var bed = await WebhookTestBed.StartAsync(new WebhookTarget("crm", stub));
         var finished = new LlmJobFinished(Guid.NewGuid(), "failed", 3, 0, 3, 0, DateTimeOffset.UtcNow);
         var messageId = NewId.NextGuid();
 
-        await bed.Harness.Bus.Publish(finished, context => context.MessageId = messageId);
-        await bed.Harness.Bus.Publish(finished, context => context.MessageId = messageId);
-        await WebhookTestBed.WaitUntilAsync(() => stub.Requests.Count == 2);
+        // One copy after the other, as an outbox row published again arrives after the first was handled.
+        var copies = 0;
+        foreach (var id in new Guid?[] { messageId, messageId, null })
+        {
+            await bed.Harness.Bus.Publish(finished, context => context.MessageId = id ?? NewId.NextGuid());
+            copies++;
+            await WebhookTestBed.WaitUntilAsync(() => bed.Harness.Consumed.Select<DeliverWebhook>().Count() == copies);
+        }
 
         var requests = stub.Requests.ToArray();
-        Assert.Equal(requests[0].Headers["webhook-id"], requests[1].Headers["webhook-id"]);
-        Assert.Equal(requests[0].Body, requests[1].Body);
+        Assert.Single(requests);
+        Assert.All(bed.Harness.Consumed.Select<DeliverWebhook>(), consumed => Assert.Null(consumed.Exception));
     }
 
     [Fact]

@@ -1,4 +1,6 @@
 using MassTransit;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
 using MassTransit.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -6,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Sagas.Components.Tests.Infrastructure;
 using Sagas.Core.Webhooks;
 using Sagas.Notifications;
+using Sagas.Persistence;
 using Sagas.Workflows;
 
 namespace Sagas.Components.Tests.Notifications;
@@ -18,8 +21,13 @@ internal sealed class WebhookTestBed : IAsyncDisposable
     public static readonly string Secret = StandardWebhooks.SecretPrefix + Convert.ToBase64String(Key);
 
     private readonly ServiceProvider _provider;
+    private readonly SqliteConnection _database;
 
-    private WebhookTestBed(ServiceProvider provider) => _provider = provider;
+    private WebhookTestBed(ServiceProvider provider, SqliteConnection database)
+    {
+        _provider = provider;
+        _database = database;
+    }
 
     public ITestHarness Harness => _provider.GetRequiredService<ITestHarness>();
 
@@ -44,12 +52,26 @@ internal sealed class WebhookTestBed : IAsyncDisposable
         }
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        // The delivery claims live in the database: a private in-memory SQLite one, open while the bed lives.
+        var database = new SqliteConnection("Data Source=:memory:");
+        database.Open();
+        SagasDbContext NewContext()
+        {
+            var builder = new DbContextOptionsBuilder<SagasDbContext>();
+            PersistenceRegistration.Configure(builder, DatabaseProvider.Sqlite, "Data Source=:memory:", SagasWorkflows.Model);
+            builder.UseSqlite(database);
+            return new SagasDbContext(builder.Options);
+        }
+
+        using (var db = NewContext())
+            db.Database.EnsureCreated();
         var provider = new ServiceCollection()
             .AddLogging()
+            .AddScoped(_ => NewContext())
             .AddSagasNotifications(configuration, SagasWorkflows.Catalog.Webhooks.Events)
             .AddMassTransitTestHarness(x => x.AddNotificationWorkers(configuration, SagasWorkflows.Catalog.Webhooks))
             .BuildServiceProvider(true);
-        var bed = new WebhookTestBed(provider);
+        var bed = new WebhookTestBed(provider, database);
         await bed.Harness.Start();
         return bed;
     }
@@ -76,6 +98,7 @@ internal sealed class WebhookTestBed : IAsyncDisposable
     {
         await Harness.Stop();
         await _provider.DisposeAsync();
+        await _database.DisposeAsync();
     }
 }
 

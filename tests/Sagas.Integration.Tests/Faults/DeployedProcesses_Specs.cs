@@ -2,6 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Sagas.Components.Tests.Infrastructure;
+using Sagas.Core.Webhooks;
 using Sagas.Integration.Tests.Transports;
 using Sagas.Integration.Tests.Transports.AmazonSqs;
 using Xunit.Abstractions;
@@ -18,9 +21,12 @@ public sealed class When_the_api_and_the_workers_run_as_processes_and_a_file_wor
 
 /// <summary>
 /// The deployed shape end to end: the built Sagas.Api (no worker role, API keys, Production) and Sagas.Worker processes
-/// on one broker and PostgreSQL, every command through the HTTP API. An LLM job, a prompt-analysis run and a 2,000-file
-/// scan session run together; one of the two file workers is killed with <c>kill -9</c> once 30 % of the files are
-/// counted, and a replacement joins. All three finish with exact counts, read both from the tables and through the API.
+/// on one broker and PostgreSQL, every command through the API: the job and the run over HTTP, the scan session over
+/// the WebSocket <c>/ws</c> as the seed's client starts it (<c>start_scan</c>). An LLM job, a prompt-analysis run and a
+/// 2,000-file scan session run together; one of the two file workers is killed with <c>kill -9</c> once 30 % of the
+/// files are counted, and a replacement joins. All three finish with exact counts, read both from the tables and
+/// through the API; the socket received every <c>MATCH_FOUND</c> exactly once (a killed worker's outbox rows are
+/// published again with the same message ids), and the webhook receiver every event once.
 /// One body for every transport (a class per transport above).
 /// </summary>
 public abstract class DeployedProcessesSpecs<TTransport>(FaultServers servers, ITestOutputHelper output)
@@ -42,7 +48,13 @@ public abstract class DeployedProcessesSpecs<TTransport>(FaultServers servers, I
     public async Task Should_finish_an_llm_job_a_scan_session_and_an_analysis_run_with_exact_counts()
     {
         await using var scenario = await FaultScenario.StartAsync<TTransport>(servers);
-        await scenario.StartWorkerAsync("worker-main", "all", PacedBatches);
+        await using var receiver = await HttpStub.StartAsync(app => app.MapPost("/hooks", () => Microsoft.AspNetCore.Http.Results.NoContent()));
+        await scenario.StartWorkerAsync("worker-main", "all", new Dictionary<string, string>(PacedBatches)
+        {
+            ["Notifications:Webhooks:0:Name"] = "receiver",
+            ["Notifications:Webhooks:0:Url"] = new Uri(receiver.BaseAddress, "hooks").ToString(),
+            ["Notifications:Webhooks:0:Secret"] = StandardWebhooks.SecretPrefix + Convert.ToBase64String(new byte[32]),
+        });
         var victim = await scenario.StartWorkerAsync("files-b", "scan-files", PacedBatches);
         var api = await scenario.StartApiAsync(ApiKey);
         using var http = new HttpClient { BaseAddress = api.Address, Timeout = TimeSpan.FromSeconds(60) };
@@ -52,7 +64,8 @@ public abstract class DeployedProcessesSpecs<TTransport>(FaultServers servers, I
         var jobId = await SubmitJobAsync(http);
         var runId = await StartAnalysisRunAsync(http);
         var (zip, matches, matchedFiles) = FaultScenario.Archive(Files);
-        var sessionId = await StartSessionAsync(http, zip);
+        await using var client = await RealtimeProbe.ConnectAsync(api.Address, ApiKey);
+        var sessionId = await StartSessionAsync(scenario, client, zip);
 
         await scenario.WaitUntilAsync("30 % of the files processed", async () => (await scenario.SessionAsync(sessionId))?.ProcessedFiles >= Files * 3 / 10, TimeSpan.FromMinutes(2));
         victim.Kill();
@@ -68,6 +81,23 @@ public abstract class DeployedProcessesSpecs<TTransport>(FaultServers servers, I
         await scenario.WaitForQuietBrokerAsync(TimeSpan.FromMinutes(1));
         output.WriteLine($"{scenario.Broker.Name}: file worker killed at {killedAt.TotalSeconds:0.0} s with {atKill.ProcessedFiles} of {Files} files counted; " +
             $"session completed at {sessionDone.TotalSeconds:0.0} s, everything drained at {clock.Elapsed.TotalSeconds:0.0} s; load average {File.ReadAllText("/proc/loadavg").Trim()}");
+
+        // What the WebSocket client saw: every match once, however many outbox rows the killed worker left published
+        // but not deleted, and the final COMPLETE.
+        await scenario.WaitUntilAsync("COMPLETE on the socket", () => Task.FromResult(client.OfType("COMPLETE").Any() || client.Problem is not null), TimeSpan.FromMinutes(1));
+        Assert.Null(client.Problem);
+        var found = client.OfType("MATCH_FOUND").Select(m => m.GetProperty("data")).Select(d => (File: d.GetProperty("file_name").GetString(), Code: d.GetProperty("hole_code").GetString())).ToList();
+        var twice = found.GroupBy(match => match).Where(g => g.Count() > 1).Select(g => $"{g.Key.File} {g.Key.Code} ×{g.Count()}").ToList();
+        Assert.True(twice.Count == 0, $"the socket received {twice.Count} MATCH_FOUND more than once: {string.Join(", ", twice.Take(10))}");
+        Assert.Equal(matches, found.Count);
+        Assert.Single(client.OfType("COMPLETE"));
+
+        // What the webhook receiver saw: each event once (one webhook id per event and endpoint).
+        var hooks = receiver.Requests.Select(r => (Id: r.Headers["webhook-id"], Type: JsonDocument.Parse(r.Body).RootElement.GetProperty("type").GetString())).ToList();
+        Assert.Equal(hooks.Count, hooks.Select(h => h.Id).Distinct().Count());
+        Assert.Single(hooks, h => h.Type == "scan-session.completed");
+        Assert.Single(hooks, h => h.Type == "llm-job.finished");
+        output.WriteLine($"socket: {found.Count} MATCH_FOUND, none twice; webhooks: {hooks.Count}, none twice");
 
         await scenario.AssertSessionExactAsync(sessionId, Files, matches, matchedFiles);
         await scenario.AssertJobExactAsync(jobId, Items);
@@ -116,15 +146,13 @@ public abstract class DeployedProcessesSpecs<TTransport>(FaultServers servers, I
         return (await AcceptedAsync(run, HttpStatusCode.Accepted)).GetProperty("runId").GetGuid();
     }
 
-    private static async Task<Guid> StartSessionAsync(HttpClient http, byte[] zip)
+    /// <summary><c>start_scan</c> on the socket: the session's events follow on it from STARTED on, none missed.</summary>
+    private static async Task<Guid> StartSessionAsync(FaultScenario scenario, RealtimeProbe client, byte[] zip)
     {
-        using var form = new MultipartFormDataContent
-        {
-            { new StringContent(string.Join(", ", FaultScenario.ArchiveCodes)), "targetHoleCodes" },
-            { new ByteArrayContent(zip), "files", "sheets.zip" },
-        };
-        using var response = await http.PostAsync(new Uri("api/scan-sessions", UriKind.Relative), form);
-        return (await AcceptedAsync(response, HttpStatusCode.Accepted)).GetProperty("id").GetGuid();
+        await client.SendAsync(new { action = "start_scan", file_name = "sheets.zip", file_content = Convert.ToBase64String(zip), target_hole_codes = FaultScenario.ArchiveCodes });
+        await scenario.WaitUntilAsync("STARTED on the socket", () => Task.FromResult(client.OfType("STARTED").Any() || client.OfType("ERROR").Any() || client.Problem is not null), TimeSpan.FromMinutes(1));
+        Assert.True(client.OfType("STARTED").Any(), $"start_scan was answered {string.Join(", ", client.Received)} {client.Problem}");
+        return client.OfType("STARTED").Single().GetProperty("session_id").GetGuid();
     }
 
     private static async Task<JsonElement> AcceptedAsync(HttpResponseMessage response, HttpStatusCode expected)
