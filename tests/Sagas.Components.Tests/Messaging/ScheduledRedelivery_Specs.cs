@@ -12,64 +12,6 @@ using Sagas.Workflows;
 
 namespace Sagas.Components.Tests.Messaging;
 
-/// <param name="FailedDeliveries">Deliveries (each with its retry in place) that fail before one succeeds.</param>
-/// <param name="Transient">A dropped database connection (what waiting cures), or a bug (what it does not).</param>
-public sealed record EmbeddedRedeliveryWork(Guid Id, int FailedDeliveries, bool Transient);
-
-public sealed class EmbeddedRedeliveryLog
-{
-    public ConcurrentQueue<(Guid Id, int Redelivery, long Ticks, bool ThroughScheduler)> Attempts { get; } = new();
-
-    public ConcurrentQueue<Guid> Consumed { get; } = new();
-
-    public ConcurrentQueue<Guid> Faults { get; } = new();
-
-    public (int Redelivery, long Ticks, bool ThroughScheduler)[] Of(Guid id) =>
-        [.. Attempts.Where(a => a.Id == id).Select(a => (a.Redelivery, a.Ticks, a.ThroughScheduler))];
-}
-
-public sealed class EmbeddedRedeliveryConsumer(EmbeddedRedeliveryLog log) : IConsumer<EmbeddedRedeliveryWork>
-{
-    public Task Consume(ConsumeContext<EmbeddedRedeliveryWork> context)
-    {
-        var redelivery = context.GetRedeliveryCount();
-        log.Attempts.Enqueue((context.Message.Id, redelivery, Stopwatch.GetTimestamp(), context.Headers.TryGetHeader("MT-Quartz-Scheduled", out _)));
-        if (redelivery < context.Message.FailedDeliveries)
-        {
-            throw context.Message.Transient
-                ? new NpgsqlException("the database went away (spec)", new SocketException((int)SocketError.ConnectionRefused))
-                : new InvalidOperationException("a bug (spec)");
-        }
-
-        log.Consumed.Enqueue(context.Message.Id);
-        return Task.CompletedTask;
-    }
-}
-
-public sealed class EmbeddedRedeliveryConsumerDefinition : ConsumerDefinition<EmbeddedRedeliveryConsumer>
-{
-    public const string Queue = "embedded-redelivery";
-
-    public EmbeddedRedeliveryConsumerDefinition() => EndpointName = Queue;
-
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<EmbeddedRedeliveryConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseDatabaseRetry(context, retry =>
-        {
-            retry.RetryLimit = 1;
-            retry.MinInterval = TimeSpan.FromMilliseconds(10);
-            retry.MaxInterval = TimeSpan.FromMilliseconds(50);
-            retry.IntervalDelta = TimeSpan.FromMilliseconds(10);
-        });
-}
-
-public sealed class EmbeddedRedeliveryFaultConsumer(EmbeddedRedeliveryLog log) : IConsumer<Fault<EmbeddedRedeliveryWork>>
-{
-    public Task Consume(ConsumeContext<Fault<EmbeddedRedeliveryWork>> context)
-    {
-        log.Faults.Enqueue(context.Message.Message.Id);
-        return Task.CompletedTask;
-    }
-}
 
 /// <summary>
 /// The redelivery every database endpoint gets from <c>UseDatabaseRetry</c>, in the embedded default (in-memory
@@ -82,7 +24,7 @@ public sealed class When_a_database_endpoint_fails_in_the_embedded_default : IAs
 {
     private static readonly TimeSpan[] Intervals = [TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(1500)];
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "sagas-redelivery-tests-" + Guid.NewGuid().ToString("N"));
-    private readonly EmbeddedRedeliveryLog _log = new();
+    private readonly RedeliveryProbeLog _log = new();
     private IHost? _host;
 
     public async Task InitializeAsync()
@@ -98,8 +40,8 @@ public sealed class When_a_database_endpoint_fails_in_the_embedded_default : IAs
         builder.Services.AddSingleton(_log);
         builder.AddSagas("redelivery-tests", SagasWorkflows.Catalog, x =>
         {
-            x.AddConsumer<EmbeddedRedeliveryConsumer, EmbeddedRedeliveryConsumerDefinition>();
-            x.AddConsumer<EmbeddedRedeliveryFaultConsumer>().Endpoint(e => e.Name = "embedded-redelivery-faults");
+            x.AddConsumer<RedeliveryProbeConsumer, RedeliveryProbeConsumerDefinition>();
+            x.AddConsumer<RedeliveryProbeFaultConsumer>().Endpoint(e => e.Name = "embedded-redelivery-faults");
         });
         _host = builder.Build();
         await _host.StartAsync();
@@ -108,7 +50,7 @@ public sealed class When_a_database_endpoint_fails_in_the_embedded_default : IAs
     [Fact]
     public async Task Should_redeliver_a_transient_database_failure_through_the_scheduler_after_each_delay_and_consume_it_once()
     {
-        var work = new EmbeddedRedeliveryWork(Guid.NewGuid(), FailedDeliveries: Intervals.Length, Transient: true);
+        var work = new RedeliveryProbeWork(Guid.NewGuid(), FailedDeliveries: Intervals.Length, Transient: true);
 
         await SendAsync(work);
 
@@ -125,7 +67,7 @@ public sealed class When_a_database_endpoint_fails_in_the_embedded_default : IAs
     [Fact]
     public async Task Should_fault_once_after_the_last_redelivery_failed()
     {
-        var work = new EmbeddedRedeliveryWork(Guid.NewGuid(), FailedDeliveries: int.MaxValue, Transient: true);
+        var work = new RedeliveryProbeWork(Guid.NewGuid(), FailedDeliveries: int.MaxValue, Transient: true);
 
         await SendAsync(work);
 
@@ -140,7 +82,7 @@ public sealed class When_a_database_endpoint_fails_in_the_embedded_default : IAs
     [Fact]
     public async Task Should_fault_at_once_on_a_failure_that_waiting_cannot_cure()
     {
-        var work = new EmbeddedRedeliveryWork(Guid.NewGuid(), FailedDeliveries: int.MaxValue, Transient: false);
+        var work = new RedeliveryProbeWork(Guid.NewGuid(), FailedDeliveries: int.MaxValue, Transient: false);
 
         await SendAsync(work);
 
@@ -174,9 +116,9 @@ public sealed class When_a_database_endpoint_fails_in_the_embedded_default : IAs
         }
     }
 
-    private async Task SendAsync(EmbeddedRedeliveryWork work)
+    private async Task SendAsync(RedeliveryProbeWork work)
     {
-        var endpoint = await _host!.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{EmbeddedRedeliveryConsumerDefinition.Queue}"));
+        var endpoint = await _host!.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{RedeliveryProbeConsumerDefinition.Queue}"));
         await endpoint.Send(work);
     }
 

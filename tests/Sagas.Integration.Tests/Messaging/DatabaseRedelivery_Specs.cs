@@ -12,80 +12,20 @@ using Sagas.Integration.Tests.Transports;
 using Sagas.Integration.Tests.Transports.AmazonSqs;
 using Sagas.Messaging;
 using Sagas.Workflows;
+using Sagas.Components.Tests.Messaging;
 
 namespace Sagas.Integration.Tests.Messaging;
 
-/// <param name="FailedDeliveries">Deliveries (each with its retries in place) that fail before one succeeds.</param>
-/// <param name="Transient">A dropped database connection (what waiting cures), or a bug (what it does not).</param>
-public sealed record RedeliverySpecsWork(Guid Id, int FailedDeliveries, bool Transient);
-
-public sealed class RedeliverySpecsLog
-{
-    public ConcurrentQueue<(Guid Id, int Redelivery, long Ticks, bool ThroughScheduler)> Attempts { get; } = new();
-
-    public ConcurrentQueue<Guid> Consumed { get; } = new();
-
-    public ConcurrentQueue<Guid> Faults { get; } = new();
-
-    public (int Redelivery, long Ticks, bool ThroughScheduler)[] Of(Guid id) =>
-        [.. Attempts.Where(a => a.Id == id).Select(a => (a.Redelivery, a.Ticks, a.ThroughScheduler))];
-}
-
-public sealed class RedeliverySpecsConsumer(RedeliverySpecsLog log) : IConsumer<RedeliverySpecsWork>
-{
-    public Task Consume(ConsumeContext<RedeliverySpecsWork> context)
-    {
-        var redelivery = context.GetRedeliveryCount();
-        log.Attempts.Enqueue((context.Message.Id, redelivery, Stopwatch.GetTimestamp(), context.Headers.TryGetHeader("MT-Quartz-Scheduled", out _)));
-        if (redelivery < context.Message.FailedDeliveries)
-        {
-            throw context.Message.Transient
-                ? new NpgsqlException("the database went away (spec)", new SocketException((int)SocketError.ConnectionRefused))
-                : new InvalidOperationException("a bug (spec)");
-        }
-
-        log.Consumed.Enqueue(context.Message.Id);
-        return Task.CompletedTask;
-    }
-}
-
-public sealed class RedeliverySpecsConsumerDefinition : ConsumerDefinition<RedeliverySpecsConsumer>
-{
-    public const string Queue = "redelivery-specs";
-
-    /// <summary>Retries in place per delivery.</summary>
-    public const int Retries = 1;
-
-    public RedeliverySpecsConsumerDefinition() => EndpointName = Queue;
-
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<RedeliverySpecsConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseDatabaseRetry(context, retry =>
-        {
-            retry.RetryLimit = Retries;
-            retry.MinInterval = TimeSpan.FromMilliseconds(10);
-            retry.MaxInterval = TimeSpan.FromMilliseconds(50);
-            retry.IntervalDelta = TimeSpan.FromMilliseconds(10);
-        });
-}
-
-public sealed class RedeliverySpecsFaultConsumer(RedeliverySpecsLog log) : IConsumer<Fault<RedeliverySpecsWork>>
-{
-    public Task Consume(ConsumeContext<Fault<RedeliverySpecsWork>> context)
-    {
-        log.Faults.Enqueue(context.Message.Message.Id);
-        return Task.CompletedTask;
-    }
-}
 
 public sealed class When_a_database_endpoint_fails_on_rabbitmq(TransportServers<RabbitMqTestTransport> servers)
-    : DatabaseRedeliverySpecs<RabbitMqTestTransport>(servers)
+    : DatabaseRedeliveryProbe<RabbitMqTestTransport>(servers)
 {
     // RabbitMQ cannot delay a message itself (no delayed-exchange plugin): every redelivery is a scheduled send.
     protected override bool ThroughScheduler => true;
 }
 
 public sealed class When_a_database_endpoint_fails_on_amazon_sqs(TransportServers<AmazonSqsTestTransport> servers)
-    : DatabaseRedeliverySpecs<AmazonSqsTestTransport>(servers)
+    : DatabaseRedeliveryProbe<AmazonSqsTestTransport>(servers)
 {
     // SQS delays the message itself (DelaySeconds): no scheduler, no database needed while it waits.
     protected override bool ThroughScheduler => false;
@@ -97,17 +37,17 @@ public sealed class When_a_database_endpoint_fails_on_amazon_sqs(TransportServer
 /// redelivered after each configured delay (<c>Messaging:Redelivery:Intervals</c>) and consumed once; a failure that
 /// outlives every redelivery, or that waiting cannot cure, ends in the error queue with one fault.
 /// </summary>
-public abstract class DatabaseRedeliverySpecs<TTransport> : IClassFixture<TransportServers<TTransport>>
+public abstract class DatabaseRedeliveryProbe<TTransport> : IClassFixture<TransportServers<TTransport>>
     where TTransport : class, ITestTransport, new()
 {
-    private const string ErrorQueue = RedeliverySpecsConsumerDefinition.Queue + "_error";
+    private const string ErrorQueue = RedeliveryProbeConsumerDefinition.Queue + "_error";
     private static readonly TimeSpan[] Intervals = [TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3)];
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
     private readonly PostgresDatabase _database;
     private readonly TTransport _broker;
-    private readonly RedeliverySpecsLog _log = new();
+    private readonly RedeliveryProbeLog _log = new();
 
-    protected DatabaseRedeliverySpecs(TransportServers<TTransport> servers)
+    protected DatabaseRedeliveryProbe(TransportServers<TTransport> servers)
     {
         _database = servers.Database;
         _broker = servers.Transport;
@@ -119,7 +59,7 @@ public abstract class DatabaseRedeliverySpecs<TTransport> : IClassFixture<Transp
     public async Task Should_redeliver_a_transient_database_failure_after_each_delay_and_consume_it_once()
     {
         using var host = await StartAsync();
-        var work = new RedeliverySpecsWork(NewId.NextGuid(), FailedDeliveries: Intervals.Length, Transient: true);
+        var work = new RedeliveryProbeWork(NewId.NextGuid(), FailedDeliveries: Intervals.Length, Transient: true);
         var errors = await _broker.CountAsync(ErrorQueue);
 
         await SendAsync(host, work);
@@ -140,7 +80,7 @@ public abstract class DatabaseRedeliverySpecs<TTransport> : IClassFixture<Transp
     public async Task Should_move_it_to_the_error_queue_with_one_fault_once_every_redelivery_failed()
     {
         using var host = await StartAsync();
-        var work = new RedeliverySpecsWork(NewId.NextGuid(), FailedDeliveries: int.MaxValue, Transient: true);
+        var work = new RedeliveryProbeWork(NewId.NextGuid(), FailedDeliveries: int.MaxValue, Transient: true);
         var errors = await _broker.CountAsync(ErrorQueue);
 
         await SendAsync(host, work);
@@ -158,7 +98,7 @@ public abstract class DatabaseRedeliverySpecs<TTransport> : IClassFixture<Transp
     public async Task Should_not_redeliver_a_failure_that_waiting_cannot_cure()
     {
         using var host = await StartAsync();
-        var work = new RedeliverySpecsWork(NewId.NextGuid(), FailedDeliveries: int.MaxValue, Transient: false);
+        var work = new RedeliveryProbeWork(NewId.NextGuid(), FailedDeliveries: int.MaxValue, Transient: false);
         var errors = await _broker.CountAsync(ErrorQueue);
 
         await SendAsync(host, work);
@@ -199,8 +139,8 @@ public abstract class DatabaseRedeliverySpecs<TTransport> : IClassFixture<Transp
         builder.Services.AddSingleton(_log);
         builder.AddSagas("redelivery-specs", SagasWorkflows.Catalog, bus =>
         {
-            bus.AddConsumer<RedeliverySpecsConsumer, RedeliverySpecsConsumerDefinition>();
-            bus.AddConsumer<RedeliverySpecsFaultConsumer>().Endpoint(e => e.Name = "redelivery-specs-faults");
+            bus.AddConsumer<RedeliveryProbeConsumer, RedeliveryProbeConsumerDefinition>();
+            bus.AddConsumer<RedeliveryProbeFaultConsumer>().Endpoint(e => e.Name = "redelivery-specs-faults");
         });
         builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
         var host = builder.Build();
@@ -208,9 +148,9 @@ public abstract class DatabaseRedeliverySpecs<TTransport> : IClassFixture<Transp
         return host;
     }
 
-    private static async Task SendAsync(IHost host, RedeliverySpecsWork work)
+    private static async Task SendAsync(IHost host, RedeliveryProbeWork work)
     {
-        var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{RedeliverySpecsConsumerDefinition.Queue}"));
+        var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{RedeliveryProbeConsumerDefinition.Queue}"));
         await endpoint.Send(work);
     }
 
