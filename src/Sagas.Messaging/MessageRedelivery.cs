@@ -105,6 +105,14 @@ public sealed record DatabaseRedelivery(IReadOnlyList<TimeSpan> Intervals, Redel
         var intervals = Intervals.ToArray();
         void Configure(IRetryConfigurator redelivery)
         {
+            // A redelivery is the same message: claims (LLM submission, platform asks), fault consumers, failed-message
+            // rows and the realtime filter all key on the message id, and a new id per redelivery made a message that
+            // claimed its work before the database went away a stranger to its own claim when it came back. MassTransit
+            // hands us its redelivery configurator behind the retry interface; it gives every redelivery a new id
+            // unless told otherwise. Our transports do no broker-side de-duplication that a reused id could trip.
+            if (redelivery is not IRedeliveryConfigurator sameMessage)
+                throw new InvalidOperationException($"MassTransit's redelivery configurator ({redelivery.GetType().Name}) no longer lets a redelivery keep its message id.");
+            sameMessage.ReplaceMessageId = false;
             // Only what waiting can cure: a database (or its connection) that is away. A bug fails the same way later.
             redelivery.Handle<Exception>(DatabaseErrors.IsTransient);
             redelivery.Intervals(intervals);

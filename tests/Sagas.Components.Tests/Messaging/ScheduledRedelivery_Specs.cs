@@ -57,6 +57,7 @@ public sealed class When_a_database_endpoint_fails_in_the_embedded_default : IAs
         await WaitUntilAsync(() => _log.Consumed.Contains(work.Id), "consumed");
         var attempts = _log.Of(work.Id);
         Assert.Equal([0, 0, 1, 1, 2], attempts.Select(a => a.Redelivery));
+        _log.AssertOneMessage(work.Id);
         AssertWaited(attempts);
         Assert.All(attempts, a => Assert.Equal(a.Redelivery > 0, a.ThroughScheduler));
         Assert.Single(_log.Consumed, id => id == work.Id);
@@ -74,6 +75,7 @@ public sealed class When_a_database_endpoint_fails_in_the_embedded_default : IAs
         await WaitUntilAsync(() => _log.Faults.Contains(work.Id), "faulted");
         var attempts = _log.Of(work.Id);
         Assert.Equal([0, 0, 1, 1, 2, 2], attempts.Select(a => a.Redelivery));
+        _log.AssertOneMessage(work.Id);
         AssertWaited(attempts);
         Assert.Single(_log.Faults, id => id == work.Id);
         Assert.DoesNotContain(work.Id, _log.Consumed);

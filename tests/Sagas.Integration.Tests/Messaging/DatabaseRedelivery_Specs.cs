@@ -68,6 +68,7 @@ public abstract class DatabaseRedeliveryProbe<TTransport> : IClassFixture<Transp
         var attempts = _log.Of(work.Id);
         // Each failed delivery: the first attempt and its retry in place; then the redelivery that succeeds.
         Assert.Equal([0, 0, 1, 1, 2], attempts.Select(a => a.Redelivery));
+        _log.AssertOneMessage(work.Id);
         AssertWaited(attempts, Intervals);
         Assert.All(attempts.Where(a => a.Redelivery > 0), a => Assert.Equal(ThroughScheduler, a.ThroughScheduler));
         Assert.Equal([work.Id], _log.Consumed.Where(id => id == work.Id));
@@ -88,6 +89,7 @@ public abstract class DatabaseRedeliveryProbe<TTransport> : IClassFixture<Transp
         await WaitUntilAsync(async () => _log.Faults.Contains(work.Id) && await _broker.CountAsync(ErrorQueue) > errors);
         var attempts = _log.Of(work.Id);
         Assert.Equal([0, 0, 1, 1, 2, 2], attempts.Select(a => a.Redelivery));
+        _log.AssertOneMessage(work.Id);
         AssertWaited(attempts, Intervals);
         Assert.Single(_log.Faults, id => id == work.Id);
         Assert.DoesNotContain(work.Id, _log.Consumed);
