@@ -25,7 +25,7 @@ public sealed class FauxqsEmulator : IAsyncLifetime
         if (!CanRun)
         {
             if (TestServers.Required)
-                throw new InvalidOperationException($"CI=true but the fauxqs emulator cannot run: node is {FauxqsServer.Node ?? "missing"}, npm is {FauxqsServer.Npm ?? "missing"}.");
+                throw new InvalidOperationException($"CI=true but the fauxqs emulator cannot run: node is {NpmPackages.Node ?? "missing"}, npm is {NpmPackages.Npm ?? "missing"}.");
             return;
         }
 

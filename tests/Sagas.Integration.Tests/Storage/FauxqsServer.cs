@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Sagas.Integration.Tests.Infrastructure;
 
 namespace Sagas.Integration.Tests.Storage;
 
@@ -8,9 +9,8 @@ namespace Sagas.Integration.Tests.Storage;
 /// One npm <c>fauxqs</c> S3/SQS/SNS emulator process on 127.0.0.1 and a free port, for the specs (through
 /// <see cref="FauxqsEmulator"/>) and the benchmarks (this file is linked into tests/Sagas.Benchmarks).
 /// The package is installed once into a cache folder (<c>SAGAS_FAUXQS_CACHE</c>, else <c>~/.cache/sagas-tests</c>) and
-/// reused; tests/run-tests.sh installs it there before any test assembly starts, so parallel assemblies never race on
-/// npm. The server is a tiny node script that listens on loopback only and exits when this process closes its stdin,
-/// so a crashed run leaves no server behind.
+/// reused (<see cref="NpmPackages"/>). The server is a tiny node script that listens on loopback only and exits when
+/// this process closes its stdin, so a crashed run leaves no server behind.
 /// </summary>
 public sealed class FauxqsServer : IAsyncDisposable
 {
@@ -21,8 +21,10 @@ public sealed class FauxqsServer : IAsyncDisposable
     /// </summary>
     public const string Version = "1.9.2";
 
-    private static readonly TimeSpan InstallTimeout = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+
+    private static readonly NpmPackages Packages =
+        new(NpmPackages.DefaultCacheFolder("SAGAS_FAUXQS_CACHE", $"fauxqs-{Version}"), ("fauxqs", Version));
 
     private const string StartScript = """
         import { buildApp } from "fauxqs";
@@ -43,30 +45,17 @@ public sealed class FauxqsServer : IAsyncDisposable
 
     public Uri ServiceUrl { get; private set; } = null!;
 
-    public static string? Node => FindOnPath("node");
-
-    public static string? Npm => FindOnPath("npm");
-
-    public static string CacheFolder =>
-        Environment.GetEnvironmentVariable("SAGAS_FAUXQS_CACHE") is { Length: > 0 } configured
-            ? configured
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "sagas-tests", $"fauxqs-{Version}");
-
-    private static string PackageJson => Path.Combine(CacheFolder, "node_modules", "fauxqs", "package.json");
-
     /// <summary>Whether the emulator can be expected to start here: node, and either the cached package or npm to fetch it.</summary>
-    public static bool CanRun => Node is not null && (File.Exists(PackageJson) || Npm is not null);
+    public static bool CanRun => Packages.CanRun;
 
     /// <summary>Installs the package into the cache when it is not there yet, then starts a server.</summary>
     public static async Task<FauxqsServer> StartAsync()
     {
-        var node = Node;
-        if (node is null || (!File.Exists(PackageJson) && Npm is null))
-            throw new InvalidOperationException($"The fauxqs emulator cannot run here: node is {node ?? "missing"}, npm is {Npm ?? "missing"}. Install node 20+ and npm.");
-        await EnsureInstalledAsync();
-        var start = new ProcessStartInfo(node, "start-fauxqs.mjs")
+        await Packages.EnsureInstalledAsync();
+        await Packages.WriteScriptAsync("start-fauxqs.mjs", StartScript);
+        var start = new ProcessStartInfo(NpmPackages.Node!, "start-fauxqs.mjs")
         {
-            WorkingDirectory = CacheFolder,
+            WorkingDirectory = Packages.CacheFolder,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -107,56 +96,6 @@ public sealed class FauxqsServer : IAsyncDisposable
         }
     }
 
-    private static async Task EnsureInstalledAsync()
-    {
-        if (IsInstalled())
-        {
-            await WriteStartScriptAsync();
-            return;
-        }
-
-        Directory.CreateDirectory(Path.GetDirectoryName(CacheFolder)!);
-        // Parallel test runs (other worktrees, other assemblies) may install at once: one lock file serialises them.
-        await using var installLock = await AcquireLockAsync(CacheFolder + ".lock");
-        if (!IsInstalled())
-        {
-            var staging = $"{CacheFolder}.staging-{Guid.NewGuid():N}";
-            Directory.CreateDirectory(staging);
-            await File.WriteAllTextAsync(Path.Combine(staging, "package.json"), """{ "name": "sagas-fauxqs", "private": true, "type": "module" }""");
-            var (exitCode, output) = await RunAsync(Npm!, ["install", $"fauxqs@{Version}", "--no-audit", "--no-fund", "--loglevel=error"], staging, InstallTimeout);
-            if (exitCode != 0)
-            {
-                Directory.Delete(staging, recursive: true);
-                throw new InvalidOperationException($"npm install fauxqs@{Version} failed with exit code {exitCode}:\n{output}");
-            }
-
-            if (Directory.Exists(CacheFolder))
-                Directory.Delete(CacheFolder, recursive: true);
-            Directory.Move(staging, CacheFolder);
-        }
-
-        await WriteStartScriptAsync();
-    }
-
-    private static bool IsInstalled()
-    {
-        if (!File.Exists(PackageJson))
-            return false;
-        using var document = JsonDocument.Parse(File.ReadAllText(PackageJson));
-        return document.RootElement.TryGetProperty("version", out var version) && version.GetString() == Version;
-    }
-
-    private static async Task WriteStartScriptAsync()
-    {
-        var path = Path.Combine(CacheFolder, "start-fauxqs.mjs");
-        if (!File.Exists(path) || await File.ReadAllTextAsync(path) != StartScript)
-        {
-            var temporary = $"{path}.{Guid.NewGuid():N}";
-            await File.WriteAllTextAsync(temporary, StartScript);
-            File.Move(temporary, path, overwrite: true);
-        }
-    }
-
     private async Task<Uri> ReadAddressAsync()
     {
         _process.ErrorDataReceived += (_, e) =>
@@ -190,61 +129,5 @@ public sealed class FauxqsServer : IAsyncDisposable
 
         using var document = JsonDocument.Parse(line);
         return new Uri(document.RootElement.GetProperty("address").GetString()!);
-    }
-
-    private static async Task<FileStream> AcquireLockAsync(string path)
-    {
-        var deadline = DateTime.UtcNow + InstallTimeout;
-        while (true)
-        {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
-            }
-            catch (IOException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(250);
-            }
-        }
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string fileName, string[] arguments, string workingDirectory, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(fileName)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var cancellation = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cancellation.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, $"timed out after {timeout.TotalMinutes} min");
-        }
-
-        return (process.ExitCode, await output + await errors);
-    }
-
-    private static string? FindOnPath(string program)
-    {
-        foreach (var folder in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(folder, program);
-            if (File.Exists(candidate))
-                return candidate;
-        }
-
-        return null;
     }
 }
