@@ -51,6 +51,54 @@ public sealed class S3BlobStore : IBlobStore
         }
     }
 
+    public async Task<BlobContent> OpenReadRangeAsync(string key, long offset, long length, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (length == 0)
+            return new BlobContent(Stream.Null, "application/octet-stream", 0);
+
+        try
+        {
+            var response = await Client.GetObjectAsync(new GetObjectRequest
+            {
+                BucketName = _bucket,
+                Key = ObjectKey(key),
+                ByteRange = new ByteRange(offset, offset + length - 1),
+            }, cancellationToken);
+            return new BlobContent(response.ResponseStream, response.Headers.ContentType ?? "application/octet-stream", response.ContentLength, TotalOf(response.ContentRange));
+        }
+        catch (AmazonS3Exception exception) when (exception.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new BlobNotFoundException(key);
+        }
+        catch (AmazonS3Exception exception) when (exception.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+        {
+            // A range that starts at or past the end: nothing of it exists, as a local read past the end gives.
+            return new BlobContent(Stream.Null, "application/octet-stream", 0);
+        }
+    }
+
+    public async Task<long> GetLengthAsync(string key, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var metadata = await Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = ObjectKey(key) }, cancellationToken);
+            return metadata.ContentLength;
+        }
+        catch (AmazonS3Exception exception) when (exception.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new BlobNotFoundException(key);
+        }
+    }
+
+    /// <summary>The total of a <c>Content-Range: bytes 0-99/1234</c> answer.</summary>
+    private static long? TotalOf(string? contentRange)
+    {
+        var slash = contentRange?.LastIndexOf('/') ?? -1;
+        return slash >= 0 && long.TryParse(contentRange.AsSpan(slash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var total) ? total : null;
+    }
+
     public async Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default)
     {
         try
