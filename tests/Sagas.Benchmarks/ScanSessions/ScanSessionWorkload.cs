@@ -26,8 +26,8 @@ internal sealed class ScanSessionWorkload : IWorkload
 {
     private const string SigningKey = "scan-session-benchmark-signing-key-0123456789";
 
-    /// <summary>Room for the --archive-mib runs (the default limit is 512 MiB); the workers' archive cache stays at its default.</summary>
-    private const string LargeUploadLimit = "4294967296";
+    /// <summary>Room for the --archive-mib runs up to 1.8 GiB (the default limit is 512 MiB; the setting allows just under 2 GiB); the workers' archive cache stays at its default.</summary>
+    private const string LargeUploadLimit = "2000000000";
     private static readonly string[] Codes = [.. Enumerable.Range(0, 200).Select(i => $"HOLE-{i}")];
 
     public string Name => "scan-session";
