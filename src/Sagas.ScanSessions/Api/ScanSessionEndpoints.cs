@@ -42,13 +42,22 @@ public static class ScanSessionEndpoints
         ScanSessionSubmission submission;
         if (http.Request.HasFormContentType)
         {
-            // Uploads are far larger than JSON bodies: this route alone lifts the server's body limit to the upload limit.
+            // Uploads are far larger than JSON bodies: this route alone lifts the server's body limit to the upload limit
+            // (and a little for the form's own parts). A declared length over it is refused before any byte is read.
+            var bodyLimit = fileOptions.MaxUploadBytes + (1024 * 1024);
+            if (http.Request.ContentLength > bodyLimit)
+                return Problem(ScanSessionStarter.UploadTooLarge(fileOptions));
             if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-                limit.MaxRequestBodySize = fileOptions.MaxUploadBytes + (1024 * 1024);
+                limit.MaxRequestBodySize = bodyLimit;
             IFormCollection form;
             try
             {
                 form = await http.Request.ReadFormAsync(cancellationToken);
+            }
+            catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                // A body without a declared length, stopped by the server at the limit: not a truncated multipart body.
+                return Problem(ScanSessionStarter.UploadTooLarge(fileOptions));
             }
             catch (InvalidDataException exception) when (exception.Message.Contains("length limit", StringComparison.OrdinalIgnoreCase))
             {
