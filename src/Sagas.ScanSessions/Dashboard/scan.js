@@ -215,6 +215,7 @@ export function render(main, [sessionId]) {
     if (!finished(view.status) || resultsAsked || !view.sessionId) return;
     resultsAsked = true;
     loadResults(view.sessionId, 1);
+    sessions.refresh();
   }
 
   async function start() {

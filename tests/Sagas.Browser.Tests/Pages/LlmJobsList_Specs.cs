@@ -38,11 +38,18 @@ public sealed class When_the_jobs_list_is_read(DashboardFixture dashboard)
         for (var i = 0; i < ids.Count; i++)
         {
             var text = (await rows[i].Locator("a").First.InnerTextAsync()).Trim();
-            Assert.Equal(ids[i].ToString("N")[^8..], text);
+            Assert.Equal(ShortId(ids[i]), text);
             shown.Add(text);
         }
 
         Assert.Equal(ids.Count, shown.Distinct().Count());
+
+        // Ids made in the same few milliseconds share their last characters: their short forms still differ.
+        var burst = Enumerable.Range(0, 50).Select(_ => MassTransit.NewId.NextGuid()).ToList();
+        var shortForms = await page.EvaluateAsync<string[]>(
+            "async ids => { const { shortId } = await import('/js/ui.js'); return ids.map(shortId); }", burst.Select(g => g.ToString()).ToArray());
+        Assert.Equal(burst.Select(ShortId), shortForms);
+        Assert.Equal(burst.Count, shortForms.Distinct().Count());
 
         var headers = await table.Locator("thead th").AllInnerTextsAsync();
         Assert.Contains("FINISHED", headers.Select(h => h.ToUpperInvariant()));
@@ -99,6 +106,8 @@ public sealed class When_the_jobs_list_is_read(DashboardFixture dashboard)
         Assert.Empty(browser.ScriptErrors);
     }
 
+    private static string ShortId(Guid id) => LlmJobsListSpecs.ShortId(id);
+
     private static async Task<Guid> SubmitAsync(HttpClient client, string input)
     {
         using var response = await client.PostAsJsonAsync("/api/llm-jobs", new { kind = "flagging", items = new[] { new { id = "1", entityType = "post", entityId = "1", input } } });
@@ -120,5 +129,15 @@ public sealed class When_the_jobs_list_is_read(DashboardFixture dashboard)
                 await Task.Delay(TimeSpan.FromMilliseconds(200), deadline.Token);
             }
         }
+    }
+}
+
+/// <summary>The dashboard's short form of an id: the fourth group and the last four characters.</summary>
+internal static class LlmJobsListSpecs
+{
+    public static string ShortId(Guid id)
+    {
+        var groups = id.ToString().Split('-');
+        return $"{groups[3]}…{groups[4][^4..]}";
     }
 }

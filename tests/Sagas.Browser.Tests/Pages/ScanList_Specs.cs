@@ -31,7 +31,7 @@ public sealed class When_the_scan_page_lists_scans(DashboardFixture dashboard)
         // Newest first, each with its short id (the id's last characters) and a copyable full id.
         var order = await list.Locator("tbody [data-id]").EvaluateAllAsync<string[]>("nodes => nodes.map(n => n.dataset.id)");
         Assert.True(Array.IndexOf(order, newer.ToString()) < Array.IndexOf(order, older.ToString()), string.Join(", ", order));
-        await Expect(newerRow.Locator("code")).ToHaveTextAsync(newer.ToString("N")[^8..]);
+        await Expect(newerRow.Locator("code")).ToHaveTextAsync(LlmJobsListSpecs.ShortId(newer));
         await Expect(newerRow).ToContainTextAsync("1 / 1");
 
         await page.SelectOptionAsync("#scan-list-status", "cancelled");

@@ -71,10 +71,17 @@ export function duration(start, end) {
 }
 
 /**
- * The short form of an id, the same on every page. Ids made by one process (NewId) share their leading characters
- * and differ in their last ones, so the short form is the last eight hex digits.
+ * The short form of an id, the same on every page. NewId ids made by one process share their first three groups
+ * (process, machine) and are ordered by time in the other two: the fourth group holds the fast-changing low bits of the
+ * clock, the last group the slow high bits, whose last characters change every few milliseconds. Ids made in the same
+ * few milliseconds differ only in the fourth group, so the short form is that group and the id's last four characters,
+ * "5c66…eb7e", both of which can be found in the full id.
  */
-export const shortId = id => String(id ?? '').replace(/-/g, '').slice(-8);
+export function shortId(id) {
+  const text = String(id ?? '');
+  const groups = text.split('-');
+  return groups.length === 5 ? `${groups[3]}…${groups[4].slice(-4)}` : text.slice(-8);
+}
 
 /** A short id (a link when href is given) with the full id on hover and a button that copies the full id. */
 export function idCell(id, href) {
