@@ -73,14 +73,17 @@ export function duration(start, end) {
 /**
  * The short form of an id, the same on every page. NewId ids made by one process share their first three groups
  * (process, machine) and are ordered by time in the other two: the fourth group holds the fast-changing low bits of the
- * clock, the last group the slow high bits, whose last characters change every few milliseconds. Ids made in the same
- * few milliseconds differ only in the fourth group, so the short form is that group and the id's last four characters,
- * "5c66…eb7e", both of which can be found in the full id.
+ * clock, the last group the slow high bits, whose last characters change every few milliseconds. So the short form is
+ * the fourth group and the id's last four characters, "5c66…eb7e", both of which can be found in the full id. Two ids
+ * made in the same clock tick differ only in a sequence number kept in the first group's last four characters (bytes
+ * swapped): a nonzero one is added as "+n", "5c66…eb7e+1".
  */
 export function shortId(id) {
   const text = String(id ?? '');
   const groups = text.split('-');
-  return groups.length === 5 ? `${groups[3]}…${groups[4].slice(-4)}` : text.slice(-8);
+  if (groups.length !== 5) return text.slice(-8);
+  const sequence = parseInt(groups[0].slice(6, 8) + groups[0].slice(4, 6), 16);
+  return `${groups[3]}…${groups[4].slice(-4)}${sequence ? `+${sequence}` : ''}`;
 }
 
 /** A short id (a link when href is given) with the full id on hover and a button that copies the full id. */
