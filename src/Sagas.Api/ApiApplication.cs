@@ -41,7 +41,15 @@ public static class ApiApplication
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.UseApiInfrastructure();
         app.MapOpenApi().AllowAnonymous();
-        app.MapScalarApiReference("/docs").AllowAnonymous();
+        // For reading and trying our API only: the vendor's deploy and SDK-generation toolbar, its AI agent, MCP and
+        // telemetry stay off (an operator's browser should not call out to the vendor from our docs page).
+        app.MapScalarApiReference("/docs", reference =>
+        {
+            reference.ShowDeveloperTools = DeveloperToolsVisibility.Never;
+            reference.Agent = new ScalarAgentOptions { Disabled = true };
+            reference.Mcp = new ScalarMcpOptions { Disabled = true };
+            reference.Telemetry = false;
+        }).AllowAnonymous();
         app.MapSagasOperationalEndpoints();
         app.MapSystemEndpoints();
         app.MapScheduleEndpoints();

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace Sagas.Persistence;
 
@@ -13,6 +14,9 @@ namespace Sagas.Persistence;
 /// </summary>
 internal sealed class DatabaseInitializer(IServiceScopeFactory scopes, DatabaseSettings settings, ILogger<DatabaseInitializer> logger) : IHostedService
 {
+    // "SagasMig" in ASCII: apart from the data-protection key ring's lock.
+    private const long AdvisoryLockKey = 0x5361_6761_734D_6967;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!settings.MigrateAtStartup)
@@ -27,10 +31,25 @@ internal sealed class DatabaseInitializer(IServiceScopeFactory scopes, DatabaseS
             return;
         }
 
-        await CreateHistoryTableAsync(db, cancellationToken);
-        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
-        await db.Database.MigrateAsync(cancellationToken);
-        logger.LogInformation("PostgreSQL schema up to date ({Count} migration(s) applied)", pending.Count);
+        // The API and every worker start together on a new database (docker compose up). EF's own migration lock on
+        // PostgreSQL does not keep two processes from applying the same migration (one then fails with "already
+        // exists"), so the whole step runs under a session advisory lock: the next process finds nothing pending.
+        await using var connection = new NpgsqlConnection(settings.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({AdvisoryLockKey})", connection))
+            await take.ExecuteNonQueryAsync(cancellationToken);
+        try
+        {
+            await CreateHistoryTableAsync(db, cancellationToken);
+            var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+            await db.Database.MigrateAsync(cancellationToken);
+            logger.LogInformation("PostgreSQL schema up to date ({Count} migration(s) applied)", pending.Count);
+        }
+        finally
+        {
+            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({AdvisoryLockKey})", connection);
+            await release.ExecuteNonQueryAsync(CancellationToken.None);
+        }
     }
 
     /// <summary>

@@ -36,9 +36,17 @@ public sealed class ScanSessionsOptions
     [Positive]
     public TimeSpan ArchiveCacheIdle { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>Attempts after the first for a file whose fetch failed transiently; then the file is recorded as Error.</summary>
+    /// <summary>
+    /// Attempts after the first for a file whose fetch failed transiently (each one a new <c>ScanFile</c> of that file
+    /// alone, scheduled after <see cref="FileRetryDelay"/>, doubled each time up to a minute); then the file is
+    /// recorded as Error.
+    /// </summary>
     [Range(0, 20)]
     public int FileRetryLimit { get; set; } = 3;
+
+    /// <summary>The wait before the first new attempt at a file whose fetch failed transiently.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", MinimumIsExclusive = true)]
+    public TimeSpan FileRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Least time between two <c>ScanProgressed</c> events of one session, on top of "only when the integer percent

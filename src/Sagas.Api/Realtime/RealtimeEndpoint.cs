@@ -31,7 +31,7 @@ public static class RealtimeEndpoint
             return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "WebSocket required", detail: $"{Path} speaks WebSocket only.");
 
         using var socket = await http.WebSockets.AcceptWebSocketAsync();
-        using var connection = hub.Open(socket);
+        using var connection = hub.Open(socket, new Uri($"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}/"));
         var logger = loggers.CreateLogger(typeof(RealtimeEndpoint));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, connection.Aborted);
         var writer = connection.RunWriterAsync(http.RequestAborted);

@@ -45,7 +45,7 @@ public sealed class RealtimeHub(RealtimeOptions options, TimeProvider clock, ILo
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<RealtimeConnection, byte>> _topics = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _lastProgress = new(StringComparer.Ordinal);
 
-    public RealtimeConnection Open(WebSocket socket) => new(socket, options.SendQueueCapacity, logger);
+    public RealtimeConnection Open(WebSocket socket, Uri baseAddress) => new(socket, baseAddress, options.SendQueueCapacity, logger);
 
     public void Subscribe(string topic, RealtimeConnection connection)
     {
@@ -73,6 +73,14 @@ public sealed class RealtimeHub(RealtimeOptions options, TimeProvider clock, ILo
     {
         if (!_topics.TryGetValue(topic, out var members) || members.IsEmpty)
             return;
+        if (message is IRealtimeLinks)
+        {
+            // Rare (one per finished session): serialised per socket, each with its own address.
+            foreach (var connection in members.Keys)
+                connection.Send(message);
+            return;
+        }
+
         var bytes = Serialize(message);
         foreach (var connection in members.Keys)
             connection.Enqueue(bytes);
@@ -114,9 +122,10 @@ public sealed class RealtimeConnection : IDisposable
     private readonly CancellationTokenSource _aborted = new();
     private int _closing;
 
-    internal RealtimeConnection(WebSocket socket, int capacity, ILogger logger)
+    internal RealtimeConnection(WebSocket socket, Uri baseAddress, int capacity, ILogger logger)
     {
         _socket = socket;
+        BaseAddress = baseAddress;
         _logger = logger;
         _outgoing = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     }
@@ -125,7 +134,11 @@ public sealed class RealtimeConnection : IDisposable
 
     public CancellationToken Aborted => _aborted.Token;
 
-    public void Send(object message) => Enqueue(RealtimeHub.Serialize(message));
+    /// <summary>The address the client connected to (scheme, host, path base), for links it receives.</summary>
+    public Uri BaseAddress { get; }
+
+    public void Send(object message) =>
+        Enqueue(RealtimeHub.Serialize(message is IRealtimeLinks links ? links.WithAbsoluteLinks(BaseAddress) : message));
 
     internal void Enqueue(byte[] message)
     {

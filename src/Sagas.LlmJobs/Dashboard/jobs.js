@@ -1,11 +1,18 @@
 import { api } from '../api.js';
 import { live } from '../live.js';
-import { el, replace, problemBox, showProblem, statusBadge, progressBar, table, pager, dateTime, number, every } from '../ui.js';
+import { el, replace, problemBox, showProblem, statusBadge, progressBar, table, pager, dateTime, duration, number, idCell, fullId, every } from '../ui.js';
 
 export const title = 'LLM jobs';
 const statuses = ['queued', 'running', 'completed', 'failed', 'cancelled'];
 const itemStatuses = ['queued', 'processing', 'succeeded', 'failed', 'cancelled'];
 const isActive = status => status === 'queued' || status === 'running';
+
+/** A job that finished with failed items says so: "completed" alone would read as every item succeeded. */
+function jobBadge(job) {
+  if (job.status !== 'completed' || !job.failedItems) return statusBadge(job.status);
+  return el('span.badge', { dataset: { status: 'completed-with-failures' }, title: `${job.failedItems} of ${job.totalItems} items failed` },
+    `completed · ${number(job.failedItems)} failed`);
+}
 
 export function render(main, [id]) {
   return id ? renderDetail(main, id) : renderList(main);
@@ -18,14 +25,14 @@ function renderList(main) {
     onchange: () => { state.status = filter.value; sessionStorage.setItem('sagas.jobs.status', filter.value); state.page = 1; load(); } },
   el('option', { value: '' }, 'All statuses'), statuses.map(s => el('option', { value: s, selected: s === state.status }, s)));
 
+  // The list takes the page's width: its dates and durations must not wrap or clip beside the form.
   main.append(
     el('h1', {}, 'LLM jobs'),
-    el('div.columns', {},
-      el('section.card', {},
-        el('div.toolbar', {}, el('h2', {}, 'Jobs'), el('label', {}, 'Status ', filter),
-          el('button.secondary', { type: 'button', onclick: () => load() }, 'Refresh')),
-        listArea),
-      submitForm()));
+    el('section.card', {},
+      el('div.toolbar', {}, el('h2', {}, 'Jobs'), el('label', {}, 'Status ', filter),
+        el('button.secondary', { type: 'button', onclick: () => load() }, 'Refresh')),
+      listArea),
+    submitForm());
 
   // The latest request wins: a filter or page change made while a refresh is in flight must not be dropped, and the
   // older answer must not paint over the newer one.
@@ -41,13 +48,15 @@ function renderList(main) {
       if (mine !== generation) return;
       replace(listArea,
         table([
-          { title: 'Job', render: job => el('a', { href: `#/jobs/${job.id}` }, job.id.slice(0, 8)) },
+          { title: 'Job', render: job => idCell(job.id, `#/jobs/${job.id}`) },
           { title: 'Kind', render: job => job.kind },
-          { title: 'Status', render: job => statusBadge(job.status) },
+          { title: 'Status', render: job => jobBadge(job) },
           { title: 'Progress', render: job => progressBar(job.processedItems, job.totalItems) },
-          { title: 'Failed', render: job => number(job.failedItems) },
+          { title: 'Failed', className: 'number', render: job => number(job.failedItems) },
           { title: 'Model', render: job => `${job.model}${job.simulated ? ' (simulated)' : ''}` },
           { title: 'Created', render: job => dateTime(job.createdAt) },
+          { title: 'Finished', render: job => dateTime(job.finishedAt) },
+          { title: 'Duration', className: 'number', render: job => job.finishedAt ? duration(job.createdAt, job.finishedAt) : '—' },
         ], page.items, { empty: 'No jobs match.', testid: 'jobs-table' }),
         pager(page.page, page.pageSize, page.total, next => { state.page = next; load(); }));
       anyActive = page.items.some(job => isActive(job.status));
@@ -111,7 +120,7 @@ function renderDetail(main, id) {
     el('option', { value: '' }, 'All items'), itemStatuses.map(s => el('option', { value: s }, s)));
   main.append(
     el('p', {}, el('a', { href: '#/jobs' }, '← All jobs')),
-    el('h1', {}, 'Job ', el('code', {}, id)),
+    el('h1', {}, 'Job ', fullId(id)),
     el('section.card', {}, header),
     el('section.card', {}, el('div.toolbar', {}, el('h2', {}, 'Items'), el('label', {}, 'Status ', filter)), items));
 
@@ -176,14 +185,15 @@ function renderHeader(header, job, reload) {
     } }, 'Cancel job')
     : null;
   replace(header,
-    el('div.toolbar', {}, el('h2', {}, 'Status ', statusBadge(job.status)), cancel),
+    el('div.toolbar', {}, el('h2', {}, 'Status ', jobBadge(job)), cancel),
     progressBar(job.processedItems, job.totalItems),
     el('dl.facts', {},
       fact('Kind', job.kind), fact('Model', `${job.model}${job.simulated ? ' (simulated)' : ''}`), fact('Provider', job.provider),
       fact('Priority', job.priority), fact('Mode', job.mode),
       fact('Items', number(job.totalItems)), fact('Succeeded', number(job.succeededItems)), fact('Failed', number(job.failedItems)),
       fact('Cancelled', number(job.cancelledItems)), fact('Created', dateTime(job.createdAt)), fact('Started', dateTime(job.startedAt)),
-      fact('Finished', dateTime(job.finishedAt)), fact('Expires', dateTime(job.expiresAt)),
+      fact('Finished', dateTime(job.finishedAt)), fact('Duration', job.finishedAt ? duration(job.createdAt, job.finishedAt) : '—'),
+      fact('Expires', dateTime(job.expiresAt)),
       job.nextPollAt && isActive(job.status) ? fact('Next poll', dateTime(job.nextPollAt)) : null,
       job.stopReason ? fact('Stop reason', job.stopReason) : null),
     job.lastError ? el('div.problem', {}, el('strong', {}, 'Last error'), el('p', {}, job.lastError)) : null);

@@ -19,6 +19,15 @@ public interface IRealtimeHub
     void PublishProgress(string topic, object message, bool final);
 }
 
+/// <summary>
+/// A message with links the server made root-relative (<c>/files/…</c>, when no public base URL is configured): each
+/// socket gets them resolved against the address it connected to, since a client cannot tell what they are relative to.
+/// </summary>
+public interface IRealtimeLinks
+{
+    object WithAbsoluteLinks(Uri baseAddress);
+}
+
 /// <summary>One client socket while a workflow answers its message: send to it, subscribe it, spend its rate budget.</summary>
 public interface IRealtimeSocket
 {

@@ -1,5 +1,5 @@
 import { api } from '../api.js';
-import { el, replace, problemBox, showProblem, notAvailable, statusBadge, table, dateTime, number, money, every, progressBar } from '../ui.js';
+import { el, replace, problemBox, showProblem, notAvailable, statusBadge, table, dateTime, number, money, every, progressBar, idCell, fullId } from '../ui.js';
 
 export const title = 'Analyses';
 const platforms = ['openai', 'claude', 'gemini', 'perplexity'];
@@ -133,7 +133,7 @@ export function render(main, [section, runId]) {
     try {
       const runs = itemsOf(await api('/api/prompt-analyses/runs?pageSize=10'));
       replace(runsArea, table([
-        { title: 'Run', render: r => el('a', { href: `#/analyses/runs/${r.id}` }, r.id.slice(0, 8)) },
+        { title: 'Run', render: r => idCell(r.id, `#/analyses/runs/${r.id}`) },
         { title: 'Scope', render: r => `${r.trigger} · ${r.scope}${r.forced ? ' (forced)' : ''}` },
         { title: 'Status', render: r => statusBadge(r.status) },
         { title: 'Done', render: r => `${number(r.completed)} ok · ${number(r.failed)} failed of ${number(r.totalAnalyses)}` },
@@ -151,7 +151,7 @@ export function render(main, [section, runId]) {
 
 function renderRun(main, runId) {
   const area = el('div', { 'data-testid': 'run' }, 'Loading…');
-  main.append(el('p', {}, el('a', { href: '#/analyses' }, '← Projects and prompts')), el('h1', {}, 'Run ', el('code', {}, runId)), area);
+  main.append(el('p', {}, el('a', { href: '#/analyses' }, '← Projects and prompts')), el('h1', {}, 'Run ', fullId(runId)), area);
 
   let finished = false;
   const notice = sessionStorage.getItem('sagas.analyses.notice');

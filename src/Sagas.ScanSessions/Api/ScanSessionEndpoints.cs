@@ -29,6 +29,9 @@ public static class ScanSessionEndpoints
             .Accepts<StartScanSessionRequest>("application/json", "multipart/form-data")
             .Produces<AcceptedScanSession>(StatusCodes.Status202Accepted).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+        group.MapGet("/", ListAsync)
+            .WithSummary("Lists sessions, newest first, optionally by status and by when they were created (createdAfter, createdBefore: ISO 8601 instants).")
+            .Produces<PageOf<ScanSessionView>>().ProducesValidationProblem();
         group.MapGet("/{id:guid}", GetAsync).WithSummary("A session's status and counters.");
         group.MapGet("/{id:guid}/results", ResultsAsync).WithSummary("A page of per-file results, in file order, optionally by status or matched.");
         group.MapGet("/{id:guid}/report", ReportAsync)
@@ -42,13 +45,22 @@ public static class ScanSessionEndpoints
         ScanSessionSubmission submission;
         if (http.Request.HasFormContentType)
         {
-            // Uploads are far larger than JSON bodies: this route alone lifts the server's body limit to the upload limit.
+            // Uploads are far larger than JSON bodies: this route alone lifts the server's body limit to the upload limit
+            // (and a little for the form's own parts). A declared length over it is refused before any byte is read.
+            var bodyLimit = fileOptions.MaxUploadBytes + (1024 * 1024);
+            if (http.Request.ContentLength > bodyLimit)
+                return Problem(ScanSessionStarter.UploadTooLarge(fileOptions));
             if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-                limit.MaxRequestBodySize = fileOptions.MaxUploadBytes + (1024 * 1024);
+                limit.MaxRequestBodySize = bodyLimit;
             IFormCollection form;
             try
             {
                 form = await http.Request.ReadFormAsync(cancellationToken);
+            }
+            catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                // A body without a declared length, stopped by the server at the limit: not a truncated multipart body.
+                return Problem(ScanSessionStarter.UploadTooLarge(fileOptions));
             }
             catch (InvalidDataException exception) when (exception.Message.Contains("length limit", StringComparison.OrdinalIgnoreCase))
             {
@@ -126,6 +138,39 @@ public static class ScanSessionEndpoints
     private static IncomingFile ToIncoming(IFormFile file) =>
         new(string.IsNullOrWhiteSpace(file.FileName) ? file.Name : Path.GetFileName(file.FileName), file.OpenReadStream(), file.Length,
             string.IsNullOrWhiteSpace(file.ContentType) ? "application/octet-stream" : file.ContentType);
+
+    private static async Task<IResult> ListAsync(
+        SagasDbContext db, string? status, DateTimeOffset? createdAfter, DateTimeOffset? createdBefore, int? page, int? pageSize, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var wanted = status is null ? null : ScanSessionStatus.All.FirstOrDefault(s => string.Equals(s, status.Trim(), StringComparison.OrdinalIgnoreCase));
+        if (status is not null && wanted is null)
+            errors["status"] = [$"status is one of: {string.Join(", ", ScanSessionStatus.All)}."];
+        if (createdAfter is { } after && createdBefore is { } before && after >= before)
+            errors["createdBefore"] = ["createdBefore must be later than createdAfter."];
+        if (!Paging.TryCreate(page, pageSize, errors, out var paging) || errors.Count > 0)
+            return Results.ValidationProblem(errors);
+
+        var query = db.Set<ScanSession>().AsNoTracking();
+        if (wanted is not null)
+            query = query.Where(s => s.Status == wanted);
+        // Stored instants are UTC; SQLite compares them as encoded numbers, which only order right in one offset.
+        if (createdAfter is { } from)
+        {
+            var fromUtc = from.ToUniversalTime();
+            query = query.Where(s => s.CreatedAt >= fromUtc);
+        }
+
+        if (createdBefore is { } to)
+        {
+            var toUtc = to.ToUniversalTime();
+            query = query.Where(s => s.CreatedAt < toUtc);
+        }
+
+        var total = await query.CountAsync(cancellationToken);
+        var sessions = await query.OrderByDescending(s => s.CreatedAt).ThenBy(s => s.Id).Skip(paging.Skip).Take(paging.PageSize).ToListAsync(cancellationToken);
+        return Results.Ok(new PageOf<ScanSessionView>([.. sessions.Select(ScanSessionView.From)], paging.Page, paging.PageSize, total));
+    }
 
     private static async Task<IResult> GetAsync(Guid id, SagasDbContext db, CancellationToken cancellationToken)
     {

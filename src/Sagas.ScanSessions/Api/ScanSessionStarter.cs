@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text;
 using MassTransit;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using Sagas.Core.Configuration;
 using Sagas.Contracts.ScanSessions;
 using Sagas.Messaging.Outbox;
 using Sagas.Persistence;
@@ -9,6 +11,8 @@ using Sagas.ScanSessions.Data;
 using Sagas.ScanSessions.Fetching;
 using Sagas.ScanSessions.Files;
 using Sagas.ScanSessions.Matching;
+using Sagas.ScanSessions.Sources;
+using Sagas.Storage;
 using Sagas.Storage.Blobs;
 
 namespace Sagas.ScanSessions.Api;
@@ -57,10 +61,17 @@ public sealed class ScanSessionStarter(
     ScanSessionSecrets secrets,
     ScanFilesOptions fileOptions,
     ScanFetchingOptions fetchOptions,
+    IOptions<StorageOptions> storage,
     ScanSessionApiOptions apiOptions,
     TimeProvider clock)
 {
     public const string UploadPrefix = "scan-uploads";
+
+    /// <summary>The refusal of a body over the upload limit, which names the limit and what to send instead.</summary>
+    public static ScanSubmissionError UploadTooLarge(ScanFilesOptions fileOptions) => new(
+        "files",
+        Invariant($"The upload is larger than the limit of {fileOptions.MaxUploadBytes} bytes (ScanSessions:Files:MaxUploadBytes). Split it into several sessions, or give an S3 prefix or a manifest of URLs."),
+        StatusCodes.Status413PayloadTooLarge);
 
     public async Task<(Guid? SessionId, ScanSubmissionError? Error)> StartAsync(ScanSessionSubmission submission, CancellationToken cancellationToken, Action<Guid>? beforePublish = null)
     {
@@ -117,6 +128,8 @@ public sealed class ScanSessionStarter(
             return new ScanSubmissionError("files", Invariant($"The upload is {total} bytes; at most {fileOptions.MaxUploadBytes} are accepted (ScanSessions:Files:MaxUploadBytes)."), StatusCodes.Status413PayloadTooLarge);
         if (submission.Files.Any(f => f.Length == 0) || submission.Manifest is { Length: 0 } || submission.FileContent is { Length: 0 })
             return new ScanSubmissionError("files", "An uploaded file is empty.");
+        if (FileOverTheLimit(submission) is { } tooLarge)
+            return tooLarge;
 
         if (!string.IsNullOrWhiteSpace(submission.S3Prefix))
         {
@@ -124,6 +137,9 @@ public sealed class ScanSessionStarter(
                 return new ScanSubmissionError("s3Prefix", s3Error);
             if (!fetchOptions.IsBucketAllowed(prefix.Bucket))
                 return new ScanSubmissionError("s3Prefix", $"The bucket '{prefix.Bucket}' is not among ScanSessions:Fetching:AllowedS3Buckets.");
+            // Otherwise the session would be accepted and fail when the dispatcher first asks S3.
+            if (OptionsValidation.Validate(storage.Value.S3, $"{StorageOptions.SectionName}:{nameof(StorageOptions.S3)}") is { Count: > 0 } problems)
+                return new ScanSubmissionError("s3Prefix", "S3 is not configured here, so an S3 prefix cannot be scanned: " + string.Join(" ", problems));
         }
 
         if (submission.Urls is { Count: > 0 } urls)
@@ -139,6 +155,44 @@ public sealed class ScanSessionStarter(
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// A single file (not an archive: its entries are checked when listed) that the file worker would refuse as too
+    /// large, refused now instead of stored and failed later.
+    /// </summary>
+    private ScanSubmissionError? FileOverTheLimit(ScanSessionSubmission submission)
+    {
+        var (limit, key) = fetchOptions.MaxFileBytes < fileOptions.MaxFileBytes
+            ? (fetchOptions.MaxFileBytes, $"{ScanFetchingOptions.SectionName}:{nameof(ScanFetchingOptions.MaxFileBytes)}")
+            : (fileOptions.MaxFileBytes, $"{ScanFilesOptions.SectionName}:{nameof(ScanFilesOptions.MaxFileBytes)}");
+        var files = submission.Files.Select(f => (f.Name, f.Length, f.Content));
+        if (submission.FileContent is { } content)
+            files = files.Append((submission.FileContentName ?? "file_content", content.LongLength, new MemoryStream(content, writable: false)));
+        foreach (var (name, length, stream) in files)
+        {
+            if (length <= limit || !stream.CanSeek || IsArchive(name, stream))
+                continue;
+            return new ScanSubmissionError(
+                "files",
+                Invariant($"'{name}' is {length} bytes; a single file may be at most {limit} ({key}). Larger drawings cannot be scanned."),
+                StatusCodes.Status413PayloadTooLarge);
+        }
+
+        return null;
+    }
+
+    private static bool IsArchive(string name, Stream content)
+    {
+        var start = content.Position;
+        try
+        {
+            return UploadSource.IsArchive(name, content);
+        }
+        finally
+        {
+            content.Position = start;
+        }
     }
 
     private async Task<(ScanSource Source, string Description)> StoreSourceAsync(Guid sessionId, ScanSessionSubmission submission, CancellationToken cancellationToken)

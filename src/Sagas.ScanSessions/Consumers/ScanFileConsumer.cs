@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
+using System.Globalization;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using Sagas.Contracts.ScanSessions;
 using Sagas.Messaging;
 using Sagas.Persistence;
@@ -16,10 +18,14 @@ namespace Sagas.ScanSessions.Consumers;
 /// The file worker (role <c>scan-files</c>, scale it out). It takes <c>ScanFile</c> messages in batches
 /// (<see cref="ScanSessionsOptions.FileBatchSize"/>), skips files already recorded and files of sessions no longer
 /// scanning, fetches, extracts and matches the rest in parallel, then counts the whole batch in one transaction through
-/// <see cref="ScanFileRecorder"/>. A file whose scan throws (a poison file) is recorded as an Error on its own; the
-/// rest of its batch is unaffected. A transient fetch failure is not recorded: once the others are counted the batch
-/// throws, and each of its messages is retried alone (recorded ones are skipped cheaply); once a file's retries are
-/// spent <see cref="ScanFileFaultConsumer"/> records it as an Error, so a session always completes.
+/// <see cref="ScanFileRecorder"/>. Whatever goes wrong with one file stays that file's: a poison file (its scan throws)
+/// and a file that cannot be fetched (gone, refused, unreachable) become its Error row, the second with one warning in
+/// the log. A transient fetch failure (timeout, 5xx, throttling, a dropped connection, after the fetcher's own retries)
+/// is not recorded: that file alone is sent again after <see cref="ScanSessionsOptions.FileRetryDelay"/> (doubling), up to
+/// <see cref="ScanSessionsOptions.FileRetryLimit"/> times, and then recorded as an Error. The batch itself never fails
+/// for a file: a failed batch retries and, once its retries are spent, faults every message in it, and its batch-mates
+/// would fill the failed-messages list and the error log although they were counted. Only a database that stays away
+/// fails a batch; <see cref="ScanFileFaultConsumer"/> then records what is left as Errors, so a session always completes.
 /// </summary>
 public sealed class ScanFileConsumer(
     SagasDbContext db,
@@ -28,8 +34,11 @@ public sealed class ScanFileConsumer(
     ScanArchiveCache archives,
     ScanSessionsOptions options,
     ITextExtractor extractor,
-    ScanSessionSecrets secrets) : IConsumer<Batch<ScanFile>>
+    ScanSessionSecrets secrets,
+    ILogger<ScanFileConsumer> logger) : IConsumer<Batch<ScanFile>>
 {
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(1);
+
     public async Task Consume(ConsumeContext<Batch<ScanFile>> context)
     {
         var cancellationToken = context.CancellationToken;
@@ -63,6 +72,7 @@ public sealed class ScanFileConsumer(
 
         var scanned = new ScannedFile?[pending.Count];
         var unavailable = new string?[pending.Count];
+        var unfetched = new string?[pending.Count];
         await Parallel.ForEachAsync(
             Enumerable.Range(0, pending.Count),
             new ParallelOptions { MaxDegreeOfParallelism = options.FileConcurrency, CancellationToken = cancellationToken },
@@ -71,7 +81,9 @@ public sealed class ScanFileConsumer(
                 var file = pending[i];
                 try
                 {
-                    scanned[i] = new ScannedFile(file, await ScanAsync(file, sessions[file.SessionId], token));
+                    var scan = await ScanAsync(file, sessions[file.SessionId], token);
+                    scanned[i] = new ScannedFile(file, scan.Outcome);
+                    unfetched[i] = scan.FetchProblem;
                 }
                 catch (ScanFileUnavailableException exception)
                 {
@@ -85,25 +97,69 @@ public sealed class ScanFileConsumer(
                 }
             });
 
+        var retries = new List<(ScanFile File, string Reason)>();
+        for (var i = 0; i < pending.Count; i++)
+        {
+            if (unavailable[i] is not { } reason)
+                continue;
+            var file = pending[i];
+            if (file.Attempt < options.FileRetryLimit)
+            {
+                retries.Add((file, reason));
+                continue;
+            }
+
+            unfetched[i] = reason;
+            scanned[i] = new ScannedFile(file, ScanFileOutcome.Failed(
+                string.Create(CultureInfo.InvariantCulture, $"{reason} (gave up after {file.Attempt + 1} attempts)"), LinkOf(file)));
+        }
+
         await recorder.RecordBatchAsync([.. scanned.OfType<ScannedFile>()], cancellationToken);
 
-        if (unavailable.FirstOrDefault(reason => reason is not null) is { } reason)
-            throw new ScanFileUnavailableException(reason);
+        for (var i = 0; i < pending.Count; i++)
+        {
+            if (unfetched[i] is { } problem)
+            {
+                logger.LogWarning(
+                    "Scan session {SessionId}: file {FileIndex} '{FileName}' could not be fetched; recorded as an Error: {Reason}",
+                    pending[i].SessionId, pending[i].FileIndex, pending[i].Name, problem);
+            }
+        }
+
+        // After the batch is counted: a copy sent before a failed commit would only be skipped as recorded, but one
+        // sent after it would be the only attempt left for a file whose first try is lost with the batch.
+        foreach (var (file, reason) in retries)
+        {
+            var delay = RetryDelay(file.Attempt);
+            logger.LogInformation(
+                "Scan session {SessionId}: file {FileIndex} '{FileName}' is unavailable for now; attempt {Attempt} of {Attempts} in {Delay}: {Reason}",
+                file.SessionId, file.FileIndex, file.Name, file.Attempt + 2, options.FileRetryLimit + 1, delay, reason);
+            await context.SchedulePublish(delay, file with { Attempt = file.Attempt + 1 }, cancellationToken);
+        }
     }
 
-    private async Task<ScanFileOutcome> ScanAsync(ScanFile file, SessionScan session, CancellationToken cancellationToken)
+    private TimeSpan RetryDelay(int attempt)
+    {
+        var delay = options.FileRetryDelay * Math.Pow(2, Math.Min(attempt, 16));
+        return delay > MaxRetryDelay ? MaxRetryDelay : delay;
+    }
+
+    private async Task<FileScanResult> ScanAsync(ScanFile file, SessionScan session, CancellationToken cancellationToken)
     {
         var link = LinkOf(file);
         if (file.Error is { } known)
-            return ScanFileOutcome.Failed(known, link);
+            return new FileScanResult(ScanFileOutcome.Failed(known, link), null);
 
         var content = await FetchAsync(file, session, cancellationToken);
         if (content.Error is { } error)
-            return ScanFileOutcome.Failed(error, link);
+            return new FileScanResult(ScanFileOutcome.Failed(error, link), error);
 
         var result = FileScan.Run(extractor, session.Matcher, file.Name, content.Bytes, cancellationToken);
-        return new ScanFileOutcome(result.Status, result.MatchedCodes, link, result.Error?.Message);
+        return new FileScanResult(new ScanFileOutcome(result.Status, result.MatchedCodes, link, result.Error?.Message), null);
     }
+
+    /// <param name="FetchProblem">Why the file's bytes could not be had, when that is why it is an Error.</param>
+    private sealed record FileScanResult(ScanFileOutcome Outcome, string? FetchProblem);
 
     private async Task<(ReadOnlyMemory<byte> Bytes, string? Error)> FetchAsync(ScanFile file, SessionScan session, CancellationToken cancellationToken)
     {
@@ -191,10 +247,10 @@ public sealed class ScanFileConsumer(
     }
 }
 
-/// <summary>A fetch that may succeed on a later attempt (timeout, throttling, 5xx).</summary>
+/// <summary>A fetch that may succeed on a later attempt (timeout, throttling, 5xx, a dropped connection).</summary>
 public sealed class ScanFileUnavailableException(string message) : Exception(message);
 
-/// <summary>Records a file whose every attempt failed as an Error, so the session still reaches its end.</summary>
+/// <summary>Records a file whose batch failed for good (the database stayed away) as an Error, so the session still reaches its end.</summary>
 public sealed class ScanFileFaultConsumer(ScanFileRecorder recorder) : IConsumer<Fault<ScanFile>>
 {
     public async Task Consume(ConsumeContext<Fault<ScanFile>> context)
@@ -224,14 +280,8 @@ public sealed class ScanFileConsumerDefinition : ConsumerDefinition<ScanFileCons
             .SetTimeLimit(_options.FileBatchTimeLimit)
             .SetConcurrencyLimit(_options.FileBatchConcurrency));
 
-        // Both retry the messages of a failed batch one by one (MassTransit delivers a retried message as a batch of
-        // its own): after a transient database error, or for a file whose fetch failed transiently.
+        // Only a transient database error fails a batch (a file's own problems never do): its messages are retried.
         endpointConfigurator.UseDatabaseRetry(context, retry => retry.MaxInterval = TimeSpan.FromSeconds(2));
-        endpointConfigurator.UseMessageRetry(retry =>
-        {
-            retry.Handle<ScanFileUnavailableException>();
-            retry.Exponential(_options.FileRetryLimit, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(2));
-        });
     }
 }
 

@@ -38,7 +38,8 @@ public sealed record ScanFilesDispatched(Guid SessionId, int TotalFiles);
 /// <summary>
 /// Work for one file. <see cref="Kind"/> is <c>upload</c>, <c>drive</c>, <c>url</c> or <c>s3</c>; <see cref="Error"/>,
 /// when set, is a problem known at listing time (unsafe ZIP entry, file too large): recorded without fetching. A Drive
-/// file's worker reads the session's token from the database, never from the message.
+/// file's worker reads the session's token from the database, never from the message. <see cref="Attempt"/> counts
+/// the times the file worker sent the file back to itself after a transient fetch failure (0 for the dispatcher's).
 /// </summary>
 public sealed record ScanFile(
     Guid SessionId,
@@ -46,7 +47,8 @@ public sealed record ScanFile(
     string Name,
     string Kind,
     string Locator,
-    string? Error = null);
+    string? Error = null,
+    int Attempt = 0);
 
 /// <summary>A target code was found in a file (one event per code and file).</summary>
 public sealed record ScanMatchFound(Guid SessionId, string HoleCode, string FileName, string Status, string? Link);

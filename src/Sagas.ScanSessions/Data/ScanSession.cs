@@ -9,6 +9,9 @@ public static class ScanSessionStatus
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
 
+    /// <summary>Every status, in the order a session goes through them: the list's filter values.</summary>
+    public static readonly string[] All = [Dispatching, Scanning, Reporting, Completed, Failed, Cancelled];
+
     /// <summary>The statuses a session never leaves: only these are ever touched by retention.</summary>
     public static readonly string[] Finished = [Completed, Failed, Cancelled];
 }

@@ -19,6 +19,8 @@ internal sealed class ScanSessionMapping : IEntityTypeConfiguration<ScanSession>
         builder.Property(x => x.ReportBlobKey).HasMaxLength(1024);
         builder.Property(x => x.Error).HasMaxLength(2000);
         builder.HasIndex(x => x.CreatedAt);
+        // The list filtered by status, newest first.
+        builder.HasIndex(x => new { x.Status, x.CreatedAt });
         // Retention walks finished sessions oldest first.
         builder.HasIndex(x => x.CompletedAt);
     }

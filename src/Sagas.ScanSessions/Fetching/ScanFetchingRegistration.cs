@@ -48,6 +48,7 @@ public static class ScanFetchingRegistration
             });
 
         services.TryAddSingleton<S3PrefixLister>();
+        services.TryAddSingleton<BlobReadRetry>();
         services.TryAddTransient<IScanFileFetcher, ScanFileFetcher>();
         return services;
     }

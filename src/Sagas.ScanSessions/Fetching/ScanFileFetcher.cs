@@ -13,7 +13,8 @@ public sealed class ScanFileFetcher(
     GoogleDriveClient drive,
     UrlFileFetcher urls,
     S3ClientFactory s3,
-    ScanFetchingOptions options) : IScanFileFetcher
+    ScanFetchingOptions options,
+    BlobReadRetry retry) : IScanFileFetcher
 {
     public async Task<FetchResult<FetchedFile>> FetchAsync(ScanFileReference reference, CancellationToken cancellationToken = default)
     {
@@ -43,10 +44,15 @@ public sealed class ScanFileFetcher(
 
         try
         {
-            await using var blob = await blobs.OpenReadAsync(reference.Key, cancellationToken);
-            var (buffer, length) = await BoundedContent.ReadAsync(blob.Content, options.MaxFileBytes, blob.Length, cancellationToken);
-            var name = reference.FileName ?? reference.Key[(reference.Key.LastIndexOf('/') + 1)..];
-            return new FetchedFile(name, blob.ContentType, buffer, length);
+            return await retry.ExecuteAsync<FetchResult<FetchedFile>>(
+                async token =>
+                {
+                    await using var blob = await blobs.OpenReadAsync(reference.Key, token);
+                    var (buffer, length) = await BoundedContent.ReadAsync(blob.Content, options.MaxFileBytes, blob.Length, token);
+                    var name = reference.FileName ?? reference.Key[(reference.Key.LastIndexOf('/') + 1)..];
+                    return new FetchedFile(name, blob.ContentType, buffer, length);
+                },
+                cancellationToken);
         }
         catch (BlobNotFoundException)
         {
@@ -55,6 +61,10 @@ public sealed class ScanFileFetcher(
         catch (ContentTooLargeException)
         {
             return TooLarge(reference.FileName ?? reference.Key);
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested && BlobErrors.IsTransient(exception))
+        {
+            return new FetchFailure(FetchFailureKind.Unavailable, $"The uploaded file '{reference.FileName ?? reference.Key}' could not be read from storage for now: {exception.Message}", Retryable: true);
         }
     }
 
@@ -83,6 +93,11 @@ public sealed class ScanFileFetcher(
         catch (AmazonS3Exception exception)
         {
             return S3Errors.Map(reference.ToString(), exception);
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested && BlobErrors.IsTransient(exception))
+        {
+            // A connection dropped while the object was read: the SDK retries requests, not a body cut half way.
+            return new FetchFailure(FetchFailureKind.Unavailable, $"Reading {reference} was interrupted: {exception.Message}", Retryable: true);
         }
     }
 

@@ -222,7 +222,12 @@ public sealed record CompleteMessage(
     [property: JsonPropertyName("total_matches")] int TotalMatches,
     [property: JsonPropertyName("total_processed")] int TotalProcessed,
     [property: JsonPropertyName("message")] string Message,
-    [property: JsonPropertyName("session_id")] Guid SessionId);
+    [property: JsonPropertyName("session_id")] Guid SessionId) : IRealtimeLinks
+{
+    // Local storage without a public base URL hands out /files/… links; S3 and configured bases are absolute already.
+    public object WithAbsoluteLinks(Uri baseAddress) =>
+        DownloadUrl.StartsWith('/') ? this with { DownloadUrl = new Uri(baseAddress, DownloadUrl).ToString() } : this;
+}
 
 public sealed record ScanStateMessage(
     [property: JsonPropertyName("type")] string Type,

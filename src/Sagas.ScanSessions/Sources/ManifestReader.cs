@@ -10,8 +10,9 @@ namespace Sagas.ScanSessions.Sources;
 /// Reads a manifest (an .xlsx workbook or a .csv file) listing the files of a session: a file-name column and a
 /// link/id column holding Google Drive ids, Drive links or plain http(s) URLs. The header row is found among the
 /// first rows by its titles, whatever their case, spacing or punctuation; without one, the first column holding a
-/// link is the link column. Bad rows are reported with their row numbers and skipped; only a manifest without any
-/// usable row, or over the row limit, is refused.
+/// link is the link column. A row whose link is refused (not http(s), a file: path, credentials in it, a Drive folder)
+/// is listed as a file with its error and its row number, so it is an Error row of the session; only a manifest
+/// without any usable row, or over the row limit, is refused.
 /// </summary>
 public sealed partial class ManifestReader(ScanFilesOptions options)
 {
@@ -170,6 +171,7 @@ public sealed partial class ManifestReader(ScanFilesOptions options)
         var problems = new List<SourceProblem>();
         var names = new UniqueNames();
         var dataRows = 0;
+        var usable = 0;
         for (var index = firstDataIndex; index < rows.Count; index++)
         {
             var row = rows[index];
@@ -184,15 +186,21 @@ public sealed partial class ManifestReader(ScanFilesOptions options)
             var linkText = linkCell?.Link ?? NonEmpty(linkCell?.Text) ?? nameCell?.Link;
             if (!FileLink.TryParse(linkText, out var kind, out var locator, out var error))
             {
-                problems.Add(new SourceProblem(Invariant($"Row {row.Number}: {error}."), row.Number));
+                // A refused row is a file the user asked for: it is an Error row of the results and the report and counts
+                // in the session's totals, never fetched (no locator), instead of vanishing from them.
+                var problem = Invariant($"Row {row.Number}: {error}.");
+                problems.Add(new SourceProblem(problem, row.Number));
+                var shown = NonEmpty(nameCell?.Text) ?? Invariant($"row {row.Number}");
+                files.Add(new FileReference(names.Claim(EntryPath.Printable(shown)), FileReferenceKind.Url, string.Empty, new FileError(FileErrorKind.Unavailable, problem)));
                 continue;
             }
 
+            usable++;
             var name = NonEmpty(nameCell?.Text) ?? FileLink.FallbackName(kind, locator);
             files.Add(new FileReference(names.Claim(EntryPath.Printable(name)), kind, locator));
         }
 
-        if (files.Count > 0)
+        if (usable > 0)
             return new SourceListing(files, problems);
 
         return problems.Count == 0

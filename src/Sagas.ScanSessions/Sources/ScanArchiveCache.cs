@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.IO.Compression;
+using Sagas.ScanSessions.Consumers;
+using Sagas.ScanSessions.Fetching;
 using Sagas.ScanSessions.Files;
 using Sagas.Storage.Blobs;
 
@@ -9,22 +12,51 @@ namespace Sagas.ScanSessions.Sources;
 /// The uploaded archives a file worker is reading, kept in memory with their central directory parsed: a 6,600-entry
 /// ZIP read entry by entry would otherwise be fetched and its directory parsed 6,600 times (quadratic work). Bounded by
 /// <see cref="ScanSessionsOptions.ArchiveCacheBytes"/> (least recently used archives leave first, idle ones after
-/// <see cref="ScanSessionsOptions.ArchiveCacheIdle"/>); a larger archive is read from the store per entry as before.
+/// <see cref="ScanSessionsOptions.ArchiveCacheIdle"/>). A larger archive is never held: its central directory is read
+/// once (two ranged reads) and kept (<see cref="ZipIndex"/>), and each entry is one ranged read of its local header and
+/// compressed data, so a worker reads such an archive about once in all instead of once per entry. Every read of the
+/// store goes through <see cref="BlobReadRetry"/>; a read still failing transiently after it is the file's transient
+/// failure (<see cref="ScanFileUnavailableException"/>), a missing archive its Error.
 /// </summary>
-public sealed class ScanArchiveCache(IBlobStore blobs, UploadSource uploads, ScanSessionsOptions options, TimeProvider clock)
+public sealed class ScanArchiveCache(IBlobStore blobs, UploadSource uploads, ScanSessionsOptions options, TimeProvider clock, BlobReadRetry retry)
 {
     public const string ArchiveGone = "The uploaded archive is no longer in storage.";
 
+    /// <summary>Largest central directory kept for ranged reads (20,000 entries take about 2 MB).</summary>
+    private const long MaxDirectoryBytes = 64L * 1024 * 1024;
+
+    /// <summary>Directories kept at once; a worker reads few archives at a time.</summary>
+    private const int MaxIndexes = 64;
+
     private readonly ConcurrentDictionary<string, Lazy<Task<CachedArchive?>>> _archives = new(StringComparer.Ordinal);
 
-    // Archives found too large to keep: not loaded again just to learn that again.
-    private readonly ConcurrentDictionary<string, bool> _uncacheable = new(StringComparer.Ordinal);
+    // Archives found too large to keep: their directories, read once, for ranged reads of their entries.
+    private readonly ConcurrentDictionary<string, Lazy<Task<ZipIndex?>>> _indexes = new(StringComparer.Ordinal);
 
     public async Task<EntryContent> ReadEntryAsync(string archiveKey, int entryIndex, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await ReadAsync(archiveKey, entryIndex, cancellationToken);
+        }
+        catch (BlobNotFoundException)
+        {
+            return new EntryContent(null, new FileError(FileErrorKind.Unavailable, ArchiveGone));
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested && BlobErrors.IsTransient(exception))
+        {
+            throw new ScanFileUnavailableException($"The uploaded archive could not be read from storage for now: {FileErrors.Reason(exception)}");
+        }
+    }
+
+    /// <summary>Bytes held by the cached archives (for tests and diagnostics).</summary>
+    public long CachedBytes => Cached().Sum(archive => archive.Size);
+
+    private async Task<EntryContent> ReadAsync(string archiveKey, int entryIndex, CancellationToken cancellationToken)
+    {
         EvictIdle();
-        if (_uncacheable.ContainsKey(archiveKey))
-            return await ReadUncachedAsync(archiveKey, entryIndex, cancellationToken);
+        if (_indexes.ContainsKey(archiveKey))
+            return await ReadRangedAsync(archiveKey, entryIndex, cancellationToken);
 
         var loading = _archives.GetOrAdd(archiveKey, key => new Lazy<Task<CachedArchive?>>(() => LoadAsync(key)));
         CachedArchive? archive;
@@ -32,45 +64,32 @@ public sealed class ScanArchiveCache(IBlobStore blobs, UploadSource uploads, Sca
         {
             archive = await loading.Value.WaitAsync(cancellationToken);
         }
-        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
             // A failed load is not remembered: the next read tries again.
             _archives.TryRemove(new KeyValuePair<string, Lazy<Task<CachedArchive?>>>(archiveKey, loading));
-            if (exception is BlobNotFoundException)
-                return new EntryContent(null, new FileError(FileErrorKind.Unavailable, ArchiveGone));
             throw;
         }
 
         if (archive is null)
         {
-            // Too large to keep (or not a readable ZIP): drop the placeholder and read entries straight from the store.
-            if (_uncacheable.Count < 1000)
-                _uncacheable.TryAdd(archiveKey, true);
+            // Too large to keep: drop the placeholder and read entries by range from now on.
             _archives.TryRemove(new KeyValuePair<string, Lazy<Task<CachedArchive?>>>(archiveKey, loading));
-            return await ReadUncachedAsync(archiveKey, entryIndex, cancellationToken);
+            return await ReadRangedAsync(archiveKey, entryIndex, cancellationToken);
         }
 
         return archive.Read(uploads, entryIndex, clock.GetUtcNow());
     }
 
-    /// <summary>Bytes held by the cached archives (for tests and diagnostics).</summary>
-    public long CachedBytes => Cached().Sum(archive => archive.Size);
-
     /// <summary>Not cancelled by the first reader's token: other readers may be waiting on the same load.</summary>
     private async Task<CachedArchive?> LoadAsync(string key)
     {
         var cancellationToken = CancellationToken.None;
-        await using var blob = await blobs.OpenReadAsync(key, cancellationToken);
-        var declared = blob.Length ?? (blob.Content.CanSeek ? blob.Content.Length : (long?)null);
-        if (declared > options.ArchiveCacheBytes)
+        var size = await retry.ExecuteAsync(async token => await blobs.GetLengthAsync(key, token), cancellationToken);
+        if (size > options.ArchiveCacheBytes)
             return null;
 
-        using var buffer = new MemoryStream(declared is { } size ? (int)size : 0);
-        await blob.Content.CopyToAsync(buffer, cancellationToken);
-        if (buffer.Length > options.ArchiveCacheBytes)
-            return null;
-
-        var bytes = buffer.ToArray();
+        var bytes = await retry.ReadRangeAsync(blobs, key, 0, size, cancellationToken);
         ZipArchive zip;
         try
         {
@@ -86,34 +105,55 @@ public sealed class ScanArchiveCache(IBlobStore blobs, UploadSource uploads, Sca
         return archive;
     }
 
-    private async Task<EntryContent> ReadUncachedAsync(string archiveKey, int entryIndex, CancellationToken cancellationToken)
+    private async Task<EntryContent> ReadRangedAsync(string archiveKey, int entryIndex, CancellationToken cancellationToken)
     {
-        BlobContent blob;
+        if (_indexes.Count >= MaxIndexes && !_indexes.ContainsKey(archiveKey))
+            _indexes.Clear();
+
+        var loading = _indexes.GetOrAdd(archiveKey, key => new Lazy<Task<ZipIndex?>>(() => IndexAsync(key)));
+        ZipIndex? index;
         try
         {
-            blob = await blobs.OpenReadAsync(archiveKey, cancellationToken);
+            index = await loading.Value.WaitAsync(cancellationToken);
         }
-        catch (BlobNotFoundException)
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
-            return new EntryContent(null, new FileError(FileErrorKind.Unavailable, ArchiveGone));
+            _indexes.TryRemove(new KeyValuePair<string, Lazy<Task<ZipIndex?>>>(archiveKey, loading));
+            throw;
         }
 
-        await using (blob)
-        {
-            var archive = blob.Content;
-            MemoryStream? buffered = null;
-            if (!archive.CanSeek)
-            {
-                // ZIP needs its central directory at the end: a non-seekable store stream is buffered first.
-                buffered = new MemoryStream();
-                await archive.CopyToAsync(buffered, cancellationToken);
-                buffered.Position = 0;
-                archive = buffered;
-            }
+        if (index is null)
+            return await ReadWholeAsync(archiveKey, entryIndex, cancellationToken);
+        if (entryIndex < 0 || entryIndex >= index.Entries.Count)
+            return new EntryContent(null, new FileError(FileErrorKind.Unavailable, string.Create(CultureInfo.InvariantCulture, $"The archive has no entry #{entryIndex}.")));
 
-            using (buffered)
-                return uploads.ReadEntry(archive, entryIndex);
-        }
+        var single = await index.EntryArchiveAsync(entryIndex, (offset, length, token) => retry.ReadRangeAsync(blobs, archiveKey, offset, length, token).AsTask(), cancellationToken);
+        if (single is null)
+            return await ReadWholeAsync(archiveKey, entryIndex, cancellationToken);
+
+        // A one-entry ZIP of its own: the same reader, with the same checks, as for any archive.
+        using var stream = new MemoryStream(single, writable: false);
+        return uploads.ReadEntry(stream, 0);
+    }
+
+    /// <summary>Not cancelled by the first reader's token: other readers may be waiting on the same directory.</summary>
+    private async Task<ZipIndex?> IndexAsync(string key)
+    {
+        var cancellationToken = CancellationToken.None;
+        var size = await retry.ExecuteAsync(async token => await blobs.GetLengthAsync(key, token), cancellationToken);
+        return await ZipIndex.ReadAsync(size, MaxDirectoryBytes, (offset, length, token) => retry.ReadRangeAsync(blobs, key, offset, length, token).AsTask(), cancellationToken);
+    }
+
+    /// <summary>
+    /// An archive the ranged reader does not understand (no readable end record): read whole, as every archive once
+    /// was, so that the ZIP reader names the damage in the entry's Error.
+    /// </summary>
+    private async Task<EntryContent> ReadWholeAsync(string archiveKey, int entryIndex, CancellationToken cancellationToken)
+    {
+        var size = await retry.ExecuteAsync(async token => await blobs.GetLengthAsync(archiveKey, token), cancellationToken);
+        var bytes = await retry.ReadRangeAsync(blobs, archiveKey, 0, size, cancellationToken);
+        using var stream = new MemoryStream(bytes, writable: false);
+        return uploads.ReadEntry(stream, entryIndex);
     }
 
     private void MakeRoom(string incomingKey, long incoming)

@@ -58,6 +58,24 @@ public sealed class LocalBlobStore : IBlobStore
         return new BlobContent(stream, contentType, stream.Length);
     }
 
+    public async Task<BlobContent> OpenReadRangeAsync(string key, long offset, long length, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        var blob = await OpenReadAsync(key, cancellationToken);
+        var stream = blob.Content;
+        var total = stream.Length;
+        var available = Math.Max(0, Math.Min(length, total - offset));
+        stream.Position = Math.Min(offset, total);
+        return new BlobContent(new RangeReadStream(stream, available), blob.ContentType, available, total);
+    }
+
+    public Task<long> GetLengthAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var file = new FileInfo(ResolvePath(key));
+        return file.Exists ? Task.FromResult(file.Length) : throw new BlobNotFoundException(key);
+    }
+
     public Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) => Task.FromResult(File.Exists(ResolvePath(key)));
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken = default)

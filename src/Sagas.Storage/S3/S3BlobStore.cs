@@ -26,16 +26,76 @@ public sealed class S3BlobStore : IBlobStore
 
     private IAmazonS3 Client => _clients.GetClient();
 
+    /// <summary>
+    /// S3 parts other than the last must be at least 5 MiB; a stream that cannot tell its length is sent in parts of
+    /// this size, so one part is all that is ever held in memory.
+    /// </summary>
+    internal const int PartBytes = 8 * 1024 * 1024;
+
     public async Task PutAsync(string key, Stream content, string contentType, CancellationToken cancellationToken = default)
     {
-        await Client.PutObjectAsync(new PutObjectRequest
+        ArgumentNullException.ThrowIfNull(content);
+        contentType = string.IsNullOrWhiteSpace(contentType) ? "application/octet-stream" : contentType;
+        if (content.CanSeek)
+        {
+            // The SDK sends a seekable stream as it is, reading it as it goes.
+            await PutWholeAsync(key, content, contentType, cancellationToken);
+            return;
+        }
+
+        // A forward-only stream (a request body): the SDK needs a length it cannot have, so it goes in bounded parts.
+        var first = new byte[PartBytes];
+        var length = await content.ReadAtLeastAsync(first, PartBytes, throwOnEndOfStream: false, cancellationToken);
+        if (length < PartBytes)
+        {
+            await PutWholeAsync(key, new MemoryStream(first, 0, length, writable: false), contentType, cancellationToken);
+            return;
+        }
+
+        await PutInPartsAsync(key, content, contentType, first, cancellationToken);
+    }
+
+    private Task PutWholeAsync(string key, Stream content, string contentType, CancellationToken cancellationToken) =>
+        Client.PutObjectAsync(new PutObjectRequest
         {
             BucketName = _bucket,
             Key = ObjectKey(key),
             InputStream = content,
             AutoCloseStream = false,
-            ContentType = string.IsNullOrWhiteSpace(contentType) ? "application/octet-stream" : contentType,
+            ContentType = contentType,
         }, cancellationToken);
+
+    private async Task PutInPartsAsync(string key, Stream content, string contentType, byte[] buffer, CancellationToken cancellationToken)
+    {
+        var objectKey = ObjectKey(key);
+        var upload = await Client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = _bucket, Key = objectKey, ContentType = contentType }, cancellationToken);
+        try
+        {
+            var parts = new List<PartETag>();
+            var length = buffer.Length;
+            while (length > 0)
+            {
+                var part = await Client.UploadPartAsync(new UploadPartRequest
+                {
+                    BucketName = _bucket,
+                    Key = objectKey,
+                    UploadId = upload.UploadId,
+                    PartNumber = parts.Count + 1,
+                    PartSize = length,
+                    InputStream = new MemoryStream(buffer, 0, length, writable: false),
+                }, cancellationToken);
+                parts.Add(new PartETag(parts.Count + 1, part.ETag));
+                length = await content.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+            }
+
+            await Client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = _bucket, Key = objectKey, UploadId = upload.UploadId, PartETags = parts }, cancellationToken);
+        }
+        catch
+        {
+            // Parts of an upload never completed are billed until aborted; readers never see them.
+            await Client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = _bucket, Key = objectKey, UploadId = upload.UploadId }, CancellationToken.None);
+            throw;
+        }
     }
 
     public async Task<BlobContent> OpenReadAsync(string key, CancellationToken cancellationToken = default)
@@ -49,6 +109,54 @@ public sealed class S3BlobStore : IBlobStore
         {
             throw new BlobNotFoundException(key);
         }
+    }
+
+    public async Task<BlobContent> OpenReadRangeAsync(string key, long offset, long length, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (length == 0)
+            return new BlobContent(Stream.Null, "application/octet-stream", 0);
+
+        try
+        {
+            var response = await Client.GetObjectAsync(new GetObjectRequest
+            {
+                BucketName = _bucket,
+                Key = ObjectKey(key),
+                ByteRange = new ByteRange(offset, offset + length - 1),
+            }, cancellationToken);
+            return new BlobContent(response.ResponseStream, response.Headers.ContentType ?? "application/octet-stream", response.ContentLength, TotalOf(response.ContentRange));
+        }
+        catch (AmazonS3Exception exception) when (exception.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new BlobNotFoundException(key);
+        }
+        catch (AmazonS3Exception exception) when (exception.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+        {
+            // A range that starts at or past the end: nothing of it exists, as a local read past the end gives.
+            return new BlobContent(Stream.Null, "application/octet-stream", 0);
+        }
+    }
+
+    public async Task<long> GetLengthAsync(string key, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var metadata = await Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = ObjectKey(key) }, cancellationToken);
+            return metadata.ContentLength;
+        }
+        catch (AmazonS3Exception exception) when (exception.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new BlobNotFoundException(key);
+        }
+    }
+
+    /// <summary>The total of a <c>Content-Range: bytes 0-99/1234</c> answer.</summary>
+    private static long? TotalOf(string? contentRange)
+    {
+        var slash = contentRange?.LastIndexOf('/') ?? -1;
+        return slash >= 0 && long.TryParse(contentRange.AsSpan(slash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var total) ? total : null;
     }
 
     public async Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default)

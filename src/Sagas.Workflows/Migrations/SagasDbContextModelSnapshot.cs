@@ -1304,6 +1304,9 @@ namespace Sagas.Workflows.Migrations
                     b.HasIndex("CreatedAt")
                         .HasDatabaseName("ix_scan_sessions_created_at");
 
+                    b.HasIndex("Status", "CreatedAt")
+                        .HasDatabaseName("ix_scan_sessions_status_created_at");
+
                     b.ToTable("scan_sessions", (string)null);
                 });
 

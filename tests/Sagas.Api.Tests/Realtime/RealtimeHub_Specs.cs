@@ -13,8 +13,8 @@ public sealed class When_one_client_reads_slower_than_events_arrive
         var hub = new RealtimeHub(new RealtimeOptions { SendQueueCapacity = 8, ProgressInterval = TimeSpan.Zero }, TimeProvider.System, NullLogger<RealtimeHub>.Instance);
         var stalled = new RecordingSocket(stall: true);
         var reading = new RecordingSocket(stall: false);
-        using var slow = hub.Open(stalled);
-        using var fast = hub.Open(reading);
+        using var slow = hub.Open(stalled, new Uri("http://localhost/"));
+        using var fast = hub.Open(reading, new Uri("http://localhost/"));
         var slowWriter = slow.RunWriterAsync(CancellationToken.None);
         var fastWriter = fast.RunWriterAsync(CancellationToken.None);
         hub.Subscribe("scan:x", slow);

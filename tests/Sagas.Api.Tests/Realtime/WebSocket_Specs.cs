@@ -98,7 +98,11 @@ public sealed class When_a_scan_is_started_over_the_websocket(ScanSessionsApi ap
         Assert.Equal(ScanFixtures.MatchingFiles(20), complete.GetProperty("total_matches").GetInt32());
         Assert.Equal(20, complete.GetProperty("total_processed").GetInt32());
         Assert.Equal("Processing completed successfully", complete.GetProperty("message").GetString());
-        Assert.StartsWith("/files/", complete.GetProperty("download_url").GetString(), StringComparison.Ordinal);
+        // Absolute, on the address the socket connected to: a client cannot tell what a root-relative link is relative to.
+        var downloadUrl = complete.GetProperty("download_url").GetString();
+        Assert.StartsWith(new Uri(api.Server.BaseAddress, "/files/").ToString(), downloadUrl, StringComparison.Ordinal);
+        using (var download = await api.CreateClient().GetAsync(new Uri(downloadUrl!)))
+            Assert.Equal(global::System.Net.HttpStatusCode.OK, download.StatusCode);
         Assert.Equal(sessionId, complete.GetProperty("session_id").GetGuid());
         // Events of one session come from several producers; COMPLETE may overtake the last MATCH_FOUND, never lose it.
         while (matches.Count < ScanFixtures.MatchingFiles(20))

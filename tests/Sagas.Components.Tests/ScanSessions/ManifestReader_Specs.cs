@@ -58,7 +58,7 @@ public class When_reading_a_manifest
     }
 
     [Fact]
-    public void Should_report_bad_rows_with_their_numbers_and_keep_the_good_ones()
+    public void Should_list_bad_rows_as_error_files_with_their_numbers_beside_the_good_ones()
     {
         var csv = $"""
             Link,Name
@@ -74,7 +74,12 @@ public class When_reading_a_manifest
 
         var listing = _reader.Read("m.csv", Encoding.UTF8.GetBytes(csv));
 
-        Assert.Equal(["good.pdf", "quoted, name.pdf"], listing.Files.Select(file => file.Name));
+        Assert.Equal(
+            ["good.pdf", "missing-link.pdf", "ftp.pdf", "folder", "words.pdf", "creds.pdf", "quoted, name.pdf"],
+            listing.Files.Select(file => file.Name));
+        Assert.Equal(["good.pdf", "quoted, name.pdf"], listing.Files.Where(file => file.Error is null).Select(file => file.Name));
+        Assert.Equal(listing.Problems.Select(problem => problem.Message), listing.Files.Where(file => file.Error is not null).Select(file => file.Error!.Message));
+        Assert.All(listing.Files.Where(file => file.Error is not null), file => Assert.Equal("", file.Locator));
         Assert.Equal([3, 4, 5, 6, 7], listing.Problems.Select(problem => problem.Row!.Value));
         Assert.Equal("Row 3: no link or Drive file id.", listing.Problems[0].Message);
         Assert.Equal("Row 4: 'ftp://example.com/x.pdf' is neither a Google Drive link, a Drive file id nor an http(s) URL.", listing.Problems[1].Message);
@@ -159,7 +164,7 @@ public class When_reading_a_manifest
 
         Assert.True(listing.Succeeded, listing.Error);
         Assert.Equal(
-            [("plain.pdf", IdA), ("linked.pdf", IdB), ("formula.pdf", IdC)],
+            [("plain.pdf", IdA), ("linked.pdf", IdB), ("formula.pdf", IdC), ("bad.pdf", "")],
             listing.Files.Select(file => (file.Name, file.Locator)));
         Assert.Equal(6, Assert.Single(listing.Problems).Row);
     }

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using Sagas.Components.Tests.Storage;
 using Sagas.ScanSessions;
+using Sagas.ScanSessions.Fetching;
 using Sagas.ScanSessions.Files;
 using Sagas.ScanSessions.Sources;
 using Sagas.Storage.Local;
@@ -61,7 +62,7 @@ public sealed class When_a_worker_reads_entries_of_an_uploaded_archive : IDispos
     public void Dispose() => _folder.Dispose();
 
     private ScanArchiveCache Cache(long bytes) =>
-        new(_store, new UploadSource(new ScanFilesOptions()), new ScanSessionsOptions { ArchiveCacheBytes = bytes }, TimeProvider.System);
+        new(_store, new UploadSource(new ScanFilesOptions()), new ScanSessionsOptions { ArchiveCacheBytes = bytes }, TimeProvider.System, new BlobReadRetry(new ScanFetchingOptions()));
 
     private static byte[] Zip(int entries)
     {

@@ -68,3 +68,68 @@ public sealed class When_a_process_starts_on_an_empty_database(PostgresDatabase 
         }
     }
 }
+
+/// <summary>
+/// <c>docker compose up</c> starts the API and every worker on a new database at the same moment: each runs the
+/// start-up schema step. Every one must start, with the schema applied once.
+/// </summary>
+public sealed class When_several_processes_start_on_an_empty_database_at_once
+{
+    private const int Processes = 3;
+    private const int Rounds = 4;
+
+    [ServerFact(postgres: true)]
+    public async Task Should_start_every_one_with_every_migration_applied()
+    {
+        for (var round = 0; round < Rounds; round++)
+        {
+            var database = new PostgresDatabase();
+            await database.InitializeAsync();
+            try
+            {
+                var hosts = Enumerable.Range(0, Processes).Select(_ => Build(database.ConnectionString)).ToList();
+                try
+                {
+                    var starts = hosts.Select(host => Task.Run(() => host.StartAsync())).ToList();
+                    var failed = new List<string>();
+                    foreach (var start in starts)
+                    {
+                        try
+                        {
+                            await start;
+                        }
+                        catch (Exception exception)
+                        {
+                            failed.Add(exception.GetType().Name + ": " + exception.Message.Split('\n')[0]);
+                        }
+                    }
+
+                    Assert.True(failed.Count == 0, $"round {round + 1}: {failed.Count} of {Processes} processes failed to start: {string.Join(" | ", failed)}");
+                    Assert.Empty(await database.QueryAsync(db => db.Database.GetPendingMigrationsAsync()));
+                }
+                finally
+                {
+                    foreach (var host in hosts)
+                        host.Dispose();
+                }
+            }
+            finally
+            {
+                await database.DisposeAsync();
+            }
+        }
+    }
+
+    private static IHost Build(string connectionString)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "PostgreSql",
+            ["Database:ConnectionString"] = connectionString,
+        });
+        builder.Logging.ClearProviders();
+        builder.Services.AddSagasPersistence(builder.Configuration, builder.Environment.ContentRootPath, SagasWorkflows.Model);
+        return builder.Build();
+    }
+}

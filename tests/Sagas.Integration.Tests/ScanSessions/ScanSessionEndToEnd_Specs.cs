@@ -7,6 +7,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Sagas.Contracts.ScanSessions;
 using Sagas.Hosting;
 using Sagas.Integration.Tests.Infrastructure;
@@ -87,11 +88,21 @@ public sealed class ScanSessionHost : IAsyncDisposable
 
     public ScanEventLog Events => Services.GetRequiredService<ScanEventLog>();
 
-    public static async Task<ScanSessionHost> StartAsync(PostgresDatabase database, ITestTransport transport, bool echoFiles)
+    public static Task<ScanSessionHost> StartAsync(PostgresDatabase database, ITestTransport transport, bool echoFiles) =>
+        StartAsync(database, transport.HostSettings, echoFiles);
+
+    /// <param name="configure">Runs before the workflows are added: settings given here win over the defaults above.</param>
+    /// <param name="logs">Receives every log line of the host (AddSagas replaces the providers set before it).</param>
+    public static async Task<ScanSessionHost> StartAsync(
+        PostgresDatabase database,
+        IReadOnlyDictionary<string, string?> transportSettings,
+        bool echoFiles,
+        Action<HostApplicationBuilder>? configure = null,
+        ILoggerProvider? logs = null)
     {
         var root = Path.Combine(Path.GetTempPath(), $"sagas-scan-{Guid.NewGuid():N}");
         var builder = Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection(transport.HostSettings);
+        builder.Configuration.AddInMemoryCollection(transportSettings);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Database:Provider"] = "PostgreSql",
@@ -103,6 +114,7 @@ public sealed class ScanSessionHost : IAsyncDisposable
             ["ScanSessions:ProgressInterval"] = "00:00:00",
             ["Logging:LogLevel:Default"] = "Warning",
         });
+        configure?.Invoke(builder);
         builder.Services.AddSingleton<ScanEventLog>();
         builder.AddSagas("scan-session-specs", SagasWorkflows.Catalog, x =>
         {
@@ -110,6 +122,13 @@ public sealed class ScanSessionHost : IAsyncDisposable
             if (echoFiles)
                 x.AddConsumer<ScanFileEchoConsumer>().Endpoint(e => e.Name = "scan-spec-echo");
         });
+        if (logs is not null)
+        {
+            builder.Logging.ClearProviders();
+            builder.Logging.SetMinimumLevel(LogLevel.Information);
+            builder.Logging.AddProvider(logs);
+        }
+
         builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = true);
         var host = builder.Build();
         await host.StartAsync();

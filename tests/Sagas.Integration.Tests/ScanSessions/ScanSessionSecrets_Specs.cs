@@ -122,7 +122,6 @@ public sealed class When_a_scan_session_carries_a_drive_token_and_signed_urls : 
         var session = await _database.QueryAsync(db => db.Set<ScanSession>().AsNoTracking().SingleAsync(s => s.Id == sessionId));
         Assert.Equal((4, 4, 3, 1), (session.TotalFiles, session.ProcessedFiles, session.TotalMatches, session.ErrorFiles));
         await processes.WaitUntilAsync(() => Task.FromResult(processes.Events.Count(e => e is ScanMatchFound found && found.SessionId == sessionId) == 3));
-        await processes.WaitUntilAsync(async () => await _database.QueryAsync(db => db.Set<FailedMessage>().AnyAsync()));
         await processes.WaitUntilAsync(async () => await _database.QueryAsync(db => db.Set<OutboxMessage>().CountAsync()) == 0);
 
         // The token was used (the stub refuses anything else) and kept only encrypted, and only until the end.
@@ -134,10 +133,11 @@ public sealed class When_a_scan_session_carries_a_drive_token_and_signed_urls : 
         Assert.Equal(0, await _database.QueryAsync(db => db.Set<ScanSessionSecret>().CountAsync(s => s.SessionId == sessionId)));
 
         // Every stored or delivered message body, and the error queues.
+        // The broken file is its own Error row: its fetch failures fault no message (docs/scan-sessions.md, "Errors"), so
+        // the error queues and failed_messages are searched for whatever else may be there.
         var failed = await _database.QueryAsync(db => db.Set<FailedMessage>().AsNoTracking().ToListAsync());
-        Assert.Contains(failed, f => f.Queue == "scan-file");
+        Assert.DoesNotContain(failed, f => f.Queue == "scan-file");
         var errorQueues = await ErrorQueueMessagesAsync();
-        Assert.NotEmpty(errorQueues);
         var bodies = outboxAtStart
             .Concat(processes.DeliveredBodies)
             .Concat(failed.Select(f => Encoding.UTF8.GetString(f.Body) + f.Headers + f.ExceptionMessage + f.StackTrace))
@@ -296,7 +296,8 @@ public sealed class When_a_scan_session_carries_a_drive_token_and_signed_urls : 
 
             var processes = new SessionProcesses(spec);
             processes.Api = processes.Build("none", api: true);
-            processes.Worker = processes.Build("scan-sessions,scan-files", api: false);
+            // The scheduler sends the broken file's second attempt (a scheduled ScanFile of that file alone).
+            processes.Worker = processes.Build("scan-sessions,scan-files,scheduler", api: false);
             // Together, as a deployment's processes start: the key ring gets one first key whoever comes first.
             await Task.WhenAll(processes.Api.StartAsync(), processes.Worker.StartAsync());
             foreach (var host in new[] { processes.Api, processes.Worker })

@@ -111,6 +111,95 @@ public sealed class When_blobs_are_kept_in_an_S3_bucket(FauxqsEmulator emulator)
         Assert.False(string.IsNullOrEmpty(query["X-Amz-Signature"]));
     }
 
+    [FauxqsFact]
+    public async Task Should_read_a_range_and_the_length_of_a_blob()
+    {
+        await Store.PutAsync("ranges/a.bin", Bytes("0123456789abcdef"), "application/octet-stream");
+
+        await using var middle = await Store.OpenReadRangeAsync("ranges/a.bin", 4, 6);
+        await using var pastTheEnd = await Store.OpenReadRangeAsync("ranges/a.bin", 12, 100);
+
+        Assert.Equal("456789", await ReadAsync(middle.Content));
+        Assert.Equal((6L, 16L), (middle.Length, middle.TotalLength));
+        Assert.Equal("cdef", await ReadAsync(pastTheEnd.Content));
+        Assert.Equal(16, await Store.GetLengthAsync("ranges/a.bin"));
+        await Assert.ThrowsAsync<BlobNotFoundException>(() => Store.GetLengthAsync("ranges/missing.bin"));
+        await Assert.ThrowsAsync<BlobNotFoundException>(() => Store.OpenReadRangeAsync("ranges/missing.bin", 0, 10));
+    }
+
+    [FauxqsFact]
+    public async Task Should_read_entries_of_an_archive_larger_than_the_cache_by_range()
+    {
+        using var zip = new MemoryStream();
+        using (var archive = new System.IO.Compression.ZipArchive(zip, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                await using var writer = new StreamWriter(archive.CreateEntry($"f{i}.txt").Open());
+                await writer.WriteAsync($"entry {i} " + new string('x', 500));
+            }
+        }
+
+        await Store.PutAsync("ranges/archive.zip", new MemoryStream(zip.ToArray()), "application/zip");
+        var cache = new Sagas.ScanSessions.Sources.ScanArchiveCache(
+            Store,
+            new Sagas.ScanSessions.Sources.UploadSource(new Sagas.ScanSessions.Files.ScanFilesOptions()),
+            new Sagas.ScanSessions.ScanSessionsOptions { ArchiveCacheBytes = 0 },
+            TimeProvider.System,
+            new Sagas.ScanSessions.Fetching.BlobReadRetry(new Sagas.ScanSessions.Fetching.ScanFetchingOptions()));
+
+        var reads = await Task.WhenAll(Enumerable.Range(0, 30).Select(i => cache.ReadEntryAsync("ranges/archive.zip", i, CancellationToken.None)));
+
+        Assert.All(reads.Select((read, i) => (read, i)), x => Assert.StartsWith($"entry {x.i} ", Encoding.UTF8.GetString(x.read.Content!), StringComparison.Ordinal));
+    }
+
+    [FauxqsFact]
+    public async Task Should_store_an_upload_from_a_stream_that_cannot_seek()
+    {
+        var content = new byte[(2 * S3BlobStore.PartBytes) + 12345];
+        new Random(7).NextBytes(content);
+
+        await Store.PutAsync("uploads/streamed.bin", new ForwardOnly(new MemoryStream(content)), "application/octet-stream");
+
+        await using var blob = await Store.OpenReadAsync("uploads/streamed.bin");
+        using var copy = new MemoryStream();
+        await blob.Content.CopyToAsync(copy);
+        Assert.Equal(content, copy.ToArray());
+        await Store.PutAsync("uploads/small.bin", new ForwardOnly(Bytes("small")), "text/plain");
+        await using var small = await Store.OpenReadAsync("uploads/small.bin");
+        Assert.Equal("small", await ReadAsync(small.Content));
+    }
+
+    /// <summary>A request body as the API reads it: forward only, length unknown.</summary>
+    private sealed class ForwardOnly(Stream inner) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
     private static S3StorageOptions Options(Uri serviceUrl) => new()
     {
         ServiceUrl = serviceUrl.ToString(),

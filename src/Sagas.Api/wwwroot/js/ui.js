@@ -54,7 +54,68 @@ export function notAvailable(container, what, error) {
       : (error?.problem?.detail || error?.message || ''))));
 }
 
-export const dateTime = value => value ? new Date(value).toLocaleString() : '—';
+/** A date and time that never wraps, with the exact instant on hover. */
+export const dateTime = value => value
+  ? el('time', { datetime: value, title: new Date(value).toISOString() }, new Date(value).toLocaleString())
+  : '—';
+
+/** "850 ms", "12.3 s", "3 min 05 s", "2 h 07 min": how long something took from start to end (now while running). */
+export function duration(start, end) {
+  if (!start) return '—';
+  const ms = Math.max(0, (end ? new Date(end) : new Date()) - new Date(start));
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, '0')} s`;
+  return `${Math.floor(seconds / 3600)} h ${String(Math.floor(seconds / 60) % 60).padStart(2, '0')} min`;
+}
+
+/**
+ * The short form of an id, the same on every page. NewId ids made by one process share their first three groups
+ * (process, machine) and are ordered by time in the other two: the fourth group holds the fast-changing low bits of the
+ * clock, the last group the slow high bits, whose last characters change every few milliseconds. So the short form is
+ * the fourth group and the id's last four characters, "5c66…eb7e", both of which can be found in the full id. Two ids
+ * made in the same clock tick differ only in a sequence number kept in the first group's last four characters (bytes
+ * swapped): a nonzero one is added as "+n", "5c66…eb7e+1".
+ */
+export function shortId(id) {
+  const text = String(id ?? '');
+  const groups = text.split('-');
+  if (groups.length !== 5) return text.slice(-8);
+  const sequence = parseInt(groups[0].slice(6, 8) + groups[0].slice(4, 6), 16);
+  return `${groups[3]}…${groups[4].slice(-4)}${sequence ? `+${sequence}` : ''}`;
+}
+
+/** A short id (a link when href is given) with the full id on hover and a button that copies the full id. */
+export function idCell(id, href) {
+  const text = el('code', { title: id }, shortId(id));
+  return el('span.id', { 'data-id': id }, href ? el('a', { href, 'aria-label': id }, text) : text, ' ', copyButton(id));
+}
+
+/** The full id, in full, with a button that copies it: for headings and detail views. */
+export function fullId(id) {
+  return el('span.id', { 'data-id': id }, el('code', {}, id), ' ', copyButton(id));
+}
+
+export function copyButton(text) {
+  const button = el('button.copy', { type: 'button', title: `Copy ${text}`, 'aria-label': `Copy ${text}`, onclick: async () => {
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(text);
+      copied = true;
+    } catch {
+      // Without the asynchronous clipboard (plain http on another host, a denied permission) the old command still works.
+      const scratch = el('textarea', { readonly: true, style: 'position:fixed;opacity:0' }, text);
+      document.body.append(scratch);
+      scratch.select();
+      copied = document.execCommand('copy');
+      scratch.remove();
+    }
+    button.textContent = copied ? 'Copied' : 'Copy failed';
+    setTimeout(() => { button.textContent = 'Copy'; }, 1500);
+  } }, 'Copy');
+  return button;
+}
 export const number = value => value === null || value === undefined ? '—' : Number(value).toLocaleString();
 export const money = value => value === null || value === undefined ? '—' : `$${Number(value).toFixed(4)}`;
 
@@ -69,16 +130,18 @@ export function progressBar(done, total, label) {
     el('span', {}, label ?? `${number(done)} / ${number(total)} (${percent}%)`));
 }
 
-export function table(columns, rows, { empty = 'Nothing yet.', testid } = {}) {
+/** columns: { title, render(row), className? }; rowClass(row) may name a class for a row. */
+export function table(columns, rows, { empty = 'Nothing yet.', testid, rowClass } = {}) {
   if (!rows.length) return el('p.empty', { 'data-testid': testid ? `${testid}-empty` : undefined }, empty);
   return el('table', { 'data-testid': testid },
-    el('thead', {}, el('tr', {}, columns.map(column => el('th', {}, column.title)))),
-    el('tbody', {}, rows.map(row => el('tr', {}, columns.map(column => el('td', {}, column.render(row)))))));
+    el('thead', {}, el('tr', {}, columns.map(column => el('th', { class: column.className }, column.title)))),
+    el('tbody', {}, rows.map(row => el('tr', { class: rowClass?.(row) || undefined },
+      columns.map(column => el('td', { class: column.className }, column.render(row)))))));
 }
 
-export function pager(page, pageSize, total, go) {
+export function pager(page, pageSize, total, go, { testid } = {}) {
   const pages = Math.max(1, Math.ceil(total / pageSize));
-  return el('div.pager', {},
+  return el('div.pager', { 'data-testid': testid },
     el('button.secondary', { type: 'button', disabled: page <= 1, onclick: () => go(page - 1) }, '← Previous'),
     el('span', {}, `Page ${page} of ${pages} · ${number(total)} in all`),
     el('button.secondary', { type: 'button', disabled: page >= pages, onclick: () => go(page + 1) }, 'Next →'));

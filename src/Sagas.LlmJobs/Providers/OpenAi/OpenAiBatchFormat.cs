@@ -2,6 +2,7 @@
 // ILlmJobProvider, so an SDK change stays contained here.
 #pragma warning disable OPENAI001
 
+using System.Buffers;
 using System.ClientModel.Primitives;
 using System.Text.Json;
 using Sagas.Core.Http;
@@ -127,20 +128,73 @@ internal static class OpenAiBatchFormat
             var end = remaining.Span.IndexOf((byte)'\n');
             var line = end < 0 ? remaining : remaining[..end];
             remaining = end < 0 ? ReadOnlyMemory<byte>.Empty : remaining[(end + 1)..];
-            if (line.Span.Trim(" \t\r"u8).IsEmpty)
-                continue;
-
-            var result = ReadResultLine(line, out var problem);
-            if (result is null)
-            {
-                unattributed.Add(new UnattributedBatchLine(fileId, lineNumber, problem!));
-                continue;
-            }
-
-            // Success wins over failure: a duplicate error line for a finished item must not undo its decision.
-            if (!results.TryGetValue(result.ItemId, out var existing) || (existing.Status != LlmItemStatus.Succeeded && result.Status == LlmItemStatus.Succeeded))
-                results[result.ItemId] = result;
+            AddLine(fileId, lineNumber, line, results, unattributed);
         }
+    }
+
+    /// <summary>
+    /// <see cref="ReadResultFile(string, BinaryData, Dictionary{string, LlmBatchItemResult}, List{UnattributedBatchLine})"/>
+    /// over a stream, a line at a time: memory holds one read buffer and the line being assembled, never the file.
+    /// </summary>
+    public static async Task ReadResultFileAsync(
+        string fileId, Stream content, Dictionary<string, LlmBatchItemResult> results, List<UnattributedBatchLine> unattributed, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        var buffer = new byte[64 * 1024];
+        var partial = new ArrayBufferWriter<byte>();
+        var lineNumber = 0;
+        int read;
+        while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            var chunk = buffer.AsMemory(0, read);
+            while (true)
+            {
+                var end = chunk.Span.IndexOf((byte)'\n');
+                if (end < 0)
+                {
+                    partial.Write(chunk.Span);
+                    break;
+                }
+
+                if (partial.WrittenCount == 0)
+                {
+                    AddLine(fileId, ++lineNumber, chunk[..end], results, unattributed);
+                }
+                else
+                {
+                    partial.Write(chunk.Span[..end]);
+                    AddLine(fileId, ++lineNumber, partial.WrittenMemory, results, unattributed);
+                    partial.ResetWrittenCount();
+                }
+
+                chunk = chunk[(end + 1)..];
+            }
+        }
+
+        if (partial.WrittenCount > 0)
+            AddLine(fileId, ++lineNumber, partial.WrittenMemory, results, unattributed);
+    }
+
+    /// <summary>Success wins over failure: a duplicate error line for a finished item must not undo its decision.</summary>
+    public static void Merge(Dictionary<string, LlmBatchItemResult> results, LlmBatchItemResult result)
+    {
+        if (!results.TryGetValue(result.ItemId, out var existing) || (existing.Status != LlmItemStatus.Succeeded && result.Status == LlmItemStatus.Succeeded))
+            results[result.ItemId] = result;
+    }
+
+    private static void AddLine(string fileId, int lineNumber, ReadOnlyMemory<byte> line, Dictionary<string, LlmBatchItemResult> results, List<UnattributedBatchLine> unattributed)
+    {
+        if (line.Span.Trim(" \t\r"u8).IsEmpty)
+            return;
+
+        var result = ReadResultLine(line, out var problem);
+        if (result is null)
+        {
+            unattributed.Add(new UnattributedBatchLine(fileId, lineNumber, problem!));
+            return;
+        }
+
+        Merge(results, result);
     }
 
     private static LlmBatchItemResult? ReadResultLine(ReadOnlyMemory<byte> line, out string? problem)

@@ -229,11 +229,46 @@ public sealed class OpenAiLlmJobProvider : ILlmJobProvider
         {
             if (string.IsNullOrEmpty(fileId))
                 continue;
-            var (content, _) = await CallAsync("download-batch-file", token => _files.DownloadFileAsync(fileId, token), cancellationToken);
-            OpenAiBatchFormat.ReadResultFile(fileId, content, results, unattributed);
+            var (fileResults, fileUnattributed) = await ReadBatchFileAsync(fileId, cancellationToken);
+            foreach (var result in fileResults.Values)
+                OpenAiBatchFormat.Merge(results, result);
+            unattributed.AddRange(fileUnattributed);
         }
 
         return new LlmBatchResults(batch.BatchId, results.Values.ToList(), unattributed);
+    }
+
+    /// <summary>
+    /// One output or error file, read line by line as it arrives (the response is not buffered): a batch of 50,000
+    /// answers is hundreds of megabytes, and only the parsed results are kept. A connection lost half way starts the
+    /// file again, with nothing of the lost attempt kept.
+    /// </summary>
+    private async Task<(Dictionary<string, LlmBatchItemResult> Results, List<UnattributedBatchLine> Unattributed)> ReadBatchFileAsync(string fileId, CancellationToken cancellationToken)
+    {
+        const string operation = "download-batch-file";
+        return await _retry.ExecuteAsync(
+            async token =>
+            {
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    var results = new Dictionary<string, LlmBatchItemResult>(StringComparer.Ordinal);
+                    var unattributed = new List<UnattributedBatchLine>();
+                    var result = await _files.DownloadFileAsync(fileId, new RequestOptions { CancellationToken = token, BufferResponse = false });
+                    using var response = result.GetRawResponse();
+                    Observe(response);
+                    await using (var content = response.ContentStream ?? Stream.Null)
+                        await OpenAiBatchFormat.ReadResultFileAsync(fileId, content, results, unattributed, token);
+                    LlmProviderMetrics.Record(Name, operation, "ok", started);
+                    return (results, unattributed);
+                }
+                catch (Exception ex) when (Translate(operation, ex, token) is { } translated)
+                {
+                    LlmProviderMetrics.Record(Name, operation, LlmProviderMetrics.OutcomeOf(translated), started);
+                    throw translated;
+                }
+            },
+            cancellationToken);
     }
 
     public async Task<LlmBatchStatus> CancelBatchAsync(string batchId, CancellationToken cancellationToken)

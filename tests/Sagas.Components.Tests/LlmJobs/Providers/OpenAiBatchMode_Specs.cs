@@ -330,3 +330,46 @@ public sealed class When_items_are_planned_into_batches
         Assert.Empty(stub.Requests);
     }
 }
+
+public sealed class When_a_batch_output_file_arrives_in_small_pieces : IAsyncLifetime
+{
+    private const int Lines = 2_000;
+    private HttpStub _stub = null!;
+    private string _output = "";
+    private LlmBatchResults _results = null!;
+
+    public async Task InitializeAsync()
+    {
+        _output = string.Join('\n', Enumerable.Range(0, Lines).Select(i => i % 97 == 5
+            ? "not json at all"
+            : OpenAiStub.OutputLine($"item-{i}", OpenAiStub.Response($"resp_{i}", "completed", OpenAiStub.Decision(), itemId: $"item-{i}")))) + "\r\n";
+        _stub = await HttpStub.StartAsync(app =>
+            app.MapGet("/v1/files/file-out4/content", async context =>
+            {
+                // Pieces that cut lines (and the CR before the last LF) anywhere, each flushed on its own.
+                var bytes = System.Text.Encoding.UTF8.GetBytes(_output);
+                context.Response.ContentType = "application/octet-stream";
+                for (var offset = 0; offset < bytes.Length; offset += 1 + (offset % 13))
+                {
+                    await context.Response.Body.WriteAsync(bytes.AsMemory(offset, Math.Min(1 + (offset % 13), bytes.Length - offset)));
+                    if (offset % 5 == 0)
+                        await context.Response.Body.FlushAsync();
+                }
+            }));
+        var provider = OpenAiStub.Provider(_stub.BaseAddress);
+        var status = new LlmBatchStatus("batch_0004", LlmBatchState.Completed, "completed", new LlmBatchRequestCounts(Lines, Lines, 0), "file-out4", null, [], RateLimitSnapshot.None(DateTimeOffset.UtcNow));
+        _results = await provider.ReadBatchResultsAsync(status, CancellationToken.None);
+    }
+
+    public async Task DisposeAsync() => await _stub.DisposeAsync();
+
+    [Fact]
+    public void Should_read_every_line_as_the_whole_file_would_be_read()
+    {
+        var bad = Enumerable.Range(0, Lines).Where(i => i % 97 == 5).ToList();
+
+        Assert.Equal(Enumerable.Range(0, Lines).Except(bad).Select(i => $"item-{i}").Order(), _results.Items.Select(i => i.ItemId).Order());
+        Assert.All(_results.Items, i => Assert.Equal(LlmItemStatus.Succeeded, i.Status));
+        Assert.Equal(bad.Select(i => i + 1), _results.UnattributedLines.Select(l => l.LineNumber));
+    }
+}
