@@ -30,7 +30,12 @@ public static class ApiApplication
         builder.AddApiSecurity();
         builder.Services.AddScheduleDirectory();
         builder.AddAssistant();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Sagas API";
+            document.Info.Description = "Every route takes the X-Api-Key header (or a bearer token); docs/api.md has the conventions.";
+            return Task.CompletedTask;
+        }));
         builder.Services.AddRealtime(builder.Configuration, realtime);
 
         var app = builder.Build();
@@ -41,10 +46,11 @@ public static class ApiApplication
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.UseApiInfrastructure();
         app.MapOpenApi().AllowAnonymous();
-        // For reading and trying our API only: the vendor's deploy and SDK-generation toolbar, its AI agent, MCP and
-        // telemetry stay off (an operator's browser should not call out to the vendor from our docs page).
+        // For reading and trying our API only: the vendor's deploy and SDK-generation toolbar, its AI agent, MCP,
+        // telemetry and CDN fonts stay off (an operator's browser should not call out to the vendor from our docs page).
         app.MapScalarApiReference("/docs", reference =>
         {
+            reference.DefaultFonts = false;
             reference.ShowDeveloperTools = DeveloperToolsVisibility.Never;
             reference.Agent = new ScalarAgentOptions { Disabled = true };
             reference.Mcp = new ScalarMcpOptions { Disabled = true };

@@ -31,3 +31,24 @@ public sealed class When_every_page_is_opened(DashboardFixture dashboard)
         Assert.Empty(dashboard.ForeignRequests);
     }
 }
+
+[Collection(DashboardCollection.Name)]
+public sealed class When_the_api_reference_link_is_followed(DashboardFixture dashboard)
+{
+    [Fact]
+    public async Task Should_open_the_interactive_reference_in_a_new_tab()
+    {
+        await using var browser = await dashboard.OpenAsync("#/jobs");
+        var link = browser.Page.GetByRole(Microsoft.Playwright.AriaRole.Link, new() { Name = "API reference" });
+
+        var opened = await browser.Page.Context.RunAndWaitForPageAsync(() => link.ClickAsync());
+        await opened.WaitForLoadStateAsync();
+
+        Assert.Equal(new Uri(dashboard.BaseAddress, "docs").ToString(), opened.Url.TrimEnd('/'));
+        // The reference is drawn (the API's title) from files the API serves itself: no vendor CDN, font or telemetry.
+        await Expect(opened.Locator("h1").First).ToHaveTextAsync("Sagas API");
+        await ChromiumBrowser.ScreenshotAsync(opened, "api-reference");
+        Assert.Empty(browser.ScriptErrors);
+        Assert.Empty(dashboard.ForeignRequests);
+    }
+}
