@@ -68,6 +68,11 @@ export function render(main, [sessionId]) {
   function schedule() {
     if (!frame) frame = requestAnimationFrame(() => { frame = 0; draw(); });
   }
+  // The count and the progress bar follow every frame; the table of the latest matches, the one costly part of a frame
+  // (a hundred rows built and laid out), is rebuilt at most four times a second, which a reader cannot outpace.
+  const tailInterval = 250;
+  let tailDrawnAt = -Infinity;
+  let tailTimer = 0;
 
   // The status and the completion areas hold buttons: they are drawn again only when what they show changes, so a
   // click is never lost to a redraw.
@@ -90,7 +95,10 @@ export function render(main, [sessionId]) {
         drawnResults = view.results;
         drawResults();
       }
-    } else if (tailChanged) {
+    } else if (tailChanged && !tailTimer && performance.now() < tailDrawnAt + tailInterval) {
+      tailTimer = setTimeout(() => { tailTimer = 0; schedule(); }, tailDrawnAt + tailInterval - performance.now());
+    } else if (tailChanged && !tailTimer) {
+      tailDrawnAt = performance.now();
       tailChanged = false;
       matchesHint.textContent = view.matchCount > view.tail.length
         ? `The latest ${number(view.tail.length)} of ${number(view.matchCount)} matches, newest first; when the scan ends every match is listed here a page at a time.`
@@ -343,7 +351,7 @@ export function render(main, [sessionId]) {
       schedule();
     }
   });
-  return () => { stopPolling(); stopListening(); sessions.stop(); if (frame) cancelAnimationFrame(frame); if (unsubscribe) unsubscribe(); };
+  return () => { stopPolling(); stopListening(); sessions.stop(); if (frame) cancelAnimationFrame(frame); clearTimeout(tailTimer); if (unsubscribe) unsubscribe(); };
 }
 
 /** Every session, newest first, filtered by status and by when it was created; a row opens its session. */
