@@ -14,4 +14,8 @@ public sealed record AssistantToolCall(string Name, JsonElement Arguments, JsonE
 public sealed record AskResponse(string Answer, IReadOnlyList<AssistantToolCall> ToolCalls, bool Simulated, string Model, int Rounds);
 
 /// <summary>The language model could not be reached or refused the request.</summary>
-public sealed class AssistantUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class AssistantUnavailableException(string message, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>The provider kept answering 429 through its retries: the caller may ask again later.</summary>
+    public bool RateLimited { get; init; }
+}

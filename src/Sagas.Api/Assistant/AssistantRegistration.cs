@@ -27,7 +27,7 @@ public static class AssistantRegistration
     {
         endpoints.MapPost("/ai/ask", AskAsync).WithTags("Assistant").Mutation()
             .WithSummary("Answers a question about our own data with read-only tools (counts, failures, usage); see docs/assistant.md.")
-            .Produces<AskResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status502BadGateway);
+            .Produces<AskResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status502BadGateway);
         return endpoints;
     }
 
@@ -46,6 +46,10 @@ public static class AssistantRegistration
         try
         {
             return Results.Ok(await assistant.AskAsync(prompt, cancellationToken));
+        }
+        catch (AssistantUnavailableException exception) when (exception.RateLimited)
+        {
+            return Results.Problem(title: "The assistant's language model is rate limited", detail: exception.Message, statusCode: StatusCodes.Status429TooManyRequests);
         }
         catch (AssistantUnavailableException exception)
         {

@@ -123,7 +123,7 @@ public sealed class When_the_provider_fails
         var log = new ListLogger();
         var failing = new ProviderFailureChatClient(
             new ScriptedChatClient(_ => throw new HttpRequestException("account acct_42 over quota")), "scripted",
-            exception => exception is HttpRequestException ? "The language model could not be reached." : null, log);
+            exception => exception is HttpRequestException ? ProviderFailure.Unreachable : null, log);
 
         var unavailable = await Assert.ThrowsAsync<AssistantUnavailableException>(() =>
             AssistantLoops.Around(failing, new AssistantOptions(), FakeTool.Counting("count_jobs")).AskAsync("anything", CancellationToken.None));
@@ -136,7 +136,7 @@ public sealed class When_the_provider_fails
     public async Task Should_say_so_when_a_stream_breaks_too()
     {
         var failing = new ProviderFailureChatClient(
-            new ScriptedChatClient(_ => throw new HttpRequestException("reset")), "scripted", _ => "The language model could not be reached.", new ListLogger());
+            new ScriptedChatClient(_ => throw new HttpRequestException("reset")), "scripted", _ => ProviderFailure.Unreachable, new ListLogger());
 
         await Assert.ThrowsAsync<AssistantUnavailableException>(async () =>
         {
