@@ -1,3 +1,4 @@
+using System.Net.ServerSentEvents;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sagas.Core.Configuration;
 using Sagas.Modules.Api;
@@ -26,12 +27,12 @@ public static class AssistantRegistration
     public static IEndpointRouteBuilder MapAssistantEndpoints(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPost("/ai/ask", AskAsync).WithTags("Assistant").Mutation()
-            .WithSummary("Answers a question about our own data with read-only tools (counts, failures, usage); see docs/assistant.md.")
-            .Produces<AskResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status502BadGateway);
+            .WithSummary("Answers a question about our own data with read-only tools (counts, failures, usage); with Accept: text/event-stream, streams the answer as server-sent events. See docs/assistant.md.")
+            .Produces<AskResponse>().Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesValidationProblem().ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status502BadGateway);
         return endpoints;
     }
 
-    private static async Task<IResult> AskAsync(AskRequest? request, AssistantLoop assistant, AssistantOptions options, CancellationToken cancellationToken)
+    private static async Task<IResult> AskAsync(AskRequest? request, AssistantLoop assistant, AssistantOptions options, HttpRequest http, CancellationToken cancellationToken)
     {
         var prompt = request?.Prompt?.Trim();
         if (string.IsNullOrEmpty(prompt))
@@ -41,6 +42,12 @@ public static class AssistantRegistration
             return Results.ValidationProblem(
                 new Dictionary<string, string[]> { ["prompt"] = [$"prompt is limited to {options.MaxPromptCharacters:N0} characters; this one has {prompt.Length:N0}."] },
                 title: "Prompt too long");
+        }
+
+        if (WantsEventStream(http))
+        {
+            return TypedResults.ServerSentEvents(
+                assistant.StreamAsync(prompt, cancellationToken).Select(e => new SseItem<object>(e.Data, e.Type)));
         }
 
         try
@@ -56,4 +63,8 @@ public static class AssistantRegistration
             return Results.Problem(title: "The assistant's language model is unavailable", detail: exception.Message, statusCode: StatusCodes.Status502BadGateway);
         }
     }
+
+    /// <summary>A caller that accepts an event stream gets the answer as it is written; any other gets it as one JSON document.</summary>
+    private static bool WantsEventStream(HttpRequest http) =>
+        http.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase));
 }

@@ -1,12 +1,11 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Amazon.Runtime;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
-using Sagas.Api.Assistant;
 using Sagas.Components.Tests.Infrastructure;
 
 namespace Sagas.Api.Tests.Assistant;
@@ -18,10 +17,12 @@ public abstract class ClaudeAssistantApi : WebApplicationFactory<Program>, IAsyn
 
     public HttpStub Stub { get; private set; } = null!;
 
-    /// <summary>Lets the stub drop a streamed answer's connection, once the spec has its first words.</summary>
-    public TaskCompletionSource Cut { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _cuts = new(StringComparer.Ordinal);
 
-    public async Task InitializeAsync() => Stub = await ClaudeStub.StartAsync(Cut);
+    /// <summary>Lets the stub drop the connection of the streamed answer to <paramref name="question"/>, once the spec has its first words.</summary>
+    public TaskCompletionSource CutFor(string question) => _cuts.GetOrAdd(question, _ => new(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    public async Task InitializeAsync() => Stub = await ClaudeStub.StartAsync(CutFor);
 
     protected abstract void UseProvider(IWebHostBuilder builder);
 
@@ -79,6 +80,8 @@ public abstract class When_claude_answers_the_assistant<TApi>(TApi api) where TA
 
     protected abstract void AssertFirstRequest(RecordedRequest request, JsonElement body);
 
+    protected abstract void AssertStreamed(RecordedRequest request);
+
     [Fact]
     public async Task Should_run_the_tool_claude_calls_and_return_its_final_answer()
     {
@@ -111,6 +114,44 @@ public abstract class When_claude_answers_the_assistant<TApi>(TApi api) where TA
             .Single(b => b.GetProperty("type").GetString() == "tool_result");
         Assert.Equal("toolu_01", result.GetProperty("tool_use_id").GetString());
         Assert.Contains(call.GetProperty("result").GetRawText(), result.GetProperty("content").ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_stream_claudes_tool_round_trip_as_server_sent_events()
+    {
+        using var response = await _client.AskStreamingAsync("Streamed: how many jobs are there?");
+
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var events = await response.AllEventsAsync();
+        Assert.Equal(new[] { "tool_call", "tool_result" }, events.Where(e => e.Type.StartsWith("tool_", StringComparison.Ordinal)).Select(e => e.Type).ToArray());
+        Assert.Equal("count_llm_jobs", events.Single(e => e.Type == "tool_call").Data.GetProperty("name").GetString());
+        Assert.Equal("toolu_01", events.Single(e => e.Type == "tool_result").Data.GetProperty("id").GetString());
+        Assert.Equal(ClaudeStub.FinalAnswer, string.Concat(events.Where(e => e.Type == "token").Select(e => e.Data.GetProperty("text").GetString())));
+        Assert.Equal("done", events[^1].Type);
+        Assert.Equal(ClaudeStub.FinalAnswer, events[^1].Data.GetProperty("answer").GetString());
+        Assert.Equal(2, api.Stub.About("Streamed: how many jobs are there?").Count);
+        AssertStreamed(api.Stub.About("Streamed: how many jobs are there?")[0]);
+    }
+
+    [Fact]
+    public async Task Should_end_a_stream_cut_mid_answer_with_an_error_event_that_keeps_the_words_written()
+    {
+        using var response = await _client.AskStreamingAsync("Streamed: cut the stream");
+
+        var events = new List<(string Type, JsonElement Data)>();
+        await foreach (var e in response.EventsAsync())
+        {
+            events.Add(e);
+            if (e.Type == "token")
+                api.CutFor("Streamed: cut the stream").TrySetResult();
+        }
+
+        var error = events[^1];
+        Assert.Equal("error", error.Type);
+        Assert.Equal(502, error.Data.GetProperty("status").GetInt32());
+        Assert.Equal("The language model's answer was cut off.", error.Data.GetProperty("detail").GetString());
+        Assert.Equal(ClaudeStub.CutAnswer[..7], error.Data.GetProperty("partialAnswer").GetString());
+        Assert.DoesNotContain(events, e => e.Type == "done");
     }
 
     [Theory]
@@ -162,26 +203,6 @@ public abstract class When_claude_answers_the_assistant<TApi>(TApi api) where TA
         Assert.Contains("\"delete_llm_jobs\" not found", calls[0].GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Equal("I can only read: there is no tool that deletes or changes data.", answer.GetProperty("answer").GetString());
     }
-
-    [Fact]
-    public async Task Should_report_a_stream_cut_mid_answer_as_the_model_being_unavailable()
-    {
-        var chat = api.Services.GetRequiredKeyedService<IChatClient>(AssistantLoop.ChatClientKey);
-        var received = new List<string>();
-
-        var cut = await Assert.ThrowsAsync<AssistantUnavailableException>(async () =>
-        {
-            await foreach (var update in chat.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "cut the stream please")]))
-            {
-                received.Add(update.Text);
-                if (update.Text.Length > 0)
-                    api.Cut.TrySetResult();
-            }
-        });
-
-        Assert.Equal(ClaudeStub.CutAnswer[..7], string.Concat(received));
-        Assert.Equal("The language model's answer was cut off.", cut.Message);
-    }
 }
 
 public sealed class When_claude_on_the_anthropic_api_answers_the_assistant(AnthropicAssistantApi api)
@@ -194,6 +215,13 @@ public sealed class When_claude_on_the_anthropic_api_answers_the_assistant(Anthr
         Assert.Equal("Bearer " + AnthropicAssistantApi.ApiKey, request.Headers["Authorization"]);
         Assert.False(string.IsNullOrEmpty(request.Headers["anthropic-version"]));
         Assert.Equal("claude-stub-model", body.GetProperty("model").GetString());
+    }
+
+    protected override void AssertStreamed(RecordedRequest request)
+    {
+        Assert.Equal("/v1/messages", request.Path);
+        using var body = JsonDocument.Parse(request.Body);
+        Assert.True(body.RootElement.GetProperty("stream").GetBoolean());
     }
 }
 
@@ -213,4 +241,7 @@ public sealed class When_claude_on_bedrock_answers_the_assistant(BedrockAssistan
         Assert.Equal("stub-session-token", request.Headers["x-amz-security-token"]);
         Assert.DoesNotContain("Bearer", authorization, StringComparison.Ordinal);
     }
+
+    protected override void AssertStreamed(RecordedRequest request) =>
+        Assert.Equal($"/model/{BedrockAssistantApi.Model}/invoke-with-response-stream", Uri.UnescapeDataString(request.Path));
 }

@@ -22,7 +22,7 @@ public static class ClaudeStub
     public const string FinalAnswer = "There are **3** LLM jobs:\n\n- 2 failed\n- 1 completed";
 
     /// <param name="cut">Completed by the spec once the first words of a "cut the stream" answer arrived; the stub then drops the connection.</param>
-    public static Task<HttpStub> StartAsync(TaskCompletionSource cut)
+    public static Task<HttpStub> StartAsync(Func<string, TaskCompletionSource> cut)
     {
         var throttled = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
         return HttpStub.StartAsync(app =>
@@ -47,7 +47,7 @@ public static class ClaudeStub
         return (await JsonNode.ParseAsync(context.Request.Body))!;
     }
 
-    private static async Task AnswerAsync(HttpContext context, JsonNode body, bool stream, bool bedrock, ConcurrentDictionary<string, bool> throttled, TaskCompletionSource cut)
+    private static async Task AnswerAsync(HttpContext context, JsonNode body, bool stream, bool bedrock, ConcurrentDictionary<string, bool> throttled, Func<string, TaskCompletionSource> cut)
     {
         var question = body["messages"]![0]!["content"] switch
         {
@@ -81,7 +81,7 @@ public static class ClaudeStub
         JsonObject message;
         if (question.Contains("cut the stream", StringComparison.Ordinal) && stream)
         {
-            await StreamAsync(context, bedrock, Text(CutAnswer), cutAfterFirstDelta: cut);
+            await StreamAsync(context, bedrock, Text(CutAnswer), cutAfterFirstDelta: cut(question));
             return;
         }
 
