@@ -21,6 +21,7 @@ public static class AssistantRegistration
 
         builder.Services.AddKeyedChatClient(AssistantLoop.ChatClientKey, AssistantProviders.Select(options)).UseAssistantToolLoop(options);
         builder.Services.AddScoped<AssistantLoop>();
+        builder.Services.AddSingleton<AssistantMetrics>();
         return builder;
     }
 
@@ -32,7 +33,7 @@ public static class AssistantRegistration
         return endpoints;
     }
 
-    private static async Task<IResult> AskAsync(AskRequest? request, AssistantLoop assistant, AssistantOptions options, HttpRequest http, CancellationToken cancellationToken)
+    private static async Task<IResult> AskAsync(AskRequest? request, AssistantLoop assistant, AssistantOptions options, AssistantMetrics metrics, HttpRequest http, CancellationToken cancellationToken)
     {
         var prompt = request?.Prompt?.Trim();
         if (string.IsNullOrEmpty(prompt))
@@ -47,12 +48,19 @@ public static class AssistantRegistration
         if (WantsEventStream(http))
         {
             return TypedResults.ServerSentEvents(
-                assistant.StreamAsync(prompt, cancellationToken).Select(e => new SseItem<object>(e.Data, e.Type)));
+                assistant.StreamAsync(prompt, cancellationToken).Select(e =>
+                {
+                    if (e.Data is AskResponse done)
+                        metrics.Record(done);
+                    return new SseItem<object>(e.Data, e.Type);
+                }));
         }
 
         try
         {
-            return Results.Ok(await assistant.AskAsync(prompt, cancellationToken));
+            var answer = await assistant.AskAsync(prompt, cancellationToken);
+            metrics.Record(answer);
+            return Results.Ok(answer);
         }
         catch (AssistantUnavailableException exception) when (exception.RateLimited)
         {

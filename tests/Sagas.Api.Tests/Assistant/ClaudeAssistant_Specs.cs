@@ -30,6 +30,8 @@ public abstract class ClaudeAssistantApi : WebApplicationFactory<Program>, IAsyn
     {
         builder.UseEnvironment("Development");
         builder.UseSetting("Database:DataDirectory", _dataDirectory);
+        builder.UseSetting("Assistant:Price:InputPerMillion", "3");
+        builder.UseSetting("Assistant:Price:OutputPerMillion", "15");
         UseProvider(builder);
     }
 
@@ -95,6 +97,12 @@ public abstract class When_claude_answers_the_assistant<TApi>(TApi api) where TA
         var call = Assert.Single(answer.GetProperty("toolCalls").EnumerateArray());
         Assert.Equal("count_llm_jobs", call.GetProperty("name").GetString());
         Assert.Equal("all", call.GetProperty("arguments").GetProperty("period").GetString());
+        Assert.True(answer.GetProperty("complete").GetBoolean());
+        // Two turns of 1,200 input and 80 output tokens, priced at 3 and 15 USD per million.
+        var usage = answer.GetProperty("usage");
+        Assert.Equal(2400, usage.GetProperty("inputTokens").GetInt64());
+        Assert.Equal(160, usage.GetProperty("outputTokens").GetInt64());
+        Assert.Equal(0.0096m, usage.GetProperty("costUsd").GetDecimal());
 
         var requests = api.Stub.About("How many jobs are there?");
         Assert.Equal(2, requests.Count);
