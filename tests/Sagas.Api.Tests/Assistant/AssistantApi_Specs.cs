@@ -105,10 +105,12 @@ public sealed class When_the_simulated_assistant_is_asked(EmbeddedApi api) : ICl
         await AssertPromptProblemAsync(response);
     }
 
-    [Fact]
-    public async Task Should_refuse_a_huge_prompt_with_problem_details_naming_the_field()
+    [Theory]
+    [InlineData(4_001)]
+    [InlineData(100 * 1024)]
+    public async Task Should_refuse_a_huge_prompt_with_problem_details_naming_the_field(int characters)
     {
-        using var response = await _client.PostAsJsonAsync("/ai/ask", new { prompt = new string('x', 4_001) });
+        using var response = await _client.PostAsJsonAsync("/ai/ask", new { prompt = new string('x', characters) });
 
         await AssertPromptProblemAsync(response);
     }
