@@ -1187,6 +1187,14 @@ namespace Sagas.Workflows.Migrations
                         .HasColumnType("character varying(1024)")
                         .HasColumnName("name");
 
+                    b.Property<string>("OcrMatchesJson")
+                        .HasColumnType("text")
+                        .HasColumnName("ocr_matches_json");
+
+                    b.Property<int>("OcrPages")
+                        .HasColumnType("integer")
+                        .HasColumnName("ocr_pages");
+
                     b.Property<DateTimeOffset>("ProcessedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("processed_at");
@@ -1246,6 +1254,14 @@ namespace Sagas.Workflows.Migrations
                     b.Property<int>("MatchedFiles")
                         .HasColumnType("integer")
                         .HasColumnName("matched_files");
+
+                    b.Property<long>("OcrMilliseconds")
+                        .HasColumnType("bigint")
+                        .HasColumnName("ocr_milliseconds");
+
+                    b.Property<int>("OcrPages")
+                        .HasColumnType("integer")
+                        .HasColumnName("ocr_pages");
 
                     b.Property<int>("ProcessedFiles")
                         .HasColumnType("integer")
