@@ -161,7 +161,7 @@ public sealed class HoleCodeMatcher
 
     /// <summary>
     /// A matcher for OCR text: besides the usual normalisation, the characters OCR confuses are folded together
-    /// (<c>O</c>/<c>0</c>, <c>I</c>/<c>L</c>/<c>1</c>, <c>S</c>/<c>5</c>, <c>B</c>/<c>8</c>, <c>Z</c>/<c>2</c>) and spaces
+    /// (<c>O</c>/<c>0</c>, <c>I</c>/<c>L</c>/<c>1</c>, <c>S</c>/<c>5</c>) and spaces
     /// next to a hyphen are dropped (<c>HOLE - 12</c> reads as <c>HOLE-12</c>), in codes and text alike. The whole-token
     /// rule is unchanged. Codes that fold to the same text are all reported when it is found.
     /// </summary>
