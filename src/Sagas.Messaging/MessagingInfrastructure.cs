@@ -5,7 +5,6 @@ using Sagas.Core.Configuration;
 using Sagas.Messaging.FailedMessages;
 using Sagas.Messaging.Outbox;
 using Sagas.Messaging.SagaHistory;
-using Sagas.Persistence.Retention;
 
 namespace Sagas.Messaging;
 
@@ -40,14 +39,12 @@ public static class MessagingInfrastructure
     }
 
     /// <summary>
-    /// The run history every state-machine saga on the EF Core repository keeps (<c>saga_history</c>): its settings
-    /// and its retention rule. Without this call the repository still records, with the default bounds.
+    /// The settings of the run history every state-machine saga on the EF Core repository keeps (<c>saga_history</c>;
+    /// its retention rule comes with <c>AddSagasRetention</c>). Without this call the repository records with the default bounds.
     /// </summary>
     public static IServiceCollection AddSagaHistory(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<SagaHistoryOptions>(configuration, SagaHistoryOptions.SectionName);
-        services.AddRetentionRule<SagaHistoryRetention>(
-            SagaHistoryRetention.Name, 90, "saga_history rows of instances with no event for the whole period");
         return services;
     }
 }
