@@ -69,6 +69,10 @@ install_packages() {
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
   # The dashboard's browser specs drive Debian's Chromium; Playwright never downloads a browser here.
   [ -x "${SAGAS_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+  # The OCR specs run the real Tesseract (with its English data) and poppler's pdftoppm.
+  command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
+  [ -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] || missing+=(tesseract-ocr-eng)
+  command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     log "missing Debian packages: ${missing[*]} (run as root to install them, or set SAGAS_TEST_POSTGRES and SAGAS_TEST_RABBITMQ)"

@@ -2,6 +2,7 @@ using Sagas.Api.Assistant;
 using Sagas.Api.Dashboard;
 using Sagas.Api.Infrastructure;
 using Sagas.Api.Realtime;
+using Sagas.Api.Runs;
 using Sagas.Api.Schedules;
 using Sagas.Api.Security;
 using Sagas.Api.Storage;
@@ -58,6 +59,7 @@ public static class ApiApplication
         }).AllowAnonymous();
         app.MapSagasOperationalEndpoints();
         app.MapSystemEndpoints();
+        app.MapRunEndpoints();
         app.MapScheduleEndpoints();
         app.MapBlobFileEndpoints();
         app.MapRealtimeEndpoint();

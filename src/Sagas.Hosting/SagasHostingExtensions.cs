@@ -41,6 +41,7 @@ public static class SagasHostingExtensions
         var database = builder.Configuration.ReadValidatedOptions<DatabaseOptions>(DatabaseOptions.SectionName);
         builder.Services.AddSagasOutbox(builder.Configuration, workflows.Assemblies);
         builder.Services.AddFailedMessages();
+        builder.Services.AddSagaHistory(builder.Configuration);
         builder.Services.AddSagasRetention(builder.Configuration);
         var services = new WorkflowServices(builder.Services, builder.Configuration, contentRoot, roles);
         foreach (var module in workflows.Modules)

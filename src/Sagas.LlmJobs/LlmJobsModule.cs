@@ -4,6 +4,8 @@ using Sagas.LlmJobs.Assistant;
 using Sagas.LlmJobs.Realtime;
 using Sagas.LlmJobs.Webhooks;
 using Sagas.Modules;
+using Sagas.Modules.Runs;
+using Sagas.LlmJobs.Runs;
 using Sagas.Modules.Assistant;
 using Sagas.Modules.Dashboard;
 using Sagas.Modules.Webhooks;
@@ -20,6 +22,8 @@ public sealed class LlmJobsModule : IWorkflowModule
     public IReadOnlyList<WorkerRole> Roles { get; } = [Role];
 
     public DashboardPage? Page { get; } = new("jobs", "LLM jobs");
+
+    public WorkflowRuns? Runs { get; } = new LlmJobRuns();
 
     public void AddServices(WorkflowServices workflow) => workflow.Services.AddLlmJobs(workflow.Configuration);
 

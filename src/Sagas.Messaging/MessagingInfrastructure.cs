@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Sagas.Core.Configuration;
 using Sagas.Messaging.FailedMessages;
 using Sagas.Messaging.Outbox;
+using Sagas.Messaging.SagaHistory;
 
 namespace Sagas.Messaging;
 
@@ -34,6 +35,16 @@ public static class MessagingInfrastructure
     {
         services.AddScoped<FailedMessageRecorder>();
         services.AddScoped<FailedMessageRedeliverer>();
+        return services;
+    }
+
+    /// <summary>
+    /// The settings of the run history every state-machine saga on the EF Core repository keeps (<c>saga_history</c>;
+    /// its retention rule comes with <c>AddSagasRetention</c>). Without this call the repository records with the default bounds.
+    /// </summary>
+    public static IServiceCollection AddSagaHistory(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedOptions<SagaHistoryOptions>(configuration, SagaHistoryOptions.SectionName);
         return services;
     }
 }

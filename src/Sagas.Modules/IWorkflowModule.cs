@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Modules.Dashboard;
 using Sagas.Modules.Realtime;
+using Sagas.Modules.Runs;
 using Sagas.Modules.Webhooks;
 using Sagas.Persistence;
 
@@ -32,6 +33,9 @@ public interface IWorkflowModule
 
     /// <summary>The dashboard page of this workflow, if it has one.</summary>
     DashboardPage? Page => null;
+
+    /// <summary>Its runs for the shared run list and run history (<c>/api/runs</c>), if it has sagas to show.</summary>
+    WorkflowRuns? Runs => null;
 
     /// <summary>Options, domain services and recurring schedules: what every process (API and workers) needs.</summary>
     void AddServices(WorkflowServices workflow);

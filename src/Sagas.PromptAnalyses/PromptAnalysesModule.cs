@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Routing;
 using Sagas.Modules;
+using Sagas.Modules.Runs;
+using Sagas.PromptAnalyses.Runs;
 using Sagas.Modules.Assistant;
 using Sagas.Modules.Dashboard;
 using Sagas.Modules.Webhooks;
@@ -19,6 +21,8 @@ public sealed class PromptAnalysesModule : IWorkflowModule
     public IReadOnlyList<WorkerRole> Roles { get; } = [Role];
 
     public DashboardPage? Page { get; } = new("analyses", "Analyses");
+
+    public WorkflowRuns? Runs { get; } = new PromptAnalysisRuns();
 
     public void AddServices(WorkflowServices workflow) => workflow.Services.AddPromptAnalyses(workflow.Configuration);
 

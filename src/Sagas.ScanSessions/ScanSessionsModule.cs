@@ -2,6 +2,8 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Core.Configuration;
 using Sagas.Modules;
+using Sagas.Modules.Runs;
+using Sagas.ScanSessions.Runs;
 using Sagas.Modules.Assistant;
 using Sagas.Modules.Dashboard;
 using Sagas.Modules.Webhooks;
@@ -26,6 +28,8 @@ public sealed class ScanSessionsModule : IWorkflowModule
     public IReadOnlyList<WorkerRole> Roles { get; } = [SessionsRole, FilesRole];
 
     public DashboardPage? Page { get; } = new("scan", "Scan");
+
+    public WorkflowRuns? Runs { get; } = new ScanSessionRuns();
 
     public void AddServices(WorkflowServices workflow)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Sagas.Modules.Assistant;
@@ -27,23 +28,130 @@ public sealed class AssistantLoop(
 
     public async Task<AskResponse> AskAsync(string prompt, CancellationToken cancellationToken)
     {
-        var request = new ChatOptions
+        var budget = new AssistantBudget(options);
+        using var deadline = Deadline(cancellationToken);
+        try
         {
-            Instructions = Instructions + $" Today is {clock.GetUtcNow():yyyy-MM-dd}.",
-            Tools = [.. tools.All.Select(tool => new AssistantToolFunction(tool, toolLogger))],
-            ToolMode = ChatToolMode.Auto,
-        };
-        var response = await chat.GetResponseAsync([new ChatMessage(ChatRole.User, prompt)], request, cancellationToken);
+            var response = await chat.GetResponseAsync([new ChatMessage(ChatRole.User, prompt)], Request(budget), deadline.Token);
+            return Answer(response, budget);
+        }
+        catch (Exception) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return OutOfTime(budget, written: "");
+        }
+    }
 
+    /// <summary>The question's time budget; the caller hanging up still cancels it outright.</summary>
+    private CancellationTokenSource Deadline(CancellationToken cancellationToken)
+    {
+        var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(options.MaxTimePerQuestion);
+        return deadline;
+    }
+
+    /// <summary>Time ran out mid-turn or mid-tool: the words written and the tool results so far, marked incomplete.</summary>
+    private AskResponse OutOfTime(AssistantBudget budget, string written)
+    {
+        var explanation = budget.Explain("seconds");
+        return new AskResponse(
+            written.Length > 0 ? written + "\n\n" + explanation : explanation,
+            ToolCalls([.. budget.Conversation]),
+            chat.GetService<SimulatedChatClient>() is not null,
+            chat.GetService<ChatClientMetadata>()?.DefaultModelId ?? "unknown",
+            Rounds: budget.Conversation.Count(m => m.Role == ChatRole.Tool) + 1,
+            Complete: false,
+            StoppedBy: "seconds",
+            Usage: budget.Usage());
+    }
+
+    /// <summary>
+    /// The same question, answered as it is written: the model's words as they come, each tool call when the model
+    /// makes it and its result when the tool answers, then the whole answer as <see cref="AskAsync"/> gives it. A
+    /// provider failing midway ends the stream with an error that keeps the words already written.
+    /// </summary>
+    public async IAsyncEnumerable<AssistantStreamEvent> StreamAsync(string prompt, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var updates = new List<ChatResponseUpdate>();
+        var budget = new AssistantBudget(options);
+        using var deadline = Deadline(cancellationToken);
+        await using var stream = chat.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, prompt)], Request(budget), deadline.Token).GetAsyncEnumerator(deadline.Token);
+        while (true)
+        {
+            AssistantUnavailableException? failure = null;
+            var outOfTime = false;
+            try
+            {
+                if (!await stream.MoveNextAsync())
+                    break;
+            }
+            catch (AssistantUnavailableException unavailable) when (!deadline.IsCancellationRequested)
+            {
+                failure = unavailable;
+            }
+            catch (Exception) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                outOfTime = true;
+            }
+
+            if (outOfTime)
+            {
+                yield return new AssistantStreamEvent("done", OutOfTime(budget, Written(updates)));
+                yield break;
+            }
+
+            if (failure is not null)
+            {
+                yield return AssistantStreamEvent.Failed(failure, Written(updates));
+                yield break;
+            }
+
+            var update = stream.Current;
+            updates.Add(update);
+            foreach (var content in update.Contents)
+            {
+                switch (content)
+                {
+                    case TextContent { Text.Length: > 0 } text when update.Role != ChatRole.Tool:
+                        yield return new AssistantStreamEvent("token", new AssistantToken(text.Text));
+                        break;
+                    case FunctionCallContent call:
+                        yield return new AssistantStreamEvent("tool_call", new AssistantToolCallStarted(call.CallId, call.Name, JsonSerializer.SerializeToElement(call.Arguments, AssistantToolResult.JsonOptions)));
+                        break;
+                    case FunctionResultContent result:
+                        var outcome = Outcome(result);
+                        yield return new AssistantStreamEvent("tool_result", new AssistantToolCallFinished(result.CallId, outcome.Json, outcome.Error));
+                        break;
+                }
+            }
+        }
+
+        yield return new AssistantStreamEvent("done", Answer(updates.ToChatResponse(), budget));
+    }
+
+    private static string Written(List<ChatResponseUpdate> updates) =>
+        string.Concat(updates.Where(u => u.Role != ChatRole.Tool).Select(u => u.Text));
+
+    private ChatOptions Request(AssistantBudget budget) => new()
+    {
+        Instructions = Instructions + $" Today is {clock.GetUtcNow():yyyy-MM-dd}.",
+        Tools = [.. tools.All.Select(tool => new AssistantToolFunction(tool, toolLogger))],
+        ToolMode = ChatToolMode.Auto,
+        AdditionalProperties = new() { [AssistantBudget.Key] = budget },
+    };
+
+    private AskResponse Answer(ChatResponse response, AssistantBudget budget)
+    {
         var calls = ToolCalls(response.Messages);
         var toolRounds = response.Messages.Count(m => m.Role == ChatRole.Tool);
         var model = response.ModelId ?? chat.GetService<ChatClientMetadata>()?.DefaultModelId ?? "unknown";
         var simulated = chat.GetService<SimulatedChatClient>() is not null;
-        var answer = StillCallingTools(response)
-            ? $"The assistant stopped after {options.MaxToolRounds} rounds of tool calls without a final answer. Ask a narrower question."
-            : Text(response.Messages);
-        return new AskResponse(answer, calls, simulated, model, Rounds: toolRounds + 1);
+        var stoppedBy = budget.StoppedBy ?? (StillCallingTools(response) ? "rounds" : null);
+        var answer = stoppedBy is "rounds" ? budget.Explain("rounds") : Text(response.Messages);
+        return new AskResponse(answer, calls, simulated, model, Rounds: toolRounds + 1, Complete: stoppedBy is null, StoppedBy: stoppedBy, Usage: budget.Usage());
     }
+
+    private static AssistantToolResult Outcome(FunctionResultContent answered) =>
+        answered.Result as AssistantToolResult ?? AssistantToolResult.Failed(answered.Result?.ToString() ?? "The tool call failed.");
 
     /// <summary>Every call the model made that got an answer, in the order made: a result, or the error the model was shown.</summary>
     private static List<AssistantToolCall> ToolCalls(IList<ChatMessage> messages)
@@ -58,8 +166,7 @@ public sealed class AssistantLoop(
         {
             if (!results.TryGetValue(call.CallId, out var answered))
                 continue;
-            var outcome = answered.Result as AssistantToolResult
-                ?? AssistantToolResult.Failed(answered.Result?.ToString() ?? "The tool call failed.");
+            var outcome = Outcome(answered);
             var arguments = JsonSerializer.SerializeToElement(call.Arguments, AssistantToolResult.JsonOptions);
             calls.Add(new AssistantToolCall(call.Name, arguments, outcome.Json, outcome.Error));
         }
@@ -108,8 +215,12 @@ public static class AssistantToolLoop
             invocation.FunctionInvoker = (context, cancellationToken) =>
                 context.FunctionCallIndex >= options.MaxToolCallsPerRound
                     ? new(AssistantToolResult.Failed($"At most {options.MaxToolCallsPerRound} tool calls per turn; this one was not run."))
-                    : context.CallContent.Exception is not null
-                        ? new(AssistantToolResult.Failed("The arguments are not valid JSON."))
-                        : context.Function.InvokeAsync(context.Arguments, cancellationToken);
-        });
+                    : AssistantBudget.Of(context.Options)?.TakeToolCall() == false
+                        ? new(AssistantToolResult.Failed($"The question's {options.MaxToolCallsPerQuestion} tool calls are spent; this one was not run."))
+                        : context.CallContent.Exception is not null
+                            ? new(AssistantToolResult.Failed("The arguments are not valid JSON."))
+                            : context.Function.InvokeAsync(context.Arguments, cancellationToken);
+        })
+        // Inside the loop, so every model turn passes the question's budget.
+        .Use(inner => new AssistantBudgetChatClient(inner));
 }

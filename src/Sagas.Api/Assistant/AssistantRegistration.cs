@@ -1,3 +1,4 @@
+using System.Net.ServerSentEvents;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sagas.Core.Configuration;
 using Sagas.Modules.Api;
@@ -20,18 +21,19 @@ public static class AssistantRegistration
 
         builder.Services.AddKeyedChatClient(AssistantLoop.ChatClientKey, AssistantProviders.Select(options)).UseAssistantToolLoop(options);
         builder.Services.AddScoped<AssistantLoop>();
+        builder.Services.AddSingleton<AssistantMetrics>();
         return builder;
     }
 
     public static IEndpointRouteBuilder MapAssistantEndpoints(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPost("/ai/ask", AskAsync).WithTags("Assistant").Mutation()
-            .WithSummary("Answers a question about our own data with read-only tools (counts, failures, usage); see docs/assistant.md.")
-            .Produces<AskResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status502BadGateway);
+            .WithSummary("Answers a question about our own data with read-only tools (counts, failures, usage); with Accept: text/event-stream, streams the answer as server-sent events. See docs/assistant.md.")
+            .Produces<AskResponse>().Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesValidationProblem().ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status502BadGateway);
         return endpoints;
     }
 
-    private static async Task<IResult> AskAsync(AskRequest? request, AssistantLoop assistant, AssistantOptions options, CancellationToken cancellationToken)
+    private static async Task<IResult> AskAsync(AskRequest? request, AssistantLoop assistant, AssistantOptions options, AssistantMetrics metrics, HttpRequest http, CancellationToken cancellationToken)
     {
         var prompt = request?.Prompt?.Trim();
         if (string.IsNullOrEmpty(prompt))
@@ -43,13 +45,34 @@ public static class AssistantRegistration
                 title: "Prompt too long");
         }
 
+        if (WantsEventStream(http))
+        {
+            return TypedResults.ServerSentEvents(
+                assistant.StreamAsync(prompt, cancellationToken).Select(e =>
+                {
+                    if (e.Data is AskResponse done)
+                        metrics.Record(done);
+                    return new SseItem<object>(e.Data, e.Type);
+                }));
+        }
+
         try
         {
-            return Results.Ok(await assistant.AskAsync(prompt, cancellationToken));
+            var answer = await assistant.AskAsync(prompt, cancellationToken);
+            metrics.Record(answer);
+            return Results.Ok(answer);
+        }
+        catch (AssistantUnavailableException exception) when (exception.RateLimited)
+        {
+            return Results.Problem(title: "The assistant's language model is rate limited", detail: exception.Message, statusCode: StatusCodes.Status429TooManyRequests);
         }
         catch (AssistantUnavailableException exception)
         {
             return Results.Problem(title: "The assistant's language model is unavailable", detail: exception.Message, statusCode: StatusCodes.Status502BadGateway);
         }
     }
+
+    /// <summary>A caller that accepts an event stream gets the answer as it is written; any other gets it as one JSON document.</summary>
+    private static bool WantsEventStream(HttpRequest http) =>
+        http.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase));
 }

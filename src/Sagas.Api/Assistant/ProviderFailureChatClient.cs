@@ -9,7 +9,7 @@ namespace Sagas.Api.Assistant;
 /// its own exceptions, so each provider says which are failures and what of them is safe to show (the status, never
 /// the body, which can echo the prompt or account details); the exception itself is only logged.
 /// </summary>
-public sealed class ProviderFailureChatClient(IChatClient inner, string provider, Func<Exception, string?> describe, ILogger logger)
+public sealed class ProviderFailureChatClient(IChatClient inner, string provider, Func<Exception, ProviderFailure?> describe, ILogger logger)
     : DelegatingChatClient(inner)
 {
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
@@ -47,9 +47,9 @@ public sealed class ProviderFailureChatClient(IChatClient inner, string provider
     private AssistantUnavailableException? Unavailable(Exception exception, CancellationToken cancellationToken)
     {
         // The caller hanging up is not the provider's failure.
-        if (cancellationToken.IsCancellationRequested || describe(exception) is not { } message)
+        if (cancellationToken.IsCancellationRequested || describe(exception) is not { } failure)
             return null;
-        logger.LogWarning(exception, "The assistant's {Provider} model failed: {Reason}", provider, message);
-        return new AssistantUnavailableException(message, exception);
+        logger.LogWarning(exception, "The assistant's {Provider} model failed: {Reason}", provider, failure.Message);
+        return new AssistantUnavailableException(failure.Message, exception) { RateLimited = failure.RateLimited };
     }
 }

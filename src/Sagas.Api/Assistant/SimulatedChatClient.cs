@@ -38,7 +38,27 @@ public sealed class SimulatedChatClient(TimeProvider clock) : IChatClient
     {
         var response = await GetResponseAsync(messages, options, cancellationToken);
         foreach (var update in response.ToChatResponseUpdates())
+        {
+            // Text comes a few words at a time, as a model's would, so a streaming caller sees it grow.
+            if (update.Contents is [TextContent text])
+            {
+                foreach (var piece in Pieces(text.Text))
+                    yield return new ChatResponseUpdate(update.Role, piece) { ModelId = update.ModelId, MessageId = update.MessageId, ResponseId = update.ResponseId };
+                if (update.FinishReason is { } finish)
+                    yield return new ChatResponseUpdate { Role = update.Role, FinishReason = finish, ModelId = update.ModelId, MessageId = update.MessageId, ResponseId = update.ResponseId };
+                continue;
+            }
+
             yield return update;
+        }
+    }
+
+    private static IEnumerable<string> Pieces(string text)
+    {
+        const int WordsPerPiece = 4;
+        var words = text.Split(' ');
+        for (var i = 0; i < words.Length; i += WordsPerPiece)
+            yield return string.Join(' ', words.Skip(i).Take(WordsPerPiece)) + (i + WordsPerPiece < words.Length ? " " : "");
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
@@ -77,11 +97,12 @@ public sealed class SimulatedChatClient(TimeProvider clock) : IChatClient
 
     private static ChatResponse Answer(IEnumerable<FunctionCallContent> calls, IReadOnlyList<FunctionResultContent> results)
     {
-        var answer = new StringBuilder(Label);
+        // One bullet per tool, so the dashboard shows a list rather than a paragraph.
+        var answer = new StringBuilder(Label).Append('\n');
         foreach (var call in calls)
         {
             var result = results.FirstOrDefault(r => r.CallId == call.CallId)?.Result as AssistantToolResult;
-            answer.Append(' ').Append(result?.Describe() ?? $"The {call.Name} tool failed: {result?.Error ?? "it was not run"}");
+            answer.Append("\n- ").Append(result?.Describe() ?? $"The {call.Name} tool failed: {result?.Error ?? "it was not run"}");
         }
 
         return Reply(new ChatMessage(ChatRole.Assistant, answer.ToString()), ChatFinishReason.Stop);

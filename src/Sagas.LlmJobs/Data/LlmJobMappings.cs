@@ -23,6 +23,8 @@ internal sealed class LlmJobMapping : IEntityTypeConfiguration<LlmJob>
         // The poller's query: active jobs by priority whose poll is due.
         builder.HasIndex(x => new { x.Status, x.NextPollAt });
         builder.HasIndex(x => x.CreatedAt);
+        // The run list (/api/runs) by status, newest first.
+        builder.HasIndex(x => new { x.Status, x.CreatedAt });
         // Retention walks finished jobs oldest first.
         builder.HasIndex(x => x.FinishedAt);
     }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Contracts.Retention;
 using Sagas.Core.Configuration;
+using Sagas.Messaging.SagaHistory;
 using Sagas.Messaging.Scheduling.Recurring;
 using Sagas.Persistence.Retention;
 
@@ -24,6 +25,8 @@ public static class RetentionRegistrationExtensions
         services.AddRecurringSchedule(ScheduleName, "0 17 * * * ?", Queue, () => new RunRetention());
         services.AddRetentionRule<FailedMessagesRetention>(
             FailedMessagesRetention.Name, 30, "failed_messages rows whose last fault is older (the broker's _error queue copy is not touched)");
+        services.AddRetentionRule<SagaHistoryRetention>(
+            SagaHistoryRetention.Name, 90, "saga_history rows of saga instances with no event for the whole period");
         services.AddScoped<RetentionRunner>();
         return services;
     }

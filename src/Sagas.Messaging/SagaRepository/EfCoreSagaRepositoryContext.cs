@@ -2,6 +2,7 @@ using MassTransit;
 using MassTransit.Context;
 using MassTransit.Saga;
 using Microsoft.EntityFrameworkCore;
+using Sagas.Messaging.SagaHistory;
 
 namespace Sagas.Messaging.SagaRepository;
 
@@ -20,33 +21,62 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
     private const string PreInsertSavepoint = "saga_pre_insert";
 
     private readonly DbContext _db;
-    private readonly ConsumeContext<TMessage> _consumeContext;
     private readonly ISagaConsumeContextFactory<DbContext, TSaga> _factory;
     private readonly SagaTable<TSaga> _table;
     private readonly bool _lockRows;
 
     // Query-correlated events update several instances through this one context; EF's DbContext is not thread-safe.
-    private readonly SemaphoreSlim _writing = new(1, 1);
+    private readonly SemaphoreSlim _writing;
+
+    private readonly SagaHistoryRecorder? _history;
 
     public EfCoreSagaRepositoryContext(
         DbContext db,
         ConsumeContext<TMessage> consumeContext,
         ISagaConsumeContextFactory<DbContext, TSaga> factory,
         SagaTable<TSaga> table,
-        bool lockRows)
-        : base(consumeContext, db)
+        bool lockRows,
+        SagaHistorySettings? history)
+        : this(db, consumeContext, factory, table, lockRows, new SemaphoreSlim(1, 1), history)
+    {
+    }
+
+    private EfCoreSagaRepositoryContext(
+        DbContext db,
+        ConsumeContext<TMessage> consumeContext,
+        ISagaConsumeContextFactory<DbContext, TSaga> factory,
+        SagaTable<TSaga> table,
+        bool lockRows,
+        SemaphoreSlim writing,
+        SagaHistorySettings? history)
+        : this(db, consumeContext, factory, table, lockRows, writing, history is null ? null : new SagaHistoryRecorder(db, writing, history))
+    {
+    }
+
+    // The recorder rides on this scope as a payload, so the state machine's history observer finds this attempt's
+    // DbContext (and no other attempt's: each retry builds a new scope).
+    private EfCoreSagaRepositoryContext(
+        DbContext db,
+        ConsumeContext<TMessage> consumeContext,
+        ISagaConsumeContextFactory<DbContext, TSaga> factory,
+        SagaTable<TSaga> table,
+        bool lockRows,
+        SemaphoreSlim writing,
+        SagaHistoryRecorder? recorder)
+        : base(consumeContext, recorder is null ? [db] : [db, recorder])
     {
         _db = db;
-        _consumeContext = consumeContext;
         _factory = factory;
         _table = table;
         _lockRows = lockRows;
+        _writing = writing;
+        _history = recorder;
     }
 
     public Task<SagaConsumeContext<TSaga, TMessage>> Add(TSaga instance)
     {
         RequireCorrelationId(instance.CorrelationId);
-        return _factory.CreateSagaConsumeContext(_db, _consumeContext, instance, SagaConsumeContextMode.Add);
+        return _factory.CreateSagaConsumeContext(_db, this, instance, SagaConsumeContextMode.Add);
     }
 
     /// <summary>
@@ -73,7 +103,7 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
             return null!;
         }
 
-        return await _factory.CreateSagaConsumeContext(_db, _consumeContext, instance, SagaConsumeContextMode.Insert);
+        return await _factory.CreateSagaConsumeContext(_db, this, instance, SagaConsumeContextMode.Insert);
     }
 
     public async Task<SagaConsumeContext<TSaga, TMessage>> Load(Guid correlationId)
@@ -82,7 +112,7 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
         var instance = await LoadInstance(correlationId);
         return instance is null
             ? null!
-            : await _factory.CreateSagaConsumeContext(_db, _consumeContext, instance, SagaConsumeContextMode.Load);
+            : await _factory.CreateSagaConsumeContext(_db, this, instance, SagaConsumeContextMode.Load);
     }
 
     /// <summary>A new instance (Add mode) after the state machine ran on it.</summary>
@@ -142,7 +172,21 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
     public Task Discard(SagaConsumeContext<TSaga> context) => Task.CompletedTask;
 
     /// <summary>A read-only event: whatever the behaviour changed on the instance is forgotten, nothing is written.</summary>
-    public Task Undo(SagaConsumeContext<TSaga> context)
+    public async Task Undo(SagaConsumeContext<TSaga> context)
+    {
+        await _writing.WaitAsync(CancellationToken);
+        try
+        {
+            _history?.Forget(context.Saga.CorrelationId);
+            RestoreLoadedValues(context);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    private void RestoreLoadedValues(SagaConsumeContext<TSaga> context)
     {
         var entry = _db.Entry(context.Saga);
         if (entry.State is EntityState.Modified or EntityState.Unchanged)
@@ -150,13 +194,11 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
             entry.CurrentValues.SetValues(entry.OriginalValues);
             entry.State = EntityState.Unchanged;
         }
-
-        return Task.CompletedTask;
     }
 
     public Task<SagaConsumeContext<TSaga, T>> CreateSagaConsumeContext<T>(ConsumeContext<T> consumeContext, TSaga instance, SagaConsumeContextMode mode)
         where T : class =>
-        _factory.CreateSagaConsumeContext(_db, consumeContext, instance, mode);
+        _factory.CreateSagaConsumeContext(_db, _history is null ? consumeContext : new ConsumeContextScope<T>(consumeContext, _history), instance, mode);
 
     public void Dispose() => _writing.Dispose();
 

@@ -5,6 +5,9 @@ using MassTransit.Saga;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Sagas.Messaging.SagaHistory;
 using Sagas.Persistence;
 
 namespace Sagas.Messaging.SagaRepository;
@@ -15,6 +18,7 @@ namespace Sagas.Messaging.SagaRepository;
 /// Update/Save/Delete succeeded; any exception rolls everything back and is left to the endpoint's retry policy.
 /// </summary>
 public sealed class EfCoreSagaRepositoryContextFactory<TSaga>(
+    IServiceProvider services,
     IServiceScopeFactory scopes,
     EfCoreSagaRepositorySettings<TSaga> settings,
     ISagaConsumeContextFactory<DbContext, TSaga> consumeContextFactory) :
@@ -23,6 +27,8 @@ public sealed class EfCoreSagaRepositoryContextFactory<TSaga>(
     ILoadSagaRepositoryContextFactory<TSaga>
     where TSaga : class, ISaga
 {
+    private readonly Lazy<SagaHistorySettings?> _history = new(() => ObserveHistory(services, scopes, settings.DbContextType));
+
     public async Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<TSaga, T>> next)
         where T : class
     {
@@ -33,7 +39,7 @@ public sealed class EfCoreSagaRepositoryContextFactory<TSaga>(
         var db = ResolveDbContext(scope);
         var table = SagaTable<TSaga>.For(db, typeof(T));
         await using var transaction = await BeginTransaction(db, context.CancellationToken);
-        using (var repositoryContext = new EfCoreSagaRepositoryContext<TSaga, T>(db, context, consumeContextFactory, table, LockRows(db, table, typeof(T))))
+        using (var repositoryContext = new EfCoreSagaRepositoryContext<TSaga, T>(db, context, consumeContextFactory, table, LockRows(db, table, typeof(T)), HistoryFor(db)))
             await next.Send(repositoryContext);
         await transaction.CommitAsync(context.CancellationToken);
     }
@@ -63,7 +69,7 @@ public sealed class EfCoreSagaRepositoryContextFactory<TSaga>(
             instances = await db.Set<TSaga>().AsTracking().Where(query.FilterExpression).ToListAsync(context.CancellationToken);
         }
 
-        using (var repositoryContext = new EfCoreSagaRepositoryContext<TSaga, T>(db, context, consumeContextFactory, table, lockRows))
+        using (var repositoryContext = new EfCoreSagaRepositoryContext<TSaga, T>(db, context, consumeContextFactory, table, lockRows, HistoryFor(db)))
             await next.Send(new LoadedSagaRepositoryQueryContext<TSaga, T>(repositoryContext, instances));
         await transaction.CommitAsync(context.CancellationToken);
     }
@@ -93,6 +99,37 @@ public sealed class EfCoreSagaRepositoryContextFactory<TSaga>(
         await using var scope = scopes.CreateAsyncScope();
         var db = ResolveDbContext(scope);
         return await asyncMethod(new EfCoreSagaReadContext<TSaga>(db, cancellationToken));
+    }
+
+    /// <summary>
+    /// Connects the run-history observer to the saga's state machine, the first time a message reaches this
+    /// repository (so before any event runs). Plain sagas (no state machine) and history switched off keep none.
+    /// </summary>
+    private static SagaHistorySettings? ObserveHistory(IServiceProvider services, IServiceScopeFactory scopes, Type dbContextType)
+    {
+        var options = services.GetService<SagaHistoryOptions>() ?? SagaHistoryOptions.Default;
+        if (!options.Enabled || !typeof(SagaStateMachineInstance).IsAssignableFrom(typeof(TSaga)))
+            return null;
+        var connect = typeof(EfCoreSagaRepositoryContextFactory<TSaga>)
+            .GetMethod(nameof(ConnectObserver), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(typeof(TSaga));
+        if (!(bool)connect.Invoke(null, [services])!)
+            return null;
+        var logger = services.GetService<ILoggerFactory>()?.CreateLogger("Sagas.Messaging.SagaHistory") ?? NullLogger.Instance;
+        return new SagaHistorySettings(options, services.GetService<TimeProvider>() ?? TimeProvider.System, scopes, dbContextType, logger);
+    }
+
+    /// <summary>A DbContext whose model has no history table (a test's own model) keeps no history.</summary>
+    private SagaHistorySettings? HistoryFor(DbContext db) =>
+        _history.Value is { } history && db.Model.FindEntityType(typeof(SagaHistoryEntry)) is not null ? history : null;
+
+    private static bool ConnectObserver<TInstance>(IServiceProvider services)
+        where TInstance : class, SagaStateMachineInstance
+    {
+        if (services.GetService<SagaStateMachine<TInstance>>() is not { } machine)
+            return false;
+        SagaHistoryObserver<TInstance>.ConnectOnce(machine);
+        return true;
     }
 
     private DbContext ResolveDbContext(AsyncServiceScope scope) =>

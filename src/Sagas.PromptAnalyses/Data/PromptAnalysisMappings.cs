@@ -58,8 +58,11 @@ internal sealed class AnalysisJobMapping : IEntityTypeConfiguration<AnalysisJob>
         builder.HasOne<AnalysisRun>().WithMany().HasForeignKey(x => x.RunId).OnDelete(DeleteBehavior.Cascade);
         // One analysis per (run, prompt), whatever is redelivered.
         builder.HasIndex(x => new { x.RunId, x.PromptId }).IsUnique();
-        // The claim step: pending jobs oldest first, and the running count.
+        // The claim step: pending jobs oldest first, and the running count; the run list by status.
         builder.HasIndex(x => new { x.Status, x.CreatedAt });
+        // The run list (/api/runs): newest first, and by project.
+        builder.HasIndex(x => x.CreatedAt);
+        builder.HasIndex(x => new { x.ProjectId, x.CreatedAt });
     }
 }
 

@@ -11,6 +11,7 @@ using Sagas.Persistence;
 using Sagas.ScanSessions.Data;
 using Sagas.ScanSessions.Files;
 using Sagas.ScanSessions.Matching;
+using Sagas.ScanSessions.Ocr;
 using Sagas.Storage.Blobs;
 
 namespace Sagas.ScanSessions.Api;
@@ -287,13 +288,15 @@ public sealed record ScanSessionView(
     string? ReportUrl,
     DateTimeOffset CreatedAt,
     DateTimeOffset? DispatchedAt,
-    DateTimeOffset? CompletedAt)
+    DateTimeOffset? CompletedAt,
+    int OcrPages = 0,
+    double OcrSeconds = 0)
 {
     public static ScanSessionView From(ScanSession session) => new(
         session.Id, session.Status, session.TotalFiles, session.ProcessedFiles, session.MatchedFiles, session.TotalMatches, session.ErrorFiles,
         PercentOf(session), JsonSerializer.Deserialize<string[]>(session.CodesJson) ?? [], session.SourceDescription, session.RequestedBy, session.Error,
         session.Status == ScanSessionStatus.Completed ? $"/api/scan-sessions/{session.Id}/report" : null,
-        session.CreatedAt, session.DispatchedAt, session.CompletedAt);
+        session.CreatedAt, session.DispatchedAt, session.CompletedAt, session.OcrPages, Math.Round(session.OcrMilliseconds / 1000.0, 1));
 
     public static int PercentOf(ScanSession session) => session.TotalFiles switch
     {
@@ -303,8 +306,9 @@ public sealed record ScanSessionView(
     };
 }
 
-public sealed record ScanFileResultView(int Index, string Name, string Kind, string Status, IReadOnlyList<string> MatchedCodes, string? Link, string? Error, DateTimeOffset ProcessedAt)
+public sealed record ScanFileResultView(int Index, string Name, string Kind, string Status, IReadOnlyList<string> MatchedCodes, string? Link, string? Error, DateTimeOffset ProcessedAt, IReadOnlyList<OcrCodeMatch>? OcrMatches = null, int OcrPages = 0)
 {
     public static ScanFileResultView From(ScanFileResult row) => new(
-        row.FileIndex, row.Name, row.Kind, row.Status, JsonSerializer.Deserialize<string[]>(row.MatchedCodesJson) ?? [], row.Link, row.Error, row.ProcessedAt);
+        row.FileIndex, row.Name, row.Kind, row.Status, JsonSerializer.Deserialize<string[]>(row.MatchedCodesJson) ?? [], row.Link, row.Error, row.ProcessedAt,
+        OcrMatchJson.Read(row.OcrMatchesJson), row.OcrPages);
 }

@@ -5,6 +5,7 @@ using Sagas.Messaging;
 using Sagas.Messaging.Outbox;
 using Sagas.Persistence;
 using Sagas.ScanSessions.Data;
+using Sagas.ScanSessions.Ocr;
 using Sagas.ScanSessions.Reports;
 using Sagas.ScanSessions.Sources;
 using Sagas.Storage.Blobs;
@@ -55,7 +56,7 @@ public sealed class BuildScanReportConsumer(
             session.CreatedAt,
             completedAt,
             ScanSessionJson.Read(session.CodesJson),
-            [.. results.Select(r => new ScanReportFile(r.Name, r.Status, ScanSessionJson.Read(r.MatchedCodesJson), r.Link, r.Error))],
+            [.. results.Select(r => new ScanReportFile(r.Name, r.Status, ScanSessionJson.Read(r.MatchedCodesJson), r.Link, r.Error, OcrMatchJson.Read(r.OcrMatchesJson)))],
             session.TotalFiles);
 
         using (var workbook = new MemoryStream())

@@ -10,6 +10,7 @@ using Sagas.ScanSessions.Data;
 using Sagas.ScanSessions.Fetching;
 using Sagas.ScanSessions.Files;
 using Sagas.ScanSessions.Matching;
+using Sagas.ScanSessions.Ocr;
 using Sagas.ScanSessions.Sources;
 
 namespace Sagas.ScanSessions.Consumers;
@@ -34,6 +35,7 @@ public sealed class ScanFileConsumer(
     ScanArchiveCache archives,
     ScanSessionsOptions options,
     ITextExtractor extractor,
+    OcrReader ocr,
     ScanSessionSecrets secrets,
     ILogger<ScanFileConsumer> logger) : IConsumer<Batch<ScanFile>>
 {
@@ -61,8 +63,10 @@ public sealed class ScanFileConsumer(
             var done = recorded.ToHashSet();
             var todo = group.DistinctBy(f => f.FileIndex).Where(f => !done.Contains(f.FileIndex)).ToList();
             pending.AddRange(todo);
+            var codes = ScanSessionJson.Read(session.CodesJson);
             sessions[group.Key] = new SessionScan(
-                HoleCodeMatcher.Create(ScanSessionJson.Read(session.CodesJson)),
+                HoleCodeMatcher.Create(codes),
+                HoleCodeMatcher.CreateForOcr(codes),
                 ScanSessionJson.Read(session.UploadsJson),
                 todo.Any(f => f.Kind == ScanFileKinds.Drive) ? await ReadDriveTokenAsync(group.Key, cancellationToken) : null);
         }
@@ -154,8 +158,15 @@ public sealed class ScanFileConsumer(
         if (content.Error is { } error)
             return new FileScanResult(ScanFileOutcome.Failed(error, link), error);
 
-        var result = FileScan.Run(extractor, session.Matcher, file.Name, content.Bytes, cancellationToken);
-        return new FileScanResult(new ScanFileOutcome(result.Status, result.MatchedCodes, link, result.Error?.Message), null);
+        var result = await FileScan.RunAsync(extractor, ocr, session.Matcher, session.OcrMatcher, file.Name, content.Bytes, cancellationToken);
+        return new FileScanResult(
+            new ScanFileOutcome(result.Status, result.MatchedCodes, link, result.Error?.Message)
+            {
+                OcrMatches = result.OcrMatches,
+                OcrPages = result.OcrPages,
+                OcrTime = result.OcrTime,
+            },
+            null);
     }
 
     /// <param name="FetchProblem">Why the file's bytes could not be had, when that is why it is an Error.</param>
@@ -229,7 +240,7 @@ public sealed class ScanFileConsumer(
         }
     }
 
-    private sealed record SessionScan(HoleCodeMatcher Matcher, IReadOnlyList<string> UploadKeys, DriveTokenRead? Drive)
+    private sealed record SessionScan(HoleCodeMatcher Matcher, HoleCodeMatcher OcrMatcher, IReadOnlyList<string> UploadKeys, DriveTokenRead? Drive)
     {
         public DriveToken? DriveToken => Drive?.Token;
 

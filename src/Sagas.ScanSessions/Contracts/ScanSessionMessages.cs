@@ -50,8 +50,8 @@ public sealed record ScanFile(
     string? Error = null,
     int Attempt = 0);
 
-/// <summary>A target code was found in a file (one event per code and file).</summary>
-public sealed record ScanMatchFound(Guid SessionId, string HoleCode, string FileName, string Status, string? Link);
+/// <summary>A target code was found in a file (one event per code and file); <paramref name="OcrConfidence"/> is set when only OCR found it.</summary>
+public sealed record ScanMatchFound(Guid SessionId, string HoleCode, string FileName, string Status, string? Link, double? OcrConfidence = null);
 
 /// <summary>Progress, throttled: at most once per integer percent.</summary>
 public sealed record ScanProgressed(Guid SessionId, int Processed, int Total, int Percent);

@@ -4,6 +4,7 @@ using Sagas.Messaging.Outbox;
 using Sagas.Persistence;
 using Sagas.ScanSessions.Fetching;
 using Sagas.ScanSessions.Matching;
+using Sagas.ScanSessions.Ocr;
 using Sagas.ScanSessions.Sources;
 
 namespace Sagas.ScanSessions.Data;
@@ -11,6 +12,13 @@ namespace Sagas.ScanSessions.Data;
 /// <summary>One file's outcome as the recorder stores it.</summary>
 public sealed record ScanFileOutcome(string Status, IReadOnlyList<string> MatchedCodes, string? Link, string? Error)
 {
+    /// <summary>Codes of <see cref="MatchedCodes"/> found only by OCR, with their confidence.</summary>
+    public IReadOnlyList<OcrCodeMatch> OcrMatches { get; init; } = [];
+
+    public int OcrPages { get; init; }
+
+    public TimeSpan OcrTime { get; init; }
+
     public static ScanFileOutcome Failed(string error, string? link = null) => new(ScanStatus.Error, [], link, error);
 }
 
@@ -77,6 +85,8 @@ public sealed class ScanFileRecorder(SagasDbContext db, OutboxWriter outbox, Sca
             var matched = counted.Count(r => r.MatchCount > 0);
             var matches = counted.Sum(r => r.MatchCount);
             var errors = counted.Count(r => r.Status == ScanStatus.Error);
+            var ocrPages = counted.Sum(r => r.OcrPages);
+            var ocrMilliseconds = files.Where(f => inserted.Contains(f.File.FileIndex)).Sum(f => (long)f.Outcome.OcrTime.TotalMilliseconds);
             var locked = await db.Set<ScanSession>()
                 .Where(s => s.Id == sessionId && s.Status == ScanSessionStatus.Scanning)
                 .ExecuteUpdateAsync(set => set
@@ -84,7 +94,9 @@ public sealed class ScanFileRecorder(SagasDbContext db, OutboxWriter outbox, Sca
                     .SetProperty(s => s.ProcessedFiles, s => s.ProcessedFiles + counted.Count)
                     .SetProperty(s => s.MatchedFiles, s => s.MatchedFiles + matched)
                     .SetProperty(s => s.TotalMatches, s => s.TotalMatches + matches)
-                    .SetProperty(s => s.ErrorFiles, s => s.ErrorFiles + errors), cancellationToken);
+                    .SetProperty(s => s.ErrorFiles, s => s.ErrorFiles + errors)
+                    .SetProperty(s => s.OcrPages, s => s.OcrPages + ocrPages)
+                    .SetProperty(s => s.OcrMilliseconds, s => s.OcrMilliseconds + ocrMilliseconds), cancellationToken);
             if (locked == 0)
             {
                 // Cancelled or already finished: the inserted rows go with the rollback, nothing is counted.
@@ -96,8 +108,9 @@ public sealed class ScanFileRecorder(SagasDbContext db, OutboxWriter outbox, Sca
             var session = await db.Set<ScanSession>().SingleAsync(s => s.Id == sessionId, cancellationToken);
             foreach (var row in counted)
             {
+                var ocr = OcrMatchJson.Read(row.OcrMatchesJson).ToDictionary(m => m.Code, m => m.Confidence, StringComparer.Ordinal);
                 foreach (var code in ScanSessionJson.Read(row.MatchedCodesJson))
-                    outbox.Add(new ScanMatchFound(sessionId, code, row.Name, row.Status, row.Link));
+                    outbox.Add(new ScanMatchFound(sessionId, code, row.Name, row.Status, row.Link, ocr.TryGetValue(code, out var confidence) ? confidence : null));
             }
 
             var total = session.TotalFiles ?? int.MaxValue;
@@ -143,6 +156,8 @@ public sealed class ScanFileRecorder(SagasDbContext db, OutboxWriter outbox, Sca
             MatchedCodesJson = ScanSessionJson.Write(codes),
             MatchCount = codes.Count,
             Error = scanned.Outcome.Error is { Length: > MaxError } tooLong ? tooLong[..MaxError] : scanned.Outcome.Error,
+            OcrMatchesJson = scanned.Outcome.OcrMatches.Count == 0 ? null : OcrMatchJson.Write(scanned.Outcome.OcrMatches),
+            OcrPages = scanned.Outcome.OcrPages,
             ProcessedAt = now,
         };
     }

@@ -40,6 +40,12 @@ public class ScanSession
 
     public int ErrorFiles { get; set; }
 
+    /// <summary>Pages (PDF pages or image frames) read with OCR so far.</summary>
+    public int OcrPages { get; set; }
+
+    /// <summary>Wall-clock time spent in OCR so far, summed over files (files run in parallel, so it can exceed the session's age).</summary>
+    public long OcrMilliseconds { get; set; }
+
     /// <summary>Target hole codes as a JSON array.</summary>
     public string CodesJson { get; set; } = "[]";
 
@@ -92,6 +98,12 @@ public class ScanFileResult
     public int MatchCount { get; set; }
 
     public string? Error { get; set; }
+
+    /// <summary>The codes found only by OCR, with their confidence, as a JSON array; null when OCR found none.</summary>
+    public string? OcrMatchesJson { get; set; }
+
+    /// <summary>Pages (or image frames) of this file read with OCR.</summary>
+    public int OcrPages { get; set; }
 
     public DateTimeOffset ProcessedAt { get; set; }
 }

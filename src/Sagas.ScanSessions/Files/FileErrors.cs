@@ -12,7 +12,18 @@ public static class FileErrors
     public const string LegacyOffice = "Legacy Office formats (.doc, .xls, .ppt) are not supported: save the file as .docx or .xlsx.";
     public const string NestedArchive = "ZIP archives inside an upload are not expanded.";
     public const string UnsafePath = "The entry path leaves the archive folder (absolute path, drive letter, '..' or control characters); it was not extracted.";
-    public const string SupportedFormats = "PDF, plain text (.txt, .csv, .log, .json, .xml), .docx and .xlsx";
+    public const string SupportedFormats = "PDF, plain text (.txt, .csv, .log, .json, .xml), .docx, .xlsx and PNG, JPEG or TIFF images (OCR)";
+
+    public const string OcrNotRun = "The file has scanned pages or is an image, and OCR was not run on it.";
+
+    public static string CorruptImage(Sagas.ScanSessions.Ocr.ImageKind kind) =>
+        $"The {kind.ToString().ToUpperInvariant()} image could not be read: its header is truncated or malformed.";
+
+    public static string TooManyOcrPages(int limit) =>
+        Invariant($"The file has more than {limit} pages needing OCR (scanned PDF pages or TIFF frames); it was not read (ScanSessions:Ocr:MaxPages).");
+
+    public static string ImageTooLarge(int width, int height, long limit) =>
+        Invariant($"The image is {width} × {height} pixels, more than the {limit} pixels allowed (ScanSessions:Ocr:MaxImagePixels).");
 
     public static string FileTooLarge(long limit) => Invariant($"The file is larger than {limit} bytes (ScanSessions:Files:MaxFileBytes).");
 

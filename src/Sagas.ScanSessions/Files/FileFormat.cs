@@ -12,4 +12,7 @@ public enum FileFormat
     LegacyOffice,
     EncryptedOffice,
     OtherBinary,
+
+    /// <summary>PNG, JPEG or TIFF: read with OCR.</summary>
+    Image,
 }

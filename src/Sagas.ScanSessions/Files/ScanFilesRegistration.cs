@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Core.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sagas.ScanSessions.Ocr;
 using Sagas.ScanSessions.Reports;
 using Sagas.ScanSessions.Sources;
 
@@ -18,7 +20,10 @@ public static class ScanFilesRegistration
         ArgumentNullException.ThrowIfNull(configuration);
 
         services.AddValidatedOptions<ScanFilesOptions>(configuration, ScanFilesOptions.SectionName);
+        services.AddValidatedOptions<OcrOptions>(configuration, OcrOptions.SectionName);
         services.AddSingleton<ITextExtractor, TextExtractor>();
+        services.TryAddSingleton<IOcrEngine, LocalOcrEngine>();
+        services.AddSingleton<OcrReader>();
         services.AddSingleton<UploadSource>();
         services.AddSingleton<ManifestReader>();
         services.AddSingleton<FileContentSource>();

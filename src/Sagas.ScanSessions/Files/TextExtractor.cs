@@ -1,11 +1,15 @@
+using Sagas.ScanSessions.Ocr;
+
 namespace Sagas.ScanSessions.Files;
 
 /// <summary>
 /// Picks the reader for a file by its bytes first and its extension second: a PDF named <c>.txt</c> is read as a
 /// PDF, and a file named <c>.pdf</c> that is not one is an error rather than a page of binary "text".
 /// </summary>
-public sealed class TextExtractor(ScanFilesOptions options) : ITextExtractor
+public sealed class TextExtractor(ScanFilesOptions options, OcrOptions? ocrOptions = null) : ITextExtractor
 {
+    private readonly OcrOptions _ocr = ocrOptions ?? new OcrOptions();
+
     /// <summary>Extensions read as text even when a sniff would hesitate; any other text-looking content is read too.</summary>
     public static readonly IReadOnlySet<string> TextExtensions =
         new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".txt", ".csv", ".tsv", ".log", ".json", ".xml" };
@@ -40,13 +44,21 @@ public sealed class TextExtractor(ScanFilesOptions options) : ITextExtractor
         switch (sniffed)
         {
             case FileFormat.Pdf:
-                return PdfTextReader.Extract(content, options, cancellationToken);
+                return PdfTextReader.Extract(content, options, _ocr, cancellationToken);
             case FileFormat.Zip:
                 return OfficeTextReader.Extract(content, extension, options, cancellationToken);
             case FileFormat.EncryptedOffice:
                 return TextExtraction.Failure(sniffed, FileErrorKind.Encrypted, FileErrors.EncryptedOffice);
             case FileFormat.LegacyOffice:
                 return TextExtraction.Failure(sniffed, FileErrorKind.Unsupported, FileErrors.LegacyOffice);
+        }
+
+        if (ImageHeader.Sniff(content.Span) is { } kind)
+        {
+            // Only the header is read here: its declared size and frame count are checked before anything decodes it.
+            return ImageHeader.Read(content.Span, _ocr.MaxPages) is { } image
+                ? TextExtraction.NeedsOcr(FileFormat.Image, string.Empty, false, new OcrNeed(image, []))
+                : TextExtraction.Failure(FileFormat.Image, FileErrorKind.Corrupt, FileErrors.CorruptImage(kind));
         }
 
         if (ExpectedContent(extension) is { } expected)

@@ -21,6 +21,10 @@ public sealed class HoleCodeMatcher
     internal const long DenseTableCellLimit = 4_000_000;
 
     private readonly string[] _codes;
+
+    // The automaton searches patterns; a pattern stands for one code, or for several when OCR folding makes them equal.
+    private readonly int[][] _codesOfPattern;
+    private readonly bool _ocr;
     private readonly int[] _codeLengths;
     private readonly bool[] _checkBefore;
     private readonly bool[] _checkAfter;
@@ -35,12 +39,25 @@ public sealed class HoleCodeMatcher
     private readonly int[]? _denseTransitions;
     private readonly Dictionary<long, int> _sparseTransitions;
 
-    private HoleCodeMatcher(string[] codes, string[] normalized, bool forceSparse)
+    private HoleCodeMatcher(string[] codes, string[] normalized, bool forceSparse, bool ocr)
     {
         _codes = codes;
-        _codeLengths = new int[codes.Length];
-        _checkBefore = new bool[codes.Length];
-        _checkAfter = new bool[codes.Length];
+        _ocr = ocr;
+        if (ocr)
+        {
+            var folded = normalized.Select(code => HoleCodeText.NormalizeOcrCode(code)).ToArray();
+            var patterns = folded.Distinct(StringComparer.Ordinal).ToArray();
+            _codesOfPattern = [.. patterns.Select(pattern => Enumerable.Range(0, folded.Length).Where(i => folded[i] == pattern).ToArray())];
+            normalized = patterns;
+        }
+        else
+        {
+            _codesOfPattern = [.. Enumerable.Range(0, codes.Length).Select(i => new[] { i })];
+        }
+
+        _codeLengths = new int[normalized.Length];
+        _checkBefore = new bool[normalized.Length];
+        _checkAfter = new bool[normalized.Length];
 
         _symbolOfChar = new ushort[char.MaxValue + 1];
         var alphabet = 1;
@@ -128,6 +145,9 @@ public sealed class HoleCodeMatcher
     /// <summary>Distinct codes after normalisation, in target-list order, spelled as first given.</summary>
     public IReadOnlyList<string> Codes => _codes;
 
+    /// <summary>Whether this matcher folds OCR confusions (see <see cref="CreateForOcr"/>).</summary>
+    public bool ToleratesOcr => _ocr;
+
     /// <summary>Whether scanning uses the full transition table (true for all but huge code lists).</summary>
     internal bool UsesDenseTable => _denseTransitions is not null;
 
@@ -139,7 +159,16 @@ public sealed class HoleCodeMatcher
     public static HoleCodeMatcher Create(IEnumerable<string?> codes, HoleCodeLimits? limits = null) =>
         Create(codes, limits ?? HoleCodeLimits.Default, forceSparse: false);
 
-    internal static HoleCodeMatcher Create(IEnumerable<string?> codes, HoleCodeLimits limits, bool forceSparse)
+    /// <summary>
+    /// A matcher for OCR text: besides the usual normalisation, the characters OCR confuses are folded together
+    /// (<c>O</c>/<c>0</c>, <c>I</c>/<c>L</c>/<c>1</c>, <c>S</c>/<c>5</c>) and spaces
+    /// next to a hyphen are dropped (<c>HOLE - 12</c> reads as <c>HOLE-12</c>), in codes and text alike. The whole-token
+    /// rule is unchanged. Codes that fold to the same text are all reported when it is found.
+    /// </summary>
+    public static HoleCodeMatcher CreateForOcr(IEnumerable<string?> codes, HoleCodeLimits? limits = null) =>
+        Create(codes, limits ?? HoleCodeLimits.Default, forceSparse: false, ocr: true);
+
+    internal static HoleCodeMatcher Create(IEnumerable<string?> codes, HoleCodeLimits limits, bool forceSparse, bool ocr = false)
     {
         ArgumentNullException.ThrowIfNull(codes);
         var list = HoleCodeList.Prepare(codes, limits, out var error);
@@ -149,7 +178,8 @@ public sealed class HoleCodeMatcher
         return new HoleCodeMatcher(
             [.. list.Select(entry => entry.Original)],
             [.. list.Select(entry => entry.Normalized)],
-            forceSparse);
+            forceSparse,
+            ocr);
     }
 
     public HoleCodeMatch Match(string? text) => Match(text.AsSpan());
@@ -162,7 +192,7 @@ public sealed class HoleCodeMatcher
         var rented = ArrayPool<char>.Shared.Rent(text.Length + 1);
         try
         {
-            var length = HoleCodeText.Normalize(text, rented);
+            var length = _ocr ? HoleCodeText.NormalizeOcr(text, rented) : HoleCodeText.Normalize(text, rented);
             return Scan(rented.AsSpan(0, length));
         }
         finally
@@ -173,8 +203,8 @@ public sealed class HoleCodeMatcher
 
     private HoleCodeMatch Scan(ReadOnlySpan<char> text)
     {
-        var found = new bool[_codes.Length];
-        var remaining = _codes.Length;
+        var found = new bool[_codesOfPattern.Length];
+        var remaining = found.Length;
         var state = 0;
         for (var position = 0; position < text.Length; position++)
         {
@@ -201,7 +231,7 @@ public sealed class HoleCodeMatcher
             }
         }
 
-        return remaining == _codes.Length ? HoleCodeMatch.None : Collect(found);
+        return remaining == found.Length ? HoleCodeMatch.None : Collect(found);
     }
 
     private int Step(int state, int symbol)
@@ -250,14 +280,15 @@ public sealed class HoleCodeMatcher
 
     private HoleCodeMatch Collect(bool[] found)
     {
-        var codes = new List<string>();
-        for (var index = 0; index < found.Length; index++)
+        var indexes = new List<int>();
+        for (var pattern = 0; pattern < found.Length; pattern++)
         {
-            if (found[index])
-                codes.Add(_codes[index]);
+            if (found[pattern])
+                indexes.AddRange(_codesOfPattern[pattern]);
         }
 
-        return new HoleCodeMatch(codes);
+        indexes.Sort();
+        return new HoleCodeMatch([.. indexes.Select(index => _codes[index])]);
     }
 
     private int[] BuildDenseTable(int stateCount, List<(int Symbol, int Child)>[] children)

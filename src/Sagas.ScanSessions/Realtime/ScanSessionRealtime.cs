@@ -32,8 +32,8 @@ public static class ScanSessionRealtime
     public static object Progress(Guid sessionId, int processed, int total) =>
         new ProgressMessage("PROGRESS", total == 0 ? 100 : (int)(100L * processed / total), processed, total, sessionId);
 
-    public static object Match(Guid sessionId, string holeCode, string fileName, string status, string? link) =>
-        new MatchFoundMessage("MATCH_FOUND", new MatchData(holeCode, fileName, status, link), sessionId);
+    public static object Match(Guid sessionId, string holeCode, string fileName, string status, string? link, double? ocrConfidence = null) =>
+        new MatchFoundMessage("MATCH_FOUND", new MatchData(holeCode, fileName, status, link, ocrConfidence), sessionId);
 
     public static object Complete(Guid sessionId, string downloadUrl, int totalMatches, int totalProcessed) =>
         new CompleteMessage("COMPLETE", downloadUrl, totalMatches, totalProcessed, CompletedMessage, sessionId);
@@ -164,7 +164,7 @@ public sealed class ScanSessionRealtimeEvents(IRealtimeHub hub, IServiceProvider
     public Task Consume(ConsumeContext<ScanMatchFound> context)
     {
         var message = context.Message;
-        hub.Publish(ScanSessionRealtime.Topic(message.SessionId), ScanSessionRealtime.Match(message.SessionId, message.HoleCode, message.FileName, message.Status, message.Link));
+        hub.Publish(ScanSessionRealtime.Topic(message.SessionId), ScanSessionRealtime.Match(message.SessionId, message.HoleCode, message.FileName, message.Status, message.Link, message.OcrConfidence));
         return Task.CompletedTask;
     }
 
@@ -209,7 +209,9 @@ public sealed record MatchData(
     [property: JsonPropertyName("hole_code")] string HoleCode,
     [property: JsonPropertyName("file_name")] string FileName,
     [property: JsonPropertyName("status")] string Status,
-    [property: JsonPropertyName("pdf_link")] string? PdfLink);
+    [property: JsonPropertyName("pdf_link")] string? PdfLink,
+    // Added for OCR: null when the code is in the file's text layer, else the OCR confidence (0 to 1).
+    [property: JsonPropertyName("ocr_confidence")] double? OcrConfidence = null);
 
 public sealed record MatchFoundMessage(
     [property: JsonPropertyName("type")] string Type,

@@ -1,11 +1,17 @@
+using System.Globalization;
 using System.Text;
 using ClosedXML.Excel;
 using Sagas.ScanSessions.Matching;
+using Sagas.ScanSessions.Ocr;
 
 namespace Sagas.ScanSessions.Reports;
 
 /// <summary>One file's result row as the report shows it.</summary>
-public sealed record ScanReportFile(string FileName, string Status, IReadOnlyList<string> MatchedCodes, string? Link, string? Error);
+/// <param name="OcrMatches">The codes found only by OCR, with their confidence (0 to 1).</param>
+public sealed record ScanReportFile(string FileName, string Status, IReadOnlyList<string> MatchedCodes, string? Link, string? Error, IReadOnlyList<OcrCodeMatch>? OcrMatches = null)
+{
+    internal double? OcrConfidence(string code) => OcrMatches?.FirstOrDefault(m => m.Code == code)?.Confidence;
+}
 
 /// <summary>Everything the workbook shows. <see cref="TotalFiles"/> may exceed the rows when a session was cancelled.</summary>
 public sealed record ScanReport(
@@ -55,7 +61,7 @@ public sealed class ScanReportWriter(int hyperlinkRowLimit = ScanReportWriter.De
 
     private static void WriteMatches(IXLWorksheet sheet, ScanReport report, int hyperlinkRowLimit)
     {
-        Header(sheet, ("Hole Code", 22), ("File Name", 50), ("Status", 12), ("Link", 60));
+        Header(sheet, ("Hole Code", 22), ("File Name", 50), ("Status", 12), ("Link", 60), ("OCR Confidence", 16));
 
         // Codes in target-list order, files in the order given; codes a caller did not list come last.
         var filesByCode = new Dictionary<string, List<ScanReportFile>>(StringComparer.Ordinal);
@@ -90,17 +96,19 @@ public sealed class ScanReportWriter(int hyperlinkRowLimit = ScanReportWriter.De
                 Text(sheet.Cell(row, 2), file.FileName);
                 Text(sheet.Cell(row, 3), file.Status);
                 Link(sheet.Cell(row, 4), file.Link, withHyperlinks);
+                if (file.OcrConfidence(code) is { } confidence)
+                    sheet.Cell(row, 5).Value = confidence;
                 row++;
             }
         }
 
-        Finish(sheet, row - 1, 4);
+        Finish(sheet, row - 1, 5);
     }
 
     private static void WriteFiles(IXLWorksheet sheet, ScanReport report, int hyperlinkRowLimit)
     {
         var withHyperlinks = report.Files.Count <= hyperlinkRowLimit;
-        Header(sheet, ("File Name", 50), ("Status", 12), ("Matched Codes", 40), ("Link", 60), ("Error", 70));
+        Header(sheet, ("File Name", 50), ("Status", 12), ("Matched Codes", 40), ("Link", 60), ("Error", 70), ("Found by OCR", 40));
         var row = 2;
         foreach (var file in report.Files)
         {
@@ -109,10 +117,12 @@ public sealed class ScanReportWriter(int hyperlinkRowLimit = ScanReportWriter.De
             Text(sheet.Cell(row, 3), string.Join("; ", file.MatchedCodes));
             Link(sheet.Cell(row, 4), file.Link, withHyperlinks);
             Text(sheet.Cell(row, 5), file.Error);
+            if (file.OcrMatches is { Count: > 0 } ocr)
+                Text(sheet.Cell(row, 6), string.Join("; ", ocr.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Code} ({m.Confidence:0.00})"))));
             row++;
         }
 
-        Finish(sheet, row - 1, 5);
+        Finish(sheet, row - 1, 6);
     }
 
     private static void WriteSummary(IXLWorksheet sheet, ScanReport report)

@@ -46,6 +46,45 @@ public sealed class When_the_simulated_assistant_is_asked(EmbeddedApi api) : ICl
     }
 
     [Fact]
+    public async Task Should_stream_tool_calls_words_and_then_the_whole_answer_as_server_sent_events()
+    {
+        var now = DateTimeOffset.UtcNow;
+        await SeedAsync(Job(LlmJobStatus.Failed, now.AddHours(-1), "streamed: provider timeout"), Job(LlmJobStatus.Completed, now.AddHours(-2)));
+
+        using var response = await _client.AskStreamingAsync("How many LLM jobs failed in the last 7 days?");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var events = await response.AllEventsAsync();
+        var types = events.Select(e => e.Type).ToList();
+        Assert.Equal("done", types[^1]);
+        Assert.True(types.IndexOf("tool_call") < types.IndexOf("tool_result"), string.Join(",", types));
+        Assert.True(types.LastIndexOf("tool_result") < types.IndexOf("token"), string.Join(",", types));
+        Assert.True(types.Count(t => t == "token") > 1, "the answer arrives in pieces");
+
+        var calls = events.Where(e => e.Type == "tool_call").Select(e => e.Data).ToList();
+        Assert.Equal(new[] { "count_llm_jobs", "recent_failures" }, calls.Select(c => c.GetProperty("name").GetString()).ToArray());
+        var results = events.Where(e => e.Type == "tool_result").Select(e => e.Data).ToList();
+        Assert.Equal(calls.Select(c => c.GetProperty("id").GetString()), results.Select(r => r.GetProperty("id").GetString()));
+
+        var done = events[^1].Data;
+        var written = string.Concat(events.Where(e => e.Type == "token").Select(e => e.Data.GetProperty("text").GetString()));
+        Assert.Equal(done.GetProperty("answer").GetString(), written);
+        Assert.Contains("streamed: provider timeout", written, StringComparison.Ordinal);
+        Assert.Equal(2, done.GetProperty("toolCalls").GetArrayLength());
+        Assert.True(done.GetProperty("simulated").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Should_answer_a_bad_question_with_problem_details_even_when_a_stream_is_asked_for()
+    {
+        using var response = await _client.AskStreamingAsync("   ");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task Should_say_what_it_can_answer_when_no_tool_fits()
     {
         var answer = await AskAsync("What is the weather like?");
@@ -66,10 +105,12 @@ public sealed class When_the_simulated_assistant_is_asked(EmbeddedApi api) : ICl
         await AssertPromptProblemAsync(response);
     }
 
-    [Fact]
-    public async Task Should_refuse_a_huge_prompt_with_problem_details_naming_the_field()
+    [Theory]
+    [InlineData(4_001)]
+    [InlineData(100 * 1024)]
+    public async Task Should_refuse_a_huge_prompt_with_problem_details_naming_the_field(int characters)
     {
-        using var response = await _client.PostAsJsonAsync("/ai/ask", new { prompt = new string('x', 4_001) });
+        using var response = await _client.PostAsJsonAsync("/ai/ask", new { prompt = new string('x', characters) });
 
         await AssertPromptProblemAsync(response);
     }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Sagas.Api.Assistant;
@@ -123,7 +124,7 @@ public sealed class When_the_provider_fails
         var log = new ListLogger();
         var failing = new ProviderFailureChatClient(
             new ScriptedChatClient(_ => throw new HttpRequestException("account acct_42 over quota")), "scripted",
-            exception => exception is HttpRequestException ? "The language model could not be reached." : null, log);
+            exception => exception is HttpRequestException ? ProviderFailure.Unreachable : null, log);
 
         var unavailable = await Assert.ThrowsAsync<AssistantUnavailableException>(() =>
             AssistantLoops.Around(failing, new AssistantOptions(), FakeTool.Counting("count_jobs")).AskAsync("anything", CancellationToken.None));
@@ -136,7 +137,7 @@ public sealed class When_the_provider_fails
     public async Task Should_say_so_when_a_stream_breaks_too()
     {
         var failing = new ProviderFailureChatClient(
-            new ScriptedChatClient(_ => throw new HttpRequestException("reset")), "scripted", _ => "The language model could not be reached.", new ListLogger());
+            new ScriptedChatClient(_ => throw new HttpRequestException("reset")), "scripted", _ => ProviderFailure.Unreachable, new ListLogger());
 
         await Assert.ThrowsAsync<AssistantUnavailableException>(async () =>
         {
@@ -152,5 +153,109 @@ public sealed class When_the_provider_fails
             new ScriptedChatClient(_ => throw new InvalidOperationException("a bug of ours")), "scripted", _ => null, new ListLogger());
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => failing.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")]));
+    }
+}
+
+public sealed class When_a_question_spends_its_budget
+{
+    private static ChatResponse WithUsage(ChatResponse response)
+    {
+        response.Usage = new UsageDetails { InputTokenCount = 1200, OutputTokenCount = 80 };
+        return response;
+    }
+
+    [Fact]
+    public async Task Should_stop_with_a_partial_answer_once_its_tokens_are_spent_and_price_what_was_used()
+    {
+        var model = new ScriptedChatClient(turn => WithUsage(ScriptedChatClient.Calls(ScriptedChatClient.Call($"t{turn}", "count_jobs", """{"period":"all"}"""))));
+        var options = new AssistantOptions { MaxToolRounds = 10, MaxTokensPerQuestion = 2_000, Price = { InputPerMillion = 3m, OutputPerMillion = 15m } };
+
+        var answer = await AssistantLoops.Around(model, options, FakeTool.Counting("count_jobs")).AskAsync("Count forever", CancellationToken.None);
+
+        // Two turns (1,280 tokens each): the third would start past 2,000, so the model is not asked again.
+        Assert.Equal(2, model.Requests.Count);
+        Assert.False(answer.Complete);
+        Assert.Equal("tokens", answer.StoppedBy);
+        Assert.Contains("budget of 2,000 tokens", answer.Answer, StringComparison.Ordinal);
+        Assert.Equal(2, answer.ToolCalls.Count);
+        Assert.All(answer.ToolCalls, call => Assert.Null(call.Error));
+        Assert.Equal(new AssistantUsage(2400, 160, 0.0096m), answer.Usage);
+    }
+
+    [Fact]
+    public async Task Should_stop_once_its_tool_calls_are_spent()
+    {
+        var model = new ScriptedChatClient(turn => ScriptedChatClient.Calls(
+            ScriptedChatClient.Call($"a{turn}", "count_jobs"), ScriptedChatClient.Call($"b{turn}", "count_jobs"), ScriptedChatClient.Call($"c{turn}", "count_jobs")));
+        var options = new AssistantOptions { MaxToolRounds = 10, MaxToolCallsPerQuestion = 4 };
+
+        var answer = await AssistantLoops.Around(model, options, FakeTool.Counting("count_jobs")).AskAsync("Count forever", CancellationToken.None);
+
+        Assert.Equal(2, model.Requests.Count);
+        Assert.Equal("tool_calls", answer.StoppedBy);
+        Assert.False(answer.Complete);
+        Assert.Equal(6, answer.ToolCalls.Count);
+        Assert.Equal(4, answer.ToolCalls.Count(c => c.Error is null));
+        Assert.Equal("The question's 4 tool calls are spent; this one was not run.", answer.ToolCalls[^1].Error);
+        Assert.Null(answer.Usage!.CostUsd);
+    }
+
+    [Fact]
+    public async Task Should_answer_with_the_tool_results_so_far_when_a_model_that_never_answers_runs_out_its_time()
+    {
+        var model = new HangingOnSecondTurn();
+        var options = new AssistantOptions { MaxTimePerQuestion = TimeSpan.FromSeconds(1) };
+
+        var answer = await AssistantLoops.Around(model, options, FakeTool.Counting("count_jobs")).AskAsync("Count the jobs", CancellationToken.None);
+
+        Assert.False(answer.Complete);
+        Assert.Equal("seconds", answer.StoppedBy);
+        Assert.Contains("ran out of its time budget (1 s)", answer.Answer, StringComparison.Ordinal);
+        var call = Assert.Single(answer.ToolCalls);
+        Assert.Equal(3, call.Result!.Value.GetProperty("totalCount").GetInt32());
+    }
+
+    [Fact]
+    public async Task Should_end_a_stream_that_runs_out_of_time_with_a_partial_answer()
+    {
+        var model = new HangingOnSecondTurn();
+        var options = new AssistantOptions { MaxTimePerQuestion = TimeSpan.FromSeconds(1) };
+
+        var events = new List<AssistantStreamEvent>();
+        await foreach (var e in AssistantLoops.Around(model, options, FakeTool.Counting("count_jobs")).StreamAsync("Count the jobs", CancellationToken.None))
+            events.Add(e);
+
+        Assert.Equal(new[] { "tool_call", "tool_result", "done" }, events.Select(e => e.Type).ToArray());
+        var done = Assert.IsType<AskResponse>(events[^1].Data);
+        Assert.Equal("seconds", done.StoppedBy);
+        Assert.Single(done.ToolCalls);
+    }
+
+    /// <summary>Calls a tool, then never answers: a provider that hangs.</summary>
+    private sealed class HangingOnSecondTurn : IChatClient
+    {
+        private int _turns;
+
+        public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Increment(ref _turns) == 1)
+                return ScriptedChatClient.Calls(ScriptedChatClient.Call("t1", "count_jobs"));
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            throw new InvalidOperationException("unreachable");
+        }
+
+        public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+            IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            var response = await GetResponseAsync(messages, options, cancellationToken);
+            foreach (var update in response.ToChatResponseUpdates())
+                yield return update;
+        }
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
     }
 }

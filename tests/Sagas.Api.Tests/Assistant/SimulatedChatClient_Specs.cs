@@ -20,7 +20,7 @@ public sealed class When_the_simulated_model_runs_behind_the_tool_loop
         Assert.Equal("count_jobs", call.Name);
         Assert.Equal("today", call.Arguments.GetProperty("period").GetString());
         Assert.Empty(_sessions.Received);
-        Assert.Equal(SimulatedChatClient.Label + """ count_jobs says {"Subject":"count_jobs","TotalCount":3}.""", answer.Answer);
+        Assert.Equal(SimulatedChatClient.Label + "\n\n- " + """count_jobs says {"Subject":"count_jobs","TotalCount":3}.""", answer.Answer);
     }
 
     [Fact]

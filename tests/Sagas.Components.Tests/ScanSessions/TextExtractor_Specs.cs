@@ -179,9 +179,9 @@ public class When_extracting_plain_text
     }
 
     [Theory]
-    [InlineData("image.png", new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 13, 10, 26, 10 }, "Unsupported file type (.png): only PDF, plain text (.txt, .csv, .log, .json, .xml), .docx and .xlsx are scanned.")]
-    [InlineData("binary.txt", new byte[] { 1, 2, 0, 0, 5, 6 }, "Unsupported file type (.txt): only PDF, plain text (.txt, .csv, .log, .json, .xml), .docx and .xlsx are scanned.")]
-    [InlineData("noext", new byte[] { 0, 0, 0, 1 }, "Unsupported file type: only PDF, plain text (.txt, .csv, .log, .json, .xml), .docx and .xlsx are scanned.")]
+    [InlineData("image.gif", new byte[] { (byte)'G', (byte)'I', (byte)'F', (byte)'8', (byte)'9', (byte)'a' }, "Unsupported file type (.gif): only PDF, plain text (.txt, .csv, .log, .json, .xml), .docx, .xlsx and PNG, JPEG or TIFF images (OCR) are scanned.")]
+    [InlineData("binary.txt", new byte[] { 1, 2, 0, 0, 5, 6 }, "Unsupported file type (.txt): only PDF, plain text (.txt, .csv, .log, .json, .xml), .docx, .xlsx and PNG, JPEG or TIFF images (OCR) are scanned.")]
+    [InlineData("noext", new byte[] { 0, 0, 0, 1 }, "Unsupported file type: only PDF, plain text (.txt, .csv, .log, .json, .xml), .docx, .xlsx and PNG, JPEG or TIFF images (OCR) are scanned.")]
     public void Should_refuse_binary_content(string name, byte[] content, string message)
     {
         var result = _extractor.Extract(name, content);

@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Sagas.Integration.Tests.Persistence.TestSagas;
+using Sagas.Messaging.SagaHistory;
 using Sagas.Messaging.SagaRepository;
 using Sagas.Persistence;
 
@@ -34,12 +35,14 @@ public sealed class SagaTestHost : IAsyncDisposable
     public ISagaStateMachineTestHarness<CounterStateMachine, CounterState> Counter =>
         Harness.GetSagaStateMachineHarness<CounterStateMachine, CounterState>();
 
-    public static Task<SagaTestHost> StartAsync(string postgresConnectionString, SagaConcurrencyMode mode, CounterEndpointSettings? settings = null) =>
-        StartAsync(options => options.UseNpgsql(postgresConnectionString), mode, settings);
+    public static Task<SagaTestHost> StartAsync(string postgresConnectionString, SagaConcurrencyMode mode, CounterEndpointSettings? settings = null, SagaHistoryOptions? history = null) =>
+        StartAsync(options => options.UseNpgsql(postgresConnectionString), mode, settings, history);
 
-    public static async Task<SagaTestHost> StartAsync(Action<DbContextOptionsBuilder> useDatabase, SagaConcurrencyMode mode, CounterEndpointSettings? settings = null)
+    public static async Task<SagaTestHost> StartAsync(Action<DbContextOptionsBuilder> useDatabase, SagaConcurrencyMode mode, CounterEndpointSettings? settings = null, SagaHistoryOptions? history = null)
     {
         var services = new ServiceCollection();
+        if (history is not null)
+            services.AddSingleton(history);
         services.AddDbContext<PersistenceTestDbContext>(options => useDatabase(options.UseSnakeCaseNamingConvention()));
         services.AddSingleton(settings ?? new CounterEndpointSettings());
         var errorQueue = new ErrorQueueLog();
@@ -61,6 +64,7 @@ public sealed class SagaTestHost : IAsyncDisposable
                     e.ConfigureConsumeTopology = false;
                     e.Handler<IncrementCounter>(errorQueue.Record);
                     e.Handler<NudgeOrFault>(errorQueue.Record);
+                    e.Handler<ExplodeCounter>(errorQueue.Record);
                     e.Handler<TouchUnmapped>(errorQueue.Record);
                 });
                 cfg.ConfigureEndpoints(context);
@@ -87,6 +91,35 @@ public sealed class SagaTestHost : IAsyncDisposable
     {
         var endpoint = await Harness.Bus.GetSendEndpoint(new Uri("queue:" + CounterStateDefinition.QueueName));
         await endpoint.Send(message);
+    }
+
+    /// <summary>Sends with the given message id: a second send with the same id is what a redelivery looks like.</summary>
+    public async Task SendAsync<T>(T message, Guid messageId)
+        where T : class
+    {
+        var endpoint = await Harness.Bus.GetSendEndpoint(new Uri("queue:" + CounterStateDefinition.QueueName));
+        await endpoint.Send(message, context => context.MessageId = messageId);
+    }
+
+    /// <summary>The instance's history rows, in the order they were written.</summary>
+    public async Task<List<SagaHistoryEntry>> HistoryAsync(Guid id)
+    {
+        await using var scope = _provider.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PersistenceTestDbContext>();
+        return await db.Set<SagaHistoryEntry>().AsNoTracking().Where(e => e.CorrelationId == id).OrderBy(e => e.Id).ToListAsync();
+    }
+
+    /// <summary>Polls the instance's history until <paramref name="condition"/> holds or the deadline passes; returns the last read.</summary>
+    public async Task<List<SagaHistoryEntry>> WaitForHistoryAsync(Guid id, Func<List<SagaHistoryEntry>, bool> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            var rows = await HistoryAsync(id);
+            if (condition(rows) || DateTime.UtcNow > deadline)
+                return rows;
+            await Task.Delay(50);
+        }
     }
 
     /// <summary>The stored row, read on a fresh context (never the repository's).</summary>

@@ -10,6 +10,7 @@ using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.StateMachines;
 using Sagas.Messaging.FailedMessages;
 using Sagas.Messaging.Retention;
+using Sagas.Messaging.SagaHistory;
 using Sagas.Modules;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.StateMachines;
@@ -53,6 +54,25 @@ public abstract class RetentionSpecs : IDisposable
         Assert.False(await ExistsAsync<FailedMessage>(services, m => m.Id == old));
         Assert.True(await ExistsAsync<FailedMessage>(services, m => m.Id == recent));
         Assert.Contains(outcomes, o => o.Rule == FailedMessagesRetention.Name && o.Deleted >= 1 && o.Finished);
+    }
+
+    protected async Task HistoryOfInstancesQuietForTheWholePeriodIsDeleted()
+    {
+        await using var services = await StartAsync(("Retention:BatchSize", "2"));
+        // Quiet for 100 days (three instances, so batches of two take two rounds); quiet for 80; old but with a recent event.
+        var quiet = new List<Guid>();
+        for (var i = 0; i < 3; i++)
+            quiet.Add(await AddHistoryAsync(services, Guid.NewGuid(), DaysAgo(120), DaysAgo(100)));
+        var recent = await AddHistoryAsync(services, Guid.NewGuid(), DaysAgo(85), DaysAgo(80));
+        var stillGoing = await AddHistoryAsync(services, Guid.NewGuid(), DaysAgo(200), DaysAgo(150), DaysAgo(1));
+
+        var outcomes = await RunAsync(services);
+
+        Assert.Equal(0, await CountAsync<SagaHistoryEntry>(services, e => quiet.Contains(e.CorrelationId)));
+        Assert.Equal(2, await CountAsync<SagaHistoryEntry>(services, e => e.CorrelationId == recent));
+        Assert.Equal(3, await CountAsync<SagaHistoryEntry>(services, e => e.CorrelationId == stillGoing));
+        var outcome = Assert.Single(outcomes, o => o.Rule == SagaHistoryRetention.Name);
+        Assert.Equal((6L, true), (outcome.Deleted, outcome.Finished));
     }
 
     protected async Task EachBatchIsBoundedAndTheRunGoesOnUntilNothingIsDue()
@@ -382,6 +402,24 @@ public abstract class RetentionSpecs : IDisposable
         return id;
     }
 
+    private static async Task<Guid> AddHistoryAsync(IServiceProvider services, Guid id, params DateTimeOffset[] times)
+    {
+        await using var db = NewContext(services);
+        var sequence = 0;
+        foreach (var at in times)
+        {
+            sequence++;
+            db.Add(new SagaHistoryEntry
+            {
+                Saga = "CounterState", CorrelationId = id, Sequence = sequence, Event = "Ticked", MessageId = Guid.NewGuid(),
+                StateBefore = "Active", StateAfter = "Active", At = at,
+            });
+        }
+
+        await db.SaveChangesAsync();
+        return id;
+    }
+
     private static async Task<Guid> AddJobAsync(IServiceProvider services, string status, DateTimeOffset? finished, int items, int batches, DateTimeOffset? created = null)
     {
         var id = Guid.NewGuid();
@@ -424,6 +462,9 @@ public sealed class When_retention_runs_on_postgresql : RetentionSpecs, IClassFi
 
     [ServerFact(postgres: true, rabbitMq: false)]
     public Task Should_delete_in_bounded_batches_until_nothing_is_due() => EachBatchIsBoundedAndTheRunGoesOnUntilNothingIsDue();
+
+    [ServerFact(postgres: true, rabbitMq: false)]
+    public Task Should_delete_the_history_of_instances_quiet_for_the_whole_period_only() => HistoryOfInstancesQuietForTheWholePeriodIsDeleted();
 
     [ServerFact(postgres: true, rabbitMq: false)]
     public Task Should_keep_what_a_disabled_or_lengthened_rule_covers() => ARuleSwitchedOffOrLengthenedKeepsWhatItWouldHaveDeleted();
@@ -471,6 +512,9 @@ public sealed class When_retention_runs_on_sqlite : RetentionSpecs
 
     [Fact]
     public Task Should_delete_in_bounded_batches_until_nothing_is_due() => EachBatchIsBoundedAndTheRunGoesOnUntilNothingIsDue();
+
+    [Fact]
+    public Task Should_delete_the_history_of_instances_quiet_for_the_whole_period_only() => HistoryOfInstancesQuietForTheWholePeriodIsDeleted();
 
     [Fact]
     public Task Should_keep_what_a_disabled_or_lengthened_rule_covers() => ARuleSwitchedOffOrLengthenedKeepsWhatItWouldHaveDeleted();

@@ -76,3 +76,45 @@ export async function download(path, fallbackName) {
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
+
+/**
+ * A POST answered as server-sent events: each event goes to onEvent(type, data) as it arrives. A refused request
+ * (any non-2xx, ProblemDetails) throws ApiError like api() does, before any event.
+ */
+export async function streamApi(path, { json, onEvent, signal }) {
+  const headers = { Accept: 'text/event-stream', 'Content-Type': 'application/json', ...authHeaders() };
+  let response;
+  try {
+    response = await fetch(path, { method: 'POST', headers, body: JSON.stringify(json), signal });
+  } catch (error) {
+    if (error.name === 'AbortError') throw error;
+    throw new ApiError(0, { title: 'The API could not be reached', detail: `POST ${path}: ${error.message}` });
+  }
+  if (!response.ok) {
+    let problem;
+    try { problem = await response.json(); } catch { problem = { title: response.statusText || `HTTP ${response.status}` }; }
+    problem.status ??= response.status;
+    if (response.status === 401) window.dispatchEvent(new CustomEvent('sagas:unauthorized'));
+    throw new ApiError(response.status, problem);
+  }
+
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value.replace(/\r\n?/g, '\n');
+    let end;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let type = 'message';
+      const data = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) type = line.slice(6).trim();
+        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+      }
+      if (data.length) onEvent(type, JSON.parse(data.join('\n')));
+    }
+  }
+}

@@ -27,3 +27,6 @@ public sealed record CounterWasMissing(Guid CounterId);
 public sealed record ResetGroup(string Group);
 
 public sealed record TouchUnmapped(Guid Id);
+
+/// <summary>The behaviour throws: nothing of the attempt may persist but its fault in the history.</summary>
+public sealed record ExplodeCounter(Guid CounterId);

@@ -21,6 +21,7 @@ public sealed class CounterStateMachine : MassTransitStateMachine<CounterState>
             x.ReadOnly = true;
         });
         Event(() => Finished, x => x.CorrelateById(context => context.Message.CounterId));
+        Event(() => Exploded, x => x.CorrelateById(context => context.Message.CounterId));
         Event(() => NudgedOrDiscarded, x =>
         {
             x.CorrelateById(context => context.Message.CounterId);
@@ -71,6 +72,9 @@ public sealed class CounterStateMachine : MassTransitStateMachine<CounterState>
                 context.Saga.Count = 0;
                 context.Saga.Resets++;
             }),
+            When(Exploded)
+                .Then(context => context.Saga.Count = -1)
+                .Then(_ => throw new InvalidOperationException("The counter exploded.")),
             When(Finished).Finalize());
 
         SetCompletedWhenFinalized();
@@ -85,6 +89,8 @@ public sealed class CounterStateMachine : MassTransitStateMachine<CounterState>
     public Event<PeekCounter> Peeked { get; private set; } = null!;
 
     public Event<FinishCounter> Finished { get; private set; } = null!;
+
+    public Event<ExplodeCounter> Exploded { get; private set; } = null!;
 
     public Event<NudgeOrDiscard> NudgedOrDiscarded { get; private set; } = null!;
 

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Sagas.Messaging.SagaHistory;
 using Sagas.Messaging.SagaRepository;
 
 namespace Sagas.Integration.Tests.Persistence.TestSagas;
@@ -7,7 +8,12 @@ namespace Sagas.Integration.Tests.Persistence.TestSagas;
 /// <summary>The tests' own model: test sagas never enter the production <c>SagasDbContext</c>.</summary>
 public sealed class PersistenceTestDbContext(DbContextOptions<PersistenceTestDbContext> options) : DbContext(options)
 {
-    protected override void OnModelCreating(ModelBuilder modelBuilder) => modelBuilder.ApplyConfiguration(new CounterStateMap());
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.ApplyConfiguration(new CounterStateMap());
+        // The run history, as the production model has it: every repository spec also records history.
+        modelBuilder.ApplyConfiguration(new SagaHistoryMapping());
+    }
 }
 
 public sealed class CounterStateMap : SagaStateMap<CounterState>

@@ -1,5 +1,6 @@
-import { api } from '../api.js';
+import { streamApi } from '../api.js';
 import { el, replace, problemBox } from '../ui.js';
+import { renderMarkdown } from '../markdown.js';
 
 export const title = 'Assistant';
 
@@ -11,19 +12,8 @@ export function render(main) {
     event.preventDefault();
     const button = form.querySelector('button');
     button.disabled = true;
-    replace(answerArea, el('p', {}, 'Thinking…'));
-    try {
-      const reply = await api('/ai/ask', { method: 'POST', json: { prompt: question.value } });
-      replace(answerArea,
-        el('div.answer', { 'data-testid': 'assistant-text' }, reply.answer ?? ''),
-        el('p.hint', {}, reply.simulated ? 'Simulated assistant (no language model configured): the answer is composed from the tool results.' : `Model ${reply.model}`,
-          reply.rounds ? ` · ${reply.rounds} round${reply.rounds === 1 ? '' : 's'}` : ''),
-        toolCalls(reply.toolCalls ?? []));
-    } catch (error) {
-      replace(answerArea, problemBox(error));
-    } finally {
-      button.disabled = false;
-    }
+    await ask(answerArea, question.value);
+    button.disabled = false;
   } },
   el('label', {}, 'Ask about jobs, scan sessions, analyses, costs and brand visibility', question),
   el('button', { type: 'submit' }, 'Ask'));
@@ -32,6 +22,45 @@ export function render(main) {
     el('h1', {}, 'Assistant'),
     el('section.card', {}, el('p.hint', {}, 'The assistant answers from this system\'s own data through read-only tools; every tool it called is listed under its answer.'), form),
     el('section.card', {}, answerArea));
+}
+
+/** Streams the answer: tool calls appear as the model makes them, the text renders as it is written. */
+async function ask(answerArea, prompt) {
+  const status = el('div.hint', { 'data-testid': 'assistant-status' }, 'Thinking…');
+  const text = el('div.answer.markdown', { 'data-testid': 'assistant-text' });
+  const live = el('div', { 'data-testid': 'assistant-live-calls' });
+  replace(answerArea, status, text, live);
+  const running = new Map();
+  let written = '';
+
+  try {
+    await streamApi('/ai/ask', { json: { prompt }, onEvent(type, data) {
+      if (type === 'tool_call') {
+        status.textContent = `Calling ${data.name}…`;
+        const item = el('p.hint', {}, el('code', {}, data.name), ' ', el('small', {}, JSON.stringify(data.arguments ?? {})), ' · running');
+        running.set(data.id, item);
+        live.append(item);
+      } else if (type === 'tool_result') {
+        const item = running.get(data.id);
+        if (item) item.lastChild.textContent = data.error ? ` · ${data.error}` : ' · done';
+      } else if (type === 'token') {
+        written += data.text;
+        status.textContent = 'Writing…';
+        replace(text, renderMarkdown(written));
+      } else if (type === 'done') {
+        replace(text, renderMarkdown(data.answer ?? ''));
+        replace(status, data.simulated ? 'Simulated assistant (no language model configured): the answer is composed from the tool results.' : `Model ${data.model}`,
+          data.rounds ? ` · ${data.rounds} round${data.rounds === 1 ? '' : 's'}` : '');
+        replace(live, toolCalls(data.toolCalls ?? []));
+      } else if (type === 'error') {
+        // What was written before the failure stays, marked as incomplete.
+        replace(text, renderMarkdown(data.partialAnswer ?? written));
+        replace(status, problemBox({ problem: { title: data.title, detail: data.detail, status: data.status } }));
+      }
+    } });
+  } catch (error) {
+    replace(answerArea, problemBox(error));
+  }
 }
 
 function toolCalls(calls) {
