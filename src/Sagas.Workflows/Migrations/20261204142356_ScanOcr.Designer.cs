@@ -240,6 +240,9 @@ namespace Sagas.Workflows.Migrations
                     b.HasIndex("FinishedAt")
                         .HasDatabaseName("ix_llm_jobs_finished_at");
 
+                    b.HasIndex("Status", "CreatedAt")
+                        .HasDatabaseName("ix_llm_jobs_status_created_at");
+
                     b.HasIndex("Status", "NextPollAt")
                         .HasDatabaseName("ix_llm_jobs_status_next_poll_at");
 
@@ -601,6 +604,95 @@ namespace Sagas.Workflows.Migrations
                     b.ToTable("outbox_messages", (string)null);
                 });
 
+            modelBuilder.Entity("Sagas.Messaging.SagaHistory.SagaHistoryEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("at");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<Guid>("CorrelationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("correlation_id");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("event");
+
+                    b.Property<string>("FaultMessage")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("fault_message");
+
+                    b.Property<string>("FaultType")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("fault_type");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("kind");
+
+                    b.Property<Guid?>("MessageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("message_id");
+
+                    b.Property<string>("MessageType")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("message_type");
+
+                    b.Property<string>("Saga")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("saga");
+
+                    b.Property<int?>("Sequence")
+                        .HasColumnType("integer")
+                        .HasColumnName("sequence");
+
+                    b.Property<string>("StateAfter")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("state_after");
+
+                    b.Property<string>("StateBefore")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("state_before");
+
+                    b.HasKey("Id")
+                        .HasName("pk_saga_history");
+
+                    b.HasIndex("At")
+                        .HasDatabaseName("ix_saga_history_at");
+
+                    b.HasIndex("CorrelationId", "Sequence")
+                        .IsUnique()
+                        .HasDatabaseName("ix_saga_history_correlation_id_sequence");
+
+                    b.HasIndex("CorrelationId", "MessageId", "Kind", "Event")
+                        .IsUnique()
+                        .HasDatabaseName("ix_saga_history_correlation_id_message_id_kind_event");
+
+                    b.ToTable("saga_history", (string)null);
+                });
+
             modelBuilder.Entity("Sagas.Notifications.Webhooks.WebhookDelivery", b =>
                 {
                     b.Property<string>("WebhookId")
@@ -699,6 +791,12 @@ namespace Sagas.Workflows.Migrations
 
                     b.HasKey("Id")
                         .HasName("pk_analysis_jobs");
+
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_analysis_jobs_created_at");
+
+                    b.HasIndex("ProjectId", "CreatedAt")
+                        .HasDatabaseName("ix_analysis_jobs_project_id_created_at");
 
                     b.HasIndex("RunId", "PromptId")
                         .IsUnique()
