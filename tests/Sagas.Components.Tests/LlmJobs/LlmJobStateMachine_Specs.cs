@@ -1,3 +1,4 @@
+using Sagas.Components.Tests.Infrastructure;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -56,7 +57,8 @@ public sealed class LlmJobSagaHarness : IAsyncDisposable
     public async Task<LlmJobFinished> FinishedEventAsync()
     {
         Assert.True(await Harness.Published.Any<LlmJobFinished>(x => x.Context.Message.JobId == JobId));
-        return Harness.Published.Select<LlmJobFinished>(x => x.Context.Message.JobId == JobId).Single().Context.Message;
+        await Harness.SettleAsync();
+        return Harness.Published.Now<LlmJobFinished>(x => x.Context.Message.JobId == JobId).Single().Context.Message;
     }
 
     public async ValueTask DisposeAsync()
@@ -103,8 +105,9 @@ public sealed class When_an_llm_job_is_accepted
 
         await test.AcceptAsync();
 
-        Assert.True(await test.Saga.Consumed.Any<LlmJobAccepted>(x => x.Context.Message.JobId == test.JobId && x != test.Saga.Consumed.Select<LlmJobAccepted>().First()));
-        Assert.Single(test.Harness.Published.Select<StartLlmJobItems>(x => x.Context.Message.JobId == test.JobId));
+        Assert.True(await test.Saga.Consumed.Any<LlmJobAccepted>(x => x.Context.Message.JobId == test.JobId && x != test.Saga.Consumed.Now<LlmJobAccepted>().First()));
+        await test.Harness.SettleAsync();
+        Assert.Single(test.Harness.Published.Now<StartLlmJobItems>(x => x.Context.Message.JobId == test.JobId));
         Assert.True(await test.IsInAsync(test.Machine.Queued));
     }
 }
@@ -168,9 +171,10 @@ public sealed class When_every_item_of_an_llm_job_is_finished
 
         await test.FinishAsync(succeeded: 3, failed: 0);
 
-        Assert.True(await test.Harness.Consumed.Any<LlmJobItemsFinished>(x => test.Harness.Consumed.Select<LlmJobItemsFinished>().Count() == 2));
+        Assert.True(await test.Harness.Consumed.Any<LlmJobItemsFinished>(x => test.Harness.Consumed.Now<LlmJobItemsFinished>().Count() == 2));
         Assert.True(await test.IsInAsync(test.Machine.Completed));
-        Assert.Single(test.Harness.Published.Select<LlmJobFinished>(x => x.Context.Message.JobId == test.JobId));
+        await test.Harness.SettleAsync();
+        Assert.Single(test.Harness.Published.Now<LlmJobFinished>(x => x.Context.Message.JobId == test.JobId));
     }
 }
 

@@ -1,3 +1,4 @@
+using Sagas.Components.Tests.Infrastructure;
 using MassTransit;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Integration.Tests.Persistence.TestSagas;
@@ -31,7 +32,8 @@ public abstract class ConcurrentIncrements(PostgresDatabase database)
             ids,
             rows => rows.Sum(r => r.Count) + host.CountInErrorQueue<IncrementCounter>(m => ids.Contains(m.CounterId)) == Instances * EventsPerInstance,
             TimeSpan.FromSeconds(120));
-        var published = host.Harness.Published.Select<CounterIncremented>().Select(x => x.Context.Message).Where(m => ids.Contains(m.CounterId)).ToList();
+        await host.Harness.SettleAsync();
+        var published = host.Harness.Published.Now<CounterIncremented>().Select(x => x.Context.Message).Where(m => ids.Contains(m.CounterId)).ToList();
         return (rows, published);
     }
 }
