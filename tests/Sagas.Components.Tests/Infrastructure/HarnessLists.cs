@@ -24,6 +24,10 @@ internal static class HarnessLists
         where T : class =>
         [.. list.Select(filter ?? (_ => true), NoWait)];
 
+    public static IEnumerable<ISentMessage<T>> Now<T>(this ISentMessageList list, FilterDelegate<ISentMessage<T>>? filter = null)
+        where T : class =>
+        [.. list.Select(filter ?? (_ => true), NoWait)];
+
     /// <summary>Until the harness sees no activity (or its test timeout passes): what the blocking Select waited for.</summary>
     public static Task SettleAsync(this ITestHarness harness) =>
         Task.WhenAny(harness.InactivityTask, Task.Delay(harness.TestTimeout));

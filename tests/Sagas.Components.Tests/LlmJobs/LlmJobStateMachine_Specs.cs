@@ -1,7 +1,7 @@
-using Sagas.Components.Tests.Infrastructure;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Sagas.Components.Tests.Infrastructure;
 using Sagas.Contracts.LlmJobs;
 using Sagas.LlmJobs.StateMachines;
 
@@ -53,6 +53,16 @@ public sealed class LlmJobSagaHarness : IAsyncDisposable
         Harness.Bus.Publish(new LlmJobItemsFinished(JobId, succeeded + failed + cancelled, succeeded, failed, cancelled, status));
 
     public async Task<bool> IsInAsync(State state) => await Saga.Exists(JobId, _ => state) is not null;
+
+    public async Task DeadlineScheduledAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!Harness.Sent.Now<LlmJobDeadlineReached>(x => x.Context.Message.JobId == JobId).Any())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the job's deadline was not scheduled within 30 s");
+            await Task.Delay(20);
+        }
+    }
 
     public async Task<LlmJobFinished> FinishedEventAsync()
     {
@@ -255,6 +265,9 @@ public sealed class When_an_llm_job_reaches_its_deadline
         await test.Harness.Bus.Publish(new LlmJobStarted(test.JobId, 3, 0));
         Assert.True(await test.IsInAsync(test.Machine.Running));
 
+        // The deadline leaves after the saga's step (its outbox), so the saga can show Running before the delay provider
+        // holds it; advancing the clock before that would fire nothing (seen once on a machine at load 14).
+        await test.DeadlineScheduledAsync();
         await test.Harness.Scope.ServiceProvider.GetRequiredService<MassTransit.InMemoryTransport.IInMemoryDelayProvider>().Advance(TimeSpan.FromHours(24));
 
         Assert.True(await test.IsInAsync(test.Machine.Stopping));

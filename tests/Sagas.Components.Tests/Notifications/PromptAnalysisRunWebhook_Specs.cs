@@ -1,6 +1,6 @@
-using Sagas.Components.Tests.Infrastructure;
 using System.Text.Json;
 using MassTransit.Testing;
+using Sagas.Components.Tests.Infrastructure;
 using Sagas.Contracts.Notifications;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.PromptAnalyses.Webhooks;

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using MassTransit;
 using MassTransit.Testing;
 using Sagas.Components.Tests.Infrastructure;

@@ -1,10 +1,10 @@
-using Sagas.Components.Tests.Infrastructure;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Sagas.Components.Tests.Infrastructure;
 using Sagas.Components.Tests.PromptAnalyses.Calls;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Core.Http;

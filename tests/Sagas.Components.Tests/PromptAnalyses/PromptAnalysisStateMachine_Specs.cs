@@ -1,7 +1,7 @@
-using Sagas.Components.Tests.Infrastructure;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Sagas.Components.Tests.Infrastructure;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.PromptAnalyses.Data;
 using Sagas.PromptAnalyses.StateMachines;

@@ -1,5 +1,5 @@
-using Sagas.Components.Tests.Infrastructure;
 using MassTransit;
+using Sagas.Components.Tests.Infrastructure;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Integration.Tests.Persistence.TestSagas;
 using Sagas.Persistence;

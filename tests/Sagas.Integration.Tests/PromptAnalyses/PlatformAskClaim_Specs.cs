@@ -1,9 +1,9 @@
-using Sagas.Components.Tests.Infrastructure;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Sagas.Components.Tests.Infrastructure;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Core.Http;
 using Sagas.Integration.Tests.Infrastructure;
