@@ -60,3 +60,13 @@ public sealed record AssistantToolCallFinished(string Id, JsonElement? Result, s
 
 /// <summary>The stream ended early: what the JSON route would answer with <see cref="Status"/>, and the words written before.</summary>
 public sealed record AssistantStreamError(int Status, string Title, string Detail, string PartialAnswer);
+
+/// <summary>One recorded question (<c>assistant_questions</c>), as <c>GET /api/assistant/questions</c> lists it.</summary>
+public sealed record AssistantQuestionView(
+    Guid Id, DateTimeOffset AskedAt, string Provider, string Model, bool Streamed, string Outcome, string? StoppedBy,
+    long InputTokens, long OutputTokens, decimal? CostUsd, int ToolCalls, int Rounds, int PromptCharacters, int ExecutionTimeMs, string? Error)
+{
+    public static AssistantQuestionView From(Sagas.Modules.Assistant.AssistantQuestion q) => new(
+        q.Id, q.AskedAt, q.Provider, q.Model, q.Streamed, q.Outcome, q.StoppedBy, q.InputTokens, q.OutputTokens, q.Cost,
+        q.ToolCalls, q.Rounds, q.PromptCharacters, q.ExecutionTimeMs, q.ErrorMessage);
+}

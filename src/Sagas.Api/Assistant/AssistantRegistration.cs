@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sagas.Core.Configuration;
 using Sagas.Modules.Api;
 using Sagas.Modules.Assistant;
+using Sagas.Persistence;
 
 namespace Sagas.Api.Assistant;
 
@@ -34,7 +36,26 @@ public static class AssistantRegistration
         endpoints.MapPost("/ai/ask", AskAsync).WithTags("Assistant").Mutation()
             .WithSummary("Answers a question about our own data with read-only tools (counts, failures, usage); with Accept: text/event-stream, streams the answer as server-sent events. See docs/assistant.md.")
             .Produces<AskResponse>().Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesValidationProblem().ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status502BadGateway);
+        endpoints.MapGet("/api/assistant/questions", ListQuestionsAsync).WithTags("Assistant")
+            .WithName("ListAssistantQuestions")
+            .WithSummary("The questions put to the assistant, newest first: outcome, tokens, cost, tool calls and time of each (never the question's text).")
+            .Produces<PageOf<AssistantQuestionView>>().ProducesValidationProblem();
         return endpoints;
+    }
+
+    private static async Task<IResult> ListQuestionsAsync(SagasDbContext db, int? page, int? pageSize, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (!Paging.TryCreate(page, pageSize, errors, out var paging))
+            return Results.ValidationProblem(errors);
+
+        var questions = db.Set<AssistantQuestion>().AsNoTracking();
+        var total = await questions.CountAsync(cancellationToken);
+        // Ids are version 7, in the order asked: the tie-break keeps pages stable when two share an instant.
+        var rows = await questions.OrderByDescending(q => q.AskedAt).ThenByDescending(q => q.Id)
+            .Skip(paging.Skip).Take(paging.PageSize)
+            .ToListAsync(cancellationToken);
+        return Results.Ok(new PageOf<AssistantQuestionView>([.. rows.Select(AssistantQuestionView.From)], paging.Page, paging.PageSize, total));
     }
 
     /// <summary>What a 429 asks the caller to wait when the provider did not say.</summary>

@@ -77,6 +77,30 @@ public sealed class When_assistant_questions_are_recorded(AnthropicAssistantApi 
     }
 
     [Fact]
+    public async Task Should_list_recorded_questions_newest_first()
+    {
+        var rows = await AssistantQuestionRows.LeftByAsync(api.Services, async () =>
+        {
+            using var response = await _client.PostAsJsonAsync("/ai/ask", new { prompt = "Recorded and listed: refuse with 403" });
+            Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        });
+        var recorded = Assert.Single(rows);
+
+        using var listed = await _client.GetAsync(new Uri("/api/assistant/questions?pageSize=1", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+        var page = await listed.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(page.GetProperty("total").GetInt32() >= 1);
+        var newest = Assert.Single(page.GetProperty("items").EnumerateArray());
+        Assert.Equal(recorded.Id, newest.GetProperty("id").GetGuid());
+        Assert.Equal("refused", newest.GetProperty("outcome").GetString());
+        Assert.Equal("The language model answered HTTP 403.", newest.GetProperty("error").GetString());
+        Assert.False(newest.TryGetProperty("prompt", out _));
+        using var bad = await _client.GetAsync(new Uri("/api/assistant/questions?pageSize=0", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    [Fact]
     public async Task Should_record_a_streamed_answer_as_its_done_event_reports_it()
     {
         JsonElement done = default;
