@@ -1,9 +1,11 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Sagas.Persistence;
 
 namespace Sagas.Api.Tests.Assistant;
@@ -237,8 +239,42 @@ public sealed class When_a_recorded_question_is_stopped_by_its_budget(TightBudge
     }
 }
 
+/// <summary>Claude on the Anthropic API, keeping what the host logs.</summary>
+public sealed class LoggedAnthropicApi : AnthropicAssistantApi
+{
+    public ConcurrentQueue<(string Category, LogLevel Level, string Message)> Logged { get; } = new();
+
+    protected override void UseProvider(IWebHostBuilder builder)
+    {
+        base.UseProvider(builder);
+        builder.ConfigureLogging(logging => logging.AddProvider(new QueueLoggerProvider(Logged)));
+    }
+
+    private sealed class QueueLoggerProvider(ConcurrentQueue<(string, LogLevel, string)> logged) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new QueueLogger(categoryName, logged);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class QueueLogger(string category, ConcurrentQueue<(string, LogLevel, string)> logged) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+                logged.Enqueue((category, logLevel, formatter(state, exception)));
+        }
+    }
+}
+
 /// <summary>Recording is bookkeeping: a database that refuses the row must not cost the caller the answer.</summary>
-public sealed class When_an_assistant_question_cannot_be_recorded(AnthropicAssistantApi api) : IClassFixture<AnthropicAssistantApi>
+public sealed class When_an_assistant_question_cannot_be_recorded(LoggedAnthropicApi api) : IClassFixture<LoggedAnthropicApi>
 {
     private readonly HttpClient _client = api.CreateClient();
 
@@ -257,5 +293,15 @@ public sealed class When_an_assistant_question_cannot_be_recorded(AnthropicAssis
 
         using var streamed = await _client.AskStreamingAsync("Streamed: unrecorded, how many jobs are there?");
         Assert.Equal("done", (await streamed.AllEventsAsync())[^1].Type);
+
+        // Both failed inserts are logged as warnings; the rows are written after the answers, so wait for them.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (NotRecorded().Count < 2 && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+        Assert.Equal(2, NotRecorded().Count);
+        Assert.All(NotRecorded(), entry => Assert.Equal(LogLevel.Warning, entry.Level));
     }
+
+    private List<(string Category, LogLevel Level, string Message)> NotRecorded() =>
+        [.. api.Logged.Where(e => e.Category.EndsWith("AssistantQuestionRecorder", StringComparison.Ordinal) && e.Message.Contains("could not be recorded", StringComparison.Ordinal))];
 }
