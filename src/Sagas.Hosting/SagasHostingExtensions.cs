@@ -10,6 +10,7 @@ using Sagas.Messaging;
 using Sagas.Messaging.Retention;
 using Sagas.Messaging.Scheduling;
 using Sagas.Modules;
+using Sagas.Modules.Assistant;
 using Sagas.Notifications;
 using Sagas.Persistence;
 
@@ -43,6 +44,7 @@ public static class SagasHostingExtensions
         builder.Services.AddFailedMessages();
         builder.Services.AddSagaHistory(builder.Configuration);
         builder.Services.AddSagasRetention(builder.Configuration);
+        builder.Services.AddAssistantQuestionsRetention();
         var services = new WorkflowServices(builder.Services, builder.Configuration, contentRoot, roles);
         foreach (var module in workflows.Modules)
             module.AddServices(services);

@@ -1,6 +1,7 @@
 using Sagas.LlmJobs;
 using Sagas.Messaging;
 using Sagas.Modules;
+using Sagas.Modules.Assistant;
 using Sagas.Notifications;
 using Sagas.Persistence;
 using Sagas.Persistence.DataProtection;
@@ -22,9 +23,15 @@ public static class SagasWorkflows
         new PromptAnalysesModule(),
     ];
 
-    /// <summary>The one database: the infrastructure's tables and every workflow's, migrated from this assembly.</summary>
+    /// <summary>
+    /// The one database: the infrastructure's tables (the assistant's question records among them: its host cannot add
+    /// to this model, see <see cref="AssistantQuestion"/>) and every workflow's, migrated from this assembly.
+    /// </summary>
     public static SagasModel Model { get; } = new(
-        [SagasDataProtection.ModelAssembly, MessagingInfrastructure.ModelAssembly, NotificationsRegistration.ModelAssembly, .. Modules.Select(module => module.Assembly)],
+        [
+            SagasDataProtection.ModelAssembly, MessagingInfrastructure.ModelAssembly, NotificationsRegistration.ModelAssembly, AssistantQuestion.ModelAssembly,
+            .. Modules.Select(module => module.Assembly),
+        ],
         typeof(SagasWorkflows).Assembly);
 
     public static WorkflowCatalog Catalog { get; } = new(Modules, Model);

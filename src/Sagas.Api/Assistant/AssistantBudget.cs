@@ -45,6 +45,9 @@ public sealed class AssistantBudget(AssistantOptions options)
         : Volatile.Read(ref _toolCalls) >= options.MaxToolCallsPerQuestion ? "tool_calls"
         : null;
 
+    /// <summary>Tool calls answered so far, read off the conversation as last sent to the model.</summary>
+    public int ToolCallsAnswered => Conversation.SelectMany(m => m.Contents).OfType<FunctionResultContent>().Count();
+
     public AssistantUsage Usage() => new(InputTokens, OutputTokens, options.Price.Cost(InputTokens, OutputTokens));
 
     public string Explain(string stoppedBy) => stoppedBy switch

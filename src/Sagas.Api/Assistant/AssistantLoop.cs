@@ -26,9 +26,15 @@ public sealed class AssistantLoop(
         "Use the tools to look numbers up; never guess a figure a tool can give. Tools are read-only. " +
         "Dates are UTC. Answer briefly and state the period the figures cover. If no tool can answer, say so.";
 
-    public async Task<AskResponse> AskAsync(string prompt, CancellationToken cancellationToken)
+    /// <summary>The model the chat client is configured with, for a question that failed before any answer named one.</summary>
+    public string ConfiguredModel => chat.GetService<ChatClientMetadata>()?.DefaultModelId ?? "unknown";
+
+    public Task<AskResponse> AskAsync(string prompt, CancellationToken cancellationToken) =>
+        AskAsync(prompt, new AssistantBudget(options), cancellationToken);
+
+    /// <summary>Answers with <paramref name="budget"/>, which the caller keeps: it still tells what was spent when the provider fails.</summary>
+    public async Task<AskResponse> AskAsync(string prompt, AssistantBudget budget, CancellationToken cancellationToken)
     {
-        var budget = new AssistantBudget(options);
         using var deadline = Deadline(cancellationToken);
         try
         {
@@ -69,10 +75,12 @@ public sealed class AssistantLoop(
     /// makes it and its result when the tool answers, then the whole answer as <see cref="AskAsync"/> gives it. A
     /// provider failing midway ends the stream with an error that keeps the words already written.
     /// </summary>
-    public async IAsyncEnumerable<AssistantStreamEvent> StreamAsync(string prompt, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<AssistantStreamEvent> StreamAsync(string prompt, CancellationToken cancellationToken) =>
+        StreamAsync(prompt, new AssistantBudget(options), cancellationToken);
+
+    public async IAsyncEnumerable<AssistantStreamEvent> StreamAsync(string prompt, AssistantBudget budget, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var updates = new List<ChatResponseUpdate>();
-        var budget = new AssistantBudget(options);
         using var deadline = Deadline(cancellationToken);
         await using var stream = chat.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, prompt)], Request(budget), deadline.Token).GetAsyncEnumerator(deadline.Token);
         while (true)

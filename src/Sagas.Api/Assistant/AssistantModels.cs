@@ -26,10 +26,19 @@ public sealed class AssistantUnavailableException(string message, Exception? inn
 {
     /// <summary>The provider kept answering 429 through its retries: the caller may ask again later.</summary>
     public bool RateLimited { get; init; }
+
+    /// <summary>How long the provider asked to be left alone (its last <c>retry-after</c>), when it said.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
+    /// <summary>The provider answered the call with an error status other than 429 (the request itself was refused).</summary>
+    public bool Refused { get; init; }
 }
 
-/// <summary>One server-sent event of a streamed answer: <see cref="Type"/> is the SSE event name, <see cref="Data"/> its JSON.</summary>
-public sealed record AssistantStreamEvent(string Type, object Data)
+/// <summary>
+/// One server-sent event of a streamed answer: <see cref="Type"/> is the SSE event name, <see cref="Data"/> its JSON.
+/// An <c>error</c> event also carries the <see cref="Failure"/> itself, for the endpoint (it is not sent).
+/// </summary>
+public sealed record AssistantStreamEvent(string Type, object Data, AssistantUnavailableException? Failure = null)
 {
     public static AssistantStreamEvent Failed(AssistantUnavailableException failure, string partialAnswer) => new(
         "error",
@@ -37,7 +46,8 @@ public sealed record AssistantStreamEvent(string Type, object Data)
             failure.RateLimited ? StatusCodes.Status429TooManyRequests : StatusCodes.Status502BadGateway,
             failure.RateLimited ? "The assistant's language model is rate limited" : "The assistant's language model is unavailable",
             failure.Message,
-            partialAnswer));
+            partialAnswer),
+        failure);
 }
 
 /// <summary>Words of the answer as the model writes them.</summary>
@@ -50,3 +60,13 @@ public sealed record AssistantToolCallFinished(string Id, JsonElement? Result, s
 
 /// <summary>The stream ended early: what the JSON route would answer with <see cref="Status"/>, and the words written before.</summary>
 public sealed record AssistantStreamError(int Status, string Title, string Detail, string PartialAnswer);
+
+/// <summary>One recorded question (<c>assistant_questions</c>), as <c>GET /api/assistant/questions</c> lists it.</summary>
+public sealed record AssistantQuestionView(
+    Guid Id, DateTimeOffset AskedAt, string Provider, string Model, bool Streamed, string Outcome, string? StoppedBy,
+    long InputTokens, long OutputTokens, decimal? CostUsd, int ToolCalls, int Rounds, int PromptCharacters, int ExecutionTimeMs, string? Error)
+{
+    public static AssistantQuestionView From(Sagas.Modules.Assistant.AssistantQuestion q) => new(
+        q.Id, q.AskedAt, q.Provider, q.Model, q.Streamed, q.Outcome, q.StoppedBy, q.InputTokens, q.OutputTokens, q.Cost,
+        q.ToolCalls, q.Rounds, q.PromptCharacters, q.ExecutionTimeMs, q.ErrorMessage);
+}

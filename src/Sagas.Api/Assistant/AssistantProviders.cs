@@ -95,6 +95,8 @@ public static class AssistantProviders
             BaseUrl = anthropic.BaseUrl.TrimEnd('/'),
             Timeout = anthropic.RequestTimeout,
             MaxRetries = anthropic.MaxRetries,
+            // The SDK's exceptions carry no response headers: the provider's retry-after is read on the way through.
+            Handlers = [new ProviderRetryAfterHandler()],
         });
         return client.AsIChatClient(anthropic.Model, anthropic.MaxOutputTokens).AsBuilder()
             .Use(inner => new ProviderFailureChatClient(inner, Anthropic, DescribeAnthropicFailure, logger))
@@ -114,6 +116,7 @@ public static class AssistantProviders
             BaseUrl = string.IsNullOrWhiteSpace(bedrock.ServiceUrl) ? defaults.BaseUrl : bedrock.ServiceUrl.TrimEnd('/'),
             Timeout = bedrock.RequestTimeout,
             MaxRetries = bedrock.MaxRetries,
+            Handlers = [.. defaults.Handlers ?? [], new ProviderRetryAfterHandler()],
         });
         return client.AsIChatClient(bedrock.Model, bedrock.MaxOutputTokens).AsBuilder()
             .Use(inner => new ProviderFailureChatClient(inner, Bedrock, DescribeAnthropicFailure, logger))
@@ -122,8 +125,8 @@ public static class AssistantProviders
 
     private static ProviderFailure? DescribeOpenAiFailure(Exception exception) => exception switch
     {
-        ClientResultException { Status: 429 } => ProviderFailure.RateLimitedFailure,
-        ClientResultException { Status: > 0 } answered => new($"The language model answered HTTP {answered.Status}."),
+        ClientResultException { Status: 429 } throttled => ProviderFailure.RateLimitedFailure with { RetryAfter = ProviderRetryAfter.Read(throttled.GetRawResponse()) },
+        ClientResultException { Status: > 0 } answered => new($"The language model answered HTTP {answered.Status}.", Refused: true),
         // The SDK reports a request that got no answer as status 0; a timeout surfaces as a cancellation nobody asked for.
         ClientResultException or HttpRequestException or TaskCanceledException or TimeoutException => ProviderFailure.Unreachable,
         _ => null,
@@ -133,7 +136,7 @@ public static class AssistantProviders
     internal static ProviderFailure? DescribeAnthropicFailure(Exception exception) => exception switch
     {
         AnthropicApiException { StatusCode: HttpStatusCode.TooManyRequests } => ProviderFailure.RateLimitedFailure,
-        AnthropicApiException answered => new($"The language model answered HTTP {(int)answered.StatusCode}."),
+        AnthropicApiException answered => new($"The language model answered HTTP {(int)answered.StatusCode}.", Refused: true),
         AnthropicSseException or AnthropicInvalidDataException or IOException => ProviderFailure.CutOff,
         AnthropicIOException or HttpRequestException or TaskCanceledException or TimeoutException => ProviderFailure.Unreachable,
         AmazonClientException => new("No AWS credentials were found for Bedrock (environment, profile, web identity, container or instance role)."),
@@ -141,8 +144,12 @@ public static class AssistantProviders
     };
 }
 
-/// <summary>What of a provider's failure the caller may see; <see cref="RateLimited"/> answers 429 instead of 502.</summary>
-public sealed record ProviderFailure(string Message, bool RateLimited = false)
+/// <summary>
+/// What of a provider's failure the caller may see; <see cref="RateLimited"/> answers 429 instead of 502, with
+/// <see cref="RetryAfter"/> when the provider said how long to wait. <see cref="Refused"/>: the provider answered with
+/// an error status (recorded as <c>refused</c> rather than <c>failed</c>).
+/// </summary>
+public sealed record ProviderFailure(string Message, bool RateLimited = false, bool Refused = false, TimeSpan? RetryAfter = null)
 {
     public static readonly ProviderFailure RateLimitedFailure = new("The language model is rate limited (HTTP 429) and did not answer within its retries; ask again later.", RateLimited: true);
     public static readonly ProviderFailure Unreachable = new("The language model could not be reached.");

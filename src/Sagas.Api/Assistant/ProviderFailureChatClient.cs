@@ -14,11 +14,13 @@ public sealed class ProviderFailureChatClient(IChatClient inner, string provider
 {
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
+        var retryAfter = new StrongBox<TimeSpan?>();
+        ProviderRetryAfter.Watch(retryAfter);
         try
         {
             return await base.GetResponseAsync(messages, options, cancellationToken);
         }
-        catch (Exception exception) when (Unavailable(exception, cancellationToken) is { } unavailable)
+        catch (Exception exception) when (Unavailable(exception, retryAfter, cancellationToken) is { } unavailable)
         {
             throw unavailable;
         }
@@ -27,15 +29,18 @@ public sealed class ProviderFailureChatClient(IChatClient inner, string provider
     public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        var retryAfter = new StrongBox<TimeSpan?>();
         await using var updates = base.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
         while (true)
         {
+            // Set before every step: an iterator resumes in its caller's async flow, not the one it set before.
+            ProviderRetryAfter.Watch(retryAfter);
             try
             {
                 if (!await updates.MoveNextAsync())
                     yield break;
             }
-            catch (Exception exception) when (Unavailable(exception, cancellationToken) is { } unavailable)
+            catch (Exception exception) when (Unavailable(exception, retryAfter, cancellationToken) is { } unavailable)
             {
                 throw unavailable;
             }
@@ -44,12 +49,17 @@ public sealed class ProviderFailureChatClient(IChatClient inner, string provider
         }
     }
 
-    private AssistantUnavailableException? Unavailable(Exception exception, CancellationToken cancellationToken)
+    private AssistantUnavailableException? Unavailable(Exception exception, StrongBox<TimeSpan?> retryAfter, CancellationToken cancellationToken)
     {
         // The caller hanging up is not the provider's failure.
         if (cancellationToken.IsCancellationRequested || describe(exception) is not { } failure)
             return null;
         logger.LogWarning(exception, "The assistant's {Provider} model failed: {Reason}", provider, failure.Message);
-        return new AssistantUnavailableException(failure.Message, exception) { RateLimited = failure.RateLimited };
+        return new AssistantUnavailableException(failure.Message, exception)
+        {
+            RateLimited = failure.RateLimited,
+            Refused = failure.Refused,
+            RetryAfter = failure.RateLimited ? failure.RetryAfter ?? retryAfter.Value : null,
+        };
     }
 }

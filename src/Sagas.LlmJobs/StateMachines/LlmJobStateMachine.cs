@@ -1,6 +1,7 @@
 using MassTransit;
 using Sagas.Contracts.LlmJobs;
 using Sagas.LlmJobs.Data;
+using Sagas.Messaging.Outbox;
 
 namespace Sagas.LlmJobs.StateMachines;
 
@@ -44,7 +45,7 @@ public sealed class LlmJobStateMachine : MassTransitStateMachine<LlmJobState>
                     context.Saga.AcceptedAt = context.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : DateTimeOffset.UtcNow;
                 })
                 .Schedule(Deadline, context => new LlmJobDeadlineReached(context.Saga.CorrelationId), context => context.Saga.ExpiresAt.UtcDateTime)
-                .Publish(context => new StartLlmJobItems(context.Saga.CorrelationId))
+                .PublishThroughOutbox(context => new StartLlmJobItems(context.Saga.CorrelationId))
                 .TransitionTo(Queued));
 
         During(Queued,
@@ -54,11 +55,11 @@ public sealed class LlmJobStateMachine : MassTransitStateMachine<LlmJobState>
         During(Queued, Running,
             When(CancelRequested)
                 .Then(context => context.Saga.StopReason = LlmJobStopReason.Cancelled)
-                .Publish(context => new StopLlmJobItems(context.Saga.CorrelationId, LlmJobStopReason.Cancelled, context.Message.Reason))
+                .PublishThroughOutbox(context => new StopLlmJobItems(context.Saga.CorrelationId, LlmJobStopReason.Cancelled, context.Message.Reason))
                 .TransitionTo(Stopping),
             When(Deadline.Received)
                 .Then(context => context.Saga.StopReason = LlmJobStopReason.Expired)
-                .Publish(context => new StopLlmJobItems(
+                .PublishThroughOutbox(context => new StopLlmJobItems(
                     context.Saga.CorrelationId,
                     LlmJobStopReason.Expired,
                     $"The job passed its deadline of {context.Saga.ExpiresAt:u}."))
@@ -73,7 +74,7 @@ public sealed class LlmJobStateMachine : MassTransitStateMachine<LlmJobState>
                     finished => finished.IfElse(context => EndOf(context.Saga, context.Message) == LlmJobStatus.Completed,
                         completed => completed.TransitionTo(Completed),
                         failed => failed.TransitionTo(Failed)))
-                .Publish(context => new LlmJobFinished(
+                .PublishThroughOutbox(context => new LlmJobFinished(
                     context.Saga.CorrelationId,
                     StatusOf(context.Saga.CurrentState),
                     context.Message.TotalItems,

@@ -3,7 +3,7 @@ namespace Sagas.Messaging.Outbox;
 /// <summary>
 /// An event written in the same transaction as the change it reports, published afterwards by
 /// <see cref="OutboxDispatcher"/> and then deleted. This is what makes "the row changed" and "the event was published"
-/// one fact for consumers that write domain rows (sagas have MassTransit's in-memory outbox instead).
+/// one fact for consumers that write domain rows and for the sagas' events (<see cref="SagaOutbox"/>).
 /// </summary>
 public class OutboxMessage
 {

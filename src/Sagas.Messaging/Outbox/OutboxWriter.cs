@@ -9,17 +9,8 @@ namespace Sagas.Messaging.Outbox;
 public sealed class OutboxWriter(SagasDbContext db, OutboxSignal signal, OutboxMessageTypes types, TimeProvider clock)
 {
     public void Add<T>(T message)
-        where T : class
-    {
-        types.EnsureKnown(typeof(T));
-        db.Set<OutboxMessage>().Add(new OutboxMessage
-        {
-            MessageId = NewId.NextGuid(),
-            MessageType = typeof(T).FullName!,
-            Body = JsonSerializer.Serialize(message, OutboxMessageTypes.JsonOptions),
-            CreatedAt = clock.GetUtcNow(),
-        });
-    }
+        where T : class =>
+        db.Set<OutboxMessage>().Add(types.Row(message, clock));
 
     /// <summary>Call after the commit: wakes the dispatcher so events leave at once instead of at its next poll.</summary>
     public void Flush() => signal.Notify();
@@ -75,6 +66,22 @@ public sealed class OutboxMessageTypes
         _known.TryGetValue(name, out var type)
             ? type
             : throw new InvalidOperationException($"Outbox row names message type '{name}', which is not a contract of this build.");
+
+    /// <summary>The row that publishes <paramref name="message"/> once the caller's transaction commits.</summary>
+    public OutboxMessage Row<T>(T message, TimeProvider clock)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(clock);
+        EnsureKnown(typeof(T));
+        return new OutboxMessage
+        {
+            MessageId = NewId.NextGuid(),
+            MessageType = typeof(T).FullName!,
+            Body = JsonSerializer.Serialize(message, JsonOptions),
+            CreatedAt = clock.GetUtcNow(),
+        };
+    }
 
     public void EnsureKnown(Type type)
     {

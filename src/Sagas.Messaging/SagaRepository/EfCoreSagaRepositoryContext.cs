@@ -2,6 +2,7 @@ using MassTransit;
 using MassTransit.Context;
 using MassTransit.Saga;
 using Microsoft.EntityFrameworkCore;
+using Sagas.Messaging.Outbox;
 using Sagas.Messaging.SagaHistory;
 
 namespace Sagas.Messaging.SagaRepository;
@@ -30,14 +31,32 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
 
     private readonly SagaHistoryRecorder? _history;
 
+    private readonly SagaOutbox? _outbox;
+
     public EfCoreSagaRepositoryContext(
         DbContext db,
         ConsumeContext<TMessage> consumeContext,
         ISagaConsumeContextFactory<DbContext, TSaga> factory,
         SagaTable<TSaga> table,
         bool lockRows,
-        SagaHistorySettings? history)
-        : this(db, consumeContext, factory, table, lockRows, new SemaphoreSlim(1, 1), history)
+        SagaHistorySettings? history,
+        SagaOutbox? outbox)
+        : this(db, consumeContext, factory, table, lockRows, new SemaphoreSlim(1, 1), history, outbox)
+    {
+    }
+
+    // The recorder and the outbox ride on this scope as payloads, so the state machine finds this attempt's DbContext
+    // (and no other attempt's: each retry builds a new scope).
+    private EfCoreSagaRepositoryContext(
+        DbContext db,
+        ConsumeContext<TMessage> consumeContext,
+        ISagaConsumeContextFactory<DbContext, TSaga> factory,
+        SagaTable<TSaga> table,
+        bool lockRows,
+        SemaphoreSlim writing,
+        SagaHistorySettings? history,
+        SagaOutbox? outbox)
+        : this(db, consumeContext, factory, table, lockRows, writing, history is null ? null : new SagaHistoryRecorder(db, writing, history), outbox)
     {
     }
 
@@ -48,22 +67,9 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
         SagaTable<TSaga> table,
         bool lockRows,
         SemaphoreSlim writing,
-        SagaHistorySettings? history)
-        : this(db, consumeContext, factory, table, lockRows, writing, history is null ? null : new SagaHistoryRecorder(db, writing, history))
-    {
-    }
-
-    // The recorder rides on this scope as a payload, so the state machine's history observer finds this attempt's
-    // DbContext (and no other attempt's: each retry builds a new scope).
-    private EfCoreSagaRepositoryContext(
-        DbContext db,
-        ConsumeContext<TMessage> consumeContext,
-        ISagaConsumeContextFactory<DbContext, TSaga> factory,
-        SagaTable<TSaga> table,
-        bool lockRows,
-        SemaphoreSlim writing,
-        SagaHistoryRecorder? recorder)
-        : base(consumeContext, recorder is null ? [db] : [db, recorder])
+        SagaHistoryRecorder? recorder,
+        SagaOutbox? outbox)
+        : base(consumeContext, Payloads(db, recorder, outbox))
     {
         _db = db;
         _factory = factory;
@@ -71,6 +77,7 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
         _lockRows = lockRows;
         _writing = writing;
         _history = recorder;
+        _outbox = outbox;
     }
 
     public Task<SagaConsumeContext<TSaga, TMessage>> Add(TSaga instance)
@@ -123,6 +130,7 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
         {
             SetInitialVersion(context.Saga);
             _db.Set<TSaga>().Add(context.Saga);
+            _outbox?.MoveInto(_db);
             await _db.SaveChangesAsync(CancellationToken);
         }
         catch (DbUpdateException exception) when (_table.IsDuplicateKey(exception))
@@ -146,6 +154,7 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
         {
             if (context.Saga is ISagaVersion versioned)
                 versioned.Version++;
+            _outbox?.MoveInto(_db);
             await _db.SaveChangesAsync(CancellationToken);
         }
         finally
@@ -160,6 +169,7 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
         try
         {
             _db.Set<TSaga>().Remove(context.Saga);
+            _outbox?.MoveInto(_db);
             await _db.SaveChangesAsync(CancellationToken);
         }
         finally
@@ -198,7 +208,28 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
 
     public Task<SagaConsumeContext<TSaga, T>> CreateSagaConsumeContext<T>(ConsumeContext<T> consumeContext, TSaga instance, SagaConsumeContextMode mode)
         where T : class =>
-        _factory.CreateSagaConsumeContext(_db, _history is null ? consumeContext : new ConsumeContextScope<T>(consumeContext, _history), instance, mode);
+        _factory.CreateSagaConsumeContext(_db, _history is null && _outbox is null ? consumeContext : new ConsumeContextScope<T>(consumeContext, Payloads(null, _history, _outbox)), instance, mode);
+
+    /// <summary>
+    /// The rows a state machine published without a write of its instance (a read-only event, an instance finalized
+    /// in the step that created it) are saved here, before the commit.
+    /// </summary>
+    public async Task SaveOutboxAsync()
+    {
+        await _writing.WaitAsync(CancellationToken);
+        try
+        {
+            if (_outbox?.MoveInto(_db) == true)
+                await _db.SaveChangesAsync(CancellationToken);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    private static object[] Payloads(DbContext? db, SagaHistoryRecorder? recorder, SagaOutbox? outbox) =>
+        new object?[] { db, recorder, outbox }.OfType<object>().ToArray();
 
     public void Dispose() => _writing.Dispose();
 

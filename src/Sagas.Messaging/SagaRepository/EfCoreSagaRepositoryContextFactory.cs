@@ -7,6 +7,7 @@ using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Sagas.Messaging.Outbox;
 using Sagas.Messaging.SagaHistory;
 using Sagas.Persistence;
 
@@ -39,9 +40,15 @@ public sealed class EfCoreSagaRepositoryContextFactory<TSaga>(
         var db = ResolveDbContext(scope);
         var table = SagaTable<TSaga>.For(db, typeof(T));
         await using var transaction = await BeginTransaction(db, context.CancellationToken);
-        using (var repositoryContext = new EfCoreSagaRepositoryContext<TSaga, T>(db, context, consumeContextFactory, table, LockRows(db, table, typeof(T)), HistoryFor(db)))
+        var outbox = OutboxFor(scope, db);
+        using (var repositoryContext = new EfCoreSagaRepositoryContext<TSaga, T>(db, context, consumeContextFactory, table, LockRows(db, table, typeof(T)), HistoryFor(db), outbox))
+        {
             await next.Send(repositoryContext);
+            await repositoryContext.SaveOutboxAsync();
+        }
+
         await transaction.CommitAsync(context.CancellationToken);
+        WakeDispatcher(scope, outbox);
     }
 
     public async Task SendQuery<T>(ConsumeContext<T> context, ISagaQuery<TSaga> query, IPipe<SagaRepositoryQueryContext<TSaga, T>> next)
@@ -69,9 +76,15 @@ public sealed class EfCoreSagaRepositoryContextFactory<TSaga>(
             instances = await db.Set<TSaga>().AsTracking().Where(query.FilterExpression).ToListAsync(context.CancellationToken);
         }
 
-        using (var repositoryContext = new EfCoreSagaRepositoryContext<TSaga, T>(db, context, consumeContextFactory, table, lockRows, HistoryFor(db)))
+        var outbox = OutboxFor(scope, db);
+        using (var repositoryContext = new EfCoreSagaRepositoryContext<TSaga, T>(db, context, consumeContextFactory, table, lockRows, HistoryFor(db), outbox))
+        {
             await next.Send(new LoadedSagaRepositoryQueryContext<TSaga, T>(repositoryContext, instances));
+            await repositoryContext.SaveOutboxAsync();
+        }
+
         await transaction.CommitAsync(context.CancellationToken);
+        WakeDispatcher(scope, outbox);
     }
 
     public Task<T> Execute<T>(Func<LoadSagaRepositoryContext<TSaga>, Task<T>> asyncMethod, CancellationToken cancellationToken = default)
@@ -122,6 +135,22 @@ public sealed class EfCoreSagaRepositoryContextFactory<TSaga>(
     /// <summary>A DbContext whose model has no history table (a test's own model) keeps no history.</summary>
     private SagaHistorySettings? HistoryFor(DbContext db) =>
         _history.Value is { } history && db.Model.FindEntityType(typeof(SagaHistoryEntry)) is not null ? history : null;
+
+    /// <summary>
+    /// The attempt's outbox, when the host has the outbox and the DbContext maps its table; otherwise the state machine's
+    /// outbox publishes go through the consume context (a test's own model).
+    /// </summary>
+    private static SagaOutbox? OutboxFor(AsyncServiceScope scope, DbContext db) =>
+        scope.ServiceProvider.GetService<OutboxMessageTypes>() is { } types && db.Model.FindEntityType(typeof(OutboxMessage)) is not null
+            ? new SagaOutbox(types, scope.ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System)
+            : null;
+
+    /// <summary>The rows are committed: this process's dispatcher publishes them now instead of at its next poll.</summary>
+    private static void WakeDispatcher(AsyncServiceScope scope, SagaOutbox? outbox)
+    {
+        if (outbox is { Wrote: true })
+            scope.ServiceProvider.GetService<OutboxSignal>()?.Notify();
+    }
 
     private static bool ConnectObserver<TInstance>(IServiceProvider services)
         where TInstance : class, SagaStateMachineInstance

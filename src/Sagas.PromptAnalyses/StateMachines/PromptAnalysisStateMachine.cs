@@ -1,5 +1,6 @@
 using MassTransit;
 using Sagas.Contracts.PromptAnalyses;
+using Sagas.Messaging.Outbox;
 using Sagas.PromptAnalyses.Data;
 
 namespace Sagas.PromptAnalyses.StateMachines;
@@ -77,7 +78,7 @@ public sealed class PromptAnalysisStateMachine : MassTransitStateMachine<PromptA
     {
         var answered = context.Saga.AnsweredPlatforms;
         foreach (var platform in context.Saga.Platforms.Where(platform => !answered.ContainsKey(platform)))
-            await context.Publish(new AskPromptPlatform(context.Saga.CorrelationId, platform));
+            await context.PublishThroughOutbox(new AskPromptPlatform(context.Saga.CorrelationId, platform));
     }
 
     private static void Record(BehaviorContext<PromptAnalysisState, PromptPlatformAnswered> context)
@@ -105,7 +106,7 @@ public sealed class PromptAnalysisStateMachine : MassTransitStateMachine<PromptA
         where T : class =>
         binder
             .Then(context => context.Saga.FinishedAt = Now(context))
-            .Publish(context => new PromptAnalysisFinished(
+            .PublishThroughOutbox(context => new PromptAnalysisFinished(
                 context.Saga.CorrelationId,
                 context.Saga.RunId,
                 context.Saga.PromptId,

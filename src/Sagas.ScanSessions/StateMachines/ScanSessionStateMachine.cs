@@ -1,5 +1,6 @@
 using MassTransit;
 using Sagas.Contracts.ScanSessions;
+using Sagas.Messaging.Outbox;
 using Sagas.ScanSessions.Data;
 
 namespace Sagas.ScanSessions.StateMachines;
@@ -42,7 +43,7 @@ public sealed class ScanSessionStateMachine : MassTransitStateMachine<ScanSessio
         Initially(
             When(Start)
                 .Then(context => context.Saga.StartedAt = Now(context))
-                .Publish(context => new DispatchScanSession(
+                .PublishThroughOutbox(context => new DispatchScanSession(
                     context.Saga.CorrelationId,
                     context.Message.Source,
                     context.Message.TargetCodes,
@@ -65,7 +66,7 @@ public sealed class ScanSessionStateMachine : MassTransitStateMachine<ScanSessio
                     context.Saga.TotalProcessed = context.Message.Total;
                     context.Saga.TotalMatches = context.Message.Matches;
                 })
-                .Publish(context => new BuildScanReport(context.Saga.CorrelationId))
+                .PublishThroughOutbox(context => new BuildScanReport(context.Saga.CorrelationId))
                 .TransitionTo(Reporting),
             When(SessionCancelled)
                 .Then(context => context.Saga.FinishedAt = Now(context))
@@ -78,7 +79,7 @@ public sealed class ScanSessionStateMachine : MassTransitStateMachine<ScanSessio
                     context.Saga.ReportBlobKey = context.Message.BlobKey;
                     context.Saga.FinishedAt = Now(context);
                 })
-                .Publish(context => new ScanSessionCompleted(
+                .PublishThroughOutbox(context => new ScanSessionCompleted(
                     context.Saga.CorrelationId,
                     context.Message.BlobKey,
                     context.Saga.TotalMatches ?? 0,

@@ -690,6 +690,86 @@ namespace Sagas.Workflows.Migrations
                     b.ToTable("saga_history", (string)null);
                 });
 
+            modelBuilder.Entity("Sagas.Modules.Assistant.AssistantQuestion", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("AskedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("asked_at");
+
+                    b.Property<decimal?>("Cost")
+                        .HasPrecision(18, 8)
+                        .HasColumnType("numeric(18,8)")
+                        .HasColumnName("cost");
+
+                    b.Property<string>("ErrorMessage")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("error_message");
+
+                    b.Property<int>("ExecutionTimeMs")
+                        .HasColumnType("integer")
+                        .HasColumnName("execution_time_ms");
+
+                    b.Property<long>("InputTokens")
+                        .HasColumnType("bigint")
+                        .HasColumnName("input_tokens");
+
+                    b.Property<string>("Model")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("model");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("outcome");
+
+                    b.Property<long>("OutputTokens")
+                        .HasColumnType("bigint")
+                        .HasColumnName("output_tokens");
+
+                    b.Property<int>("PromptCharacters")
+                        .HasColumnType("integer")
+                        .HasColumnName("prompt_characters");
+
+                    b.Property<string>("Provider")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("provider");
+
+                    b.Property<int>("Rounds")
+                        .HasColumnType("integer")
+                        .HasColumnName("rounds");
+
+                    b.Property<string>("StoppedBy")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("stopped_by");
+
+                    b.Property<bool>("Streamed")
+                        .HasColumnType("boolean")
+                        .HasColumnName("streamed");
+
+                    b.Property<int>("ToolCalls")
+                        .HasColumnType("integer")
+                        .HasColumnName("tool_calls");
+
+                    b.HasKey("Id")
+                        .HasName("pk_assistant_questions");
+
+                    b.HasIndex("AskedAt")
+                        .HasDatabaseName("ix_assistant_questions_asked_at");
+
+                    b.ToTable("assistant_questions", (string)null);
+                });
+
             modelBuilder.Entity("Sagas.Notifications.Webhooks.WebhookDelivery", b =>
                 {
                     b.Property<string>("WebhookId")

@@ -45,7 +45,7 @@ public abstract class ClaudeAssistantApi : WebApplicationFactory<Program>, IAsyn
     }
 }
 
-public sealed class AnthropicAssistantApi : ClaudeAssistantApi
+public class AnthropicAssistantApi : ClaudeAssistantApi
 {
     public const string ApiKey = "sk-ant-assistant-test-0123456789";
 
@@ -195,8 +195,20 @@ public abstract class When_claude_answers_the_assistant<TApi>(TApi api) where TA
         Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("rate limited", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString(), StringComparison.Ordinal);
-        // The call and its one configured retry.
-        Assert.Equal(2, api.Stub.About("throttle always").Count);
+        // The provider's own retry-after (1 s in the stub) passed on, rather than the default.
+        Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+        // The call and its one configured retry (quoted: the streamed spec's question contains these words too).
+        Assert.Equal(2, api.Stub.About("\"throttle always\"").Count);
+    }
+
+    [Fact]
+    public async Task Should_answer_429_with_retry_after_when_a_stream_is_rate_limited_before_its_first_event()
+    {
+        using var response = await _client.AskStreamingAsync("Streamed: throttle always");
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MassTransit.Testing;
+using Sagas.Components.Tests.Infrastructure;
 using Sagas.Contracts.Notifications;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.PromptAnalyses.Webhooks;
@@ -20,7 +21,7 @@ public sealed class When_a_prompt_analysis_run_finishes_with_a_webhook_configure
         var finishedAt = new DateTimeOffset(2026, 11, 23, 2, 17, 0, TimeSpan.Zero);
 
         await bed.Harness.Bus.Publish(new PromptAnalysisRunFinished(runId, "schedule", "all", 120, 117, 3, finishedAt));
-        await WebhookTestBed.WaitUntilAsync(() => bed.Harness.Consumed.Select<DeliverWebhook>().Any());
+        await WebhookTestBed.WaitUntilAsync(() => bed.Harness.Consumed.Now<DeliverWebhook>().Any());
 
         Assert.Empty(analysesOnly.Requests);
         var request = Assert.Single(runsOnly.Requests);

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using MassTransit;
 using MassTransit.Testing;
 using Sagas.Components.Tests.Infrastructure;
@@ -68,9 +68,9 @@ public sealed class When_endpoints_filter_events
 
         await bed.Harness.Bus.Publish(new LlmJobFinished(Guid.NewGuid(), "completed", 1, 1, 0, 0, DateTimeOffset.UtcNow));
         await bed.Harness.Bus.Publish(new ScanSessionFailed(Guid.NewGuid(), "no files"));
-        await WebhookTestBed.WaitUntilAsync(() => bed.Harness.Consumed.Select<DeliverWebhook>().Count() == 3);
+        await WebhookTestBed.WaitUntilAsync(() => bed.Harness.Consumed.Now<DeliverWebhook>().Count() == 3);
 
-        Assert.Equal(3, bed.Harness.Published.Select<DeliverWebhook>().Count());
+        Assert.Equal(3, bed.Harness.Published.Now<DeliverWebhook>().Count());
         Assert.Equal(["scan-session.failed"], failuresOnly.Requests.Select(TypeOf));
         Assert.Equal(["llm-job.finished", "scan-session.failed"], everything.Requests.Select(TypeOf).Order());
     }
@@ -98,12 +98,12 @@ public sealed class When_the_same_event_is_delivered_twice
         {
             await bed.Harness.Bus.Publish(finished, context => context.MessageId = id ?? NewId.NextGuid());
             copies++;
-            await WebhookTestBed.WaitUntilAsync(() => bed.Harness.Consumed.Select<DeliverWebhook>().Count() == copies);
+            await WebhookTestBed.WaitUntilAsync(() => bed.Harness.Consumed.Now<DeliverWebhook>().Count() == copies);
         }
 
         var requests = stub.Requests.ToArray();
         Assert.Single(requests);
-        Assert.All(bed.Harness.Consumed.Select<DeliverWebhook>(), consumed => Assert.Null(consumed.Exception));
+        Assert.All(bed.Harness.Consumed.Now<DeliverWebhook>(), consumed => Assert.Null(consumed.Exception));
     }
 
     [Fact]
@@ -130,7 +130,8 @@ public sealed class When_a_receiver_fails_once_then_accepts
         await bed.Harness.Bus.Publish(new ScanSessionCompleted(Guid.NewGuid(), "reports/x.xlsx", 4, 100));
         Assert.True(await bed.Harness.Consumed.Any<DeliverWebhook>());
 
-        var consumed = bed.Harness.Consumed.Select<DeliverWebhook>().ToList();
+        await bed.Harness.SettleAsync();
+        var consumed = bed.Harness.Consumed.Now<DeliverWebhook>().ToList();
         Assert.Single(consumed);
         Assert.Null(consumed[0].Exception);
         var requests = stub.Requests.ToArray();
@@ -151,7 +152,8 @@ public sealed class When_a_receiver_rejects_the_webhook
         await bed.Harness.Bus.Publish(new ScanSessionFailed(Guid.NewGuid(), "unreadable source"));
         Assert.True(await bed.Harness.Consumed.Any<DeliverWebhook>());
 
-        var consumed = bed.Harness.Consumed.Select<DeliverWebhook>().ToList();
+        await bed.Harness.SettleAsync();
+        var consumed = bed.Harness.Consumed.Now<DeliverWebhook>().ToList();
         Assert.Single(consumed);
         Assert.Null(consumed[0].Exception);
         Assert.Single(stub.Requests);
@@ -171,14 +173,15 @@ public sealed class When_one_endpoint_is_down
         await bed.Harness.Bus.Publish(new LlmJobFinished(Guid.NewGuid(), "completed", 1, 1, 0, 0, DateTimeOffset.UtcNow));
         Assert.True(await bed.Harness.Published.Any<Fault<DeliverWebhook>>());
 
-        await WebhookTestBed.WaitUntilAsync(() => bed.Harness.Consumed.Select<DeliverWebhook>(c => c.Context.Message.Endpoint == "up").Any());
+        await WebhookTestBed.WaitUntilAsync(() => bed.Harness.Consumed.Now<DeliverWebhook>(c => c.Context.Message.Endpoint == "up").Any());
 
-        var fault = Assert.Single(bed.Harness.Published.Select<Fault<DeliverWebhook>>());
+        await bed.Harness.SettleAsync();
+        var fault = Assert.Single(bed.Harness.Published.Now<Fault<DeliverWebhook>>());
         Assert.Equal("down", fault.Context.Message.Message.Endpoint);
         // (1 attempt + 2 HTTP retries) × (1 delivery + 1 bus retry); the other endpoint got the event exactly once.
         Assert.Equal(6, down.Requests.Count);
         Assert.Single(up.Requests);
-        var fanOut = Assert.Single(bed.Harness.Consumed.Select<LlmJobFinished>());
+        var fanOut = Assert.Single(bed.Harness.Consumed.Now<LlmJobFinished>());
         Assert.Null(fanOut.Exception);
     }
 }
@@ -194,7 +197,8 @@ public sealed class When_a_delivery_names_an_endpoint_no_longer_configured
         await bed.Harness.Bus.Publish(new DeliverWebhook("removed", "msg_0", ScanSessionWebhooks.Failed, "{}"));
         Assert.True(await bed.Harness.Consumed.Any<DeliverWebhook>());
 
-        Assert.Null(Assert.Single(bed.Harness.Consumed.Select<DeliverWebhook>()).Exception);
+        await bed.Harness.SettleAsync();
+        Assert.Null(Assert.Single(bed.Harness.Consumed.Now<DeliverWebhook>()).Exception);
         Assert.Empty(stub.Requests);
     }
 }

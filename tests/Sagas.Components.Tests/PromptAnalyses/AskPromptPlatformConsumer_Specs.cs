@@ -4,6 +4,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Sagas.Components.Tests.Infrastructure;
 using Sagas.Components.Tests.PromptAnalyses.Calls;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Core.Http;
@@ -69,9 +70,9 @@ public sealed class When_an_ask_arrives_again_while_its_platform_is_still_answer
         await WaitUntilAsync(() => _caller.Calls == 1);
         await harness.Bus.Publish(new AskPromptPlatform(job, "openai"));
         // The duplicate is done with: it found the row claimed, or (without a claim) it is at the provider as well.
-        await WaitUntilAsync(() => harness.Consumed.Select<AskPromptPlatform>().Count() == 1 || _caller.Calls > 1);
+        await WaitUntilAsync(() => harness.Consumed.Now<AskPromptPlatform>().Count() == 1 || _caller.Calls > 1);
         _caller.Release();
-        await WaitUntilAsync(() => harness.Consumed.Select<AskPromptPlatform>().Count() == 2);
+        await WaitUntilAsync(() => harness.Consumed.Now<AskPromptPlatform>().Count() == 2);
 
         Assert.Equal(1, _caller.Calls);
         await using var scope = _provider.CreateAsyncScope();
@@ -80,7 +81,7 @@ public sealed class When_an_ask_arrives_again_while_its_platform_is_still_answer
         Assert.Equal(PlatformResponseStatus.Success, response.Status);
         var stored = await db.Set<AnalysisJob>().SingleAsync(j => j.Id == job);
         Assert.Equal((1, 1, 0), (stored.TotalPlatforms, stored.CompletedPlatforms, stored.FailedPlatforms));
-        Assert.DoesNotContain(harness.Consumed.Select<AskPromptPlatform>(), c => c.Exception is not null);
+        Assert.DoesNotContain(harness.Consumed.Now<AskPromptPlatform>(), c => c.Exception is not null);
     }
 
     public async ValueTask DisposeAsync()

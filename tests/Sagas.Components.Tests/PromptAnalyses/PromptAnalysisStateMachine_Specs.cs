@@ -1,6 +1,7 @@
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Sagas.Components.Tests.Infrastructure;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.PromptAnalyses.Data;
 using Sagas.PromptAnalyses.StateMachines;
@@ -60,11 +61,17 @@ public sealed class PromptAnalysisSagaHarness : IAsyncDisposable
         return Saga.Sagas.Contains(AnalysisId)!;
     }
 
-    public IReadOnlyList<PromptAnalysisFinished> Finished() =>
-        [.. Harness.Published.Select<PromptAnalysisFinished>().Select(m => m.Context.Message).Where(m => m.AnalysisId == AnalysisId)];
+    public async Task<IReadOnlyList<PromptAnalysisFinished>> FinishedAsync()
+    {
+        await Harness.SettleAsync();
+        return [.. Harness.Published.Now<PromptAnalysisFinished>().Select(m => m.Context.Message).Where(m => m.AnalysisId == AnalysisId)];
+    }
 
-    public IReadOnlyList<string> AskedPlatforms() =>
-        [.. Harness.Published.Select<AskPromptPlatform>().Select(m => m.Context.Message).Where(m => m.AnalysisId == AnalysisId).Select(m => m.Platform)];
+    public async Task<IReadOnlyList<string>> AskedPlatformsAsync()
+    {
+        await Harness.SettleAsync();
+        return [.. Harness.Published.Now<AskPromptPlatform>().Select(m => m.Context.Message).Where(m => m.AnalysisId == AnalysisId).Select(m => m.Platform)];
+    }
 
     /// <summary>Publishes a message and waits until the saga consumed it, so a following assertion sees its effect.</summary>
     public async Task DeliverAsync<T>(T message)
@@ -75,7 +82,7 @@ public sealed class PromptAnalysisSagaHarness : IAsyncDisposable
         // Polled with a deadline rather than Consumed.Any: on a loaded machine the harness's inactivity window can
         // close before the partitioned saga endpoint has taken the message.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!Harness.Consumed.Select<T>(x => x.Context.MessageId == messageId).Any())
+        while (!Harness.Consumed.Now<T>(x => x.Context.MessageId == messageId).Any())
         {
             Assert.True(DateTime.UtcNow < deadline, $"{typeof(T).Name} {messageId} was not consumed within 30 s.");
             await Task.Delay(TimeSpan.FromMilliseconds(10));
@@ -99,11 +106,11 @@ public sealed class When_a_prompt_analysis_starts
         await saga.StartAnalysisAsync();
 
         Assert.True(await saga.IsInAsync(saga.Machine.Asking));
-        Assert.Equal(PromptAnalysisSagaHarness.FourPlatforms.Order(), saga.AskedPlatforms().Order());
+        Assert.Equal(PromptAnalysisSagaHarness.FourPlatforms.Order(), (await saga.AskedPlatformsAsync()).Order());
         var instance = await saga.InstanceAsync();
         Assert.Equal(4, instance.TotalPlatforms);
         Assert.Equal(saga.RunId, instance.RunId);
-        Assert.Empty(saga.Finished());
+        Assert.Empty((await saga.FinishedAsync()));
     }
 
     [Fact]
@@ -114,7 +121,7 @@ public sealed class When_a_prompt_analysis_starts
 
         await saga.StartAnalysisAsync();
 
-        Assert.Equal(4, saga.AskedPlatforms().Count);
+        Assert.Equal(4, (await saga.AskedPlatformsAsync()).Count);
         Assert.True(await saga.IsInAsync(saga.Machine.Asking));
     }
 
@@ -126,7 +133,7 @@ public sealed class When_a_prompt_analysis_starts
         await saga.DeliverAsync(new StartPromptAnalysis(saga.AnalysisId, saga.RunId, saga.PromptId, []));
 
         Assert.True(await saga.IsInAsync(saga.Machine.Failed));
-        Assert.Equal(AnalysisJobStatus.Failed, Assert.Single(saga.Finished()).Status);
+        Assert.Equal(AnalysisJobStatus.Failed, Assert.Single((await saga.FinishedAsync())).Status);
     }
 }
 
@@ -142,7 +149,7 @@ public sealed class When_every_platform_answers
             await saga.AnswerAsync(platform, succeeded: true);
 
         Assert.True(await saga.IsInAsync(saga.Machine.Completed));
-        var finished = Assert.Single(saga.Finished());
+        var finished = Assert.Single((await saga.FinishedAsync()));
         Assert.Equal(AnalysisJobStatus.Completed, finished.Status);
         Assert.Equal((4, 4, 0), (finished.TotalPlatforms, finished.SucceededPlatforms, finished.FailedPlatforms));
     }
@@ -160,7 +167,7 @@ public sealed class When_every_platform_answers
         await saga.AnswerAsync("perplexity", succeeded: false);
 
         Assert.True(await saga.IsInAsync(saga.Machine.Completed));
-        var finished = Assert.Single(saga.Finished());
+        var finished = Assert.Single((await saga.FinishedAsync()));
         Assert.Equal(AnalysisJobStatus.Completed, finished.Status);
         Assert.Equal((1, 3), (finished.SucceededPlatforms, finished.FailedPlatforms));
     }
@@ -175,7 +182,7 @@ public sealed class When_every_platform_answers
             await saga.AnswerAsync(platform, succeeded: false);
 
         Assert.True(await saga.IsInAsync(saga.Machine.Failed));
-        var finished = Assert.Single(saga.Finished());
+        var finished = Assert.Single((await saga.FinishedAsync()));
         Assert.Equal(AnalysisJobStatus.Failed, finished.Status);
         Assert.Equal((0, 4), (finished.SucceededPlatforms, finished.FailedPlatforms));
     }
@@ -199,13 +206,13 @@ public sealed class When_platform_answers_are_duplicated_or_out_of_order
         Assert.True(await saga.IsInAsync(saga.Machine.Asking));
         var instance = await saga.InstanceAsync();
         Assert.Equal((2, 1), (instance.SucceededPlatforms, instance.FailedPlatforms));
-        Assert.Empty(saga.Finished());
+        Assert.Empty((await saga.FinishedAsync()));
 
         await saga.AnswerAsync("perplexity", succeeded: true);
         await saga.AnswerAsync("perplexity", succeeded: true);
 
         Assert.True(await saga.IsInAsync(saga.Machine.Completed));
-        var finished = Assert.Single(saga.Finished());
+        var finished = Assert.Single((await saga.FinishedAsync()));
         Assert.Equal((3, 1), (finished.SucceededPlatforms, finished.FailedPlatforms));
     }
 
@@ -222,7 +229,7 @@ public sealed class When_platform_answers_are_duplicated_or_out_of_order
         await saga.StartAnalysisAsync("openai", "claude");
 
         Assert.True(await saga.IsInAsync(saga.Machine.Failed));
-        Assert.Single(saga.Finished());
+        Assert.Single((await saga.FinishedAsync()));
     }
 
     [Fact]
@@ -250,12 +257,12 @@ public sealed class When_platform_answers_are_duplicated_or_out_of_order
         await saga.StartAnalysisAsync();
 
         Assert.True(await saga.IsInAsync(saga.Machine.Asking));
-        Assert.Equal(["claude", "openai"], saga.AskedPlatforms().Order());
+        Assert.Equal(["claude", "openai"], (await saga.AskedPlatformsAsync()).Order());
         await saga.AnswerAsync("claude", succeeded: false);
         await saga.AnswerAsync("openai", succeeded: false);
 
         Assert.True(await saga.IsInAsync(saga.Machine.Completed));
-        var finished = Assert.Single(saga.Finished());
+        var finished = Assert.Single((await saga.FinishedAsync()));
         Assert.Equal((4, 1, 3), (finished.TotalPlatforms, finished.SucceededPlatforms, finished.FailedPlatforms));
     }
 
@@ -269,7 +276,7 @@ public sealed class When_platform_answers_are_duplicated_or_out_of_order
         await saga.StartAnalysisAsync("openai", "claude");
 
         Assert.True(await saga.IsInAsync(saga.Machine.Completed));
-        Assert.Empty(saga.AskedPlatforms());
-        Assert.Equal(AnalysisJobStatus.Completed, Assert.Single(saga.Finished()).Status);
+        Assert.Empty((await saga.AskedPlatformsAsync()));
+        Assert.Equal(AnalysisJobStatus.Completed, Assert.Single((await saga.FinishedAsync())).Status);
     }
 }

@@ -1,6 +1,7 @@
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Sagas.Components.Tests.Infrastructure;
 using Sagas.Contracts.ScanSessions;
 using Sagas.ScanSessions.StateMachines;
 
@@ -78,7 +79,7 @@ public sealed class ScanSessionSagaHarness : IAsyncDisposable
         // Consumed.Any gives up when the harness sees a moment of inactivity, which a starved machine produces before
         // delivery; the deadline, not inactivity, decides here.
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!Harness.Consumed.Select<T>(x => x.Context.MessageId == messageId).Any())
+        while (!Harness.Consumed.Now<T>(x => x.Context.MessageId == messageId).Any())
         {
             Assert.True(DateTime.UtcNow < deadline, $"{typeof(T).Name} {messageId} was not consumed within 30 s");
             await Task.Delay(20);
@@ -102,7 +103,8 @@ public sealed class When_a_scan_session_is_started
         await test.StartSessionAsync();
 
         Assert.True(await test.Harness.Published.Any<DispatchScanSession>(x => x.Context.Message.SessionId == test.SessionId));
-        var dispatch = test.Harness.Published.Select<DispatchScanSession>(x => x.Context.Message.SessionId == test.SessionId).Single().Context.Message;
+        await test.Harness.SettleAsync();
+        var dispatch = test.Harness.Published.Now<DispatchScanSession>(x => x.Context.Message.SessionId == test.SessionId).Single().Context.Message;
         Assert.Equal("s3://bucket/drawings/", dispatch.Source.S3Prefix);
         Assert.Equal(["EB-7"], dispatch.TargetCodes);
     }
@@ -116,7 +118,8 @@ public sealed class When_a_scan_session_is_started
         await test.DeliverAsync(new StartScanSession(test.SessionId, new ScanSource(S3Prefix: "s3://bucket/x/"), ["A-1"], null));
 
         Assert.True(await test.IsInAsync(test.Machine.Dispatching));
-        Assert.Single(test.Harness.Published.Select<DispatchScanSession>(x => x.Context.Message.SessionId == test.SessionId));
+        await test.Harness.SettleAsync();
+        Assert.Single(test.Harness.Published.Now<DispatchScanSession>(x => x.Context.Message.SessionId == test.SessionId));
     }
 }
 
@@ -159,7 +162,8 @@ public sealed class When_every_file_is_counted
         await test.DeliverAsync(new ScanFilesDispatched(test.SessionId, 2));
 
         Assert.True(await test.IsInAsync(test.Machine.Reporting));
-        Assert.Single(test.Harness.Published.Select<BuildScanReport>(x => x.Context.Message.SessionId == test.SessionId));
+        await test.Harness.SettleAsync();
+        Assert.Single(test.Harness.Published.Now<BuildScanReport>(x => x.Context.Message.SessionId == test.SessionId));
     }
 
     [Fact]
@@ -170,7 +174,8 @@ public sealed class When_every_file_is_counted
 
         await test.DeliverAsync(new ScanFilesCompleted(test.SessionId, 3, 2));
 
-        Assert.Single(test.Harness.Published.Select<BuildScanReport>(x => x.Context.Message.SessionId == test.SessionId));
+        await test.Harness.SettleAsync();
+        Assert.Single(test.Harness.Published.Now<BuildScanReport>(x => x.Context.Message.SessionId == test.SessionId));
     }
 
     [Fact]
@@ -182,7 +187,8 @@ public sealed class When_every_file_is_counted
         await test.DeliverAsync(new CancelScanSession(test.SessionId));
 
         Assert.True(await test.IsInAsync(test.Machine.Reporting));
-        Assert.Single(test.Harness.Published.Select<BuildScanReport>(x => x.Context.Message.SessionId == test.SessionId));
+        await test.Harness.SettleAsync();
+        Assert.Single(test.Harness.Published.Now<BuildScanReport>(x => x.Context.Message.SessionId == test.SessionId));
     }
 }
 
@@ -198,7 +204,8 @@ public sealed class When_the_report_is_built
 
         Assert.True(await test.IsInAsync(test.Machine.Completed));
         Assert.True(await test.Harness.Published.Any<ScanSessionCompleted>(x => x.Context.Message.SessionId == test.SessionId));
-        var completed = test.Harness.Published.Select<ScanSessionCompleted>(x => x.Context.Message.SessionId == test.SessionId).Single().Context.Message;
+        await test.Harness.SettleAsync();
+        var completed = test.Harness.Published.Now<ScanSessionCompleted>(x => x.Context.Message.SessionId == test.SessionId).Single().Context.Message;
         Assert.Equal(new ScanSessionCompleted(test.SessionId, "scan-reports/x.xlsx", 2, 3), completed);
     }
 
@@ -214,8 +221,10 @@ public sealed class When_the_report_is_built
         await test.DeliverAsync(new ScanFilesCompleted(test.SessionId, 3, 2));
 
         Assert.True(await test.IsInAsync(test.Machine.Completed));
-        Assert.Single(test.Harness.Published.Select<ScanSessionCompleted>(x => x.Context.Message.SessionId == test.SessionId));
-        Assert.Single(test.Harness.Published.Select<BuildScanReport>(x => x.Context.Message.SessionId == test.SessionId));
+        await test.Harness.SettleAsync();
+        Assert.Single(test.Harness.Published.Now<ScanSessionCompleted>(x => x.Context.Message.SessionId == test.SessionId));
+        await test.Harness.SettleAsync();
+        Assert.Single(test.Harness.Published.Now<BuildScanReport>(x => x.Context.Message.SessionId == test.SessionId));
     }
 }
 
@@ -262,7 +271,8 @@ public sealed class When_a_scan_session_is_cancelled
         await test.DeliverAsync(new ScanFilesCompleted(test.SessionId, 3, 0));
 
         Assert.True(await test.IsInAsync(test.Machine.Reporting));
-        Assert.Single(test.Harness.Published.Select<BuildScanReport>(x => x.Context.Message.SessionId == test.SessionId));
+        await test.Harness.SettleAsync();
+        Assert.Single(test.Harness.Published.Now<BuildScanReport>(x => x.Context.Message.SessionId == test.SessionId));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using MassTransit;
+using Sagas.Components.Tests.Infrastructure;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Integration.Tests.Persistence.TestSagas;
 using Sagas.Persistence;
@@ -31,7 +32,8 @@ public abstract class ConcurrentIncrements(PostgresDatabase database)
             ids,
             rows => rows.Sum(r => r.Count) + host.CountInErrorQueue<IncrementCounter>(m => ids.Contains(m.CounterId)) == Instances * EventsPerInstance,
             TimeSpan.FromSeconds(120));
-        var published = host.Harness.Published.Select<CounterIncremented>().Select(x => x.Context.Message).Where(m => ids.Contains(m.CounterId)).ToList();
+        await host.Harness.SettleAsync();
+        var published = host.Harness.Published.Now<CounterIncremented>().Select(x => x.Context.Message).Where(m => ids.Contains(m.CounterId)).ToList();
         return (rows, published);
     }
 }

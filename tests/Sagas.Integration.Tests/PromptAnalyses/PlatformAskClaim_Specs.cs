@@ -3,6 +3,7 @@ using MassTransit.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Sagas.Components.Tests.Infrastructure;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Core.Http;
 using Sagas.Integration.Tests.Infrastructure;
@@ -111,7 +112,7 @@ public sealed class AskWorker : IAsyncDisposable
     }
 
     /// <summary>Deliveries of asks this worker finished, successfully or not.</summary>
-    public int Finished => Harness.Consumed.Select<AskPromptPlatform>().Count();
+    public int Finished => Harness.Consumed.Now<AskPromptPlatform>().Count();
 
     public async ValueTask DisposeAsync()
     {
@@ -161,7 +162,7 @@ public sealed class When_two_workers_get_the_same_ask_at_once : IClassFixture<Po
         var answered = await db.Set<OutboxMessage>().AsNoTracking()
             .CountAsync(m => m.MessageType == typeof(PromptPlatformAnswered).FullName && m.Body.Contains(job.ToString()));
         Assert.Equal(1, answered);
-        Assert.DoesNotContain(first.Harness.Consumed.Select<AskPromptPlatform>().Concat(second.Harness.Consumed.Select<AskPromptPlatform>()), c => c.Exception is not null);
+        Assert.DoesNotContain(first.Harness.Consumed.Now<AskPromptPlatform>().Concat(second.Harness.Consumed.Now<AskPromptPlatform>()), c => c.Exception is not null);
     }
 
     [ServerFact(postgres: true, rabbitMq: false)]
@@ -197,7 +198,7 @@ public sealed class When_two_workers_get_the_same_ask_at_once : IClassFixture<Po
         var responses = await db.Set<PlatformResponse>().AsNoTracking().Where(r => ids.Contains(r.AnalysisJobId)).ToListAsync();
         Assert.Equal(Rounds, responses.Count);
         Assert.All(responses, r => Assert.Equal(PlatformResponseStatus.Success, r.Status));
-        Assert.DoesNotContain(first.Harness.Consumed.Select<AskPromptPlatform>().Concat(second.Harness.Consumed.Select<AskPromptPlatform>()), c => c.Exception is not null);
+        Assert.DoesNotContain(first.Harness.Consumed.Now<AskPromptPlatform>().Concat(second.Harness.Consumed.Now<AskPromptPlatform>()), c => c.Exception is not null);
     }
 
     private async Task<Guid> SeedJobAsync(string promptText = "best anvil supplier")

@@ -12,6 +12,7 @@ using Sagas.Messaging.FailedMessages;
 using Sagas.Messaging.Retention;
 using Sagas.Messaging.SagaHistory;
 using Sagas.Modules;
+using Sagas.Modules.Assistant;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.StateMachines;
 using Sagas.ScanSessions.Consumers;
@@ -73,6 +74,20 @@ public abstract class RetentionSpecs : IDisposable
         Assert.Equal(3, await CountAsync<SagaHistoryEntry>(services, e => e.CorrelationId == stillGoing));
         var outcome = Assert.Single(outcomes, o => o.Rule == SagaHistoryRetention.Name);
         Assert.Equal((6L, true), (outcome.Deleted, outcome.Finished));
+    }
+
+    protected async Task AssistantQuestionsOlderThanTheirPeriodAreDeleted()
+    {
+        await using var services = await StartAsync();
+        var old = await AddAssistantQuestionAsync(services, DaysAgo(91));
+        var recent = await AddAssistantQuestionAsync(services, DaysAgo(89));
+
+        var outcomes = await RunAsync(services);
+
+        Assert.False(await ExistsAsync<AssistantQuestion>(services, q => q.Id == old));
+        Assert.True(await ExistsAsync<AssistantQuestion>(services, q => q.Id == recent));
+        var outcome = Assert.Single(outcomes, o => o.Rule == AssistantQuestionsRetention.Name);
+        Assert.Equal((1L, true), (outcome.Deleted, outcome.Finished));
     }
 
     protected async Task EachBatchIsBoundedAndTheRunGoesOnUntilNothingIsDue()
@@ -295,6 +310,7 @@ public abstract class RetentionSpecs : IDisposable
         services.AddSingleton<TimeProvider>(_clock);
         services.AddSagasPersistence(configuration, _contentRoot, SagasWorkflows.Model);
         services.AddSagasRetention(configuration);
+        services.AddAssistantQuestionsRetention();
         var roles = WorkerRoles.Parse(SagasHostingExtensions.SchedulerRole.Name, SagasHostingExtensions.KnownRoles(SagasWorkflows.Catalog));
         var workflow = new WorkflowServices(services, configuration, _contentRoot, roles);
         foreach (var module in SagasWorkflows.Catalog.Modules)
@@ -358,6 +374,19 @@ public abstract class RetentionSpecs : IDisposable
             FaultedAt = faultedAt,
             Body = Encoding.UTF8.GetBytes("{}"),
             ContentType = "application/json",
+        };
+        db.Add(row);
+        await db.SaveChangesAsync();
+        return row.Id;
+    }
+
+    private static async Task<Guid> AddAssistantQuestionAsync(IServiceProvider services, DateTimeOffset askedAt)
+    {
+        await using var db = NewContext(services);
+        var row = new AssistantQuestion
+        {
+            Id = Guid.NewGuid(), AskedAt = askedAt, Provider = "simulated", Model = "simulated", Outcome = AssistantQuestionOutcome.Answered,
+            InputTokens = 10, OutputTokens = 5, ToolCalls = 1, Rounds = 2, PromptCharacters = 20, ExecutionTimeMs = 3,
         };
         db.Add(row);
         await db.SaveChangesAsync();
@@ -461,6 +490,9 @@ public sealed class When_retention_runs_on_postgresql : RetentionSpecs, IClassFi
     public Task Should_delete_failed_messages_older_than_their_period() => FailedMessagesOlderThanTheirPeriodAreDeleted();
 
     [ServerFact(postgres: true, rabbitMq: false)]
+    public Task Should_delete_assistant_questions_older_than_their_period() => AssistantQuestionsOlderThanTheirPeriodAreDeleted();
+
+    [ServerFact(postgres: true, rabbitMq: false)]
     public Task Should_delete_in_bounded_batches_until_nothing_is_due() => EachBatchIsBoundedAndTheRunGoesOnUntilNothingIsDue();
 
     [ServerFact(postgres: true, rabbitMq: false)]
@@ -509,6 +541,9 @@ public sealed class When_retention_runs_on_sqlite : RetentionSpecs
 
     [Fact]
     public Task Should_delete_failed_messages_older_than_their_period() => FailedMessagesOlderThanTheirPeriodAreDeleted();
+
+    [Fact]
+    public Task Should_delete_assistant_questions_older_than_their_period() => AssistantQuestionsOlderThanTheirPeriodAreDeleted();
 
     [Fact]
     public Task Should_delete_in_bounded_batches_until_nothing_is_due() => EachBatchIsBoundedAndTheRunGoesOnUntilNothingIsDue();
