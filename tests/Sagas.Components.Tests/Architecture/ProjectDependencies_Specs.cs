@@ -98,7 +98,7 @@ public sealed class When_the_projects_reference_each_other
         return seen;
     }
 
-    private static DirectoryInfo RepositoryRoot
+    internal static DirectoryInfo RepositoryRoot
     {
         get
         {
