@@ -85,10 +85,15 @@ public sealed class When_an_amazon_sqs_endpoint_stops(AmazonSqsTestTransport sqs
     {
         await using var sender = await AmazonSqsBus.StartAsync(sqs.Options(), _ => { });
         var stopped = new SqsReceiveLog();
-        // The blocked consumer finishes once the three it holds back are visible again in the queue, which only a stopping
-        // endpoint giving them back makes them: so none of them can have started here. Without the give-back it waits
-        // out its limit, and they stay hidden for the rest of their 30 s.
-        var gate = new SqsGate(async () => await sqs.CountAsync(SqsGatedWorkConsumerDefinition.Queue) == 3, TimeSpan.FromSeconds(15));
+        // The blocked consumer finishes once the endpoint is stopping and the three it holds back are visible again in
+        // the queue, which only a stopping endpoint giving them back makes them: so none of them can have started here.
+        // Without the give-back it waits out its limit, and they stay hidden for the rest of their 30 s. (Before the stop,
+        // the three are visible for a moment between their sends and the endpoint's fetch; a gate that opened then let
+        // the endpoint consume them, and the wait for them in its hands below timed out in a clean-clone run.)
+        var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new SqsGate(
+            async () => stopping.Task.IsCompleted && await sqs.CountAsync(SqsGatedWorkConsumerDefinition.Queue) == 3,
+            TimeSpan.FromSeconds(60));
         var first = await AmazonSqsBus.StartAsync(sqs.Options(), x => x.AddConsumer<SqsGatedWorkConsumer, SqsGatedWorkConsumerDefinition>(), s => s.AddSingleton(stopped).AddSingleton(gate));
         var blocking = NewId.NextGuid();
         Guid[] waiting = [NewId.NextGuid(), NewId.NextGuid(), NewId.NextGuid()];
@@ -108,6 +113,7 @@ public sealed class When_an_amazon_sqs_endpoint_stops(AmazonSqsTestTransport sqs
         finally
         {
             sinceTheStop = Stopwatch.StartNew();
+            stopping.TrySetResult();
             await first.DisposeAsync();
         }
 
