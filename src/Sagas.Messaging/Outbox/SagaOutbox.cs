@@ -83,16 +83,4 @@ public static class SagaOutboxExtensions
         ArgumentNullException.ThrowIfNull(message);
         return binder.ThenAsync(context => context.PublishThroughOutbox(message(context)));
     }
-
-    /// <inheritdoc cref="PublishThroughOutbox{T}(ConsumeContext, T)"/>
-    public static EventActivityBinder<TSaga> PublishThroughOutbox<TSaga, T>(
-        this EventActivityBinder<TSaga> binder,
-        Func<BehaviorContext<TSaga>, T> message)
-        where TSaga : class, SagaStateMachineInstance
-        where T : class
-    {
-        ArgumentNullException.ThrowIfNull(binder);
-        ArgumentNullException.ThrowIfNull(message);
-        return binder.ThenAsync(context => context.PublishThroughOutbox(message(context)));
-    }
 }

@@ -33,7 +33,11 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
 
     private readonly SagaOutbox? _outbox;
 
-    public EfCoreSagaRepositoryContext(
+    /// <summary>
+    /// The recorder and the outbox ride on this scope as payloads, so the state machine finds this attempt's DbContext
+    /// (and no other attempt's: each retry builds a new scope); the recorder shares the repository's write gate.
+    /// </summary>
+    public static EfCoreSagaRepositoryContext<TSaga, TMessage> Create(
         DbContext db,
         ConsumeContext<TMessage> consumeContext,
         ISagaConsumeContextFactory<DbContext, TSaga> factory,
@@ -41,23 +45,10 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
         bool lockRows,
         SagaHistorySettings? history,
         SagaOutbox? outbox)
-        : this(db, consumeContext, factory, table, lockRows, new SemaphoreSlim(1, 1), history, outbox)
     {
-    }
-
-    // The recorder and the outbox ride on this scope as payloads, so the state machine finds this attempt's DbContext
-    // (and no other attempt's: each retry builds a new scope).
-    private EfCoreSagaRepositoryContext(
-        DbContext db,
-        ConsumeContext<TMessage> consumeContext,
-        ISagaConsumeContextFactory<DbContext, TSaga> factory,
-        SagaTable<TSaga> table,
-        bool lockRows,
-        SemaphoreSlim writing,
-        SagaHistorySettings? history,
-        SagaOutbox? outbox)
-        : this(db, consumeContext, factory, table, lockRows, writing, history is null ? null : new SagaHistoryRecorder(db, writing, history), outbox)
-    {
+        var writing = new SemaphoreSlim(1, 1);
+        var recorder = history is null ? null : new SagaHistoryRecorder(db, writing, history);
+        return new EfCoreSagaRepositoryContext<TSaga, TMessage>(db, consumeContext, factory, table, lockRows, writing, recorder, outbox);
     }
 
     private EfCoreSagaRepositoryContext(

@@ -41,7 +41,7 @@ public sealed class EfCoreSagaRepositoryContextFactory<TSaga>(
         var table = SagaTable<TSaga>.For(db, typeof(T));
         await using var transaction = await BeginTransaction(db, context.CancellationToken);
         var outbox = OutboxFor(scope, db);
-        using (var repositoryContext = new EfCoreSagaRepositoryContext<TSaga, T>(db, context, consumeContextFactory, table, LockRows(db, table, typeof(T)), HistoryFor(db), outbox))
+        using (var repositoryContext = EfCoreSagaRepositoryContext<TSaga, T>.Create(db, context, consumeContextFactory, table, LockRows(db, table, typeof(T)), HistoryFor(db), outbox))
         {
             await next.Send(repositoryContext);
             await repositoryContext.SaveOutboxAsync();
@@ -77,7 +77,7 @@ public sealed class EfCoreSagaRepositoryContextFactory<TSaga>(
         }
 
         var outbox = OutboxFor(scope, db);
-        using (var repositoryContext = new EfCoreSagaRepositoryContext<TSaga, T>(db, context, consumeContextFactory, table, lockRows, HistoryFor(db), outbox))
+        using (var repositoryContext = EfCoreSagaRepositoryContext<TSaga, T>.Create(db, context, consumeContextFactory, table, lockRows, HistoryFor(db), outbox))
         {
             await next.Send(new LoadedSagaRepositoryQueryContext<TSaga, T>(repositoryContext, instances));
             await repositoryContext.SaveOutboxAsync();
