@@ -296,7 +296,7 @@ public sealed record ScanSessionView(
         session.Id, session.Status, session.TotalFiles, session.ProcessedFiles, session.MatchedFiles, session.TotalMatches, session.ErrorFiles,
         PercentOf(session), JsonSerializer.Deserialize<string[]>(session.CodesJson) ?? [], session.SourceDescription, session.RequestedBy, session.Error,
         session.Status == ScanSessionStatus.Completed ? $"/api/scan-sessions/{session.Id}/report" : null,
-        session.CreatedAt, session.DispatchedAt, session.CompletedAt, session.OcrPages, Math.Round(session.OcrMilliseconds / 1000.0, 1));
+        session.CreatedAt, session.DispatchedAt, session.CompletedAt, session.OcrPages, Realtime.ScanSessionRealtime.Seconds(session.OcrMilliseconds));
 
     public static int PercentOf(ScanSession session) => session.TotalFiles switch
     {

@@ -53,8 +53,11 @@ public sealed record ScanFile(
 /// <summary>A target code was found in a file (one event per code and file); <paramref name="OcrConfidence"/> is set when only OCR found it.</summary>
 public sealed record ScanMatchFound(Guid SessionId, string HoleCode, string FileName, string Status, string? Link, double? OcrConfidence = null);
 
-/// <summary>Progress, throttled: at most once per integer percent.</summary>
-public sealed record ScanProgressed(Guid SessionId, int Processed, int Total, int Percent);
+/// <summary>
+/// Progress, throttled: at most once per integer percent. <paramref name="OcrPages"/> and <paramref name="OcrSeconds"/>
+/// are the session's OCR so far (pages read, child-process time summed over files); added later, so they default to 0.
+/// </summary>
+public sealed record ScanProgressed(Guid SessionId, int Processed, int Total, int Percent, int OcrPages = 0, double OcrSeconds = 0);
 
 /// <summary>The last file's result was recorded.</summary>
 public sealed record ScanFilesCompleted(Guid SessionId, int Total, int Matches);

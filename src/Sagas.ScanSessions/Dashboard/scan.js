@@ -17,6 +17,9 @@ export function render(main, [sessionId]) {
     processed: 0,
     total: 0,
     value: 0,
+    // Pages read with OCR so far and their summed time, from PROGRESS.
+    ocrPages: 0,
+    ocrSeconds: 0,
     // The API's words for a session (dispatching, scanning, reporting, completed, failed, cancelled); before a session
     // exists the page says idle, starting or connecting, and "not started" when the API refused to start one.
     status: sessionId ? 'connecting' : 'idle',
@@ -88,7 +91,7 @@ export function render(main, [sessionId]) {
         view.sessionId && !finished(view.status) ? el('button.danger', { type: 'button', onclick: cancel }, 'Cancel scan') : null);
     }
     replace(progressArea, view.status === 'idle' ? null : progressBar(view.processed, view.total,
-      view.total ? `${number(view.processed)} / ${number(view.total)} files (${view.value}%)` : 'Waiting for the first progress…'));
+      view.total ? `${number(view.processed)} / ${number(view.total)} files (${view.value}%)${ocrSummary()}` : 'Waiting for the first progress…'));
     matchCount.textContent = view.status === 'idle' ? '' : `${number(view.matchCount)} ${view.matchCount === 1 ? 'match' : 'matches'}`;
     if (view.results) {
       if (drawnResults !== view.results) {
@@ -105,7 +108,7 @@ export function render(main, [sessionId]) {
         : '';
       replace(matchesPager);
       replace(matchesTable, table([
-        { title: 'Hole code', render: m => el('code', {}, m.hole_code) },
+        { title: 'Hole code', render: m => codeCell(m.hole_code, m.ocr_confidence) },
         { title: 'File', render: m => m.file_name },
         { title: 'Status', render: m => m.status },
         { title: 'Link', render: m => m.pdf_link ? el('a', { href: m.pdf_link, target: '_blank', rel: 'noopener noreferrer' }, 'open') : '—' },
@@ -124,6 +127,10 @@ export function render(main, [sessionId]) {
     }
   }
 
+  function ocrSummary() {
+    return view.ocrPages ? ` · OCR ${number(view.ocrPages)} ${view.ocrPages === 1 ? 'page' : 'pages'}, ${view.ocrSeconds.toFixed(1)} s` : '';
+  }
+
   let drawnResults = null;
   function drawResults() {
     const page = view.results;
@@ -133,7 +140,7 @@ export function render(main, [sessionId]) {
     replace(matchesTable,
       table([
         { title: 'File', render: r => r.name },
-        { title: 'Hole codes', render: r => r.matchedCodes.map((code, i) => [i ? ' ' : null, el('code', {}, code)]) },
+        { title: 'Hole codes', render: r => r.matchedCodes.map((code, i) => [i ? ' ' : null, codeCell(code, r.ocrMatches?.find(m => m.code === code)?.confidence)]) },
         { title: 'Status', render: r => r.status },
         { title: 'Link', render: r => r.link ? el('a', { href: r.link, target: '_blank', rel: 'noopener noreferrer' }, 'open') : '—' },
       ], page.items, { empty: 'No matches.', testid: 'matches-table' }));
@@ -183,6 +190,8 @@ export function render(main, [sessionId]) {
         view.processed = message.processed ?? view.processed;
         view.total = message.total ?? view.total;
         view.value = message.value ?? (view.total ? Math.round((view.processed / view.total) * 100) : 0);
+        view.ocrPages = message.ocr_pages ?? view.ocrPages;
+        view.ocrSeconds = message.ocr_seconds ?? view.ocrSeconds;
         if (!finished(view.status)) view.status = view.total && view.processed >= view.total ? 'reporting' : 'scanning';
         break;
       case 'MATCH_FOUND': {
@@ -268,7 +277,7 @@ export function render(main, [sessionId]) {
   function reset() {
     if (unsubscribe) unsubscribe();
     unsubscribe = null;
-    Object.assign(view, { sessionId: null, processed: 0, total: 0, value: 0, tail: [], matchCount: 0, results: null, resultsPage: 1, complete: null, error: null });
+    Object.assign(view, { sessionId: null, processed: 0, total: 0, value: 0, ocrPages: 0, ocrSeconds: 0, tail: [], matchCount: 0, results: null, resultsPage: 1, complete: null, error: null });
     view.matchKeys = new Set();
     tailChanged = true;
     resultsAsked = false;
@@ -280,6 +289,8 @@ export function render(main, [sessionId]) {
     view.processed = session.processedFiles ?? view.processed;
     view.total = session.totalFiles ?? view.total;
     view.value = view.total ? Math.round((view.processed / view.total) * 100) : 0;
+    view.ocrPages = session.ocrPages ?? view.ocrPages;
+    view.ocrSeconds = session.ocrSeconds ?? view.ocrSeconds;
     // Matches recorded before this page subscribed were never sent to it: the stored count covers them.
     view.matchCount = Math.max(view.matchCount, session.totalMatches ?? 0);
     if (finished(view.status)) view.matchCount = session.totalMatches ?? view.matchCount;
@@ -352,6 +363,16 @@ export function render(main, [sessionId]) {
     }
   });
   return () => { stopPolling(); stopListening(); sessions.stop(); if (frame) cancelAnimationFrame(frame); clearTimeout(tailTimer); if (unsubscribe) unsubscribe(); };
+}
+
+/**
+ * A matched code; one that only OCR found carries a marker with Tesseract's confidence, so a reader knows which matches
+ * came from a scanned page or image and how sure the reading was.
+ */
+function codeCell(code, ocrConfidence) {
+  if (ocrConfidence === null || ocrConfidence === undefined) return el('code', {}, code);
+  return el('span.nowrap', {}, el('code', {}, code), ' ',
+    el('span.marker', { 'data-testid': 'ocr-marker', title: `Found by OCR in a scanned page or image, confidence ${Math.round(ocrConfidence * 100)} %` }, `OCR ${Math.round(ocrConfidence * 100)}%`));
 }
 
 /** Every session, newest first, filtered by status and by when it was created; a row opens its session. */

@@ -5,6 +5,7 @@ using Sagas.Persistence;
 using Sagas.ScanSessions.Fetching;
 using Sagas.ScanSessions.Matching;
 using Sagas.ScanSessions.Ocr;
+using Sagas.ScanSessions.Realtime;
 using Sagas.ScanSessions.Sources;
 
 namespace Sagas.ScanSessions.Data;
@@ -121,7 +122,7 @@ public sealed class ScanFileRecorder(SagasDbContext db, OutboxWriter outbox, Sca
             {
                 session.LastProgressPercent = percent;
                 session.LastProgressAt = now;
-                outbox.Add(new ScanProgressed(sessionId, session.ProcessedFiles, total, percent));
+                outbox.Add(new ScanProgressed(sessionId, session.ProcessedFiles, total, percent, session.OcrPages, ScanSessionRealtime.Seconds(session.OcrMilliseconds)));
             }
 
             if (finished)

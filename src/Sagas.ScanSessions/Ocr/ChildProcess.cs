@@ -3,8 +3,8 @@ using System.Text;
 
 namespace Sagas.ScanSessions.Ocr;
 
-/// <summary>What a finished child process left: exit code and its (bounded) output.</summary>
-internal sealed record ChildProcessResult(int ExitCode, string StandardOutput, string StandardError);
+/// <summary>What a finished child process left: exit code, its (bounded) output and how long it ran.</summary>
+internal sealed record ChildProcessResult(int ExitCode, string StandardOutput, string StandardError, TimeSpan Elapsed);
 
 /// <summary>The child outlived its time limit and was killed, or could not be started.</summary>
 internal sealed class ChildProcessFailedException(string message) : Exception(message);
@@ -13,6 +13,8 @@ internal sealed class ChildProcessFailedException(string message) : Exception(me
 /// Runs one OCR tool as a child process with a wall-clock limit. On timeout or cancellation the child and anything it
 /// started are killed, so a hostile page cannot keep a worker's CPU after its file is given up. Output beyond
 /// <c>maxOutputChars</c> is read and dropped, so a chatty child can neither block on a full pipe nor fill memory.
+/// With a memory cap the tool is started through <c>prlimit</c>, which sets the address-space limit on itself and
+/// then becomes the tool (exec): the limit holds from the tool's first instruction and the process id stays the same.
 /// </summary>
 internal static class ChildProcess
 {
@@ -21,9 +23,10 @@ internal static class ChildProcess
         IEnumerable<string> arguments,
         TimeSpan timeout,
         int maxOutputChars,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        (string Prlimit, long Bytes)? memoryCap = null)
     {
-        var start = new ProcessStartInfo(executable)
+        var start = new ProcessStartInfo(memoryCap?.Prlimit ?? executable)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -32,6 +35,13 @@ internal static class ChildProcess
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
+        if (memoryCap is { } cap)
+        {
+            start.ArgumentList.Add("--as=" + cap.Bytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            start.ArgumentList.Add("--");
+            start.ArgumentList.Add(executable);
+        }
+
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
 
@@ -39,6 +49,7 @@ internal static class ChildProcess
         start.Environment["OMP_THREAD_LIMIT"] = "1";
 
         using var process = new Process { StartInfo = start };
+        var clock = Stopwatch.StartNew();
         process.Start();
         process.StandardInput.Close();
 
@@ -58,7 +69,7 @@ internal static class ChildProcess
                 $"{Path.GetFileName(executable)} took longer than {timeout.TotalSeconds:0} s (ScanSessions:Ocr:PageTimeout) and was stopped.");
         }
 
-        return new ChildProcessResult(process.ExitCode, await output, await error);
+        return new ChildProcessResult(process.ExitCode, await output, await error, clock.Elapsed);
     }
 
     private static void Kill(Process process)

@@ -7,7 +7,11 @@ public sealed record OcrPageText(int Page, string Text, double Confidence);
 public sealed record OcrPdfPage(int Number, double WidthPoints, double HeightPoints);
 
 /// <summary>The pages recognised, or why recognition failed (a per-file error text naming the cause or limit).</summary>
-public sealed record OcrOutcome(IReadOnlyList<OcrPageText> Pages, string? Error)
+/// <param name="Busy">
+/// How long the engine really worked on the file, without waiting for a free OCR slot; null when the engine cannot
+/// tell, and then the reader counts the whole call.
+/// </param>
+public sealed record OcrOutcome(IReadOnlyList<OcrPageText> Pages, string? Error, TimeSpan? Busy = null)
 {
     public static OcrOutcome Failed(string error) => new([], error);
 }

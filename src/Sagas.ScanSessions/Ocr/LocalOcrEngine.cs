@@ -54,6 +54,7 @@ public sealed class LocalOcrEngine : IOcrEngine, IDisposable
             var pdf = Path.Combine(folder, "document.pdf");
             await File.WriteAllBytesAsync(pdf, content.ToArray(), cancellationToken);
             var recognised = new List<OcrPageText>();
+            var busy = TimeSpan.Zero;
             foreach (var page in pages)
             {
                 var number = page.Number.ToString(CultureInfo.InvariantCulture);
@@ -64,17 +65,19 @@ public sealed class LocalOcrEngine : IOcrEngine, IDisposable
                     _options.PageTimeout,
                     cancellationToken);
                 var image = prefix + ".png";
+                busy += rendered.Elapsed;
                 if (rendered.ExitCode != 0 || !File.Exists(image))
-                    return OcrOutcome.Failed($"Page {number} of the PDF could not be rendered for OCR: {Tail(rendered.StandardError)}");
+                    return OcrOutcome.Failed(OverMemoryCap("pdftoppm", rendered) ?? $"Page {number} of the PDF could not be rendered for OCR: {Tail(rendered.StandardError)}");
 
                 var outcome = await RecognizeAsync(image, page.Number - 1, _options.PageTimeout, cancellationToken);
                 File.Delete(image);
+                busy += outcome.Busy ?? TimeSpan.Zero;
                 if (outcome.Error is not null)
-                    return outcome;
+                    return outcome with { Busy = busy };
                 recognised.AddRange(outcome.Pages);
             }
 
-            return new OcrOutcome(recognised, null);
+            return new OcrOutcome(recognised, null, busy);
         }
         catch (ChildProcessFailedException timeout)
         {
@@ -111,8 +114,8 @@ public sealed class LocalOcrEngine : IOcrEngine, IDisposable
         }
 
         if (result.ExitCode != 0)
-            return OcrOutcome.Failed($"Tesseract could not read the image: {Tail(result.StandardError)}");
-        return new OcrOutcome(TesseractTsv.Parse(result.StandardOutput, pageOffset), null);
+            return OcrOutcome.Failed(OverMemoryCap("tesseract", result) ?? $"Tesseract could not read the image: {Tail(result.StandardError)}") with { Busy = result.Elapsed };
+        return new OcrOutcome(TesseractTsv.Parse(result.StandardOutput, pageOffset), null, result.Elapsed);
     }
 
     private async Task<ChildProcessResult> RunAsync(string executable, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
@@ -120,7 +123,7 @@ public sealed class LocalOcrEngine : IOcrEngine, IDisposable
         await _slots.WaitAsync(cancellationToken);
         try
         {
-            return await ChildProcess.RunAsync(executable, arguments, timeout, MaxTsvChars, cancellationToken);
+            return await ChildProcess.RunAsync(executable, arguments, timeout, MaxTsvChars, cancellationToken, MemoryCap);
         }
         catch (Win32Exception exception)
         {
@@ -133,6 +136,25 @@ public sealed class LocalOcrEngine : IOcrEngine, IDisposable
         }
     }
 
+    private (string Prlimit, long Bytes)? MemoryCap =>
+        _options.MaxChildMemoryMegabytes > 0 ? (_options.PrlimitPath, _options.MaxChildMemoryMegabytes * 1024L * 1024) : null;
+
+    /// <summary>
+    /// The file's error when a capped child failed the way running out of address space looks: an allocation
+    /// failure in its message, a library it could not map, or death by a signal (an unchecked failed allocation
+    /// aborts or faults). Null when no cap is set or the failure looks like something else.
+    /// </summary>
+    private string? OverMemoryCap(string tool, ChildProcessResult result)
+    {
+        if (MemoryCap is null)
+            return null;
+        string[] signs = ["bad_alloc", "cannot allocate", "out of memory", "failed to map segment", "malloc fail", "memory exhausted"];
+        var killedBySignal = result.ExitCode > 128;
+        if (!killedBySignal && !signs.Any(sign => result.StandardError.Contains(sign, StringComparison.OrdinalIgnoreCase)))
+            return null;
+        return $"{tool} ran out of memory under the {_options.MaxChildMemoryMegabytes} MB cap on OCR child processes (ScanSessions:Ocr:MaxChildMemoryMegabytes), so this scanned file was not read.";
+    }
+
     private string? FindUnavailable()
     {
         if (!_options.Enabled)
@@ -142,6 +164,8 @@ public sealed class LocalOcrEngine : IOcrEngine, IDisposable
             missing.Add($"'{_options.TesseractPath}' (Debian packages tesseract-ocr and tesseract-ocr-eng)");
         if (Resolve(_options.PdftoppmPath) is null)
             missing.Add($"'{_options.PdftoppmPath}' (Debian package poppler-utils)");
+        if (MemoryCap is not null && Resolve(_options.PrlimitPath) is null)
+            missing.Add($"'{_options.PrlimitPath}' (Debian package util-linux; it applies ScanSessions:Ocr:MaxChildMemoryMegabytes)");
         return missing.Count == 0
             ? null
             : $"OCR is unavailable on this worker: {string.Join(" and ", missing)} not found, so this scanned file was not read.";

@@ -53,6 +53,18 @@ public sealed class OcrOptions
     [Range(0, 100_000)]
     public int MinPageTextCharacters { get; set; } = 32;
 
+    /// <summary>
+    /// Address space one OCR child (pdftoppm, Tesseract) may map, in megabytes, set with <c>prlimit --as</c> before it
+    /// starts: a page that would need more fails as a per-file error naming this setting instead of pressing the worker's
+    /// memory. 0 turns the cap off. Tesseract alone maps about 110 MB (libraries and language data) before reading a page.
+    /// </summary>
+    [Range(0, 1_048_576)]
+    public int MaxChildMemoryMegabytes { get; set; } = 2048;
+
+    /// <summary>util-linux's <c>prlimit</c>, which applies <see cref="MaxChildMemoryMegabytes"/> to each child.</summary>
+    [Required]
+    public string PrlimitPath { get; set; } = "prlimit";
+
     /// <summary>OCR child processes one worker runs at once, across all its batches: OCR is CPU-heavy.</summary>
     [Range(1, 64)]
     public int Concurrency { get; set; } = 1;

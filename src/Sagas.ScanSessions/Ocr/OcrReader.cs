@@ -29,9 +29,11 @@ public sealed class OcrReader(IOcrEngine engine, OcrOptions options)
         var outcome = need.Image is { } image
             ? await engine.RecognizeImageAsync(content, image, cancellationToken)
             : await engine.RecognizePdfPagesAsync(content, need.PdfPages, cancellationToken);
+        // The engine's own working time when it knows it: files queued for a slot would otherwise count their wait.
+        var elapsed = outcome.Busy ?? clock.Elapsed;
         return outcome.Error is { } error
-            ? new OcrRead([], new FileError(FileErrorKind.Corrupt, error), clock.Elapsed)
-            : new OcrRead(outcome.Pages, null, clock.Elapsed);
+            ? new OcrRead([], new FileError(FileErrorKind.Corrupt, error), elapsed)
+            : new OcrRead(outcome.Pages, null, elapsed);
     }
 
     private static OcrRead Failed(FileErrorKind kind, string message) => new([], new FileError(kind, message), TimeSpan.Zero);

@@ -29,8 +29,11 @@ public static class ScanSessionRealtime
     public static object Started(Guid sessionId, DateTimeOffset at) =>
         new StartedMessage("STARTED", "Processing started", at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture), sessionId);
 
-    public static object Progress(Guid sessionId, int processed, int total) =>
-        new ProgressMessage("PROGRESS", total == 0 ? 100 : (int)(100L * processed / total), processed, total, sessionId);
+    public static object Progress(Guid sessionId, int processed, int total, int ocrPages = 0, double ocrSeconds = 0) =>
+        new ProgressMessage("PROGRESS", total == 0 ? 100 : (int)(100L * processed / total), processed, total, sessionId, ocrPages, ocrSeconds);
+
+    /// <summary>OCR time as the API shows it: seconds to one decimal.</summary>
+    public static double Seconds(long milliseconds) => Math.Round(milliseconds / 1000.0, 1);
 
     public static object Match(Guid sessionId, string holeCode, string fileName, string status, string? link, double? ocrConfidence = null) =>
         new MatchFoundMessage("MATCH_FOUND", new MatchData(holeCode, fileName, status, link, ocrConfidence), sessionId);
@@ -56,7 +59,7 @@ public static class ScanSessionRealtime
 
         socket.Send(State(session));
         if (session.TotalFiles is { } total)
-            socket.Send(Progress(sessionId, session.ProcessedFiles, total));
+            socket.Send(Progress(sessionId, session.ProcessedFiles, total, session.OcrPages, Seconds(session.OcrMilliseconds)));
         switch (session.Status)
         {
             case ScanSessionStatus.Completed when session.ReportBlobKey is { } key:
@@ -157,7 +160,7 @@ public sealed class ScanSessionRealtimeEvents(IRealtimeHub hub, IServiceProvider
     public Task Consume(ConsumeContext<ScanProgressed> context)
     {
         var message = context.Message;
-        hub.PublishProgress(ScanSessionRealtime.Topic(message.SessionId), ScanSessionRealtime.Progress(message.SessionId, message.Processed, message.Total), message.Processed >= message.Total);
+        hub.PublishProgress(ScanSessionRealtime.Topic(message.SessionId), ScanSessionRealtime.Progress(message.SessionId, message.Processed, message.Total, message.OcrPages, message.OcrSeconds), message.Processed >= message.Total);
         return Task.CompletedTask;
     }
 
@@ -203,7 +206,10 @@ public sealed record ProgressMessage(
     [property: JsonPropertyName("value")] int Value,
     [property: JsonPropertyName("processed")] int Processed,
     [property: JsonPropertyName("total")] int Total,
-    [property: JsonPropertyName("session_id")] Guid SessionId);
+    [property: JsonPropertyName("session_id")] Guid SessionId,
+    // Added for OCR (the seed's fields above are unchanged): pages read with OCR so far and their summed time.
+    [property: JsonPropertyName("ocr_pages")] int OcrPages = 0,
+    [property: JsonPropertyName("ocr_seconds")] double OcrSeconds = 0);
 
 public sealed record MatchData(
     [property: JsonPropertyName("hole_code")] string HoleCode,

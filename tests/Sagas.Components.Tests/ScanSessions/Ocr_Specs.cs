@@ -86,6 +86,23 @@ public class When_scanning_files_with_ocr
     }
 
     [Fact]
+    public async Task Should_count_the_time_ocr_worked_not_the_time_a_file_waited_for_a_slot()
+    {
+        // One OCR slot, three files at once: the children run one after another, so the time they worked adds up to
+        // no more than the wall time of the three; the files' waits for the slot, counted too, would add up to more.
+        var scan = Build(new OcrOptions { Concurrency = 1 });
+        var page = ScannedFiles.Png(ScannedFiles.ScanPage(PageOne, new ScannedFiles.Look(200)), 200);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => Task.Run(() => Scan(scan, $"scan-{i}.png", page))));
+        var wall = clock.Elapsed;
+
+        Assert.All(results, result => Assert.Equal(["HOLE-12", "BH-207"], result.MatchedCodes));
+        Assert.All(results, result => Assert.True(result.OcrTime > TimeSpan.Zero));
+        Assert.True(results.Sum(result => result.OcrTime.Ticks) <= wall.Ticks, $"OCR time {TimeSpan.FromTicks(results.Sum(result => result.OcrTime.Ticks))} exceeds the wall time {wall}");
+    }
+
+    [Fact]
     public async Task Should_never_ocr_a_pdf_with_a_good_text_layer()
     {
         var scan = Build();

@@ -165,11 +165,13 @@ public static partial class ComposeFile
 
 /// <summary>
 /// What a service's image adds to the compose environment: the <c>ENV</c> pairs and the <c>ENTRYPOINT</c> of the
-/// Dockerfile's last stage (the runtime image). Only the forms our Dockerfiles use: <c>ENV KEY=value \</c> continued over
-/// lines, and the exec form <c>ENTRYPOINT ["dotnet", "X.dll"]</c>.
+/// Dockerfile's last stage (the runtime image), and its <c>RUN</c> commands (continued lines joined). Only the forms our
+/// Dockerfiles use: <c>ENV KEY=value \</c> continued over lines, and the exec form <c>ENTRYPOINT ["dotnet", "X.dll"]</c>.
 /// </summary>
 public sealed record DockerImage(IReadOnlyDictionary<string, string> Environment, IReadOnlyList<string> Entrypoint)
 {
+    public IReadOnlyList<string> Runs { get; init; } = [];
+
     public static DockerImage Read(string dockerfile)
     {
         var instructions = new List<string>();
@@ -191,9 +193,12 @@ public sealed record DockerImage(IReadOnlyDictionary<string, string> Environment
         var lastStage = instructions.FindLastIndex(i => i.StartsWith("FROM ", StringComparison.OrdinalIgnoreCase));
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         List<string> entrypoint = [];
+        List<string> runs = [];
         foreach (var instruction in instructions.Skip(lastStage + 1))
         {
-            if (instruction.StartsWith("ENV ", StringComparison.OrdinalIgnoreCase))
+            if (instruction.StartsWith("RUN ", StringComparison.OrdinalIgnoreCase))
+                runs.Add(instruction[4..].Trim());
+            else if (instruction.StartsWith("ENV ", StringComparison.OrdinalIgnoreCase))
             {
                 foreach (var pair in instruction[4..].Split(' ', StringSplitOptions.RemoveEmptyEntries))
                 {
@@ -210,6 +215,6 @@ public sealed record DockerImage(IReadOnlyDictionary<string, string> Environment
             }
         }
 
-        return new DockerImage(environment, entrypoint);
+        return new DockerImage(environment, entrypoint) { Runs = runs };
     }
 }

@@ -25,7 +25,7 @@ public sealed class When_compose_starts_every_service_from_the_example_settings(
     private readonly RabbitMqVirtualHost _broker = new();
     private readonly string _volumes = Path.Combine(Path.GetTempPath(), "sagas-compose-" + Guid.NewGuid().ToString("N")[..8]);
 
-    private static string Root
+    internal static string Root
     {
         get
         {

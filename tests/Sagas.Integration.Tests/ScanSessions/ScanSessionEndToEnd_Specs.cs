@@ -35,12 +35,17 @@ public sealed class ScanEventLog
     public ConcurrentDictionary<Guid, ConcurrentBag<int>> ProgressPercents { get; } = new();
 
     public ConcurrentDictionary<Guid, int> FilesEchoed { get; } = new();
+
+    public ConcurrentDictionary<Guid, ConcurrentBag<ScanMatchFound>> Matches { get; } = new();
+
+    public ConcurrentDictionary<Guid, ConcurrentBag<ScanProgressed>> Progress { get; } = new();
 }
 
 public sealed class ScanEventLogConsumer(ScanEventLog log) : IConsumer<ScanMatchFound>, IConsumer<ScanFilesCompleted>, IConsumer<ScanProgressed>
 {
     public Task Consume(ConsumeContext<ScanMatchFound> context)
     {
+        log.Matches.GetOrAdd(context.Message.SessionId, _ => []).Add(context.Message);
         log.MatchesFound.AddOrUpdate(context.Message.SessionId, 1, (_, count) => count + 1);
         return Task.CompletedTask;
     }
@@ -53,6 +58,7 @@ public sealed class ScanEventLogConsumer(ScanEventLog log) : IConsumer<ScanMatch
 
     public Task Consume(ConsumeContext<ScanProgressed> context)
     {
+        log.Progress.GetOrAdd(context.Message.SessionId, _ => []).Add(context.Message);
         log.ProgressPercents.GetOrAdd(context.Message.SessionId, _ => []).Add(context.Message.Percent);
         return Task.CompletedTask;
     }
@@ -334,7 +340,7 @@ public abstract class ScanSessionEndToEndSpecs<TTransport> : IClassFixture<Trans
         entry.Write(content);
     }
 
-    private static byte[] Pdf(IEnumerable<string> lines)
+    internal static byte[] Pdf(IEnumerable<string> lines)
     {
         var builder = new PdfDocumentBuilder();
         var font = builder.AddStandard14Font(Standard14Font.Helvetica);
