@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using Microsoft.Playwright;
 using Sagas.Browser.Tests.Infrastructure;
+using Sagas.Components.Tests.ScanSessions;
 using static Microsoft.Playwright.Assertions;
 
 namespace Sagas.Browser.Tests.Pages;
@@ -70,6 +71,33 @@ public sealed class When_a_scan_is_started_from_the_dashboard(DashboardFixture d
         await Expect(page.GetByTestId("scan-status").Locator(".badge")).ToHaveTextAsync("completed");
         await Expect(page.GetByTestId("matches-table").Locator("tbody tr")).ToHaveCountAsync(3);
         await AssertDownloadIsAWorkbookAsync(page);
+        Assert.Empty(browser.ScriptErrors);
+    }
+
+    [Fact]
+    public async Task Should_mark_the_matches_found_by_ocr_with_their_confidence()
+    {
+        var scan = ScannedFiles.ScanPage(["Location BH-207 logged", "Checked: J. Smith"], new ScannedFiles.Look(300, Label: true), fontSize: 12);
+        var png = Path.Combine(_folder, "casing.png");
+        await File.WriteAllBytesAsync(png, ScannedFiles.Png(scan, 300));
+        var files = new[] { png, Write("notes.txt", "Typed note: HOLE-1 grouted.") };
+
+        await using var browser = await dashboard.OpenAsync("#/scan");
+        var page = browser.Page;
+        await page.SetInputFilesAsync("#scan-files", files);
+        await page.FillAsync("#scan-codes", "HOLE-1, BH-207");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Start scan" }).ClickAsync();
+
+        await ExpectCompletedAsync(page, processed: 2, matches: 2);
+        var matches = page.GetByTestId("matches-table").Locator("tbody tr");
+        await Expect(matches).ToHaveCountAsync(2);
+        var scanned = matches.Filter(new() { HasText = "casing.png" });
+        await Expect(scanned.Locator("code")).ToHaveTextAsync("BH-207");
+        await Expect(scanned.GetByTestId("ocr-marker")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^OCR (5[0-9]|[6-9][0-9]|100)%$"));
+        await Expect(scanned.GetByTestId("ocr-marker")).ToHaveAttributeAsync("title", new System.Text.RegularExpressions.Regex("^Found by OCR"));
+        await Expect(matches.Filter(new() { HasText = "notes.txt" }).GetByTestId("ocr-marker")).ToHaveCountAsync(0);
+        await Expect(page.GetByTestId("progress")).ToContainTextAsync("OCR 1 page, ");
+        await ChromiumBrowser.ScreenshotAsync(page, "scan-ocr");
         Assert.Empty(browser.ScriptErrors);
     }
 

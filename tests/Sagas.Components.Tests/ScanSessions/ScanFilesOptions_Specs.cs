@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sagas.Core.Configuration;
 using Sagas.ScanSessions.Files;
+using Sagas.ScanSessions.Ocr;
 using Sagas.ScanSessions.Reports;
 using Sagas.ScanSessions.Sources;
 
@@ -57,6 +58,19 @@ public class When_configuring_scan_file_limits
         Assert.IsType<TextExtractor>(provider.GetRequiredService<ITextExtractor>());
         Assert.NotNull(provider.GetRequiredService<FileContentSource>());
         Assert.NotNull(provider.GetRequiredService<ScanReportWriter>());
+    }
+
+    [Fact]
+    public void Should_bind_the_ocr_memory_cap_and_refuse_a_negative_one_naming_the_setting()
+    {
+        var options = Configuration(new() { ["ScanSessions:Ocr:MaxChildMemoryMegabytes"] = "512" }).ReadValidatedOptions<OcrOptions>(OcrOptions.SectionName);
+        Assert.Equal(512, options.MaxChildMemoryMegabytes);
+        Assert.Equal(2048, new OcrOptions().MaxChildMemoryMegabytes);
+
+        var error = Assert.Throws<SagasConfigurationException>(() => Configuration(new() { ["ScanSessions:Ocr:MaxChildMemoryMegabytes"] = "-1" })
+            .ReadValidatedOptions<OcrOptions>(OcrOptions.SectionName));
+
+        Assert.StartsWith("ScanSessions:Ocr:MaxChildMemoryMegabytes is -1", error.Message, StringComparison.Ordinal);
     }
 
     private static IConfiguration Configuration(Dictionary<string, string?> values) =>
