@@ -30,6 +30,7 @@ public static class ApiApplication
         builder.AddApiInfrastructure();
         builder.AddApiSecurity();
         builder.Services.AddScheduleDirectory();
+        builder.Services.AddBulkOperations(builder.Configuration);
         builder.AddAssistant();
         builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
         {

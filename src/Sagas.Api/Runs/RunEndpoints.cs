@@ -15,8 +15,6 @@ namespace Sagas.Api.Runs;
 /// </summary>
 public static class RunEndpoints
 {
-    public const int MaxTextLength = 200;
-
     public static IEndpointRouteBuilder MapRunEndpoints(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/runs").WithTags("Runs");
@@ -24,16 +22,22 @@ public static class RunEndpoints
             .WithName("ListRuns")
             .WithSummary("Runs of every workflow, newest first, by workflow, status, project, creation time (from, to) and text (id, title, file name, prompt); paged by cursor.")
             .Produces<RunPage>().ProducesValidationProblem();
+        group.MapGet("/workflows", (WorkflowCatalog workflows) => Results.Ok(
+                workflows.Modules.Where(m => m.Runs is not null).Select(m => new RunWorkflow(m.Name, m.Runs!.Statuses)).ToList()))
+            .WithName("ListRunWorkflows")
+            .WithSummary("The workflows the run list covers and the statuses of each (the list's filter values).")
+            .Produces<IReadOnlyList<RunWorkflow>>();
         group.MapGet("/{workflow}/{id}/history", HistoryAsync)
             .WithName("GetRunHistory")
             .WithSummary("One run's saga history (each event, state before and after, time, message id, faults) and its consumer activity per minute.")
             .Produces<RunHistory>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapBulkCancelEndpoints();
         return endpoints;
     }
 
     private static async Task<IResult> HistoryAsync(string workflow, string id, SagasDbContext db, WorkflowCatalog workflows, CancellationToken cancellationToken)
     {
-        if (Find(workflows, workflow) is not { Runs: { } runs } module)
+        if (RunFilter.Find(workflows, workflow) is not { Runs: { } runs } module)
             return UnknownWorkflow(workflows, workflow);
         if (!Guid.TryParse(id, out var runId))
             return Results.ValidationProblem(new Dictionary<string, string[]> { ["id"] = ["id must be a run id (a GUID)."] });
@@ -72,42 +76,7 @@ public static class RunEndpoints
         CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var all = workflows.Modules.Where(m => m.Runs is not null).ToList();
-        var selected = all;
-        if (!string.IsNullOrWhiteSpace(workflow))
-        {
-            var names = workflow.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var unknown = names.Where(name => Find(workflows, name) is not { Runs: not null }).ToList();
-            if (unknown.Count > 0)
-                errors["workflow"] = [$"Unknown workflow {string.Join(", ", unknown.Select(u => $"'{Clip(u)}'"))}; one of: {string.Join(", ", all.Select(m => m.Name))}."];
-            selected = [.. all.Where(m => names.Contains(m.Name, StringComparer.OrdinalIgnoreCase))];
-        }
-
-        var wantedStatus = string.IsNullOrWhiteSpace(status) ? null : status.Trim().ToLowerInvariant();
-        if (wantedStatus is not null && !errors.ContainsKey("workflow"))
-        {
-            var known = selected.SelectMany(m => m.Runs!.Statuses).Distinct(StringComparer.Ordinal).ToList();
-            if (!known.Contains(wantedStatus, StringComparer.Ordinal))
-                errors["status"] = [$"status is one of: {string.Join(", ", known)} (the statuses of the workflows asked for)."];
-        }
-
-        Guid? projectId = null;
-        if (!string.IsNullOrWhiteSpace(project))
-        {
-            if (Guid.TryParse(project, out var parsed))
-                projectId = parsed;
-            else
-                errors["project"] = ["project must be a project id (a GUID)."];
-        }
-
-        var fromUtc = ParseInstant(from, "from", errors);
-        var toUtc = ParseInstant(to, "to", errors);
-        if (fromUtc is { } f && toUtc is { } t && f >= t)
-            errors["to"] = ["to must be later than from."];
-
-        var search = string.IsNullOrWhiteSpace(text) ? null : text.Trim();
-        if (search is { Length: > MaxTextLength })
-            errors["text"] = [$"text is limited to {MaxTextLength} characters."];
+        var filter = RunFilter.Parse(workflows, new RunFilterValues(workflow, status, project, from, to, text), errors);
 
         var size = limit ?? Paging.DefaultPageSize;
         if (size is < 1 or > Paging.MaxPageSize)
@@ -128,14 +97,16 @@ public static class RunEndpoints
         // Each workflow answers its own first page after the cursor through its (created_at, id) index; the newest
         // of the union are the page. A DbContext runs one query at a time, so they run one after the other.
         var rows = new List<RunListItem>();
-        foreach (var module in selected)
+        foreach (var module in filter!.Modules)
         {
-            var query = Filter(module.Runs!, db, wantedStatus, projectId, fromUtc, toUtc, search, after);
+            var query = filter.Apply(module.Runs!, db);
+            if (after is { } cursorAt)
+                query = RunFilter.After(query, cursorAt.CreatedAt, cursorAt.Id);
             var page = await query
                 .OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Id)
                 .Take(size + 1)
                 .ToListAsync(cancellationToken);
-            rows.AddRange(page.Select(r => RunListItem.From(module.Name, r)));
+            rows.AddRange(page.Select(r => RunListItem.From(module.Name, r, module.Runs!.DetailRoute(r))));
         }
 
         var ordered = rows
@@ -147,67 +118,25 @@ public static class RunEndpoints
         return Results.Ok(new RunPage(items, next));
     }
 
-    private static IQueryable<RunRow> Filter(
-        WorkflowRuns runs, SagasDbContext db, string? status, Guid? projectId, DateTimeOffset? from, DateTimeOffset? to, string? text, RunCursor? after)
-    {
-        var query = runs.Rows(db).AsNoTracking();
-        if (status is not null)
-            query = query.Where(r => r.Status == status);
-        if (projectId is { } project)
-            query = query.Where(r => r.ProjectId == project);
-        if (from is { } f)
-            query = query.Where(r => r.CreatedAt >= f);
-        if (to is { } t)
-            query = query.Where(r => r.CreatedAt < t);
-        if (text is not null)
-        {
-            if (Guid.TryParse(text, out var id))
-                query = query.Where(r => r.Id == id);
-            else
-                query = query.Where(runs.TextMatches(db, text.ToLowerInvariant()));
-        }
-
-        if (after is { } cursor)
-        {
-            var at = cursor.CreatedAt;
-            var lastId = cursor.Id;
-            query = query.Where(r => r.CreatedAt < at || (r.CreatedAt == at && r.Id.CompareTo(lastId) < 0));
-        }
-
-        return query;
-    }
-
-    private static DateTimeOffset? ParseInstant(string? value, string key, Dictionary<string, string[]> errors)
-    {
-        if (string.IsNullOrWhiteSpace(value))
-            return null;
-        // Stored instants are UTC; SQLite compares them as encoded numbers, which only order right in one offset.
-        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
-            return parsed.ToUniversalTime();
-        errors[key] = [$"{key} must be an ISO 8601 instant, e.g. 2026-12-04T10:00:00Z."];
-        return null;
-    }
-
-    private static IWorkflowModule? Find(WorkflowCatalog workflows, string name) =>
-        workflows.Modules.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase));
-
     private static IResult UnknownWorkflow(WorkflowCatalog workflows, string name) =>
         Results.Problem(
             title: "Unknown workflow",
-            detail: $"No workflow is named '{Clip(name)}'; one of: {string.Join(", ", workflows.Modules.Where(m => m.Runs is not null).Select(m => m.Name))}.",
+            detail: $"No workflow is named '{RunFilter.Clip(name)}'; one of: {string.Join(", ", workflows.Modules.Where(m => m.Runs is not null).Select(m => m.Name))}.",
             statusCode: StatusCodes.Status404NotFound);
 
-    private static string Clip(string value) => value.Length <= 60 ? value : value[..60] + "…";
 }
 
 /// <summary>One page of <c>GET /api/runs</c>; <see cref="Next"/> is the cursor of the page after it (null on the last).</summary>
 public sealed record RunPage(IReadOnlyList<RunListItem> Items, string? Next);
 
-public sealed record RunListItem(string Workflow, Guid Id, string Status, Guid? ProjectId, string Title, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt)
+/// <param name="Link">The dashboard route of the run's page (<c>#/jobs/{id}</c>), null when its workflow has none.</param>
+public sealed record RunListItem(string Workflow, Guid Id, string Status, Guid? ProjectId, string Title, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt, string? Link)
 {
-    public static RunListItem From(string workflow, RunRow row) =>
-        new(workflow, row.Id, row.Status, row.ProjectId, row.Title.Length <= 300 ? row.Title : row.Title[..300] + "…", row.CreatedAt, row.FinishedAt);
+    public static RunListItem From(string workflow, RunRow row, string? link) =>
+        new(workflow, row.Id, row.Status, row.ProjectId, row.Title.Length <= 300 ? row.Title : row.Title[..300] + "…", row.CreatedAt, row.FinishedAt, link);
 }
+
+public sealed record RunWorkflow(string Name, IReadOnlyList<string> Statuses);
 
 /// <param name="Dropped">Events deleted from the middle of a long history (the first and last ones are kept).</param>
 public sealed record RunHistory(string Workflow, Guid Id, IReadOnlyList<RunHistoryEntry> Entries, int Dropped, IReadOnlyList<RunActivityMinute> Activity);

@@ -1,5 +1,6 @@
 import { api } from '../api.js';
 import { live } from '../live.js';
+import { runTimeline } from '../timeline.js';
 import { el, replace, problemBox, showProblem, statusBadge, progressBar, table, pager, dateTime, duration, number, idCell, fullId, every } from '../ui.js';
 
 export const title = 'LLM jobs';
@@ -122,7 +123,8 @@ function renderDetail(main, id) {
     el('p', {}, el('a', { href: '#/jobs' }, '← All jobs')),
     el('h1', {}, 'Job ', fullId(id)),
     el('section.card', {}, header),
-    el('section.card', {}, el('div.toolbar', {}, el('h2', {}, 'Items'), el('label', {}, 'Status ', filter)), items));
+    el('section.card', {}, el('div.toolbar', {}, el('h2', {}, 'Items'), el('label', {}, 'Status ', filter)), items),
+    runTimeline('llm-jobs', id));
 
   let job = null;
   let missingSince = null;

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Sagas.Contracts.LlmJobs;
 using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.StateMachines;
 using Sagas.Modules.Runs;
@@ -23,6 +24,12 @@ public sealed class LlmJobRuns : WorkflowRuns
             CreatedAt = job.CreatedAt,
             FinishedAt = job.FinishedAt,
         });
+
+    public override IReadOnlyList<string> CancellableStatuses { get; } = [LlmJobStatus.Queued, LlmJobStatus.Running];
+
+    public override object? CancelCommand(Guid id, string? reason) => new CancelLlmJob(id, reason);
+
+    public override string? DetailRoute(RunRow row) => $"#/jobs/{row.Id}";
 
     public override async Task<IReadOnlyList<RunActivityMinute>> ActivityAsync(SagasDbContext db, Guid id, CancellationToken cancellationToken)
     {

@@ -38,6 +38,21 @@ public abstract class WorkflowRuns
     /// </summary>
     public virtual Task<IReadOnlyList<RunActivityMinute>> ActivityAsync(SagasDbContext db, Guid id, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<RunActivityMinute>>([]);
+
+    /// <summary>
+    /// Where the dashboard shows one run (a hash route such as <c>#/jobs/{id}</c>), so the Runs page can link each row to
+    /// its workflow's page; null when the workflow has no page for a single run.
+    /// </summary>
+    public virtual string? DetailRoute(RunRow row) => null;
+
+    /// <summary>The statuses in which a run can still be cancelled; empty when the workflow has no cancel path.</summary>
+    public virtual IReadOnlyList<string> CancellableStatuses => [];
+
+    /// <summary>
+    /// The workflow's own cancel command for one run, which a bulk cancel publishes as the workflow's cancel route does;
+    /// the saga must treat it as idempotent (a cancel of a run that has finished or was cancelled already changes nothing).
+    /// </summary>
+    public virtual object? CancelCommand(Guid id, string? reason) => null;
 }
 
 /// <summary>One run as the shared list shows it. A class with setters so that EF Core can project into it and filter on it.</summary>
@@ -57,6 +72,9 @@ public sealed class RunRow
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset? FinishedAt { get; set; }
+
+    /// <summary>What the run belongs to when the workflow shows runs grouped (a prompt-analysis run for one analysis).</summary>
+    public Guid? ParentId { get; set; }
 }
 
 /// <param name="Minute">The start of the minute (UTC).</param>

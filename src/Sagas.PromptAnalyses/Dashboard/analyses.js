@@ -1,4 +1,5 @@
 import { api } from '../api.js';
+import { runTimeline } from '../timeline.js';
 import { el, replace, problemBox, showProblem, notAvailable, statusBadge, table, dateTime, number, money, every, progressBar, idCell, fullId } from '../ui.js';
 
 export const title = 'Analyses';
@@ -6,8 +7,8 @@ const platforms = ['openai', 'claude', 'gemini', 'perplexity'];
 const itemsOf = answer => Array.isArray(answer) ? answer : answer?.items ?? [];
 const splitList = text => String(text ?? '').split(/[\n,]+/).map(part => part.trim()).filter(Boolean);
 
-export function render(main, [section, runId]) {
-  if (section === 'runs' && runId) return renderRun(main, runId);
+export function render(main, [section, runId, analysisId]) {
+  if (section === 'runs' && runId) return renderRun(main, runId, analysisId);
 
   const projectsArea = el('div', { 'data-testid': 'projects' }, 'Loading…');
   const promptsArea = el('div', { 'data-testid': 'prompts' }, 'Loading…');
@@ -149,7 +150,12 @@ export function render(main, [section, runId]) {
   loadRuns();
 }
 
-function renderRun(main, runId) {
+function renderRun(main, runId, analysisId) {
+  // Each analysis is a run of its own saga: its timeline is made once and kept across refreshes; the one the address
+  // names (#/analyses/runs/{run}/{analysis}, as the Runs page links) is open and scrolled to.
+  const timelines = new Map();
+  const timelineOf = id => timelines.get(id) ?? timelines.set(id, runTimeline('prompt-analyses', id, { open: id === analysisId })).get(id);
+  let scrolled = false;
   const area = el('div', { 'data-testid': 'run' }, 'Loading…');
   main.append(el('p', {}, el('a', { href: '#/analyses' }, '← Projects and prompts')), el('h1', {}, 'Run ', fullId(runId)), area);
 
@@ -180,10 +186,13 @@ function renderRun(main, runId) {
             el('dt', {}, 'Finished'), el('dd', {}, dateTime(run.finishedAt))),
           jobs.length ? null : el('p.empty', {}, 'No analyses yet: the run fans out within seconds.'),
           detail.analyses.total > jobs.length ? el('p.hint', {}, `Showing the first ${jobs.length} of ${number(detail.analyses.total)} analyses.`) : null),
-        jobs.map(job => el('section.card', { 'data-testid': 'analysis' },
+        jobs.map(job => el('section.card', { 'data-testid': 'analysis', 'data-id': job.id, class: job.id === analysisId ? 'card current' : undefined },
           el('div.toolbar', {}, el('h2', {}, job.promptText), statusBadge(job.status),
             el('span', {}, `${number(job.completedPlatforms)} ok · ${number(job.failedPlatforms)} failed of ${number(job.totalPlatforms)} · ${money(job.cost)}`)),
-          job.responses.map(response => responseView(response)))));
+          job.responses.map(response => responseView(response)),
+          timelineOf(job.id))));
+      const current = analysisId && area.querySelector(`[data-id="${CSS.escape(analysisId)}"]`);
+      if (current && !scrolled) { scrolled = true; current.scrollIntoView({ block: 'start' }); }
     } catch (error) {
       showProblem(area, error);
       finished = true;

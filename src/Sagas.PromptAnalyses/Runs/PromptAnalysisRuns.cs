@@ -25,7 +25,11 @@ public sealed class PromptAnalysisRuns : WorkflowRuns
             Title = job.PromptText,
             CreatedAt = job.CreatedAt,
             FinishedAt = job.CompletedAt,
+            ParentId = job.RunId,
         });
+
+    /// <summary>An analysis is shown on its run's page, opened at the analysis.</summary>
+    public override string? DetailRoute(RunRow row) => $"#/analyses/runs/{row.ParentId}/{row.Id}";
 
     public override async Task<IReadOnlyList<RunActivityMinute>> ActivityAsync(SagasDbContext db, Guid id, CancellationToken cancellationToken)
     {

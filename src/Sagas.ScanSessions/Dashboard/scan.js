@@ -1,5 +1,6 @@
 import { api, download } from '../api.js';
 import { live } from '../live.js';
+import { runTimeline } from '../timeline.js';
 import { el, replace, problemBox, showProblem, statusBadge, progressBar, table, pager, number, dateTime, duration, idCell, fullId, every } from '../ui.js';
 
 export const title = 'Scan';
@@ -56,13 +57,15 @@ export function render(main, [sessionId]) {
     formResult);
 
   const sessions = sessionList(() => view.sessionId);
+  const timelineSlot = el('div', {}, sessionId ? runTimeline('scan-sessions', sessionId) : null);
   main.append(
     el('h1', {}, 'Scan'),
     el('div.columns', {},
       el('section.card', {}, el('h2', {}, 'Start a scan'), form),
       el('section.card', {}, el('h2', {}, 'Progress'), statusArea, progressArea, resultArea)),
     sessions.card,
-    el('section.card', {}, el('div.toolbar', {}, el('h2', {}, 'Matches'), matchCount), matchesHint, matchesArea));
+    el('section.card', {}, el('div.toolbar', {}, el('h2', {}, 'Matches'), matchCount), matchesHint, matchesArea),
+    timelineSlot);
 
   // Messages arrive by the thousand on a big scan: they only change the view, and the page is drawn at most once per
   // animation frame, so the main thread never queues more work than one frame's worth.
@@ -167,6 +170,7 @@ export function render(main, [sessionId]) {
     view.sessionId = id;
     sessionStorage.setItem(lastSessionKey, id);
     history.replaceState(null, '', `#/scan/${encodeURIComponent(id)}`);
+    replace(timelineSlot, runTimeline('scan-sessions', id));
     unsubscribe = live.subscribe({ action: 'subscribe', session_id: id });
     sessions.refresh();
   }

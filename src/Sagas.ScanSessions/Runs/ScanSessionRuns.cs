@@ -1,5 +1,6 @@
 using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
+using Sagas.Contracts.ScanSessions;
 using Sagas.Modules.Runs;
 using Sagas.Persistence;
 using Sagas.ScanSessions.Data;
@@ -31,6 +32,12 @@ public sealed class ScanSessionRuns : WorkflowRuns
     public override Expression<Func<RunRow, bool>> TextMatches(SagasDbContext db, string text) =>
         row => row.Title.ToLower().Contains(text)
                || db.Set<ScanFileResult>().Any(file => file.SessionId == row.Id && file.Name.ToLower().Contains(text));
+
+    public override IReadOnlyList<string> CancellableStatuses { get; } = [ScanSessionStatus.Dispatching, ScanSessionStatus.Scanning];
+
+    public override object? CancelCommand(Guid id, string? reason) => new CancelScanSession(id);
+
+    public override string? DetailRoute(RunRow row) => $"#/scan/{row.Id}";
 
     public override async Task<IReadOnlyList<RunActivityMinute>> ActivityAsync(SagasDbContext db, Guid id, CancellationToken cancellationToken)
     {

@@ -770,6 +770,86 @@ namespace Sagas.Workflows.Migrations
                     b.ToTable("assistant_questions", (string)null);
                 });
 
+            modelBuilder.Entity("Sagas.Modules.Runs.BulkOperation", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("CursorCreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("cursor_created_at");
+
+                    b.Property<Guid?>("CursorId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("cursor_id");
+
+                    b.Property<int>("CursorWorkflow")
+                        .HasColumnType("integer")
+                        .HasColumnName("cursor_workflow");
+
+                    b.Property<int>("Done")
+                        .HasColumnType("integer")
+                        .HasColumnName("done");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("error");
+
+                    b.Property<string>("Filter")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("filter");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("kind");
+
+                    b.Property<DateTimeOffset?>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_until");
+
+                    b.Property<string>("Reason")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("RequestedBy")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("requested_by");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
+
+                    b.Property<int>("Total")
+                        .HasColumnType("integer")
+                        .HasColumnName("total");
+
+                    b.HasKey("Id")
+                        .HasName("pk_bulk_operations");
+
+                    b.HasIndex("Status", "CreatedAt")
+                        .HasDatabaseName("ix_bulk_operations_status_created_at");
+
+                    b.ToTable("bulk_operations", (string)null);
+                });
+
             modelBuilder.Entity("Sagas.Notifications.Webhooks.WebhookDelivery", b =>
                 {
                     b.Property<string>("WebhookId")

@@ -1,5 +1,6 @@
 import { apiKey } from './api.js';
 import * as assistant from './pages/assistant.js';
+import * as runs from './pages/runs.js';
 import * as system from './pages/system.js';
 
 // The workflows' pages come from the server (each workflow ships its own page script); the assistant and the system
@@ -27,13 +28,14 @@ async function loadPages() {
     link.textContent = title;
     nav.insertBefore(link, first);
   }
-  Object.assign(pages, { assistant, system });
+  Object.assign(pages, { runs, assistant, system });
   if (listed.length > 0) home = listed[0].id;
   document.querySelector('a.brand').href = `#/${home}`;
 }
 
 function route() {
-  const [name = home, ...rest] = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  // A page may keep its filters after '?' in the hash (#/runs?status=failed): they are the page's, not the route's.
+  const [name = home, ...rest] = location.hash.replace(/^#\/?/, '').split('?')[0].split('/').filter(Boolean);
   const known = pages[name] ? name : home;
   const page = pages[known];
   if (typeof cleanup === 'function') cleanup();
