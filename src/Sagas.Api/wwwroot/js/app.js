@@ -1,6 +1,7 @@
 import { apiKey } from './api.js';
 import * as assistant from './pages/assistant.js';
 import * as system from './pages/system.js';
+import * as webhooks from './pages/webhooks.js';
 
 // The workflows' pages come from the server (each workflow ships its own page script); the assistant and the system
 // page belong to the dashboard itself and follow them in the navigation.
@@ -27,7 +28,7 @@ async function loadPages() {
     link.textContent = title;
     nav.insertBefore(link, first);
   }
-  Object.assign(pages, { assistant, system });
+  Object.assign(pages, { assistant, system, webhooks });
   if (listed.length > 0) home = listed[0].id;
   document.querySelector('a.brand').href = `#/${home}`;
 }
