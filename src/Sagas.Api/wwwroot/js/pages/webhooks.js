@@ -53,6 +53,9 @@ function renderEndpoint(main, endpoint, status) {
     onchange: () => { state.status = filter.value; state.page = 1; history.replaceState(null, '', `#/webhooks/${encodeURIComponent(endpoint)}${state.status ? '/' + state.status : ''}`); load(); } },
   el('option', { value: '' }, 'All statuses'), statuses.map(s => el('option', { value: s, selected: s === state.status }, s)));
 
+  // Follows deliveries in flight on screen until they settle; stopped when the page is left.
+  let timer = null;
+  let stopped = false;
   main.append(
     el('p', {}, el('a', { href: '#/webhooks' }, '← Webhook endpoints')),
     el('h1', {}, 'Deliveries to ', el('code', {}, endpoint)),
@@ -63,8 +66,10 @@ function renderEndpoint(main, endpoint, status) {
       list,
       message));
   load();
+  return () => { stopped = true; clearTimeout(timer); };
 
   async function load() {
+    clearTimeout(timer);
     const query = new URLSearchParams({ page: state.page, pageSize });
     if (state.status) query.set('status', state.status);
     let answer;
@@ -88,8 +93,8 @@ function renderEndpoint(main, endpoint, status) {
     replace(list,
       table([
         { title: 'Created', render: d => dateTime(d.createdAt) },
-        { title: 'Event', render: d => el('code', {}, d.eventType) },
-        { title: 'Webhook id', render: d => el('code', { title: d.webhookId }, d.webhookId.length > 24 ? `${d.webhookId.slice(0, 12)}…${d.webhookId.slice(-8)}` : d.webhookId) },
+        { title: 'Event', render: d => el('code.id', {}, d.eventType) },
+        { title: 'Webhook id', render: d => el('code.id', { title: d.webhookId }, d.webhookId.length > 24 ? `${d.webhookId.slice(0, 12)}…${d.webhookId.slice(-8)}` : d.webhookId) },
         { title: 'Status', render: d => statusBadge(d.status) },
         { title: 'HTTP', render: d => d.statusCode ?? '—' },
         { title: 'Attempts', render: d => number(d.attempts) },
@@ -101,5 +106,6 @@ function renderEndpoint(main, endpoint, status) {
           : '' },
       ], answer.items, { empty: state.status ? `No ${state.status} deliveries.` : 'No deliveries yet.', testid: 'webhook-deliveries-table' }),
       answer.total > answer.pageSize ? pager(answer.page, answer.pageSize, answer.total, next => { state.page = next; load(); }) : null);
+    if (!stopped && answer.items.some(d => d.status === 'queued' || d.status === 'sending')) timer = setTimeout(load, 2000);
   }
 }
