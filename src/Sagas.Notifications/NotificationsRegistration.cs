@@ -8,6 +8,7 @@ using Polly;
 using Sagas.Core.Configuration;
 using Sagas.Modules.Webhooks;
 using Sagas.Notifications.Webhooks;
+using Sagas.Persistence.Retention;
 
 namespace Sagas.Notifications;
 
@@ -29,15 +30,19 @@ public static class NotificationsRegistration
 
         services.AddValidatedOptions<NotificationsOptions>(configuration, NotificationsOptions.SectionName, options => options.AcceptEvents(knownEvents));
         var options = Read(configuration, knownEvents);
+        // Rows outlive an endpoint's removal from configuration: the log and its retention are there either way.
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddScoped<WebhookDeliveryLog>();
+        services.AddRetentionRule<WebhookDeliveriesRetention>(
+            WebhookDeliveriesRetention.Name, 30, "webhook_deliveries rows made before (a copy of an event older than this would be posted again)");
         if (!options.Enabled)
             return services;
 
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddHttpClient(WebhookSender.HttpClientName, client =>
+        var client = services.AddHttpClient(WebhookSender.HttpClientName, http =>
             {
                 // The pipeline's attempt timeout bounds each POST.
-                client.Timeout = Timeout.InfiniteTimeSpan;
-                client.DefaultRequestHeaders.UserAgent.ParseAdd("Sagas-Webhooks/1.0");
+                http.Timeout = Timeout.InfiniteTimeSpan;
+                http.DefaultRequestHeaders.UserAgent.ParseAdd("Sagas-Webhooks/1.0");
             })
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
@@ -47,8 +52,8 @@ public static class NotificationsRegistration
                 AutomaticDecompression = DecompressionMethods.None,
                 ConnectTimeout = options.AttemptTimeout,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            })
-            .AddResilienceHandler("webhooks", pipeline =>
+            });
+        client.AddResilienceHandler("webhooks", pipeline =>
             {
                 if (options.MaxRetries > 0)
                 {
@@ -67,6 +72,8 @@ public static class NotificationsRegistration
 
                 pipeline.AddTimeout(options.AttemptTimeout);
             });
+        // Added after the pipeline, so it runs inside it and sees each retry.
+        client.AddHttpMessageHandler(() => new WebhookAttemptCounter());
         services.TryAddSingleton<WebhookSender>();
         services.TryAddSingleton<IWebhookPublisher, WebhookPublisher>();
         return services;

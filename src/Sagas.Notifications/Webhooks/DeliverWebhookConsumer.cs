@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Persistence;
@@ -38,35 +39,39 @@ public sealed class DeliverWebhookConsumer(NotificationsOptions options, Webhook
             return;
         }
 
+        var started = clock.GetTimestamp();
+        var attempts = new StrongBox<int>();
         WebhookSendResult result;
         try
         {
-            result = await sender.SendAsync(endpoint, message, context.CancellationToken);
+            result = await sender.SendAsync(endpoint, message, attempts, context.CancellationToken);
         }
-        catch
+        catch (Exception exception)
         {
-            await ReleaseAsync(message.WebhookId);
+            await ReleaseAsync(message.WebhookId, new Attempt(attempts.Value, Elapsed(started)), exception.GetType().Name);
             throw;
         }
+
+        var attempt = new Attempt(attempts.Value, Elapsed(started));
 
         switch (result.Outcome)
         {
             case WebhookSendOutcome.Delivered:
-                await MarkSentAsync(message.WebhookId, result.StatusCode);
+                await MarkSentAsync(message.WebhookId, result.StatusCode, attempt, null);
                 logger.LogInformation("Webhook {WebhookId} ({EventType}) delivered to {Endpoint}: HTTP {StatusCode}",
                     message.WebhookId, message.EventType, endpoint.Name, result.StatusCode);
                 NotificationMetrics.Record(endpoint.Name, message.EventType, NotificationMetrics.Delivered);
                 return;
 
             case WebhookSendOutcome.Rejected:
-                await MarkSentAsync(message.WebhookId, result.StatusCode);
+                await MarkSentAsync(message.WebhookId, result.StatusCode, attempt, result.Problem);
                 logger.LogWarning("Webhook {WebhookId} ({EventType}) rejected by {Endpoint}: HTTP {StatusCode}; not retried",
                     message.WebhookId, message.EventType, endpoint.Name, result.StatusCode);
                 NotificationMetrics.Record(endpoint.Name, message.EventType, NotificationMetrics.Rejected);
                 return;
 
             default:
-                await ReleaseAsync(message.WebhookId);
+                await ReleaseAsync(message.WebhookId, attempt, result.Problem);
                 logger.LogWarning("Webhook {WebhookId} ({EventType}) to {Endpoint} failed after retries: {Problem}",
                     message.WebhookId, message.EventType, endpoint.Name, result.Problem);
                 NotificationMetrics.Record(endpoint.Name, message.EventType, NotificationMetrics.Failed);
@@ -83,7 +88,16 @@ public sealed class DeliverWebhookConsumer(NotificationsOptions options, Webhook
         var now = clock.GetUtcNow();
         var until = now + options.DeliveryLease;
         var inserted = await db.InsertIgnoringDuplicatesAsync(
-            [new WebhookDelivery { WebhookId = message.WebhookId, Endpoint = message.Endpoint, EventType = message.EventType, ClaimedUntil = until }],
+            [new WebhookDelivery
+            {
+                WebhookId = message.WebhookId,
+                Endpoint = message.Endpoint,
+                EventType = message.EventType,
+                ClaimedUntil = until,
+                CreatedAt = now,
+                LastAttemptAt = now,
+                Body = message.Body,
+            }],
             d => d.WebhookId,
             cancellationToken);
         if (inserted.Count == 1)
@@ -92,7 +106,9 @@ public sealed class DeliverWebhookConsumer(NotificationsOptions options, Webhook
         var deliveries = db.Set<WebhookDelivery>();
         var takenOver = await deliveries
             .Where(d => d.WebhookId == message.WebhookId && d.SentAt == null && d.ClaimedUntil <= now)
-            .ExecuteUpdateAsync(set => set.SetProperty(d => d.ClaimedUntil, until), cancellationToken);
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(d => d.ClaimedUntil, until)
+                .SetProperty(d => d.LastAttemptAt, now), cancellationToken);
         if (takenOver == 1)
             return true;
 
@@ -103,20 +119,37 @@ public sealed class DeliverWebhookConsumer(NotificationsOptions options, Webhook
     }
 
     // CancellationToken.None: once posted, the record must be written even if the consumer is being stopped.
-    private Task MarkSentAsync(string webhookId, int? statusCode)
+    private Task MarkSentAsync(string webhookId, int? statusCode, Attempt attempt, string? problem)
     {
         var now = clock.GetUtcNow();
+        var error = WebhookDeliveryLog.Error(problem);
         return db.Set<WebhookDelivery>().Where(d => d.WebhookId == webhookId)
-            .ExecuteUpdateAsync(set => set.SetProperty(d => d.SentAt, now).SetProperty(d => d.StatusCode, statusCode), CancellationToken.None);
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(d => d.SentAt, now)
+                .SetProperty(d => d.StatusCode, statusCode)
+                .SetProperty(d => d.Attempts, d => d.Attempts + attempt.Posts)
+                .SetProperty(d => d.LastLatencyMs, attempt.LatencyMs)
+                .SetProperty(d => d.LastError, error), CancellationToken.None);
     }
 
     /// <summary>Not sent: the next attempt (a bus retry, a redelivery) may claim it at once.</summary>
-    private Task ReleaseAsync(string webhookId)
+    private Task ReleaseAsync(string webhookId, Attempt attempt, string? problem)
     {
         var now = clock.GetUtcNow();
+        var error = WebhookDeliveryLog.Error(problem) ?? "not sent";
         return db.Set<WebhookDelivery>().Where(d => d.WebhookId == webhookId && d.SentAt == null)
-            .ExecuteUpdateAsync(set => set.SetProperty(d => d.ClaimedUntil, now), CancellationToken.None);
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(d => d.ClaimedUntil, now)
+                .SetProperty(d => d.Attempts, d => d.Attempts + attempt.Posts)
+                .SetProperty(d => d.LastLatencyMs, attempt.LatencyMs)
+                .SetProperty(d => d.LastError, error), CancellationToken.None);
     }
+
+    /// <param name="Posts">POSTs made, HTTP retries included.</param>
+    /// <param name="LatencyMs">From the first POST to the last answer, retry delays included.</param>
+    private readonly record struct Attempt(int Posts, int LatencyMs);
+
+    private int Elapsed(long started) => (int)Math.Min(int.MaxValue, clock.GetElapsedTime(started).TotalMilliseconds);
 }
 
 /// <summary>A delivery that may succeed later; the bus retries it, then the error queue keeps it for redelivery.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Polly.Timeout;
 using Sagas.Contracts.Notifications;
@@ -13,7 +14,8 @@ public sealed class WebhookSender(IHttpClientFactory clients, TimeProvider time)
 {
     public const string HttpClientName = "webhooks";
 
-    public async Task<WebhookSendResult> SendAsync(WebhookEndpointOptions endpoint, DeliverWebhook message, CancellationToken cancellationToken)
+    /// <param name="attempts">Counts the POSTs made, the pipeline's retries included, for the delivery log.</param>
+    public async Task<WebhookSendResult> SendAsync(WebhookEndpointOptions endpoint, DeliverWebhook message, StrongBox<int> attempts, CancellationToken cancellationToken)
     {
         // Validated at start-up; decoding here keeps the key out of messages and logs.
         if (StandardWebhooks.TryDecodeSecret(endpoint.Secret, NotificationsOptions.MinimumSecretBytes, out var key) is { } problem)
@@ -26,6 +28,7 @@ public sealed class WebhookSender(IHttpClientFactory clients, TimeProvider time)
         request.Headers.Add(StandardWebhooks.IdHeader, message.WebhookId);
         request.Headers.Add(StandardWebhooks.TimestampHeader, timestamp);
         request.Headers.Add(StandardWebhooks.SignatureHeader, StandardWebhooks.Sign(key, message.WebhookId, timestamp, body));
+        request.Options.Set(WebhookAttemptCounter.Key, attempts);
 
         try
         {
@@ -58,3 +61,19 @@ public enum WebhookSendOutcome
 }
 
 public sealed record WebhookSendResult(WebhookSendOutcome Outcome, int? StatusCode, string? Problem);
+
+/// <summary>
+/// Sits inside the retry pipeline, so it sees every attempt of one POST; the request carries the counter, since the
+/// pipeline sends the same request message again.
+/// </summary>
+internal sealed class WebhookAttemptCounter : DelegatingHandler
+{
+    public static readonly HttpRequestOptionsKey<StrongBox<int>> Key = new("Sagas.WebhookAttempts");
+
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (request.Options.TryGetValue(Key, out var attempts))
+            Interlocked.Increment(ref attempts.Value);
+        return base.SendAsync(request, cancellationToken);
+    }
+}

@@ -857,9 +857,22 @@ namespace Sagas.Workflows.Migrations
                         .HasColumnType("character varying(100)")
                         .HasColumnName("webhook_id");
 
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<string>("Body")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("body");
+
                     b.Property<DateTimeOffset>("ClaimedUntil")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("claimed_until");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
 
                     b.Property<string>("Endpoint")
                         .IsRequired()
@@ -873,6 +886,19 @@ namespace Sagas.Workflows.Migrations
                         .HasColumnType("character varying(200)")
                         .HasColumnName("event_type");
 
+                    b.Property<DateTimeOffset?>("LastAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_attempt_at");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("last_error");
+
+                    b.Property<int?>("LastLatencyMs")
+                        .HasColumnType("integer")
+                        .HasColumnName("last_latency_ms");
+
                     b.Property<DateTimeOffset?>("SentAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("sent_at");
@@ -883,6 +909,12 @@ namespace Sagas.Workflows.Migrations
 
                     b.HasKey("WebhookId")
                         .HasName("pk_webhook_deliveries");
+
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_webhook_deliveries_created_at");
+
+                    b.HasIndex("Endpoint", "CreatedAt")
+                        .HasDatabaseName("ix_webhook_deliveries_endpoint_created_at");
 
                     b.ToTable("webhook_deliveries", (string)null);
                 });

@@ -76,6 +76,13 @@ internal sealed class WebhookTestBed : IAsyncDisposable
         return bed;
     }
 
+    /// <summary>Runs <paramref name="read"/> on a scope of its own, as one API request would.</summary>
+    public async Task<T> InScopeAsync<T>(Func<IServiceProvider, Task<T>> read)
+    {
+        await using var scope = _provider.CreateAsyncScope();
+        return await read(scope.ServiceProvider);
+    }
+
     public static Task<HttpStub> StubAsync(Func<int, int> statusForCall)
     {
         var calls = 0;
