@@ -145,7 +145,8 @@ public sealed class FaultScenario : IAsyncDisposable
     }
 
     /// <summary>Polls <paramref name="condition"/> until it holds; a timeout fails with the workers' output.</summary>
-    public async Task WaitUntilAsync(string what, Func<Task<bool>> condition, TimeSpan timeout)
+    /// <param name="describe">On a timeout, what the database says about the state waited for (added to the message).</param>
+    public async Task WaitUntilAsync(string what, Func<Task<bool>> condition, TimeSpan timeout, Func<Task<string>>? describe = null)
     {
         using var deadline = new CancellationTokenSource(timeout);
         while (true)
@@ -166,7 +167,8 @@ public sealed class FaultScenario : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"{what} did not happen within {timeout}.{Environment.NewLine}{WorkerOutput}");
+                var state = describe is null ? "" : await describe() + Environment.NewLine;
+                throw new TimeoutException($"{what} did not happen within {timeout}.{Environment.NewLine}{state}{WorkerOutput}");
             }
         }
     }
@@ -327,6 +329,26 @@ public sealed class FaultScenario : IAsyncDisposable
     /// <summary>Analyses of the run that reached completed or failed.</summary>
     public Task<int> FinishedAnalysesAsync(Guid runId) =>
         QueryAsync(db => db.Set<AnalysisJob>().CountAsync(j => j.RunId == runId && (j.Status == AnalysisJobStatus.Completed || j.Status == AnalysisJobStatus.Failed)));
+
+    /// <summary>Each unfinished analysis of the run with its response rows and saga state, and the outbox's size: what a stuck run is waiting for.</summary>
+    public async Task<string> DescribeUnfinishedAnalysesAsync(Guid runId)
+    {
+        var jobs = await QueryAsync(db => db.Set<AnalysisJob>().AsNoTracking()
+            .Where(j => j.RunId == runId && j.Status != AnalysisJobStatus.Completed && j.Status != AnalysisJobStatus.Failed)
+            .Select(j => new { j.Id, j.Status, j.CompletedPlatforms, j.FailedPlatforms, j.TotalPlatforms })
+            .Take(10).ToListAsync());
+        var ids = jobs.Select(j => j.Id).ToList();
+        var responses = await QueryAsync(db => db.Set<PlatformResponse>().AsNoTracking()
+            .Where(r => ids.Contains(r.AnalysisJobId)).Select(r => new { r.AnalysisJobId, r.Platform, r.Status }).ToListAsync());
+        var sagas = await QueryAsync(db => db.Set<PromptAnalysisState>().AsNoTracking()
+            .Where(s => ids.Contains(s.CorrelationId)).Select(s => new { s.CorrelationId, s.CurrentState }).ToListAsync());
+        var outbox = await QueryAsync(db => db.Set<Sagas.Messaging.Outbox.OutboxMessage>().CountAsync());
+        var lines = jobs.Select(j =>
+            $"analysis {j.Id}: {j.Status}, {j.CompletedPlatforms}+{j.FailedPlatforms}/{j.TotalPlatforms} platforms; saga "
+            + (sagas.FirstOrDefault(s => s.CorrelationId == j.Id)?.CurrentState ?? "none") + "; responses "
+            + string.Join(", ", responses.Where(r => r.AnalysisJobId == j.Id).Select(r => $"{r.Platform}={r.Status}")));
+        return $"outbox rows: {outbox}{Environment.NewLine}{string.Join(Environment.NewLine, lines)}";
+    }
 
     /// <summary>Platform responses of the run that are final (success or error).</summary>
     public Task<int> AnsweredPlatformsAsync(Guid runId) =>

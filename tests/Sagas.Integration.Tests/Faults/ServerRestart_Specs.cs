@@ -61,7 +61,8 @@ internal static class InFlightWork
         await scenario.WaitUntilAsync("the job completed", async () =>
             await errors.NoneYetAsync() && await scenario.LlmSagaStateAsync(jobId) == "Completed", recovery ?? TimeSpan.FromMinutes(2));
         await scenario.WaitUntilAsync("the run finished", async () =>
-            await errors.NoneYetAsync() && await scenario.FinishedAnalysesAsync(runId) == Prompts, recovery ?? TimeSpan.FromMinutes(2));
+            await errors.NoneYetAsync() && await scenario.FinishedAnalysesAsync(runId) == Prompts, recovery ?? TimeSpan.FromMinutes(2),
+            () => scenario.DescribeUnfinishedAnalysesAsync(runId));
         await scenario.WaitForQuietBrokerAsync(TimeSpan.FromMinutes(1));
 
         await scenario.AssertSessionExactAsync(start.SessionId, Files, matches, matchedFiles);
