@@ -76,9 +76,10 @@ public sealed class WebhookDeliveryLog(SagasDbContext db, NotificationsOptions o
     public async Task<PageOf<WebhookDeliveryView>?> DeliveriesAsync(string endpoint, string? status, Paging paging, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var name = options.Find(endpoint)?.Name ?? endpoint;
+        var configured = options.Find(endpoint);
+        var name = configured?.Name ?? endpoint;
         var query = db.Set<WebhookDelivery>().AsNoTracking().Where(d => d.Endpoint == name);
-        if (options.Find(endpoint) is null && !await query.AnyAsync(cancellationToken))
+        if (configured is null && !await query.AnyAsync(cancellationToken))
             return null;
         if (status is not null)
             query = query.Where(Is(status, now));
