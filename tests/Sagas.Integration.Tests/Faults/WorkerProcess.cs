@@ -15,12 +15,21 @@ public sealed class WorkerProcess : IAsyncDisposable
     private const int KeptLines = 300;
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly StreamWriter? _fullLog;
+    private bool _fullLogClosed;
 
     private WorkerProcess(string name, Process process, Uri address)
     {
         Name = name;
         _process = process;
         Address = address;
+        // The kept tail is too short for a fault that happened minutes before a wait timed out: the whole output goes
+        // to a file when SAGAS_TEST_PROCESS_LOGS names a folder.
+        if (Environment.GetEnvironmentVariable("SAGAS_TEST_PROCESS_LOGS") is { Length: > 0 } folder)
+        {
+            Directory.CreateDirectory(folder);
+            _fullLog = new StreamWriter(Path.Combine(folder, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{name}-{process.Id}.log")) { AutoFlush = true };
+        }
     }
 
     public string Name { get; }
@@ -92,11 +101,16 @@ public sealed class WorkerProcess : IAsyncDisposable
         _process.WaitForExit();
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         Kill();
         _process.Dispose();
-        return ValueTask.CompletedTask;
+        if (_fullLog is not null)
+        {
+            lock (_fullLog)
+                _fullLogClosed = true;
+            await _fullLog.DisposeAsync();
+        }
     }
 
     /// <summary>
@@ -126,6 +140,15 @@ public sealed class WorkerProcess : IAsyncDisposable
         if (line is null)
             return;
         _output.Enqueue(line);
+        if (_fullLog is not null)
+        {
+            lock (_fullLog)
+            {
+                if (!_fullLogClosed)
+                    _fullLog.WriteLine(line);
+            }
+        }
+
         while (_output.Count > KeptLines)
             _output.TryDequeue(out _);
     }
