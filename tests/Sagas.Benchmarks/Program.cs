@@ -7,7 +7,7 @@ using Sagas.Benchmarks.SagaThroughput;
 using Sagas.Benchmarks.ScanSessions;
 
 // One subcommand per workload; add new ones to this table.
-IWorkload[] workloads = [new SagaThroughputWorkload(), new LlmPollingWorkload(), new ScanSessionWorkload(), new PromptAnalysesWorkload(), new ApiLatencyWorkload(), new Sagas.Benchmarks.Ocr.OcrAccuracyWorkload(), new RunListWorkload()];
+IWorkload[] workloads = [new SagaThroughputWorkload(), new LlmPollingWorkload(), new ScanSessionWorkload(), new PromptAnalysesWorkload(), new ApiLatencyWorkload(), new Sagas.Benchmarks.Ocr.OcrAccuracyWorkload(), new RunListWorkload(), new Sagas.Benchmarks.Scheduling.SchedulerPrecisionWorkload()];
 
 // The OpenAI stub of llm-polling runs as a child process of this executable, so its CPU is not counted as the worker's.
 if (args is [OpenAiPollingStub.Subcommand, ..])
@@ -17,6 +17,19 @@ if (args is [OpenAiPollingStub.Subcommand, ..])
 if (args is [PromptLimitProbe.Subcommand, ..])
     return await PromptLimitProbe.RunAsync(args[1..]);
 
+if (args is [Sagas.Benchmarks.Compare.CompareCommand.Name, ..])
+{
+    try
+    {
+        return await Sagas.Benchmarks.Compare.CompareCommand.RunAsync(args[1..], workloads);
+    }
+    catch (BenchmarkSetupException exception)
+    {
+        Console.Error.WriteLine(exception.Message);
+        return 78;
+    }
+}
+
 if (args.Length == 0 || args[0] is "-h" or "--help" || (args[0] != "all" && workloads.All(w => w.Name != args[0])))
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project tests/Sagas.Benchmarks -- <workload|all> [options] [--write-docs]");
@@ -24,6 +37,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" || (args[0] != "all" && work
     foreach (var workload in workloads)
         Console.Error.WriteLine($"  {workload.Name,-18} {workload.Description}");
     Console.Error.WriteLine($"  {"all",-18} every workload above in turn, with the options given (e.g. --quick: the smoke run of the test command).");
+    Console.Error.WriteLine($"  {"compare W",-18} workload W on the previous commit's build and this one, alternating: compare W [--base REF] [--rounds N] [W's options]");
     Console.Error.WriteLine();
     Console.Error.WriteLine("--write-docs puts each workload's result tables into docs/performance.md between its markers (never with --quick).");
     Console.Error.WriteLine($"Servers come from {BenchmarkServers.PostgresVariable} and {BenchmarkServers.RabbitMqVariable}, as for the integration tests.");
