@@ -211,10 +211,19 @@ public sealed class FaultScenario : IAsyncDisposable
     }, timeout);
 
     /// <summary>Messages that ended in an _error queue: each one is a message the system gave up on.</summary>
+    /// <summary>
+    /// Queues holding messages nobody will consume again: <c>_error</c> (a consumer gave up) and <c>_skipped</c> (the
+    /// endpoint received a message and no consumer took it, as MassTransit does when a consume ends without either
+    /// consuming or faulting).
+    /// </summary>
     public async Task<IReadOnlyList<string>> ErrorQueuesAsync() =>
         [.. (await _broker.QueuesAsync())
-            .Where(queue => queue.Name.EndsWith("_error", StringComparison.Ordinal) && queue.Messages != 0)
+            .Where(queue => (queue.Name.EndsWith("_error", StringComparison.Ordinal) || queue.Name.EndsWith("_skipped", StringComparison.Ordinal)) && queue.Messages != 0)
             .Select(queue => $"{queue.Name}: {queue.Messages}")];
+
+    /// <summary>Every queue holding messages, for a wait that timed out.</summary>
+    public async Task<string> NonEmptyQueuesAsync() =>
+        string.Join(", ", (await _broker.QueuesAsync()).Where(queue => queue.Messages != 0).Select(queue => $"{queue.Name}: {queue.Messages}"));
 
     /// <summary>
     /// Uploads a ZIP of <paramref name="files"/> small text files: every 4th holds EB-101, every 10th also GH-7.
@@ -339,15 +348,15 @@ public sealed class FaultScenario : IAsyncDisposable
             .Take(10).ToListAsync());
         var ids = jobs.Select(j => j.Id).ToList();
         var responses = await QueryAsync(db => db.Set<PlatformResponse>().AsNoTracking()
-            .Where(r => ids.Contains(r.AnalysisJobId)).Select(r => new { r.AnalysisJobId, r.Platform, r.Status }).ToListAsync());
+            .Where(r => ids.Contains(r.AnalysisJobId)).Select(r => new { r.AnalysisJobId, r.Platform, r.Status, r.ClaimId }).ToListAsync());
         var sagas = await QueryAsync(db => db.Set<PromptAnalysisState>().AsNoTracking()
             .Where(s => ids.Contains(s.CorrelationId)).Select(s => new { s.CorrelationId, s.CurrentState }).ToListAsync());
         var outbox = await QueryAsync(db => db.Set<Sagas.Messaging.Outbox.OutboxMessage>().CountAsync());
         var lines = jobs.Select(j =>
             $"analysis {j.Id}: {j.Status}, {j.CompletedPlatforms}+{j.FailedPlatforms}/{j.TotalPlatforms} platforms; saga "
             + (sagas.FirstOrDefault(s => s.CorrelationId == j.Id)?.CurrentState ?? "none") + "; responses "
-            + string.Join(", ", responses.Where(r => r.AnalysisJobId == j.Id).Select(r => $"{r.Platform}={r.Status}")));
-        return $"outbox rows: {outbox}{Environment.NewLine}{string.Join(Environment.NewLine, lines)}";
+            + string.Join(", ", responses.Where(r => r.AnalysisJobId == j.Id).Select(r => r.ClaimId is null ? $"{r.Platform}={r.Status}" : $"{r.Platform}={r.Status} (claimed by message {r.ClaimId})")));
+        return $"outbox rows: {outbox}; queues holding messages: {await NonEmptyQueuesAsync()}{Environment.NewLine}{string.Join(Environment.NewLine, lines)}";
     }
 
     /// <summary>Platform responses of the run that are final (success or error).</summary>
