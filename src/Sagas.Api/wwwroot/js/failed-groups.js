@@ -15,7 +15,8 @@ export async function loadFailureGroups(container, { onRedelivered } = {}) {
     return;
   }
 
-  const progress = el('div', { 'data-testid': 'group-redelivery' });
+  // Kept across reloads: the list is redrawn when an operation finishes, and its card must stay to say so.
+  const progress = container.querySelector(':scope > [data-testid="group-redelivery"]') ?? el('div', { 'data-testid': 'group-redelivery' });
   const reload = () => loadFailureGroups(container, { onRedelivered });
   const redeliver = group => async event => {
     const button = event.target;
