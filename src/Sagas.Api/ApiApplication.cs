@@ -1,4 +1,5 @@
 using Sagas.Api.Assistant;
+using Sagas.Api.BulkOperations;
 using Sagas.Api.Dashboard;
 using Sagas.Api.Infrastructure;
 using Sagas.Api.Realtime;
@@ -61,6 +62,7 @@ public static class ApiApplication
         app.MapSagasOperationalEndpoints();
         app.MapSystemEndpoints();
         app.MapRunEndpoints();
+        app.MapBulkOperationEndpoints();
         app.MapScheduleEndpoints();
         app.MapBlobFileEndpoints();
         app.MapRealtimeEndpoint();

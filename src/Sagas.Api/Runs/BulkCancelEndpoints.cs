@@ -1,6 +1,6 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
+using Sagas.Api.BulkOperations;
 using Sagas.Modules;
 using Sagas.Modules.Api;
 using Sagas.Modules.Runs;
@@ -18,21 +18,14 @@ public static class BulkCancelEndpoints
 {
     public const int MaxIds = 1000;
 
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     public static RouteGroupBuilder MapBulkCancelEndpoints(this RouteGroupBuilder group)
     {
         group.MapPost("/cancel", CancelAsync).Mutation()
             .WithName("CancelRuns")
             .WithSummary("Cancels the listed runs (ids) or every run matching a filter (the run list's): dryRun counts them; the real call needs confirm and an operationId (idempotency key) and runs in the background.")
             .Produces<BulkCancelPreview>().Produces<BulkOperationView>(StatusCodes.Status202Accepted).ProducesValidationProblem();
-        group.MapGet("/bulk-operations/{id}", GetAsync)
-            .WithName("GetBulkOperation")
-            .WithSummary("A bulk operation: who started it and when, its filter, and its progress (done of total, status).")
-            .Produces<BulkOperationView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        // The route bulk cancel started with; /api/bulk-operations/{id} reads every kind.
+        group.MapGroup("/bulk-operations").MapGetBulkOperation("GetRunsBulkOperation");
         return group;
     }
 
@@ -72,7 +65,7 @@ public static class BulkCancelEndpoints
         if (errors.Count > 0 || filter is null)
             return Refused(errors);
 
-        if (!request.DryRun && await db.Set<BulkOperation>().AsNoTracking().SingleOrDefaultAsync(o => o.Id == request.OperationId, cancellationToken) is { } existing)
+        if (!request.DryRun && await BulkOperationEndpoints.FindAsync(db, request.OperationId!.Value, cancellationToken) is { } existing)
             return Results.Ok(BulkOperationView.From(existing));
 
         var scope = new BulkCancelScope(request.Ids, request.Filter);
@@ -90,43 +83,18 @@ public static class BulkCancelEndpoints
         {
             Id = request.OperationId!.Value,
             Kind = BulkOperationKind.Cancel,
-            RequestedBy = Caller(http),
+            RequestedBy = BulkOperationEndpoints.Caller(http),
             CreatedAt = now,
-            Filter = JsonSerializer.Serialize(scope, Json),
+            Filter = JsonSerializer.Serialize(scope, BulkOperationView.Json),
             Reason = request.Reason,
             Total = count,
         };
-        db.Add(operation);
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (DbUpdateException)
-        {
-            // The same operation id sent twice at once: the other call recorded it, and both answer that operation.
-            db.ChangeTracker.Clear();
-            if (await db.Set<BulkOperation>().AsNoTracking().SingleOrDefaultAsync(o => o.Id == operation.Id, cancellationToken) is { } raced)
-                return Results.Ok(BulkOperationView.From(raced));
-            throw;
-        }
+        if (await BulkOperationEndpoints.RecordAsync(db, operation, cancellationToken) is { } raced)
+            return Results.Ok(BulkOperationView.From(raced));
 
         runner.Wake();
         return Results.Accepted($"/api/runs/bulk-operations/{operation.Id}", BulkOperationView.From(operation));
     }
-
-    private static async Task<IResult> GetAsync(string id, SagasDbContext db, CancellationToken cancellationToken)
-    {
-        if (!Guid.TryParse(id, out var operationId))
-            return Refused(new() { ["id"] = ["id must be an operation id (a GUID)."] });
-        var operation = await db.Set<BulkOperation>().AsNoTracking().SingleOrDefaultAsync(o => o.Id == operationId, cancellationToken);
-        return operation is null
-            ? Results.Problem(title: "No such bulk operation", detail: $"No bulk operation has the id {operationId}.", statusCode: StatusCodes.Status404NotFound)
-            : Results.Ok(BulkOperationView.From(operation));
-    }
-
-    /// <summary>The caller as the API's authentication named it (the API key's name; <c>local-developer</c> on loopback).</summary>
-    private static string Caller(HttpContext http) =>
-        http.User.Identity is { IsAuthenticated: true, Name: { Length: > 0 } name } ? (name.Length <= 200 ? name : name[..200]) : "anonymous";
 
     private static IResult Refused(Dictionary<string, string[]> errors) =>
         Results.ValidationProblem(errors, title: "The runs were not cancelled");
@@ -142,15 +110,6 @@ public sealed record BulkCancelRequest(IReadOnlyList<Guid>? Ids, RunFilterValues
 /// <param name="Count">Runs that would be (or, with a message, could have been) cancelled: those still cancellable.</param>
 /// <param name="NotCancellable">Workflows the filter covers that have no cancel command (their runs are not counted).</param>
 public sealed record BulkCancelPreview(int Count, IReadOnlyDictionary<string, int> ByWorkflow, IReadOnlyList<string> NotCancellable, string? Message);
-
-public sealed record BulkOperationView(
-    Guid OperationId, string Kind, string RequestedBy, DateTimeOffset CreatedAt, JsonElement Filter, string? Reason,
-    int Total, int Done, string Status, DateTimeOffset? FinishedAt, string? Error)
-{
-    public static BulkOperationView From(BulkOperation operation) =>
-        new(operation.Id, operation.Kind, operation.RequestedBy, operation.CreatedAt, JsonSerializer.Deserialize<JsonElement>(operation.Filter),
-            operation.Reason, operation.Total, operation.Done, operation.Status, operation.FinishedAt, operation.Error);
-}
 
 /// <summary>What a bulk cancel covers, as stored in <see cref="BulkOperation.Filter"/>: the ids or the filter, never both.</summary>
 public sealed record BulkCancelScope(IReadOnlyList<Guid>? Ids, RunFilterValues? Filter)

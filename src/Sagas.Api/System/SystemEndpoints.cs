@@ -38,6 +38,7 @@ public static class SystemEndpoints
             .Produces<SagaStateReport>();
 
         group.MapFailedMessageEndpoints();
+        group.MapFailedMessageGroupEndpoints();
         group.MapWebhookDeliveryEndpoints();
         return endpoints;
     }

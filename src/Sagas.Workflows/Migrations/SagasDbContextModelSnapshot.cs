@@ -564,6 +564,10 @@ namespace Sagas.Workflows.Migrations
                     b.HasIndex("Queue", "FaultedAt")
                         .HasDatabaseName("ix_failed_messages_queue_faulted_at");
 
+                    b.HasIndex("Queue", "ExceptionType", "FaultedAt", "Id")
+                        .HasDatabaseName("ix_failed_messages_unresolved_group")
+                        .HasFilter("redelivered_at IS NULL");
+
                     b.ToTable("failed_messages", (string)null);
                 });
 
@@ -830,6 +834,10 @@ namespace Sagas.Workflows.Migrations
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
                         .HasColumnName("requested_by");
+
+                    b.Property<int>("Skipped")
+                        .HasColumnType("integer")
+                        .HasColumnName("skipped");
 
                     b.Property<string>("Status")
                         .IsRequired()

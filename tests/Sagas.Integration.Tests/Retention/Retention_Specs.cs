@@ -13,6 +13,7 @@ using Sagas.Messaging.Retention;
 using Sagas.Messaging.SagaHistory;
 using Sagas.Modules;
 using Sagas.Modules.Assistant;
+using Sagas.Modules.Runs;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.StateMachines;
 using Sagas.ScanSessions.Consumers;
@@ -88,6 +89,37 @@ public abstract class RetentionSpecs : IDisposable
         Assert.True(await ExistsAsync<AssistantQuestion>(services, q => q.Id == recent));
         var outcome = Assert.Single(outcomes, o => o.Rule == AssistantQuestionsRetention.Name);
         Assert.Equal((1L, true), (outcome.Deleted, outcome.Finished));
+    }
+
+    protected async Task FinishedBulkOperationsOlderThanTheirPeriodAreDeleted()
+    {
+        await using var services = await StartAsync();
+        var old = await AddBulkOperationAsync(services, BulkOperationStatus.Completed, DaysAgo(100), DaysAgo(91));
+        var oldFailed = await AddBulkOperationAsync(services, BulkOperationStatus.Failed, DaysAgo(100), DaysAgo(95));
+        var recent = await AddBulkOperationAsync(services, BulkOperationStatus.Completed, DaysAgo(100), DaysAgo(89));
+        // Started long ago and still running (a stalled redelivery): someone's record of work in progress.
+        var running = await AddBulkOperationAsync(services, BulkOperationStatus.Running, DaysAgo(200), null);
+
+        var outcomes = await RunAsync(services);
+
+        Assert.False(await ExistsAsync<BulkOperation>(services, o => o.Id == old || o.Id == oldFailed));
+        Assert.True(await ExistsAsync<BulkOperation>(services, o => o.Id == recent));
+        Assert.True(await ExistsAsync<BulkOperation>(services, o => o.Id == running));
+        var outcome = Assert.Single(outcomes, o => o.Rule == BulkOperationsRetention.Name);
+        Assert.Equal((2L, true), (outcome.Deleted, outcome.Finished));
+    }
+
+    private static async Task<Guid> AddBulkOperationAsync(IServiceProvider services, string status, DateTimeOffset createdAt, DateTimeOffset? finishedAt)
+    {
+        await using var db = NewContext(services);
+        var operation = new BulkOperation
+        {
+            Id = Guid.NewGuid(), Kind = BulkOperationKind.Redeliver, RequestedBy = "spec", CreatedAt = createdAt,
+            Status = status, FinishedAt = finishedAt, Total = 1, Done = finishedAt is null ? 0 : 1,
+        };
+        db.Add(operation);
+        await db.SaveChangesAsync();
+        return operation.Id;
     }
 
     protected async Task EachBatchIsBoundedAndTheRunGoesOnUntilNothingIsDue()
@@ -311,6 +343,7 @@ public abstract class RetentionSpecs : IDisposable
         services.AddSagasPersistence(configuration, _contentRoot, SagasWorkflows.Model);
         services.AddSagasRetention(configuration);
         services.AddAssistantQuestionsRetention();
+        services.AddBulkOperationsRetention();
         var roles = WorkerRoles.Parse(SagasHostingExtensions.SchedulerRole.Name, SagasHostingExtensions.KnownRoles(SagasWorkflows.Catalog));
         var workflow = new WorkflowServices(services, configuration, _contentRoot, roles);
         foreach (var module in SagasWorkflows.Catalog.Modules)
@@ -493,6 +526,9 @@ public sealed class When_retention_runs_on_postgresql : RetentionSpecs, IClassFi
     public Task Should_delete_assistant_questions_older_than_their_period() => AssistantQuestionsOlderThanTheirPeriodAreDeleted();
 
     [ServerFact(postgres: true, rabbitMq: false)]
+    public Task Should_delete_finished_bulk_operations_older_than_their_period_and_keep_running_ones() => FinishedBulkOperationsOlderThanTheirPeriodAreDeleted();
+
+    [ServerFact(postgres: true, rabbitMq: false)]
     public Task Should_delete_in_bounded_batches_until_nothing_is_due() => EachBatchIsBoundedAndTheRunGoesOnUntilNothingIsDue();
 
     [ServerFact(postgres: true, rabbitMq: false)]
@@ -544,6 +580,9 @@ public sealed class When_retention_runs_on_sqlite : RetentionSpecs
 
     [Fact]
     public Task Should_delete_assistant_questions_older_than_their_period() => AssistantQuestionsOlderThanTheirPeriodAreDeleted();
+
+    [Fact]
+    public Task Should_delete_finished_bulk_operations_older_than_their_period_and_keep_running_ones() => FinishedBulkOperationsOlderThanTheirPeriodAreDeleted();
 
     [Fact]
     public Task Should_delete_in_bounded_batches_until_nothing_is_due() => EachBatchIsBoundedAndTheRunGoesOnUntilNothingIsDue();

@@ -1,5 +1,6 @@
 import { api } from '../api.js';
-import { el, replace, problemBox, showProblem, statusBadge, progressBar, table, dateTime, duration, number, idCell, every } from '../ui.js';
+import { el, replace, problemBox, showProblem, statusBadge, table, dateTime, duration, number, idCell } from '../ui.js';
+import { confirmDialog, followOperation } from '../bulk.js';
 
 export const title = 'Runs';
 const pageSize = 50;
@@ -195,7 +196,7 @@ export function render(main) {
       return;
     }
     const what = scope === 'selected' ? `of the ${number(state.selected.size)} selected` : 'matching the filter';
-    if (!await confirmDialog(`Cancel ${number(preview.count)} runs?`, `${number(preview.count)} runs ${what} are still running or queued and will be cancelled. This cannot be undone.`)) {
+    if (!await confirmDialog(`Cancel ${number(preview.count)} runs?`, `${number(preview.count)} runs ${what} are still running or queued and will be cancelled. This cannot be undone.`, { confirm: 'Cancel the runs' })) {
       replace(bulkArea);
       return;
     }
@@ -213,19 +214,11 @@ export function render(main) {
   let stopFollowing = null;
   function follow(id) {
     stopFollowing?.();
-    const stop = every(1000, async () => {
-      const operation = await api(`/api/runs/bulk-operations/${encodeURIComponent(id)}`);
-      replace(bulkArea, el('div.bulk', { 'data-testid': 'bulk-progress', 'data-status': operation.status },
-        el('div.toolbar', {}, el('strong', {}, 'Bulk cancel '), statusBadge(operation.status),
-          el('span.hint', {}, `by ${operation.requestedBy ?? 'unknown'} · `, dateTime(operation.createdAt))),
-        progressBar(operation.done, operation.total, `${number(operation.done)} of ${number(operation.total)} cancel commands sent`),
-        operation.error ? el('div.problem', {}, operation.error) : null));
-      if (operation.status !== 'running') {
-        stop();
-        load();
-      }
+    stopFollowing = followOperation(bulkArea, id, {
+      title: 'Bulk cancel',
+      label: operation => `${number(operation.done)} of ${number(operation.total)} cancel commands sent`,
+      onDone: () => load(),
     });
-    stopFollowing = stop;
   }
 
   (async () => {
@@ -243,19 +236,4 @@ export function render(main) {
   })();
 
   return () => stopFollowing?.();
-}
-
-function confirmDialog(heading, text) {
-  return new Promise(resolve => {
-    const dialog = el('dialog', { 'data-testid': 'confirm-dialog' },
-      el('form', { method: 'dialog' },
-        el('h2', {}, heading),
-        el('p', {}, text),
-        el('div.actions', {},
-          el('button.danger', { value: 'confirm' }, 'Cancel the runs'),
-          el('button.secondary', { value: 'keep' }, 'Keep them'))));
-    dialog.addEventListener('close', () => { dialog.remove(); resolve(dialog.returnValue === 'confirm'); });
-    document.body.append(dialog);
-    dialog.showModal();
-  });
 }

@@ -1,5 +1,6 @@
 import { api } from '../api.js';
 import { el, replace, problemBox, showProblem, notAvailable, statusBadge, table, pager, dateTime, number } from '../ui.js';
+import { loadFailureGroups } from '../failed-groups.js';
 
 export const title = 'System';
 const jobStatuses = ['queued', 'running', 'completed', 'failed', 'cancelled'];
@@ -10,6 +11,7 @@ export function render(main) {
   const sagas = el('div', { 'data-testid': 'sagas-by-state' }, 'Loading…');
   const schedules = el('div', { 'data-testid': 'schedules' }, 'Loading…');
   const failures = el('div', { 'data-testid': 'failed-messages' }, 'Loading…');
+  const failureGroups = el('div', { 'data-testid': 'failed-groups' }, 'Loading…');
 
   main.append(
     el('h1', {}, 'System'),
@@ -21,12 +23,13 @@ export function render(main) {
         worker),
       el('section.card', {}, el('h2', {}, 'Sagas by state'), sagas)),
     el('section.card', {}, el('h2', {}, 'Schedules'), schedules),
-    el('section.card', {}, el('h2', {}, 'Failed messages'), failures));
+    el('section.card', {}, el('h2', {}, 'Failed messages'), el('h3', {}, 'Groups'), failureGroups, el('h3', {}, 'Messages'), failures));
 
   loadHealth(health);
   loadSagas(sagas);
   loadSchedules(schedules);
   loadFailures(failures);
+  loadFailureGroups(failureGroups, { onRedelivered: () => loadFailures(failures) });
 }
 
 async function loadHealth(container) {

@@ -1,20 +1,17 @@
 using System.ComponentModel.DataAnnotations;
-using System.Text.Json;
-using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Sagas.Core.Configuration;
-using Sagas.Modules;
 using Sagas.Modules.Runs;
 using Sagas.Persistence;
 
-namespace Sagas.Api.Runs;
+namespace Sagas.Api.BulkOperations;
 
 public sealed class BulkOperationsOptions
 {
     public const string SectionName = "Api:BulkOperations";
 
-    /// <summary>Runs per batch: each batch is one query, its cancel commands, and one progress update.</summary>
+    /// <summary>Items per batch: each batch is one query, its commands or redeliveries, and one progress update.</summary>
     [Range(1, 10_000)]
     public int BatchSize { get; set; } = 500;
 
@@ -28,17 +25,17 @@ public sealed class BulkOperationsOptions
 }
 
 /// <summary>
-/// Runs the accepted bulk operations in the background of the API: for each, the matching runs workflow by workflow in
-/// the run list's order, one batch at a time, publishing each run's cancel command (the workflow's own, as its cancel
-/// route does) and then moving the stored cursor and count. Only a batch of ids is ever in memory. A process that stops
-/// midway loses its lease and another (or itself, after a restart) resumes from the cursor; the batch it may repeat
-/// sends cancels again, which the sagas ignore for runs already cancelled.
+/// Runs the accepted bulk operations in the background of the API, whatever their kind: takes one whose lease is free,
+/// then hands it batch after batch to its <see cref="IBulkOperationKind"/>, committing the kind's cursor and counts with
+/// a renewed lease after each. Only a batch of ids is ever in memory. A process that stops midway loses its lease and
+/// another (or itself, after a restart) resumes from the cursor; each kind makes the batch it may repeat harmless.
 /// </summary>
 public sealed class BulkOperationRunner(
-    IServiceScopeFactory scopes, WorkflowCatalog workflows, IOptions<BulkOperationsOptions> options, TimeProvider clock, ILogger<BulkOperationRunner> logger)
+    IServiceScopeFactory scopes, IEnumerable<IBulkOperationKind> kinds, IOptions<BulkOperationsOptions> options, TimeProvider clock, ILogger<BulkOperationRunner> logger)
     : BackgroundService
 {
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly Dictionary<string, IBulkOperationKind> _kinds = kinds.ToDictionary(k => k.Kind, StringComparer.Ordinal);
 
     /// <summary>An operation was just accepted: look now rather than at the next poll.</summary>
     public void Wake()
@@ -65,7 +62,7 @@ public sealed class BulkOperationRunner(
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                logger.LogError(ex, "A bulk operation batch failed; it is retried from its cursor at the next poll");
+                logger.LogError(ex, "A bulk operation batch failed; it is retried from its cursor once its lease lapses");
             }
 
             try
@@ -79,7 +76,7 @@ public sealed class BulkOperationRunner(
         }
     }
 
-    /// <summary>Takes one running operation whose lease is free and runs it to its end; false when there was none.</summary>
+    /// <summary>Takes one running operation whose lease is free and runs it as far as it goes; false when there was none.</summary>
     private async Task<bool> RunNextAsync(CancellationToken cancellationToken)
     {
         Guid id;
@@ -113,81 +110,62 @@ public sealed class BulkOperationRunner(
         return true;
     }
 
-    /// <summary>One batch of one operation, in its own scope and transaction; false once the operation has finished.</summary>
+    /// <summary>One batch of one operation, in its own scope; false once the operation has finished or stalled.</summary>
     private async Task<bool> RunBatchAsync(Guid id, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
-        var publisher = scope.ServiceProvider.GetRequiredService<IPublishEndpoint>();
         var operation = await db.Set<BulkOperation>().SingleAsync(o => o.Id == id, cancellationToken);
         if (operation.Status != BulkOperationStatus.Running)
             return false;
 
-        var stored = JsonSerializer.Deserialize<BulkCancelScope>(operation.Filter, BulkCancelEndpoints.Json) ?? new BulkCancelScope(null, null);
-        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var filter = RunFilter.Parse(workflows, stored.Filter ?? new RunFilterValues(null, null, null, null, null, null), errors);
-        if (filter is null)
+        if (!_kinds.TryGetValue(operation.Kind, out var kind))
         {
-            // Only if the workflows changed since it was accepted (a workflow removed from this build).
-            Finish(operation, BulkOperationStatus.Failed, string.Join(" ", errors.Values.SelectMany(v => v)));
+            // Only if a build that knows the kind accepted it and one that does not runs it.
+            Finish(operation, BulkOperationStatus.Failed, $"This build cannot run bulk operations of kind '{operation.Kind}'.");
             await db.SaveChangesAsync(cancellationToken);
             return false;
         }
 
-        var modules = filter.Modules.Where(m => m.Runs!.CancelCommand(Guid.Empty, null) is not null).ToList();
-        if (operation.CursorWorkflow >= modules.Count)
+        var outcome = await kind.RunBatchAsync(operation, scope.ServiceProvider, options.Value.BatchSize, cancellationToken);
+        switch (outcome.State)
         {
-            Finish(operation, BulkOperationStatus.Completed, null);
-            await db.SaveChangesAsync(cancellationToken);
-            return false;
+            case BulkBatchState.Finished:
+                Finish(operation, BulkOperationStatus.Completed, null);
+                break;
+            case BulkBatchState.Failed:
+                Finish(operation, BulkOperationStatus.Failed, outcome.Error);
+                break;
+            case BulkBatchState.Stalled:
+                // Kept with this process until the lease lapses, then tried again from the saved cursor: a broker that
+                // refuses sends is not hammered every poll, and the operator sees why it is not moving.
+                operation.Error = Clip(outcome.Error);
+                operation.LeaseUntil = clock.GetUtcNow() + options.Value.Lease;
+                logger.LogWarning("Bulk operation {OperationId} stalled at {Done} of {Total}; tried again after its lease: {Error}", operation.Id, operation.Done, operation.Total, outcome.Error);
+                break;
+            default:
+                operation.Error = null;
+                operation.LeaseUntil = clock.GetUtcNow() + options.Value.Lease;
+                break;
         }
 
-        var runs = modules[operation.CursorWorkflow].Runs!;
-        var query = stored.Query(filter, runs, db, operation.CreatedAt);
-        if (operation is { CursorCreatedAt: { } at, CursorId: { } last })
-            query = RunFilter.After(query, at, last);
-        var size = options.Value.BatchSize;
-        var batch = await query
-            .OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Id)
-            .Select(r => new { r.Id, r.CreatedAt })
-            .Take(size)
-            .ToListAsync(cancellationToken);
-
-        foreach (var run in batch)
-        {
-            var command = runs.CancelCommand(run.Id, operation.Reason)!;
-            await publisher.Publish(command, command.GetType(), cancellationToken);
-        }
-
-        operation.Done = Math.Min(operation.Total, operation.Done + batch.Count);
-        if (batch.Count < size)
-        {
-            operation.CursorWorkflow++;
-            operation.CursorCreatedAt = null;
-            operation.CursorId = null;
-        }
-        else
-        {
-            operation.CursorCreatedAt = batch[^1].CreatedAt;
-            operation.CursorId = batch[^1].Id;
-        }
-
-        operation.LeaseUntil = clock.GetUtcNow() + options.Value.Lease;
         await db.SaveChangesAsync(cancellationToken);
-        return true;
+        return outcome.State == BulkBatchState.More;
     }
 
     private void Finish(BulkOperation operation, string status, string? error)
     {
         operation.Status = status;
-        operation.Error = error is { Length: > 1000 } ? error[..1000] : error;
+        operation.Error = Clip(error);
         operation.FinishedAt = clock.GetUtcNow();
         operation.LeaseUntil = null;
         if (status == BulkOperationStatus.Failed)
-            logger.LogWarning("Bulk operation {OperationId} stopped: {Error}", operation.Id, error);
+            logger.LogWarning("Bulk operation {OperationId} ({Kind}) stopped: {Error}", operation.Id, operation.Kind, error);
         else
-            logger.LogInformation("Bulk operation {OperationId} finished: {Done} of {Total} runs sent their cancel command", operation.Id, operation.Done, operation.Total);
+            logger.LogInformation("Bulk operation {OperationId} ({Kind}) finished: {Done} of {Total} done, {Skipped} skipped", operation.Id, operation.Kind, operation.Done, operation.Total, operation.Skipped);
     }
+
+    private static string? Clip(string? error) => error is { Length: > 1000 } ? error[..1000] : error;
 }
 
 public static class BulkOperationRegistration
@@ -195,6 +173,8 @@ public static class BulkOperationRegistration
     public static IServiceCollection AddBulkOperations(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<BulkOperationsOptions>(configuration, BulkOperationsOptions.SectionName);
+        services.AddSingleton<IBulkOperationKind, Runs.BulkCancelKind>();
+        services.AddSingleton<IBulkOperationKind, System.FailedMessageRedeliveryKind>();
         services.AddSingleton<BulkOperationRunner>();
         services.AddHostedService(provider => provider.GetRequiredService<BulkOperationRunner>());
         return services;
