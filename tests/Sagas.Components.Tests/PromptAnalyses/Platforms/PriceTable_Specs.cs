@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Sagas.Core.Configuration;
 using Sagas.PromptAnalyses.Platforms;
-using Sagas.PromptAnalyses.Platforms.Pricing;
+using Sagas.Modules.Usage;
 
 namespace Sagas.Components.Tests.PromptAnalyses.Platforms;
 
