@@ -6,6 +6,7 @@ using Sagas.Api.Runs;
 using Sagas.Api.Schedules;
 using Sagas.Api.Security;
 using Sagas.Api.Storage;
+using Sagas.Api.Usage;
 using Sagas.Api.System;
 using Sagas.Hosting;
 using Sagas.Modules;
@@ -61,6 +62,7 @@ public static class ApiApplication
         app.MapSagasOperationalEndpoints();
         app.MapSystemEndpoints();
         app.MapRunEndpoints();
+        app.MapUsageEndpoints();
         app.MapScheduleEndpoints();
         app.MapBlobFileEndpoints();
         app.MapRealtimeEndpoint();
