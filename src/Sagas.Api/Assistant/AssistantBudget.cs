@@ -51,6 +51,9 @@ public sealed class AssistantBudget(AssistantOptions options, PriceTable? prices
     {
         if (prices is null)
             return null;
+        // No turn reported anything: nothing spent, as far as the configured model has a price at all.
+        if (_turns.IsEmpty)
+            return prices.Find(Provider, fallbackModel, DateTimeOffset.UtcNow) is null ? null : 0m;
         var total = 0m;
         foreach (var turn in _turns)
         {

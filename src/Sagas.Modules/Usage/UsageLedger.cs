@@ -83,8 +83,9 @@ public sealed class UsageLedger(SagasDbContext db, PriceTable prices, UsageMetri
         if (calls.Count == 0)
             return [];
         var rows = calls.Select(Price).DistinctBy(row => row.Id).ToList();
-        var inserted = (await db.InsertIgnoringDuplicatesAsync(rows, row => row.Id, cancellationToken)).ToHashSet();
-        var recorded = rows.Where(row => inserted.Contains(row.Id)).ToList();
+        // The key comes back rather than the id: SQLite hands a stored Guid back as text.
+        var inserted = (await db.InsertIgnoringDuplicatesAsync(rows, row => row.IdempotencyKey, cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        var recorded = rows.Where(row => inserted.Contains(row.IdempotencyKey)).ToList();
         _inserted.AddRange(recorded);
         return recorded;
     }
