@@ -53,7 +53,7 @@ export function render(main) {
       el('div.toolbar', {}, from, to, workflow, project,
         el('button', { type: 'button', onclick: apply }, 'Apply')),
       summary),
-    sections.map(s => el('section.card', {}, el('h2', {}, s.heading), s.body)));
+    ...sections.map(s => el('section.card', {}, el('h2', {}, s.heading), s.body)));
   load();
 
   async function load() {
