@@ -7,6 +7,7 @@ using Sagas.Api.Runs;
 using Sagas.Api.Schedules;
 using Sagas.Api.Security;
 using Sagas.Api.Storage;
+using Sagas.Api.Usage;
 using Sagas.Api.System;
 using Sagas.Hosting;
 using Sagas.Modules;
@@ -63,6 +64,7 @@ public static class ApiApplication
         app.MapSystemEndpoints();
         app.MapRunEndpoints();
         app.MapBulkOperationEndpoints();
+        app.MapUsageEndpoints();
         app.MapScheduleEndpoints();
         app.MapBlobFileEndpoints();
         app.MapRealtimeEndpoint();

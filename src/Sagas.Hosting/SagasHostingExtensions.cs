@@ -12,6 +12,7 @@ using Sagas.Messaging.Scheduling;
 using Sagas.Modules;
 using Sagas.Modules.Assistant;
 using Sagas.Modules.Runs;
+using Sagas.Modules.Usage;
 using Sagas.Notifications;
 using Sagas.Persistence;
 
@@ -47,6 +48,7 @@ public static class SagasHostingExtensions
         builder.Services.AddSagasRetention(builder.Configuration);
         builder.Services.AddAssistantQuestionsRetention();
         builder.Services.AddBulkOperationsRetention();
+        builder.Services.AddModelUsage(builder.Configuration);
         var services = new WorkflowServices(builder.Services, builder.Configuration, contentRoot, roles);
         foreach (var module in workflows.Modules)
             module.AddServices(services);

@@ -10,6 +10,7 @@ using Sagas.LlmJobs.Retention;
 using Sagas.LlmJobs.StateMachines;
 using Sagas.Messaging.SagaRepository;
 using Sagas.Messaging.Scheduling.Recurring;
+using Sagas.Modules.Usage;
 using Sagas.Persistence;
 
 namespace Sagas.LlmJobs;
@@ -24,6 +25,7 @@ public static class LlmJobsRegistration
         services.AddValidatedOptions<LlmJobsOptions>(configuration, LlmJobsOptions.SectionName);
         services.AddLlmJobProviders(configuration);
         services.AddScoped<LlmJobLedger>();
+        services.AddModelUsage(configuration);
         // Finds jobs whose poll is due; each job's own interval adapts between MinInterval and MaxInterval.
         // Operators change the tick with Scheduling:Schedules:llm-job-poll:Cron.
         services.AddRecurringSchedule(PollScheduleName, "0/5 * * * * ?", "poll-llm-jobs", () => new PollLlmJobs());

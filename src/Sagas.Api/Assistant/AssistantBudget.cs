@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
+using System.Collections.Concurrent;
 using Microsoft.Extensions.AI;
+using Sagas.Modules.Usage;
 
 namespace Sagas.Api.Assistant;
 
@@ -7,13 +9,15 @@ namespace Sagas.Api.Assistant;
 /// What one question has spent: tokens as the model reports them per turn and tool calls run. It travels with the
 /// question's <see cref="ChatOptions"/>, so the one chat client pipeline serves every question with its own tally.
 /// </summary>
-public sealed class AssistantBudget(AssistantOptions options)
+/// <param name="prices">The shared price table each turn is priced under; without it the cost is unknown.</param>
+public sealed class AssistantBudget(AssistantOptions options, PriceTable? prices = null)
 {
     internal const string Key = "sagas.assistant.budget";
 
     private long _inputTokens;
     private long _outputTokens;
     private int _toolCalls;
+    private readonly ConcurrentQueue<AssistantTurn> _turns = new();
 
     public long InputTokens => Interlocked.Read(ref _inputTokens);
 
@@ -28,12 +32,37 @@ public sealed class AssistantBudget(AssistantOptions options)
     public static AssistantBudget? Of(ChatOptions? options) =>
         options?.AdditionalProperties?.TryGetValue(Key, out var budget) == true ? budget as AssistantBudget : null;
 
-    internal void Add(UsageDetails? usage)
+    /// <summary>Every model turn that reported its usage, in order: one <c>model_usage</c> row each.</summary>
+    public IReadOnlyList<AssistantTurn> Turns => [.. _turns];
+
+    internal void Add(UsageDetails? usage, string? model)
     {
         if (usage is null)
             return;
         Interlocked.Add(ref _inputTokens, usage.InputTokenCount ?? 0);
         Interlocked.Add(ref _outputTokens, usage.OutputTokenCount ?? 0);
+        _turns.Enqueue(new AssistantTurn(model, usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0, usage.CachedInputTokenCount ?? 0));
+    }
+
+    private string Provider => options.Provider.Trim().ToLowerInvariant();
+
+    /// <summary>The sum of every turn's price; null when a turn's model has no price (or no table was given).</summary>
+    private decimal? Cost(string fallbackModel)
+    {
+        if (prices is null)
+            return null;
+        // No turn reported anything: nothing spent, as far as the configured model has a price at all.
+        if (_turns.IsEmpty)
+            return prices.Find(Provider, fallbackModel, DateTimeOffset.UtcNow) is null ? null : 0m;
+        var total = 0m;
+        foreach (var turn in _turns)
+        {
+            if (prices.Quote(Provider, turn.Model ?? fallbackModel, turn.InputTokens, turn.OutputTokens, 0, DateTimeOffset.UtcNow, cachedInputTokens: turn.CachedInputTokens).Cost is not { } cost)
+                return null;
+            total += cost;
+        }
+
+        return total;
     }
 
     /// <summary>Takes one tool call from the budget; false when none is left.</summary>
@@ -48,7 +77,7 @@ public sealed class AssistantBudget(AssistantOptions options)
     /// <summary>Tool calls answered so far, read off the conversation as last sent to the model.</summary>
     public int ToolCallsAnswered => Conversation.SelectMany(m => m.Contents).OfType<FunctionResultContent>().Count();
 
-    public AssistantUsage Usage() => new(InputTokens, OutputTokens, options.Price.Cost(InputTokens, OutputTokens));
+    public AssistantUsage Usage(string model = "unknown") => new(InputTokens, OutputTokens, Cost(model));
 
     public string Explain(string stoppedBy) => stoppedBy switch
     {
@@ -78,7 +107,7 @@ public sealed class AssistantBudgetChatClient(IChatClient inner) : DelegatingCha
             return stop;
 
         var response = await base.GetResponseAsync(conversation, options, cancellationToken);
-        budget.Add(response.Usage);
+        budget.Add(response.Usage, response.ModelId);
         return response;
     }
 
@@ -98,10 +127,12 @@ public sealed class AssistantBudgetChatClient(IChatClient inner) : DelegatingCha
             }
         }
 
+        string? model = null;
         await foreach (var update in base.GetStreamingResponseAsync(conversation, options, cancellationToken))
         {
+            model = update.ModelId ?? model;
             foreach (var usage in update.Contents.OfType<UsageContent>())
-                budget?.Add(usage.Details);
+                budget?.Add(usage.Details, model);
             yield return update;
         }
     }
@@ -114,3 +145,6 @@ public sealed class AssistantBudgetChatClient(IChatClient inner) : DelegatingCha
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, budget.Explain(reason))) { FinishReason = ChatFinishReason.Stop };
     }
 }
+
+/// <summary>One model turn's usage as the provider reported it; <see cref="Model"/> is null when the turn named none.</summary>
+public sealed record AssistantTurn(string? Model, long InputTokens, long OutputTokens, long CachedInputTokens);

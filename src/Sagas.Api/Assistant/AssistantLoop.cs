@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Sagas.Modules.Assistant;
+using Sagas.Modules.Usage;
 
 namespace Sagas.Api.Assistant;
 
@@ -15,6 +16,7 @@ public sealed class AssistantLoop(
     [FromKeyedServices(AssistantLoop.ChatClientKey)] IChatClient chat,
     AssistantToolRegistry tools,
     AssistantOptions options,
+    PriceTable prices,
     TimeProvider clock,
     ILogger<AssistantToolFunction> toolLogger)
 {
@@ -30,7 +32,7 @@ public sealed class AssistantLoop(
     public string ConfiguredModel => chat.GetService<ChatClientMetadata>()?.DefaultModelId ?? "unknown";
 
     public Task<AskResponse> AskAsync(string prompt, CancellationToken cancellationToken) =>
-        AskAsync(prompt, new AssistantBudget(options), cancellationToken);
+        AskAsync(prompt, new AssistantBudget(options, prices), cancellationToken);
 
     /// <summary>Answers with <paramref name="budget"/>, which the caller keeps: it still tells what was spent when the provider fails.</summary>
     public async Task<AskResponse> AskAsync(string prompt, AssistantBudget budget, CancellationToken cancellationToken)
@@ -67,7 +69,7 @@ public sealed class AssistantLoop(
             Rounds: budget.Conversation.Count(m => m.Role == ChatRole.Tool) + 1,
             Complete: false,
             StoppedBy: "seconds",
-            Usage: budget.Usage());
+            Usage: budget.Usage(chat.GetService<ChatClientMetadata>()?.DefaultModelId ?? "unknown"));
     }
 
     /// <summary>
@@ -76,7 +78,7 @@ public sealed class AssistantLoop(
     /// provider failing midway ends the stream with an error that keeps the words already written.
     /// </summary>
     public IAsyncEnumerable<AssistantStreamEvent> StreamAsync(string prompt, CancellationToken cancellationToken) =>
-        StreamAsync(prompt, new AssistantBudget(options), cancellationToken);
+        StreamAsync(prompt, new AssistantBudget(options, prices), cancellationToken);
 
     public async IAsyncEnumerable<AssistantStreamEvent> StreamAsync(string prompt, AssistantBudget budget, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -155,7 +157,7 @@ public sealed class AssistantLoop(
         var simulated = chat.GetService<SimulatedChatClient>() is not null;
         var stoppedBy = budget.StoppedBy ?? (StillCallingTools(response) ? "rounds" : null);
         var answer = stoppedBy is "rounds" ? budget.Explain("rounds") : Text(response.Messages);
-        return new AskResponse(answer, calls, simulated, model, Rounds: toolRounds + 1, Complete: stoppedBy is null, StoppedBy: stoppedBy, Usage: budget.Usage());
+        return new AskResponse(answer, calls, simulated, model, Rounds: toolRounds + 1, Complete: stoppedBy is null, StoppedBy: stoppedBy, Usage: budget.Usage(model));
     }
 
     private static AssistantToolResult Outcome(FunctionResultContent answered) =>

@@ -6,7 +6,7 @@ namespace Sagas.Api.Assistant;
 
 /// <summary>
 /// Every answered question's spending, as metrics and one log line: questions by outcome, tokens by direction and the
-/// cost (when <c>Assistant:Price</c> is set), per provider and model, so the assistant's spend sits beside the other
+/// cost (when the price table, <c>Prices</c>, has the model), per provider and model, so the assistant's spend sits beside the other
 /// model calls' on the same dashboards.
 /// </summary>
 public sealed class AssistantMetrics(AssistantOptions options, ILogger<AssistantMetrics> logger)
@@ -18,7 +18,7 @@ public sealed class AssistantMetrics(AssistantOptions options, ILogger<Assistant
         "sagas.assistant.tokens", unit: "{token}", description: "Tokens the assistant's model reported, by direction (input, output).");
 
     private static readonly Counter<double> Cost = SagasTelemetry.Meter.CreateCounter<double>(
-        "sagas.assistant.cost", unit: "USD", description: "Cost of the assistant's tokens under Assistant:Price.");
+        "sagas.assistant.cost", unit: "USD", description: "Cost of the assistant's tokens under the shared price table (Prices).");
 
     public void Record(AskResponse answer)
     {

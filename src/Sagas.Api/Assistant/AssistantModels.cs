@@ -18,7 +18,7 @@ public sealed record AskResponse(
     string Answer, IReadOnlyList<AssistantToolCall> ToolCalls, bool Simulated, string Model, int Rounds,
     bool Complete = true, string? StoppedBy = null, AssistantUsage? Usage = null);
 
-/// <summary>Tokens the model reported for every turn of the question, and their cost when <c>Assistant:Prices</c> names the model.</summary>
+/// <summary>Tokens the model reported for every turn of the question, and their cost under the shared price table (<c>Prices</c>); null when a turn's model has no price.</summary>
 public sealed record AssistantUsage(long InputTokens, long OutputTokens, decimal? CostUsd);
 
 /// <summary>The language model could not be reached or refused the request.</summary>

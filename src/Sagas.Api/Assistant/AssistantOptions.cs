@@ -34,9 +34,6 @@ public sealed class AssistantOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:30:00")]
     public TimeSpan MaxTimePerQuestion { get; set; } = TimeSpan.FromSeconds(90);
 
-    /// <summary>USD per million tokens of the configured model, the idiom of <c>PromptAnalyses:Prices</c>; without both, no cost is computed.</summary>
-    public AssistantPrice Price { get; set; } = new();
-
     public AssistantOpenAiOptions OpenAi { get; set; } = new();
 
     public AssistantAnthropicOptions Anthropic { get; set; } = new();
@@ -109,18 +106,4 @@ public sealed class AssistantBedrockOptions
     /// <summary>The SDK's retries of a throttled (429, honouring <c>retry-after</c>), overloaded or unreachable call.</summary>
     [Range(0, 5)]
     public int MaxRetries { get; set; } = 2;
-}
-
-public sealed class AssistantPrice
-{
-    [Range(typeof(decimal), "0", "10000")]
-    public decimal? InputPerMillion { get; set; }
-
-    [Range(typeof(decimal), "0", "10000")]
-    public decimal? OutputPerMillion { get; set; }
-
-    public decimal? Cost(long inputTokens, long outputTokens) =>
-        InputPerMillion is { } input && OutputPerMillion is { } output
-            ? Math.Round((inputTokens * input + outputTokens * output) / 1_000_000m, 8)
-            : null;
 }

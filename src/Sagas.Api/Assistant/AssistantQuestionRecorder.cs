@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Collections.Concurrent;
 using Sagas.Modules.Assistant;
+using Sagas.Modules.Usage;
 using Sagas.Persistence;
 
 namespace Sagas.Api.Assistant;
@@ -20,7 +22,7 @@ public sealed class AssistantQuestionRecorder(
     /// <summary>Starts timing a question as it is accepted.</summary>
     public AssistantQuestionTimer Start(string prompt, bool streamed) => new(this, clock.GetTimestamp(), clock.GetUtcNow(), prompt.Length, streamed);
 
-    internal void Record(AssistantQuestionTimer question, AssistantQuestion row)
+    internal void Record(AssistantQuestionTimer question, AssistantQuestion row, IReadOnlyList<AssistantTurn> turns)
     {
         row.Id = Guid.CreateVersion7(question.AskedAt);
         row.AskedAt = question.AskedAt;
@@ -31,25 +33,40 @@ public sealed class AssistantQuestionRecorder(
         if (row.ErrorMessage is { Length: > 500 } message)
             row.ErrorMessage = message[..500];
 
-        var writing = Task.Run(() => WriteAsync(row));
+        var writing = Task.Run(() => WriteAsync(row, turns));
         _writing[row.Id] = writing;
         writing.ContinueWith(_ => _writing.TryRemove(row.Id, out Task? _), TaskScheduler.Default);
     }
 
-    private async Task WriteAsync(AssistantQuestion row)
+    /// <summary>The question's row and one <c>model_usage</c> row per model turn, in one transaction.</summary>
+    private async Task WriteAsync(AssistantQuestion row, IReadOnlyList<AssistantTurn> turns)
     {
         try
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
+            var usage = scope.ServiceProvider.GetRequiredService<UsageLedger>();
+            await using var transaction = await db.Database.BeginTransactionAsync();
             db.Add(row);
             await db.SaveChangesAsync();
+            await usage.RecordAsync([.. turns.Select((turn, index) => UsageOf(row, turn, index + 1))], CancellationToken.None);
+            await transaction.CommitAsync();
+            usage.Flush();
         }
         catch (Exception exception)
         {
             logger.LogWarning(exception, "The assistant question {QuestionId} ({Outcome}) could not be recorded in {Table}; its answer was given regardless", row.Id, row.Outcome, AssistantQuestion.TableName);
         }
     }
+
+    private static ModelCall UsageOf(AssistantQuestion row, AssistantTurn turn, int number) =>
+        new($"assistant/{row.Id:N}/{number}", "assistant", row.Provider, turn.Model ?? row.Model, turn.InputTokens, turn.OutputTokens)
+        {
+            At = row.AskedAt,
+            RunId = row.Id,
+            ItemId = number.ToString(CultureInfo.InvariantCulture),
+            CachedInputTokens = turn.CachedInputTokens,
+        };
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -82,7 +99,7 @@ public sealed class AssistantQuestionTimer
     public bool Recorded => Volatile.Read(ref _recorded) == 1;
 
     /// <summary>The model's answer, whole or stopped by a budget.</summary>
-    public void Answered(AskResponse answer) => Record(new AssistantQuestion
+    public void Answered(AskResponse answer, AssistantBudget budget) => Record(budget, new AssistantQuestion
     {
         Model = answer.Model,
         Outcome = answer.StoppedBy is null ? AssistantQuestionOutcome.Answered : AssistantQuestionOutcome.Partial,
@@ -97,8 +114,8 @@ public sealed class AssistantQuestionTimer
     /// <summary>No answer: what was spent until then, and why (<paramref name="failure"/> null: not the provider's doing).</summary>
     public void Failed(AssistantBudget budget, string model, AssistantUnavailableException? failure, bool cancelled = false)
     {
-        var usage = budget.Usage();
-        Record(new AssistantQuestion
+        var usage = budget.Usage(model);
+        Record(budget, new AssistantQuestion
         {
             Model = model,
             Outcome = cancelled ? AssistantQuestionOutcome.Cancelled
@@ -114,9 +131,9 @@ public sealed class AssistantQuestionTimer
         });
     }
 
-    private void Record(AssistantQuestion row)
+    private void Record(AssistantBudget budget, AssistantQuestion row)
     {
         if (Interlocked.Exchange(ref _recorded, 1) == 0)
-            _recorder.Record(this, row);
+            _recorder.Record(this, row, budget.Turns);
     }
 }

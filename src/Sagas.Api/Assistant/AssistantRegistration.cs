@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sagas.Core.Configuration;
 using Sagas.Modules.Api;
 using Sagas.Modules.Assistant;
+using Sagas.Modules.Usage;
 using Sagas.Persistence;
 
 namespace Sagas.Api.Assistant;
@@ -18,6 +19,12 @@ public static class AssistantRegistration
         builder.Services.AddValidatedOptions<AssistantOptions>(builder.Configuration, AssistantOptions.SectionName);
         // The provider's chat client is chosen while services are registered.
         var options = builder.Configuration.ReadValidatedOptions<AssistantOptions>(AssistantOptions.SectionName);
+        // Left in place, the old setting would silently price nothing: say where it went instead.
+        if (builder.Configuration.GetSection(AssistantOptions.SectionName + ":Price").GetChildren().Any())
+        {
+            throw new SagasConfigurationException(
+                $"Assistant:Price moved to the shared price table: remove it and add a row under {PriceTable.SectionName} with Provider '{options.Provider.Trim().ToLowerInvariant()}', the model, InputPerMillion, OutputPerMillion and EffectiveFrom.");
+        }
 
         // The workflows add their own tools and failure sources (IWorkflowModule.AddApi); this one spans them all.
         builder.Services.AddAssistantTool<RecentFailuresTool>();
@@ -62,7 +69,7 @@ public static class AssistantRegistration
     private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(30);
 
     private static async Task<IResult> AskAsync(
-        AskRequest? request, AssistantLoop assistant, AssistantOptions options, AssistantMetrics metrics, AssistantQuestionRecorder recorder, HttpContext http, CancellationToken cancellationToken)
+        AskRequest? request, AssistantLoop assistant, AssistantOptions options, PriceTable prices, AssistantMetrics metrics, AssistantQuestionRecorder recorder, HttpContext http, CancellationToken cancellationToken)
     {
         var prompt = request?.Prompt?.Trim();
         if (string.IsNullOrEmpty(prompt))
@@ -74,7 +81,7 @@ public static class AssistantRegistration
                 title: "Prompt too long");
         }
 
-        var budget = new AssistantBudget(options);
+        var budget = new AssistantBudget(options, prices);
         if (WantsEventStream(http.Request))
             return await StreamAsync(prompt, budget, assistant, metrics, recorder.Start(prompt, streamed: true), http, cancellationToken);
 
@@ -83,7 +90,7 @@ public static class AssistantRegistration
         {
             var answer = await assistant.AskAsync(prompt, budget, cancellationToken);
             metrics.Record(answer);
-            question.Answered(answer);
+            question.Answered(answer, budget);
             return Results.Ok(answer);
         }
         catch (AssistantUnavailableException exception)
@@ -139,7 +146,7 @@ public static class AssistantRegistration
                 if (next.Data is AskResponse done)
                 {
                     metrics.Record(done);
-                    question.Answered(done);
+                    question.Answered(done, budget);
                 }
                 else if (next.Failure is { } failure)
                 {

@@ -30,7 +30,28 @@ public sealed class SimulatedChatClient(TimeProvider clock) : IChatClient
         var response = results.Count > 0
             ? Answer(since.OfType<FunctionCallContent>(), results)
             : CallTools(prompt, options?.Tools ?? []);
+        response.Usage = EstimatedUsage(conversation, response);
         return Task.FromResult(response);
+    }
+
+    /// <summary>
+    /// About four characters a token, as a model would count them: the simulated assistant's turns then show in the
+    /// usage ledger like any model's (priced by the <c>simulated</c> rows of the price table, zero by default).
+    /// </summary>
+    private static UsageDetails EstimatedUsage(IEnumerable<ChatMessage> conversation, ChatResponse response)
+    {
+        static long Tokens(IEnumerable<ChatMessage> messages) =>
+            1 + messages.SelectMany(m => m.Contents).Sum(c => c switch
+            {
+                TextContent text => text.Text.Length,
+                FunctionCallContent call => call.Name.Length + 40,
+                FunctionResultContent result => (result.Result?.ToString()?.Length ?? 0) + 20,
+                _ => 0,
+            }) / 4;
+
+        var input = Tokens(conversation);
+        var output = Tokens(response.Messages);
+        return new UsageDetails { InputTokenCount = input, OutputTokenCount = output, TotalTokenCount = input + output };
     }
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(

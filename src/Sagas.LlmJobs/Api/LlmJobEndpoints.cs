@@ -8,6 +8,7 @@ using Sagas.Core.Configuration;
 using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.Providers;
 using Sagas.Modules.Api;
+using Sagas.Modules.Usage;
 using Sagas.Persistence;
 
 namespace Sagas.LlmJobs.Api;
@@ -150,7 +151,8 @@ public static class LlmJobEndpoints
             items = items.Where(i => i.Status == itemStatus);
         var total = await items.CountAsync(cancellationToken);
         var page = await items.OrderBy(i => i.Sequence).Skip(paging.Skip).Take(paging.PageSize).ToListAsync(cancellationToken);
-        return Results.Ok(new LlmJobDetailView(LlmJobView.From(job), job.Instructions, new PageOf<LlmJobItemView>([.. page.Select(LlmJobItemView.From)], paging.Page, paging.PageSize, total)));
+        var usage = await UsageTotals.OfRunAsync(db, id, cancellationToken);
+        return Results.Ok(new LlmJobDetailView(LlmJobView.From(job), job.Instructions, new PageOf<LlmJobItemView>([.. page.Select(LlmJobItemView.From)], paging.Page, paging.PageSize, total), usage));
     }
 
     private static async Task<IResult> CancelAsync(Guid id, CancelLlmJobRequest? request, SagasDbContext db, IPublishEndpoint publisher, CancellationToken cancellationToken)
@@ -223,7 +225,8 @@ public sealed record LlmJobView(
         job.CreatedAt, job.StartedAt, job.FinishedAt, job.ExpiresAt, job.NextPollAt, job.StopDetail, job.LastError);
 }
 
-public sealed record LlmJobDetailView(LlmJobView Job, string Instructions, PageOf<LlmJobItemView> Items);
+/// <param name="Usage">Tokens and cost of the job's model calls so far, from <c>model_usage</c> (batch discount applied).</param>
+public sealed record LlmJobDetailView(LlmJobView Job, string Instructions, PageOf<LlmJobItemView> Items, UsageTotal? Usage = null);
 
 public sealed record LlmJobItemView(
     string Id,

@@ -1,7 +1,7 @@
 import { api } from '../api.js';
 import { live } from '../live.js';
 import { runTimeline } from '../timeline.js';
-import { el, replace, problemBox, showProblem, statusBadge, progressBar, table, pager, dateTime, duration, number, idCell, fullId, every } from '../ui.js';
+import { el, replace, problemBox, showProblem, statusBadge, progressBar, table, pager, dateTime, duration, number, money, idCell, fullId, every } from '../ui.js';
 
 export const title = 'LLM jobs';
 const statuses = ['queued', 'running', 'completed', 'failed', 'cancelled'];
@@ -140,7 +140,7 @@ function renderDetail(main, id) {
       if (mine !== generation) return;
       job = detail.job;
       missingSince = null;
-      renderHeader(header, job, load);
+      renderHeader(header, job, load, detail.usage);
       replace(items,
         table([
           { title: 'Item', render: item => item.id },
@@ -174,7 +174,7 @@ function renderDetail(main, id) {
   return () => { stopPolling(); unsubscribe(); stopListening(); };
 }
 
-function renderHeader(header, job, reload) {
+function renderHeader(header, job, reload, usage) {
   const cancel = isActive(job.status)
     ? el('button.danger', { type: 'button', onclick: async () => {
       const reason = prompt('Why cancel this job? (optional)') ?? undefined;
@@ -197,7 +197,11 @@ function renderHeader(header, job, reload) {
       fact('Finished', dateTime(job.finishedAt)), fact('Duration', job.finishedAt ? duration(job.createdAt, job.finishedAt) : '—'),
       fact('Expires', dateTime(job.expiresAt)),
       job.nextPollAt && isActive(job.status) ? fact('Next poll', dateTime(job.nextPollAt)) : null,
-      job.stopReason ? fact('Stop reason', job.stopReason) : null),
+      job.stopReason ? fact('Stop reason', job.stopReason) : null,
+      // From the usage ledger: every item result so far, batch items at the batch discount.
+      usage ? fact('Tokens in / cached / out', `${number(usage.inputTokens)} / ${number(usage.cachedInputTokens)} / ${number(usage.outputTokens)}`) : null,
+      usage ? el('dt', {}, 'Cost') : null,
+      usage ? el('dd', { 'data-testid': 'job-cost', title: usage.unpricedCalls ? `${usage.unpricedCalls} call(s) without a price` : '' }, money(usage.costUsd)) : null),
     job.lastError ? el('div.problem', {}, el('strong', {}, 'Last error'), el('p', {}, job.lastError)) : null);
 }
 

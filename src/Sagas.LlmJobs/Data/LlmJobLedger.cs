@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.LlmJobs;
 using Sagas.LlmJobs.Providers;
 using Sagas.Messaging.Outbox;
+using Sagas.Modules.Usage;
 using Sagas.Persistence;
 
 namespace Sagas.LlmJobs.Data;
@@ -37,7 +38,7 @@ public sealed record LedgerResult(bool LeaseHeld, int Transitions, int Touched, 
 /// counters move only with the transitions this call made, which keeps them exact; the events describing the change
 /// go into the outbox of the same transaction.
 /// </summary>
-public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, TimeProvider clock)
+public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, UsageLedger usage, TimeProvider clock)
 {
     public Task<LedgerResult> ApplyAsync(
         Guid jobId,
@@ -86,6 +87,7 @@ public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, TimePro
         var decided = new List<(LlmJobItem Item, FlagDecision Decision)>();
         var refused = new List<string>();
         var acceptedBatches = new HashSet<string>(StringComparer.Ordinal);
+        var calls = new List<ModelCall>();
         foreach (var change in changed)
         {
             if (!items.TryGetValue(change.ItemId, out var item))
@@ -170,7 +172,11 @@ public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, TimePro
             item.CompletedAt = now;
             job.ProcessedItems++;
             transitions++;
+            if (change.Usage is { } used)
+                calls.Add(UsageOf(job, item, used, now));
         }
+
+        await usage.RecordAsync(calls, cancellationToken);
 
         foreach (var batch in newBatches.Where(b => acceptedBatches.Contains(b.BatchId)))
             db.Add(batch);
@@ -200,6 +206,7 @@ public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, TimePro
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         outbox.Flush();
+        usage.Flush();
         return new LedgerResult(true, transitions, touched, finished, job) { Refused = refused };
     }
 
@@ -239,6 +246,20 @@ public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, TimePro
             }
         }
     }
+
+    /// <summary>
+    /// An item's one model call, recorded when its result makes it terminal (which happens once: a terminal item never
+    /// changes again, and the key would skip a second row anyway). Batch items get the batch discount.
+    /// </summary>
+    private static ModelCall UsageOf(LlmJob job, LlmJobItem item, LlmTokenUsage used, DateTimeOffset now) =>
+        new($"llm-jobs/{job.Id:N}/{item.ItemId}", "llm-jobs", job.Provider, job.Model, used.InputTokens, used.OutputTokens)
+        {
+            At = now,
+            RunId = job.Id,
+            ItemId = item.ItemId,
+            CachedInputTokens = used.CachedInputTokens,
+            Batch = job.Mode == LlmJobMode.Batch,
+        };
 
     private static bool IsPollOnly(ItemChange change) =>
         change is { Status: LlmJobItemStatus.Processing, Decision: null, Usage: null, Error: null, ProviderTaskId: null, ProviderBatchId: null, SubmitClaim: null };

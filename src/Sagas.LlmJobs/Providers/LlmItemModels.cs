@@ -26,7 +26,9 @@ public static class LlmItemStatusExtensions
         status is LlmItemStatus.Succeeded or LlmItemStatus.Failed or LlmItemStatus.Cancelled;
 }
 
-public sealed record LlmTokenUsage(long InputTokens, long OutputTokens)
+/// <param name="CachedInputTokens">Input tokens served from the provider's prompt cache, a part of <paramref name="InputTokens"/>
+/// (OpenAI's <c>usage.input_tokens_details.cached_tokens</c>).</param>
+public sealed record LlmTokenUsage(long InputTokens, long OutputTokens, long CachedInputTokens = 0)
 {
     public long TotalTokens => InputTokens + OutputTokens;
 }

@@ -43,7 +43,7 @@ public class AssistantQuestion
 
     public long OutputTokens { get; set; }
 
-    /// <summary>USD under <c>Assistant:Price</c>; null when no price is configured.</summary>
+    /// <summary>USD under the shared price table (<c>Prices</c>), the sum of its turns; null when a turn's model has no price.</summary>
     public decimal? Cost { get; set; }
 
     /// <summary>Tool calls that were answered (a result or an error the model was shown).</summary>

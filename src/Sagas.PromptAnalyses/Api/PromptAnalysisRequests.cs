@@ -1,4 +1,5 @@
 using Sagas.Modules.Api;
+using Sagas.Modules.Usage;
 using Sagas.PromptAnalyses.Data;
 
 namespace Sagas.PromptAnalyses.Api;
@@ -49,7 +50,8 @@ public sealed record RunView(
     DateTimeOffset? DispatchedAt,
     DateTimeOffset? FinishedAt);
 
-public sealed record RunDetailView(RunView Run, PageOf<AnalysisJobView> Analyses);
+/// <param name="Usage">Tokens and cost of every platform call of the run (all its analyses, not only this page), from <c>model_usage</c>.</param>
+public sealed record RunDetailView(RunView Run, PageOf<AnalysisJobView> Analyses, UsageTotal? Usage = null);
 
 public sealed record AnalysisJobView(
     Guid Id,

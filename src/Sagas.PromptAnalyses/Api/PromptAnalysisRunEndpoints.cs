@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Modules.Api;
+using Sagas.Modules.Usage;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.Data;
 using Sagas.PromptAnalyses.Runs;
@@ -117,7 +118,8 @@ public static class PromptAnalysisRunEndpoints
                 jobResponses.Sum(r => r.TotalTokens ?? 0), jobResponses.Sum(r => r.Cost ?? 0m), job.CreatedAt, job.StartedAt, job.CompletedAt, jobResponses);
         }).ToList();
 
-        return Results.Ok(new RunDetailView(await ViewAsync(db, run, cancellationToken), new PageOf<AnalysisJobView>(views, paging.Page, paging.PageSize, total)));
+        var usage = await UsageTotals.OfRunAsync(db, runId, cancellationToken);
+        return Results.Ok(new RunDetailView(await ViewAsync(db, run, cancellationToken), new PageOf<AnalysisJobView>(views, paging.Page, paging.PageSize, total), usage));
     }
 
     private static async Task<RunView> ViewAsync(SagasDbContext db, AnalysisRun run, CancellationToken cancellationToken)

@@ -168,8 +168,10 @@ function renderRun(main, runId, analysisId) {
       const run = detail.run;
       const jobs = detail.analyses.items;
       finished = run.status === 'finished';
-      const totalCost = jobs.reduce((sum, job) => sum + (Number(job.cost) || 0), 0);
-      const totalTokens = jobs.reduce((sum, job) => sum + (Number(job.totalTokens) || 0), 0);
+      // The usage ledger sums the whole run; the page of analyses is only the fallback.
+      const usage = detail.usage;
+      const totalCost = usage ? usage.costUsd : jobs.reduce((sum, job) => sum + (Number(job.cost) || 0), 0);
+      const totalTokens = usage ? usage.inputTokens + usage.outputTokens : jobs.reduce((sum, job) => sum + (Number(job.totalTokens) || 0), 0);
       replace(area,
         notice ? el('div.notice', {}, notice) : null,
         el('section.card', {},
@@ -180,7 +182,9 @@ function renderRun(main, runId, analysisId) {
             el('dt', {}, 'Completed'), el('dd', {}, number(run.completed)),
             el('dt', {}, 'Failed'), el('dd', {}, number(run.failed)),
             el('dt', {}, 'Pending / running'), el('dd', {}, `${number(run.pending)} / ${number(run.running)}`),
-            el('dt', {}, 'Tokens'), el('dd', {}, number(totalTokens)),
+            el('dt', {}, 'Tokens'), el('dd', { 'data-testid': 'run-tokens' }, usage
+              ? `${number(totalTokens)} (${number(usage.inputTokens)} in, ${number(usage.cachedInputTokens)} cached, ${number(usage.outputTokens)} out)`
+              : number(totalTokens)),
             el('dt', {}, 'Cost'), el('dd', { 'data-testid': 'run-cost' }, money(totalCost)),
             el('dt', {}, 'Started'), el('dd', {}, dateTime(run.createdAt)),
             el('dt', {}, 'Finished'), el('dd', {}, dateTime(run.finishedAt))),

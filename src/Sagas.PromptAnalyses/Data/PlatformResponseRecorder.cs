@@ -2,8 +2,10 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Messaging.Outbox;
+using Sagas.Modules.Usage;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.Calls;
+using Sagas.PromptAnalyses.Platforms;
 using Sagas.PromptAnalyses.Platforms.Brands;
 
 namespace Sagas.PromptAnalyses.Data;
@@ -29,7 +31,7 @@ public readonly record struct AskClaim(AskClaimOutcome Outcome, Guid ResponseId)
 /// <see cref="PromptPlatformAnswered"/> in one transaction. Only the delivery holding the claim calls the platform and
 /// makes the row final, so of two deliveries of one ask, in one process or in two, one asks and one counts.
 /// </summary>
-public sealed class PlatformResponseRecorder(SagasDbContext db, OutboxWriter outbox, PromptAnalysesOptions options, TimeProvider clock)
+public sealed class PlatformResponseRecorder(SagasDbContext db, OutboxWriter outbox, UsageLedger usage, PromptAnalysesOptions options, TimeProvider clock)
 {
     private const int MaxError = 2000;
 
@@ -158,6 +160,9 @@ public sealed class PlatformResponseRecorder(SagasDbContext db, OutboxWriter out
             }
         }
 
+        if (answer is not null)
+            await usage.RecordAsync([UsageOf(job, responseId, answer, now)], cancellationToken);
+
         var successes = succeeded ? 1 : 0;
         var failures = succeeded ? 0 : 1;
         await db.Set<AnalysisJob>()
@@ -169,8 +174,24 @@ public sealed class PlatformResponseRecorder(SagasDbContext db, OutboxWriter out
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         outbox.Flush();
+        usage.Flush();
         return true;
     }
+
+    /// <summary>The answer's row in <c>model_usage</c>, at the cost already stored on the response (same price table).</summary>
+    private static ModelCall UsageOf(AnalysisJob job, Guid responseId, PlatformAnswer answer, DateTimeOffset now) =>
+        new($"prompt-analyses/{responseId:N}", "prompt-analyses", answer.IsSimulated ? PlatformNames.Simulated : answer.Platform, answer.Model,
+            answer.InputTokens, answer.OutputTokens)
+        {
+            At = now,
+            RunId = job.RunId,
+            ItemId = job.Id.ToString(),
+            ProjectId = job.ProjectId,
+            CachedInputTokens = answer.CachedInputTokens,
+            WebSearches = answer.Metadata.WebSearchCalls,
+            Quote = new CostQuote(answer.Cost, null, null),
+            PricedAs = answer.Metadata.PriceApplied,
+        };
 
     private async Task<(Guid Id, string Status)?> FindAsync(Guid jobId, string platform, CancellationToken cancellationToken)
     {

@@ -20,6 +20,9 @@ public sealed record PlatformAnswer
 
     public required long OutputTokens { get; init; }
 
+    /// <summary>Input tokens served from the provider's prompt cache (a part of <see cref="InputTokens"/>); 0 where the provider does not say.</summary>
+    public long CachedInputTokens { get; init; }
+
     public required long TotalTokens { get; init; }
 
     /// <summary>USD from the configured price table; null when no price applies (a warning says why).</summary>

@@ -11,7 +11,7 @@ using Sagas.PromptAnalyses.Platforms.Claude;
 using Sagas.PromptAnalyses.Platforms.Gemini;
 using Sagas.PromptAnalyses.Platforms.OpenAi;
 using Sagas.PromptAnalyses.Platforms.Perplexity;
-using Sagas.PromptAnalyses.Platforms.Pricing;
+using Sagas.Modules.Usage;
 using Sagas.PromptAnalyses.Platforms.Simulated;
 
 namespace Sagas.PromptAnalyses.Platforms;
@@ -24,17 +24,16 @@ public static class PlatformRegistration
     }));
 
     /// <summary>
-    /// Registers <see cref="IAnalysisPlatformCatalog"/>, the enabled platforms (keyed by name), the price table and the
-    /// options. Reads and validates <c>PromptAnalyses:Platforms</c> and <c>PromptAnalyses:Prices</c> now, so bad
+    /// Registers <see cref="IAnalysisPlatformCatalog"/>, the enabled platforms (keyed by name), the shared price table
+    /// (<c>Prices</c>) and the options. Reads and validates <c>PromptAnalyses:Platforms</c> and the prices now, so bad
     /// configuration stops start-up with a <see cref="SagasConfigurationException"/>.
     /// </summary>
     public static IServiceCollection AddAnalysisPlatforms(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<PlatformsOptions>(configuration, PlatformsOptions.SectionName);
         var options = configuration.ReadValidatedOptions<PlatformsOptions>(PlatformsOptions.SectionName);
-        var prices = PriceTable.Read(configuration);
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(prices);
+        services.AddModelUsage(configuration);
 
         var names = new List<string>();
         if (options.OpenAi.Enabled)

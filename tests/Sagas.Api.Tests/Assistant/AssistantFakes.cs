@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sagas.Api.Assistant;
 using Sagas.Modules.Assistant;
+using Sagas.Modules.Usage;
 
 namespace Sagas.Api.Tests.Assistant;
 
@@ -98,5 +99,19 @@ internal static class AssistantLoops
 {
     /// <summary>The production loop around a model of the spec's choosing.</summary>
     public static AssistantLoop Around(IChatClient model, AssistantOptions options, params IAssistantTool[] tools) =>
-        new(model.AsBuilder().UseAssistantToolLoop(options).Build(), new AssistantToolRegistry(tools), options, TimeProvider.System, NullLogger<AssistantToolFunction>.Instance);
+        Around(model, options, new PriceTable([]), tools);
+
+    /// <summary>The same, pricing each turn under <paramref name="prices"/>.</summary>
+    public static AssistantLoop Around(IChatClient model, AssistantOptions options, PriceTable prices, params IAssistantTool[] tools) =>
+        new(model.AsBuilder().UseAssistantToolLoop(options).Build(), new AssistantToolRegistry(tools), options, prices, TimeProvider.System, NullLogger<AssistantToolFunction>.Instance);
+
+    /// <summary>USD per million tokens for any model of <paramref name="provider"/>.</summary>
+    public static PriceTable AnyModel(string provider, decimal input, decimal output) => new(
+    [
+        new ModelPrice
+        {
+            Provider = provider, Model = PriceTable.AnyModel, InputPerMillion = input, OutputPerMillion = output,
+            EffectiveFrom = new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero),
+        },
+    ]);
 }

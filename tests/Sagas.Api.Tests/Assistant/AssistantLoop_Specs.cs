@@ -168,9 +168,10 @@ public sealed class When_a_question_spends_its_budget
     public async Task Should_stop_with_a_partial_answer_once_its_tokens_are_spent_and_price_what_was_used()
     {
         var model = new ScriptedChatClient(turn => WithUsage(ScriptedChatClient.Calls(ScriptedChatClient.Call($"t{turn}", "count_jobs", """{"period":"all"}"""))));
-        var options = new AssistantOptions { MaxToolRounds = 10, MaxTokensPerQuestion = 2_000, Price = { InputPerMillion = 3m, OutputPerMillion = 15m } };
+        var options = new AssistantOptions { MaxToolRounds = 10, MaxTokensPerQuestion = 2_000 };
 
-        var answer = await AssistantLoops.Around(model, options, FakeTool.Counting("count_jobs")).AskAsync("Count forever", CancellationToken.None);
+        var answer = await AssistantLoops.Around(model, options, AssistantLoops.AnyModel("simulated", 3m, 15m), FakeTool.Counting("count_jobs"))
+            .AskAsync("Count forever", CancellationToken.None);
 
         // Two turns (1,280 tokens each): the third would start past 2,000, so the model is not asked again.
         Assert.Equal(2, model.Requests.Count);

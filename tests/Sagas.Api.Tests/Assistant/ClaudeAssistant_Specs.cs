@@ -30,8 +30,15 @@ public abstract class ClaudeAssistantApi : WebApplicationFactory<Program>, IAsyn
     {
         builder.UseEnvironment("Development");
         builder.UseSetting("Database:DataDirectory", _dataDirectory);
-        builder.UseSetting("Assistant:Price:InputPerMillion", "3");
-        builder.UseSetting("Assistant:Price:OutputPerMillion", "15");
+        // The assistant prices its turns under the shared table, as every model call.
+        foreach (var (index, provider) in new[] { (0, "anthropic"), (1, "bedrock") })
+        {
+            builder.UseSetting($"Prices:{index}:Provider", provider);
+            builder.UseSetting($"Prices:{index}:Model", "*");
+            builder.UseSetting($"Prices:{index}:InputPerMillion", "3");
+            builder.UseSetting($"Prices:{index}:OutputPerMillion", "15");
+            builder.UseSetting($"Prices:{index}:EffectiveFrom", "2020-01-01");
+        }
         UseProvider(builder);
     }
 

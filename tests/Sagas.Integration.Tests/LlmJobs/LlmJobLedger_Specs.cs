@@ -1,8 +1,10 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging.Abstractions;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.Providers;
 using Sagas.Messaging.Outbox;
+using Sagas.Modules.Usage;
 using Sagas.Persistence;
 using Sagas.Workflows;
 
@@ -52,13 +54,51 @@ public abstract class LedgerPollSpecs
         Assert.Equal((LlmJobItemStatus.Succeeded, 1, true, 10), (items["c"].Status, items["c"].PollCount, items["c"].Flagged, items["c"].InputTokens));
         Assert.Equal((2, 2, 0), (job.ProcessedItems, job.SucceededItems, job.FailedItems));
         Assert.Equal(LlmJobStatus.Running, job.Status);
+        // The redelivered result counted no second model call.
+        var usage = Assert.Single(await db.Set<ModelUsage>().AsNoTracking().Where(u => u.RunId == jobId).ToListAsync());
+        Assert.Equal(("c", 10L, 5L, false), (usage.ItemId, usage.InputTokens, usage.OutputTokens, usage.Batch));
+        Assert.Equal(0.00007m, usage.Cost);
     }
+
+    protected async Task RecordsTheSameCallOnce()
+    {
+        await using (var prepare = CreateContext())
+            await PrepareAsync(prepare);
+        var call = new ModelCall($"spec/{Guid.NewGuid():N}", "llm-jobs", "simulated", "m", 1_000, 100) { RunId = Guid.NewGuid(), ItemId = "a", Batch = true, CachedInputTokens = 500 };
+
+        var first = await RecordAsync(call);
+        var second = await RecordAsync(call);
+
+        Assert.Single(first);
+        Assert.Empty(second);
+        await using var db = CreateContext();
+        var row = Assert.Single(await db.Set<ModelUsage>().AsNoTracking().Where(u => u.RunId == call.RunId).ToListAsync());
+        Assert.Equal((1_000L, 500L, true, DateOnly.FromDateTime(row.At.UtcDateTime)), (row.InputTokens, row.CachedInputTokens, row.Batch, row.Day));
+        // 1,000 input tokens at 2 per million (cached ones too: no cached rate), 100 output at 10, at half price.
+        Assert.Equal(0.0015m, row.Cost);
+    }
+
+    private async Task<IReadOnlyList<ModelUsage>> RecordAsync(ModelCall call)
+    {
+        await using var db = CreateContext();
+        var ledger = Usage(db);
+        await using var transaction = await db.Database.BeginTransactionAsync();
+        var recorded = await ledger.RecordAsync([call], CancellationToken.None);
+        await transaction.CommitAsync();
+        ledger.Flush();
+        return recorded;
+    }
+
+    private static UsageLedger Usage(SagasDbContext db) => new(
+        db,
+        new PriceTable([new ModelPrice { Provider = "simulated", Model = PriceTable.AnyModel, InputPerMillion = 2m, OutputPerMillion = 10m, BatchDiscount = 0.5m, EffectiveFrom = PriceTable.DefaultsEffectiveFrom }]),
+        new UsageMetrics(), TimeProvider.System, NullLogger<UsageLedger>.Instance);
 
     private async Task<LedgerResult> ApplyAsync(Guid jobId, IReadOnlyCollection<ItemChange> changes)
     {
         await using var db = CreateContext();
         using var signal = new OutboxSignal();
-        var ledger = new LlmJobLedger(db, new OutboxWriter(db, signal, new OutboxMessageTypes(SagasWorkflows.Catalog.Assemblies), TimeProvider.System), TimeProvider.System);
+        var ledger = new LlmJobLedger(db, new OutboxWriter(db, signal, new OutboxMessageTypes(SagasWorkflows.Catalog.Assemblies), TimeProvider.System), Usage(db), TimeProvider.System);
         return await ledger.ApplyAsync(jobId, changes, leaseId: null, adjustJob: null, stopReason: null, CancellationToken.None);
     }
 
@@ -99,6 +139,9 @@ public sealed class When_the_ledger_records_polls_on_postgresql : LedgerPollSpec
     [ServerFact(postgres: true, rabbitMq: false)]
     public Task Should_stamp_unchanged_items_and_apply_real_changes_in_one_call() => StampsUnchangedItemsAndAppliesRealChangesInOneCall();
 
+    [ServerFact(postgres: true, rabbitMq: false)]
+    public Task Should_record_the_same_model_call_once() => RecordsTheSameCallOnce();
+
     protected override SagasDbContext CreateContext()
     {
         return _database.NewContext();
@@ -113,6 +156,9 @@ public sealed class When_the_ledger_records_polls_on_sqlite : LedgerPollSpecs, I
 
     [Fact]
     public Task Should_stamp_unchanged_items_and_apply_real_changes_in_one_call() => StampsUnchangedItemsAndAppliesRealChangesInOneCall();
+
+    [Fact]
+    public Task Should_record_the_same_model_call_once() => RecordsTheSameCallOnce();
 
     protected override SagasDbContext CreateContext()
     {

@@ -2,6 +2,7 @@ import { apiKey } from './api.js';
 import * as assistant from './pages/assistant.js';
 import * as runs from './pages/runs.js';
 import * as system from './pages/system.js';
+import * as usage from './pages/usage.js';
 import * as webhooks from './pages/webhooks.js';
 
 // The workflows' pages come from the server (each workflow ships its own page script); the assistant and the system
@@ -29,7 +30,7 @@ async function loadPages() {
     link.textContent = title;
     nav.insertBefore(link, first);
   }
-  Object.assign(pages, { runs, assistant, system, webhooks });
+  Object.assign(pages, { runs, usage, assistant, system, webhooks });
   if (listed.length > 0) home = listed[0].id;
   document.querySelector('a.brand').href = `#/${home}`;
 }

@@ -250,7 +250,7 @@ internal static class OpenAiBatchFormat
                 if (!status.IsTerminal())
                     return Failed(itemId, Malformed($"The response in the output file is still '{OpenAiResponseMapper.ProviderStatusWord(parsed.Status)}'."));
 
-                var usage = parsed.Usage is { } tokens ? new LlmTokenUsage(tokens.InputTokenCount, tokens.OutputTokenCount) : null;
+                var usage = parsed.Usage is { } tokens ? new LlmTokenUsage(tokens.InputTokenCount, tokens.OutputTokenCount, tokens.InputTokenDetails?.CachedTokenCount ?? 0) : null;
                 return new LlmBatchItemResult(itemId, status, decision, usage, itemError);
             }
             catch (Exception ex) when (ex is JsonException or FormatException or ArgumentException or InvalidOperationException or KeyNotFoundException)

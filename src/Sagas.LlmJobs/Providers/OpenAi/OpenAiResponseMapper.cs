@@ -47,7 +47,7 @@ internal static class OpenAiResponseMapper
 
     public static LlmItemOutcome ToOutcome(ResponseResult response, RateLimitSnapshot rateLimit)
     {
-        var usage = response.Usage is { } tokens ? new LlmTokenUsage(tokens.InputTokenCount, tokens.OutputTokenCount) : null;
+        var usage = response.Usage is { } tokens ? new LlmTokenUsage(tokens.InputTokenCount, tokens.OutputTokenCount, tokens.InputTokenDetails?.CachedTokenCount ?? 0) : null;
         var (status, decision, error) = Interpret(response);
         return new LlmItemOutcome(response.Id, status, ProviderStatusWord(response.Status), decision, usage, error, rateLimit);
     }

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Sagas.Core.Http;
 using Sagas.PromptAnalyses.Platforms.Http;
-using Sagas.PromptAnalyses.Platforms.Pricing;
+using Sagas.Modules.Usage;
 
 namespace Sagas.PromptAnalyses.Platforms.Claude;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Sagas.Core.Http;
 using Sagas.PromptAnalyses.Platforms.Http;
-using Sagas.PromptAnalyses.Platforms.Pricing;
+using Sagas.Modules.Usage;
 
 namespace Sagas.PromptAnalyses.Platforms.Gemini;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Sagas.Core.Http;
 using Sagas.Core.Telemetry;
-using Sagas.PromptAnalyses.Platforms.Pricing;
+using Sagas.Modules.Usage;
 
 namespace Sagas.PromptAnalyses.Platforms.Http;
 
@@ -36,7 +36,8 @@ internal static class PlatformCall
             reply.OutputTokens,
             reply.WebSearchCalls,
             at,
-            reply.ProviderTokenCost);
+            reply.ProviderTokenCost,
+            cachedInputTokens: reply.CachedInputTokens);
         var warnings = reply.Warnings.ToList();
         if (quote.Warning is not null)
             warnings.Add(quote.Warning);
@@ -54,6 +55,7 @@ internal static class PlatformCall
             Text = reply.Text,
             InputTokens = reply.InputTokens,
             OutputTokens = reply.OutputTokens,
+            CachedInputTokens = reply.CachedInputTokens,
             TotalTokens = reply.TotalTokens ?? reply.InputTokens + reply.OutputTokens,
             Cost = quote.Cost,
             ExecutionTime = elapsed,

@@ -11,6 +11,9 @@ internal sealed record ProviderReply
 
     public long OutputTokens { get; init; }
 
+    /// <summary>Input tokens served from the provider's prompt cache (a part of <see cref="InputTokens"/>).</summary>
+    public long CachedInputTokens { get; init; }
+
     /// <summary>The provider's total when it reports one; otherwise input + output.</summary>
     public long? TotalTokens { get; init; }
 

@@ -9,7 +9,7 @@ using OpenAI;
 using OpenAI.Responses;
 using Sagas.Core.Http;
 using Sagas.PromptAnalyses.Platforms.Http;
-using Sagas.PromptAnalyses.Platforms.Pricing;
+using Sagas.Modules.Usage;
 
 namespace Sagas.PromptAnalyses.Platforms.OpenAi;
 
@@ -188,6 +188,7 @@ internal sealed class OpenAiPlatform : IAnalysisPlatform
             Model = response.Model ?? requestedModel,
             Text = response.GetOutputText() ?? "",
             InputTokens = usage.InputTokenCount,
+            CachedInputTokens = usage.InputTokenDetails?.CachedTokenCount ?? 0,
             OutputTokens = usage.OutputTokenCount,
             TotalTokens = usage.TotalTokenCount,
             Citations = citations,

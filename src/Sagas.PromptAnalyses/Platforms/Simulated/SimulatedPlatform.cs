@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Sagas.Core.Http;
 using Sagas.PromptAnalyses.Platforms.Http;
-using Sagas.PromptAnalyses.Platforms.Pricing;
+using Sagas.Modules.Usage;
 
 namespace Sagas.PromptAnalyses.Platforms.Simulated;
 

@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Configuration;
 using Sagas.Core.Configuration;
+using Sagas.Modules.Usage;
 using Sagas.PromptAnalyses.Platforms;
-using Sagas.PromptAnalyses.Platforms.Pricing;
 
-namespace Sagas.Components.Tests.PromptAnalyses.Platforms;
+namespace Sagas.Components.Tests.Usage;
 
 public class When_pricing_an_answer
 {
@@ -101,7 +101,7 @@ public class When_pricing_an_answer
     }
 
     [Theory]
-    [InlineData("Platform", "bard")]
+    [InlineData("Model", "")]
     [InlineData("InputPerMillion", "-1")]
     [InlineData("PerWebSearch", "-0.005")]
     [InlineData("BatchDiscount", "1.5")]
@@ -124,9 +124,94 @@ public class When_pricing_an_answer
         Assert.Contains($"PromptAnalyses:Prices:0:{key}", error.Message, StringComparison.Ordinal);
     }
 
-    private static PlatformPrice Price(string model, decimal input, DateTimeOffset from) => new()
+    [Fact]
+    public void Should_price_cached_input_tokens_at_the_cached_rate_as_a_part_of_the_input()
     {
-        Platform = PlatformNames.OpenAi,
+        var table = new PriceTable([new ModelPrice
+        {
+            Provider = "openai", Model = "gpt-6-luna", InputPerMillion = 1m, CachedInputPerMillion = 0.25m, OutputPerMillion = 4m,
+            BatchDiscount = 0.5m, EffectiveFrom = PriceTable.DefaultsEffectiveFrom,
+        }]);
+
+        // 600k uncached at 1, 400k cached at 0.25, 100k out at 4.
+        Assert.Equal(1.10m, table.Quote("openai", "gpt-6-luna", 1_000_000, 100_000, 0, Today, cachedInputTokens: 400_000).Cost);
+        Assert.Equal(0.55m, table.Quote("openai", "gpt-6-luna", 1_000_000, 100_000, 0, Today, batch: true, cachedInputTokens: 400_000).Cost);
+    }
+
+    [Fact]
+    public void Should_price_cached_tokens_at_the_input_rate_when_no_cached_rate_is_configured()
+    {
+        var quote = _defaults.Quote("openai", "gpt-6-luna", 1_000_000, 0, 0, Today, cachedInputTokens: 1_000_000);
+
+        Assert.Equal(0.10m, quote.Cost);
+    }
+
+    [Fact]
+    public void Should_warn_and_charge_full_price_for_a_batch_call_without_a_batch_discount()
+    {
+        var quote = _defaults.Quote(PlatformNames.Gemini, "gemini-3.8-flash", 1_000_000, 0, 0, Today, batch: true);
+
+        Assert.Equal(0.75m, quote.Cost);
+        Assert.Contains("no batch discount", quote.Warning, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("anthropic", "claude-sonnet-5-5-20261001")]
+    [InlineData("Claude", "claude-sonnet-5-5")]
+    public void Should_find_a_provider_under_its_alias_and_a_model_under_its_dated_snapshot(string provider, string model)
+    {
+        Assert.Equal(12.00m, _defaults.Quote(provider, model, 1_000_000, 1_000_000, 0, Today).Cost);
+    }
+
+    [Fact]
+    public void Should_price_any_model_of_a_provider_by_its_star_row_after_named_models()
+    {
+        var table = new PriceTable(
+        [
+            new ModelPrice { Provider = "simulated", Model = PriceTable.AnyModel, InputPerMillion = 1m, OutputPerMillion = 1m, EffectiveFrom = PriceTable.DefaultsEffectiveFrom },
+            new ModelPrice { Provider = "simulated", Model = "simulated-flagger", InputPerMillion = 3m, OutputPerMillion = 3m, EffectiveFrom = PriceTable.DefaultsEffectiveFrom },
+        ]);
+
+        Assert.Equal(2m, table.Quote("simulated", "anything", 1_000_000, 1_000_000, 0, Today).Cost);
+        Assert.Equal(6m, table.Quote("simulated", "simulated-flagger", 1_000_000, 1_000_000, 0, Today).Cost);
+        Assert.Null(table.Quote("openai", "anything", 1, 1, 0, Today).Cost);
+    }
+
+    [Fact]
+    public void Should_read_the_shared_prices_key_with_provider_rows()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Prices:0:Provider"] = "bedrock",
+            ["Prices:0:Model"] = "eu.anthropic.claude-sonnet-5-5",
+            ["Prices:0:InputPerMillion"] = "3",
+            ["Prices:0:CachedInputPerMillion"] = "0.3",
+            ["Prices:0:OutputPerMillion"] = "15",
+            ["Prices:0:EffectiveFrom"] = "2026-11-01",
+        }).Build();
+
+        var table = PriceTable.Read(configuration);
+
+        Assert.Equal(15.3m, table.Quote("bedrock", "eu.anthropic.claude-sonnet-5-5", 1_000_000, 1_000_000, 0, Today, cachedInputTokens: 1_000_000).Cost);
+    }
+
+    [Fact]
+    public void Should_refuse_prices_under_both_the_shared_and_the_old_key()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Prices:0:Provider"] = "openai",
+            ["PromptAnalyses:Prices:0:Platform"] = "openai",
+        }).Build();
+
+        var error = Assert.Throws<SagasConfigurationException>(() => PriceTable.Read(configuration));
+
+        Assert.Contains("Prices", error.Message, StringComparison.Ordinal);
+    }
+
+    private static ModelPrice Price(string model, decimal input, DateTimeOffset from) => new()
+    {
+        Provider = PlatformNames.OpenAi,
         Model = model,
         InputPerMillion = input,
         OutputPerMillion = input * 5,
