@@ -11,6 +11,7 @@ using Sagas.Messaging.Retention;
 using Sagas.Messaging.Scheduling;
 using Sagas.Modules;
 using Sagas.Modules.Assistant;
+using Sagas.Modules.Breakers;
 using Sagas.Notifications;
 using Sagas.Persistence;
 
@@ -45,6 +46,7 @@ public static class SagasHostingExtensions
         builder.Services.AddSagaHistory(builder.Configuration);
         builder.Services.AddSagasRetention(builder.Configuration);
         builder.Services.AddAssistantQuestionsRetention();
+        builder.Services.AddProviderBreakers(builder.Configuration);
         var services = new WorkflowServices(builder.Services, builder.Configuration, contentRoot, roles);
         foreach (var module in workflows.Modules)
             module.AddServices(services);

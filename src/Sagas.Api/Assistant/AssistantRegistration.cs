@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sagas.Core.Configuration;
 using Sagas.Modules.Api;
 using Sagas.Modules.Assistant;
+using Sagas.Modules.Breakers;
 using Sagas.Persistence;
 
 namespace Sagas.Api.Assistant;
@@ -23,7 +24,11 @@ public static class AssistantRegistration
         builder.Services.AddAssistantTool<RecentFailuresTool>();
         builder.Services.TryAddScoped<AssistantToolRegistry>();
 
-        builder.Services.AddKeyedChatClient(AssistantLoop.ChatClientKey, AssistantProviders.Select(options)).UseAssistantToolLoop(options);
+        var client = AssistantProviders.Select(options);
+        var provider = options.Provider.Trim().ToLowerInvariant();
+        builder.Services.AddKeyedChatClient(
+            AssistantLoop.ChatClientKey,
+            services => new BreakerChatClient(client(services), provider, services.GetRequiredService<ProviderBreakers>())).UseAssistantToolLoop(options);
         builder.Services.AddScoped<AssistantLoop>();
         builder.Services.AddSingleton<AssistantMetrics>();
         builder.Services.AddSingleton<AssistantQuestionRecorder>();

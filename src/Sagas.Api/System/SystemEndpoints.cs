@@ -39,6 +39,7 @@ public static class SystemEndpoints
 
         group.MapFailedMessageEndpoints();
         group.MapWebhookDeliveryEndpoints();
+        group.MapBreakerEndpoints();
         return endpoints;
     }
 
