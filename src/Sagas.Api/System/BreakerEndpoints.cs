@@ -1,3 +1,4 @@
+using Sagas.Modules.Api;
 using Sagas.Modules.Breakers;
 
 namespace Sagas.Api.System;
