@@ -36,7 +36,7 @@ public sealed class ProviderBreaker
     private int _state;
     private long _openUntilTicks;
     private int _probesLeft;
-    private int _claiming;
+    private Task? _claim;
     private long _successes;
     private long _failures;
     private long _run;
@@ -152,10 +152,11 @@ public sealed class ProviderBreaker
     /// </summary>
     private async Task<BreakerPermit?> TryClaimProbeAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.CompareExchange(ref _claiming, 1, 0) != 0)
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _claim, done.Task, null) is { } inFlight)
         {
-            await Task.WhenAny(Volatile.Read(ref _changed).Task, Task.Delay(_owner.ReportInterval, _owner.Clock, cancellationToken));
-            cancellationToken.ThrowIfCancellationRequested();
+            // Another call of this process is claiming: its answer (a probe taken, none left) is this call's news too.
+            await inFlight.WaitAsync(cancellationToken);
             return null;
         }
 
@@ -173,7 +174,8 @@ public sealed class ProviderBreaker
         }
         finally
         {
-            Volatile.Write(ref _claiming, 0);
+            Volatile.Write(ref _claim, null);
+            done.SetResult();
         }
     }
 

@@ -45,9 +45,9 @@ public sealed class When_several_processes_share_a_breaker_in_PostgreSQL(Postgre
             Assert.Equal(80 - Settings.ProbeCount, permits.Count(p => p.Verdict == BreakerVerdict.Rejected));
 
             var store = new PostgresBreakerStore(sources[0], clock);
-            var record = (await store.ListAsync(CancellationToken.None)).Single();
+            var record = (await store.ListAsync(CancellationToken.None)).Single(r => r.Model == "model-a");
             Assert.Equal((BreakerState.HalfOpen, Settings.ProbeCount, 4L), (record.State, record.ProbesClaimed, record.TotalCalls));
-            var transitions = await store.TransitionsAsync(null, 10, CancellationToken.None);
+            var transitions = await store.TransitionsAsync(new BreakerKey("stub", "model-a"), 10, CancellationToken.None);
             Assert.Equal(
                 [(BreakerState.Open, BreakerState.HalfOpen), (BreakerState.Closed, BreakerState.Open)],
                 transitions.Select(t => (t.From, t.To)).ToList());
