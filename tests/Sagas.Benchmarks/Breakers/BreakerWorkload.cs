@@ -34,7 +34,8 @@ internal sealed class BreakerWorkload : IWorkload
         Console.WriteLine("|---|---|---|");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| 1 thread, {calls:N0} calls | {single:F1} | {allocated:F3} |"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {threads} threads on one breaker (wall time / calls) | {parallel:F1} | |"));
-        if (store.Calls != 0 || allocated > 0)
+        // A few bytes over millions of calls are the runtime's own (tiered compilation), not the breaker's.
+        if (store.Calls != 0 || allocated >= 0.001)
         {
             Console.Error.WriteLine($"A closed breaker touched its store {store.Calls} time(s) or allocated {allocated} bytes per call.");
             return Task.FromResult(1);
