@@ -28,7 +28,8 @@ public static class AssistantRegistration
         var provider = options.Provider.Trim().ToLowerInvariant();
         builder.Services.AddKeyedChatClient(
             AssistantLoop.ChatClientKey,
-            services => new BreakerChatClient(client(services), provider, services.GetRequiredService<ProviderBreakers>())).UseAssistantToolLoop(options);
+            services => services.GetRequiredService<ProviderBreakers>().Guard(
+                client(services), (inner, breakers) => new BreakerChatClient(inner, provider, breakers))).UseAssistantToolLoop(options);
         builder.Services.AddScoped<AssistantLoop>();
         builder.Services.AddSingleton<AssistantMetrics>();
         builder.Services.AddSingleton<AssistantQuestionRecorder>();

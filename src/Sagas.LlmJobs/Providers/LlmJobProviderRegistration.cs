@@ -41,7 +41,8 @@ public static class LlmJobProviderRegistration
         return services;
     }
 
-    /// <summary>Every provider the workflow sees is behind its circuit breakers (docs/circuit-breakers.md).</summary>
+    /// <summary>With breakers on, every provider the workflow sees is behind its circuit breakers (docs/circuit-breakers.md).</summary>
     private static ILlmJobProvider Guarded(IServiceProvider services, ILlmJobProvider provider) =>
-        new BreakerLlmJobProvider(provider, services.GetRequiredService<ProviderBreakers>(), services.GetRequiredService<TimeProvider>());
+        services.GetRequiredService<ProviderBreakers>().Guard(
+            provider, (inner, breakers) => new BreakerLlmJobProvider(inner, breakers, services.GetRequiredService<TimeProvider>()));
 }

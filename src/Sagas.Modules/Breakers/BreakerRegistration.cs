@@ -13,7 +13,9 @@ public static class BreakerRegistration
     /// <summary>
     /// <see cref="ProviderBreakers"/> under <c>Breakers</c> (validated on start), shared through PostgreSQL when that is
     /// the database and kept in memory otherwise, the report loop, and the retention of their transitions. Every process
-    /// registers it: the hosting composition calls this, and workflows take <see cref="ProviderBreakers"/>.
+    /// registers it: the hosting composition calls this, and workflows take <see cref="ProviderBreakers"/>. With
+    /// <c>Breakers:Enabled</c> false (the default) call sites skip their breaker (see <see cref="ProviderBreakers.Guard{T}"/>)
+    /// and the report loop ends at once.
     /// </summary>
     public static IServiceCollection AddProviderBreakers(this IServiceCollection services, IConfiguration configuration)
     {
@@ -23,8 +25,9 @@ public static class BreakerRegistration
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(provider => new BreakerDataSource(
             NpgsqlDataSource.Create(provider.GetRequiredService<DatabaseSettings>().ConnectionString)));
+        // Switched off, the store stays in memory and empty, so neither a call site nor the API opens a connection for it.
         services.TryAddSingleton<IBreakerStore>(provider =>
-            provider.GetService<DatabaseSettings>() is { Provider: DatabaseProvider.PostgreSql }
+            provider.GetRequiredService<BreakerOptions>().Enabled && provider.GetService<DatabaseSettings>() is { Provider: DatabaseProvider.PostgreSql }
                 ? new PostgresBreakerStore(provider.GetRequiredService<BreakerDataSource>().DataSource, provider.GetRequiredService<TimeProvider>())
                 : new InMemoryBreakerStore(provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ProviderBreakers>();

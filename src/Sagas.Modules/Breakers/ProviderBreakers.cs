@@ -25,6 +25,12 @@ public sealed class ProviderBreakers
 
     public bool Enabled => _options.Enabled;
 
+    /// <summary>
+    /// <paramref name="inner"/> behind its breaker when the breakers are on, <paramref name="inner"/> itself when they are
+    /// off: a call site switched off runs exactly as it did before breakers existed.
+    /// </summary>
+    public T Guard<T>(T inner, Func<T, ProviderBreakers, T> wrap) => Enabled ? wrap(inner, this) : inner;
+
     public TimeSpan ReportInterval => _options.ReportInterval;
 
     internal IBreakerStore Store { get; }

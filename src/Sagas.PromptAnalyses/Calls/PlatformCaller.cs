@@ -34,7 +34,8 @@ internal sealed class PlatformCaller : IPlatformCaller
         ILogger<PlatformCaller>? logger = null,
         ProviderBreakers? breakers = null)
     {
-        _breakers = breakers;
+        // Switched off, the caller keeps no breakers at all and runs as it did before they existed.
+        _breakers = breakers is { Enabled: true } ? breakers : null;
         _catalog = catalog;
         _limiter = limiter;
         _store = store;

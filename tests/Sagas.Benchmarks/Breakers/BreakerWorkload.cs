@@ -20,7 +20,7 @@ internal sealed class BreakerWorkload : IWorkload
         var quick = args.Contains("--quick");
         var calls = quick ? 1_000_000 : 20_000_000;
         var store = new CountingStore(new InMemoryBreakerStore(TimeProvider.System));
-        var breakers = new ProviderBreakers(new BreakerOptions(), store, TimeProvider.System);
+        var breakers = new ProviderBreakers(new BreakerOptions { Enabled = true }, store, TimeProvider.System);
         var breaker = breakers.For("openai", "gpt-4o");
         Run(breaker, calls / 10);
 

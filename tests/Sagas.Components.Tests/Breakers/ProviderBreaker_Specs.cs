@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Sagas.Core.Configuration;
 using Sagas.Modules.Breakers;
+using Sagas.Persistence;
 
 // A closed or fail-fast breaker answers synchronously, which is what these specs check: its ValueTask is read only once completed.
 #pragma warning disable CA2012, xUnit1031
@@ -260,6 +262,53 @@ public class When_a_provider_breaker_sees_failures
     }
 
     private static (BreakerState, BreakerState) Last(IReadOnlyList<BreakerTransition> transitions) => (transitions[0].From, transitions[0].To);
+}
+
+public class When_the_breakers_are_left_switched_off
+{
+    private static ServiceProvider Container(params (string Key, string Value)[] values)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build();
+        var services = new ServiceCollection();
+        // A PostgreSQL the spec never starts: a store that connected would fail.
+        services.AddSingleton(new DatabaseSettings(DatabaseProvider.PostgreSql, "Host=127.0.0.1;Port=1;Database=none", MigrateAtStartup: false));
+        services.AddProviderBreakers(configuration);
+        return services.BuildServiceProvider();
+    }
+
+    [Fact]
+    public void Should_be_off_when_the_configuration_says_nothing()
+    {
+        using var container = Container();
+        var breakers = container.GetRequiredService<ProviderBreakers>();
+
+        Assert.False(breakers.Enabled);
+        Assert.IsType<InMemoryBreakerStore>(container.GetRequiredService<IBreakerStore>());
+    }
+
+    [Fact]
+    public async Task Should_hand_every_call_site_its_own_client_and_touch_no_table()
+    {
+        using var container = Container();
+        var breakers = container.GetRequiredService<ProviderBreakers>();
+        var inner = new object();
+
+        Assert.Same(inner, breakers.Guard(inner, (_, _) => new object()));
+        await breakers.ReportAsync(CancellationToken.None);
+        Assert.Empty(await breakers.ListAsync(CancellationToken.None));
+        Assert.Empty(breakers.Known);
+    }
+
+    [Fact]
+    public void Should_wrap_and_share_through_postgresql_once_switched_on()
+    {
+        using var container = Container(("Breakers:Enabled", "true"));
+        var breakers = container.GetRequiredService<ProviderBreakers>();
+        var inner = new object();
+
+        Assert.NotSame(inner, breakers.Guard(inner, (_, _) => new object()));
+        Assert.IsType<PostgresBreakerStore>(container.GetRequiredService<IBreakerStore>());
+    }
 }
 
 public class When_breaker_settings_are_read

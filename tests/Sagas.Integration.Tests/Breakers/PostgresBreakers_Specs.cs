@@ -21,7 +21,7 @@ public sealed class When_several_processes_share_a_breaker_in_PostgreSQL(Postgre
         try
         {
             var processes = sources.Select(source => new ProviderBreakers(
-                new BreakerOptions { Defaults = Settings }, new PostgresBreakerStore(source, clock), clock)).ToList();
+                new BreakerOptions { Enabled = true, Defaults = Settings }, new PostgresBreakerStore(source, clock), clock)).ToList();
             var breakers = processes.Select(p => p.For("stub", "model-a")).ToList();
 
             // One failure in each process: a streak of four across the cluster, within one interval.
@@ -68,8 +68,8 @@ public sealed class When_several_processes_share_a_breaker_in_PostgreSQL(Postgre
         await using var first = NpgsqlDataSource.Create(database.ConnectionString);
         await using var second = NpgsqlDataSource.Create(database.ConnectionString);
         var settings = Settings with { ProbeCount = 2 };
-        var one = new ProviderBreakers(new BreakerOptions { Defaults = settings }, new PostgresBreakerStore(first, clock), clock);
-        var two = new ProviderBreakers(new BreakerOptions { Defaults = settings }, new PostgresBreakerStore(second, clock), clock);
+        var one = new ProviderBreakers(new BreakerOptions { Enabled = true, Defaults = settings }, new PostgresBreakerStore(first, clock), clock);
+        var two = new ProviderBreakers(new BreakerOptions { Enabled = true, Defaults = settings }, new PostgresBreakerStore(second, clock), clock);
         var a = one.For("stub", "model-b");
         var b = two.For("stub", "model-b");
         for (var i = 0; i < 4; i++)
