@@ -11,6 +11,7 @@ using Sagas.Messaging.Retention;
 using Sagas.Messaging.Scheduling;
 using Sagas.Modules;
 using Sagas.Modules.Assistant;
+using Sagas.Modules.Breakers;
 using Sagas.Modules.Runs;
 using Sagas.Modules.Usage;
 using Sagas.Notifications;
@@ -49,6 +50,7 @@ public static class SagasHostingExtensions
         builder.Services.AddAssistantQuestionsRetention();
         builder.Services.AddBulkOperationsRetention();
         builder.Services.AddModelUsage(builder.Configuration);
+        builder.Services.AddProviderBreakers(builder.Configuration);
         var services = new WorkflowServices(builder.Services, builder.Configuration, contentRoot, roles);
         foreach (var module in workflows.Modules)
             module.AddServices(services);

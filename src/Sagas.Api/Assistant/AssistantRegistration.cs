@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sagas.Core.Configuration;
 using Sagas.Modules.Api;
 using Sagas.Modules.Assistant;
+using Sagas.Modules.Breakers;
 using Sagas.Modules.Usage;
 using Sagas.Persistence;
 
@@ -30,7 +31,12 @@ public static class AssistantRegistration
         builder.Services.AddAssistantTool<RecentFailuresTool>();
         builder.Services.TryAddScoped<AssistantToolRegistry>();
 
-        builder.Services.AddKeyedChatClient(AssistantLoop.ChatClientKey, AssistantProviders.Select(options)).UseAssistantToolLoop(options);
+        var client = AssistantProviders.Select(options);
+        var provider = options.Provider.Trim().ToLowerInvariant();
+        builder.Services.AddKeyedChatClient(
+            AssistantLoop.ChatClientKey,
+            services => services.GetRequiredService<ProviderBreakers>().Guard(
+                client(services), (inner, breakers) => new BreakerChatClient(inner, provider, breakers))).UseAssistantToolLoop(options);
         builder.Services.AddScoped<AssistantLoop>();
         builder.Services.AddSingleton<AssistantMetrics>();
         builder.Services.AddSingleton<AssistantQuestionRecorder>();

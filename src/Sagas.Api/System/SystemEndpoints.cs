@@ -40,6 +40,7 @@ public static class SystemEndpoints
         group.MapFailedMessageEndpoints();
         group.MapFailedMessageGroupEndpoints();
         group.MapWebhookDeliveryEndpoints();
+        group.MapBreakerEndpoints();
         return endpoints;
     }
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Sagas.Core.Configuration;
 using Sagas.LlmJobs.Providers.OpenAi;
 using Sagas.LlmJobs.Providers.Simulated;
+using Sagas.Modules.Breakers;
 
 namespace Sagas.LlmJobs.Providers;
 
@@ -25,17 +26,23 @@ public static class LlmJobProviderRegistration
         {
             services.AddSingleton(sp => new SimulatedLlmJobProvider(
                 options.Simulated, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SimulatedLlmJobProvider>>()));
-            services.AddSingleton<ILlmJobProvider>(sp => sp.GetRequiredService<SimulatedLlmJobProvider>());
+            services.AddSingleton<ILlmJobProvider>(sp => Guarded(sp, sp.GetRequiredService<SimulatedLlmJobProvider>()));
         }
 
         if (options.OpenAi.Enabled)
         {
             services.AddSingleton(sp => new OpenAiLlmJobProvider(
                 options.OpenAi, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<OpenAiLlmJobProvider>>()));
-            services.AddSingleton<ILlmJobProvider>(sp => sp.GetRequiredService<OpenAiLlmJobProvider>());
+            services.AddSingleton<ILlmJobProvider>(sp => Guarded(sp, sp.GetRequiredService<OpenAiLlmJobProvider>()));
         }
 
         services.AddSingleton<LlmJobProviderCatalog>();
+        services.AddProviderBreakers(configuration);
         return services;
     }
+
+    /// <summary>With breakers on, every provider the workflow sees is behind its circuit breakers (docs/circuit-breakers.md).</summary>
+    private static ILlmJobProvider Guarded(IServiceProvider services, ILlmJobProvider provider) =>
+        services.GetRequiredService<ProviderBreakers>().Guard(
+            provider, (inner, breakers) => new BreakerLlmJobProvider(inner, breakers, services.GetRequiredService<TimeProvider>()));
 }

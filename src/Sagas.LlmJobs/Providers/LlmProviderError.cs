@@ -41,6 +41,9 @@ public static class LlmErrorCodes
     public const string InsufficientQuota = "insufficient_quota";
     public const string BatchExpired = "batch_expired";
     public const string BatchCancelled = "batch_cancelled";
+
+    /// <summary>The provider's circuit breaker is open: nothing was sent (transient, with a RetryAfter).</summary>
+    public const string CircuitOpen = "circuit_open";
 }
 
 /// <summary>A provider call failed; <see cref="Error"/> says whether retrying can help.</summary>

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Sagas.Core.Configuration;
+using Sagas.Modules.Breakers;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.Platforms;
 
@@ -27,6 +28,7 @@ public static class PlatformCallRegistration
                 : new InMemoryRateBudgetStore(provider.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(provider => new RateBudgetDataSource(RateBudgetDataSource.Create(provider.GetRequiredService<DatabaseSettings>().ConnectionString)));
         services.TryAddSingleton<PlatformRateLimiter>();
+        services.AddProviderBreakers(configuration);
         services.TryAddSingleton<IPlatformCaller, PlatformCaller>();
         return services;
     }

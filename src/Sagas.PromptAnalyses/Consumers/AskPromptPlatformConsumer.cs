@@ -21,6 +21,9 @@ public sealed class AskPromptPlatformConsumer(
     SagasDbContext db, PlatformResponseRecorder recorder, IPlatformCaller caller, ILogger<AskPromptPlatformConsumer> logger)
     : IConsumer<AskPromptPlatform>
 {
+    /// <summary>The shortest wait before a deferred ask comes back, so a breaker half-open with every probe out is not asked in a loop.</summary>
+    private static readonly TimeSpan MinimumDeferral = TimeSpan.FromSeconds(1);
+
     public async Task Consume(ConsumeContext<AskPromptPlatform> context)
     {
         var message = context.Message;
@@ -42,6 +45,16 @@ public sealed class AskPromptPlatformConsumer(
         }
 
         var outcome = await caller.CallAsync(message.Platform, job.PromptText, null, context.CancellationToken);
+        if (outcome.Error is { Kind: PlatformErrorKind.BreakerOpen } open)
+        {
+            // Not a failure of the analysis: the ask is put back and sent again once the breaker may have let go.
+            var delay = open.RetryAfter is { } wait && wait > MinimumDeferral ? wait : MinimumDeferral;
+            logger.LogInformation("Ask for {Platform} of analysis {AnalysisId} deferred by {Delay}: {Error}", message.Platform, message.AnalysisId, delay, open.Message);
+            await recorder.ReleaseAsync(claimed.ResponseId, claim, context.CancellationToken);
+            await context.SchedulePublish(delay, message);
+            return;
+        }
+
         // The platform answered (and billed): the recording is retried here, never the whole message.
         await DatabaseRetry.InPlaceAsync(
             token =>

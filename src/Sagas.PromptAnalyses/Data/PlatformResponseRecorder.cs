@@ -36,6 +36,15 @@ public sealed class PlatformResponseRecorder(SagasDbContext db, OutboxWriter out
     private const int MaxError = 2000;
 
     /// <summary>
+    /// Gives the claim back without an answer (the platform's breaker is open): the ask sent again later claims it as
+    /// its own. A row another delivery took over meanwhile is left alone.
+    /// </summary>
+    public Task ReleaseAsync(Guid responseId, Guid claim, CancellationToken cancellationToken) =>
+        db.Set<PlatformResponse>()
+            .Where(r => r.Id == responseId && r.Status == PlatformResponseStatus.Processing && r.ClaimId == claim)
+            .ExecuteUpdateAsync(set => set.SetProperty(r => r.ClaimId, (Guid?)null).SetProperty(r => r.ClaimedUntil, (DateTimeOffset?)null), cancellationToken);
+
+    /// <summary>
     /// Claims the processing row of (job, platform) for <paramref name="claim"/> (the ask's message id), creating it if
     /// needed. A row is taken over when nobody holds it, when <paramref name="claim"/> already held it (a redelivery of
     /// the same message after a crash or a database failure) or when its holder's lease ran out; with one conditional

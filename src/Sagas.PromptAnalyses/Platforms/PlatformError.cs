@@ -33,6 +33,9 @@ public enum PlatformErrorKind
 
     /// <summary>The provider refused to answer the content (Gemini prompt blocked).</summary>
     ContentBlocked,
+
+    /// <summary>Nothing was sent: the platform's circuit breaker is open. The ask is deferred, never recorded as failed.</summary>
+    BreakerOpen,
 }
 
 /// <summary>Why a platform call failed, in a form a retry policy and a rate limiter can act on.</summary>

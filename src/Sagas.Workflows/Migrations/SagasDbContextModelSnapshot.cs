@@ -774,6 +774,130 @@ namespace Sagas.Workflows.Migrations
                     b.ToTable("assistant_questions", (string)null);
                 });
 
+            modelBuilder.Entity("Sagas.Modules.Breakers.ProviderBreakerRow", b =>
+                {
+                    b.Property<string>("Provider")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("provider");
+
+                    b.Property<string>("Model")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("model");
+
+                    b.Property<long>("ConsecutiveFailures")
+                        .HasColumnType("bigint")
+                        .HasColumnName("consecutive_failures");
+
+                    b.Property<DateTimeOffset?>("HalfOpenedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("half_opened_at");
+
+                    b.Property<DateTimeOffset?>("OpenUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("open_until");
+
+                    b.Property<DateTimeOffset?>("OpenedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("opened_at");
+
+                    b.Property<int>("ProbesClaimed")
+                        .HasColumnType("integer")
+                        .HasColumnName("probes_claimed");
+
+                    b.Property<int>("ProbesSucceeded")
+                        .HasColumnType("integer")
+                        .HasColumnName("probes_succeeded");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("state");
+
+                    b.Property<long>("TotalCalls")
+                        .HasColumnType("bigint")
+                        .HasColumnName("total_calls");
+
+                    b.Property<long>("TotalFailures")
+                        .HasColumnType("bigint")
+                        .HasColumnName("total_failures");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<long>("WindowCalls")
+                        .HasColumnType("bigint")
+                        .HasColumnName("window_calls");
+
+                    b.Property<long>("WindowFailures")
+                        .HasColumnType("bigint")
+                        .HasColumnName("window_failures");
+
+                    b.Property<DateTimeOffset>("WindowStartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("window_started_at");
+
+                    b.HasKey("Provider", "Model")
+                        .HasName("pk_provider_breakers");
+
+                    b.ToTable("provider_breakers", (string)null);
+                });
+
+            modelBuilder.Entity("Sagas.Modules.Breakers.ProviderBreakerTransitionRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("at");
+
+                    b.Property<string>("FromState")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("from_state");
+
+                    b.Property<string>("Model")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("model");
+
+                    b.Property<string>("Provider")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("provider");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("ToState")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("to_state");
+
+                    b.HasKey("Id")
+                        .HasName("pk_provider_breaker_transitions");
+
+                    b.HasIndex("At")
+                        .HasDatabaseName("ix_provider_breaker_transitions_at");
+
+                    b.ToTable("provider_breaker_transitions", (string)null);
+                });
+
             modelBuilder.Entity("Sagas.Modules.Runs.BulkOperation", b =>
                 {
                     b.Property<Guid>("Id")
