@@ -9,6 +9,7 @@ using Sagas.Components.Tests.PromptAnalyses.Calls;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Core.Http;
 using Sagas.Messaging;
+using Sagas.Modules.Usage;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses;
 using Sagas.PromptAnalyses.Calls;
@@ -53,6 +54,7 @@ public sealed class When_an_ask_arrives_again_while_its_platform_is_still_answer
             .AddSagasOutbox(new ConfigurationBuilder().Build(), SagasWorkflows.Catalog.Assemblies)
             .AddSingleton(TimeProvider.System)
             .AddSingleton(new PromptAnalysesOptions())
+            .AddModelUsage(new ConfigurationBuilder().Build())
             .AddScoped<PlatformResponseRecorder>()
             .AddSingleton<IPlatformCaller>(_caller)
             .AddMassTransitTestHarness(x => x.AddConsumer<AskPromptPlatformConsumer, AskPromptPlatformConsumerDefinition>())
@@ -140,6 +142,8 @@ public sealed class When_deliveries_claim_a_platform_response : IAsyncDisposable
             .AddSagasOutbox(new ConfigurationBuilder().Build(), SagasWorkflows.Catalog.Assemblies)
             .AddSingleton<TimeProvider>(_clock)
             .AddSingleton(new PromptAnalysesOptions { AskClaimLease = TimeSpan.FromMinutes(15) })
+            .AddLogging()
+            .AddModelUsage(new ConfigurationBuilder().Build())
             .AddScoped<PlatformResponseRecorder>()
             .BuildServiceProvider(true);
     }
