@@ -55,7 +55,7 @@ public sealed class When_the_embedded_default_starts : IClassFixture<EmbeddedApi
 }
 
 /// <summary>The API exactly as the README's embedded command runs it, on a database of its own.</summary>
-public sealed class EmbeddedApi : WebApplicationFactory<Program>
+public sealed class EmbeddedApi(IReadOnlyDictionary<string, string>? settings = null) : WebApplicationFactory<Program>
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "sagas-api-tests-" + Guid.NewGuid().ToString("N"));
 
@@ -63,6 +63,8 @@ public sealed class EmbeddedApi : WebApplicationFactory<Program>
     {
         builder.UseEnvironment("Development");
         builder.UseSetting("Database:DataDirectory", _dataDirectory);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+            builder.UseSetting(key, value);
     }
 
     protected override void Dispose(bool disposing)
