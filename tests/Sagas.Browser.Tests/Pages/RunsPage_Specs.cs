@@ -29,7 +29,9 @@ public sealed class When_the_runs_page_lists_runs(DashboardFixture dashboard)
         await using var browser = await dashboard.OpenAsync($"#/runs?{Window}");
         var page = browser.Page;
         var rows = page.GetByTestId("runs-table").Locator("tbody tr");
-        await Expect(rows).ToHaveCountAsync(50);
+        // The first page waits on the shared dashboard database, which the other specs fill (20,000 files, deliveries,
+        // usage rows): room for a loaded machine.
+        await Expect(rows).ToHaveCountAsync(50, new() { Timeout = 30_000 });
         await Expect(page.GetByTestId("runs-pager")).ToContainTextAsync("Page 1 · 50 runs");
         await Expect(page.Locator("nav a.active")).ToHaveAttributeAsync("href", "#/runs");
         // Newest first, a short id with its Copy button, the workflow, and no date wrapping.
