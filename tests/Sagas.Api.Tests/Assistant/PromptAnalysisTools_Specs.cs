@@ -22,7 +22,7 @@ public sealed class SeededAnalysesApi : IAsyncLifetime, IDisposable
 
     // The embedded workers run the claim step every 30 s: with one slot, held by the seeded running analysis, it never
     // starts the seeded pending one (which, asking no platform, would fail at once and change the counts mid-class).
-    public EmbeddedApi Api { get; } = new(new Dictionary<string, string> { ["PromptAnalyses:MaxConcurrentAnalyses"] = "1" });
+    public EmbeddedApi Api { get; } = new() { Settings = new Dictionary<string, string> { ["PromptAnalyses:MaxConcurrentAnalyses"] = "1" } };
 
     public Guid Acme { get; } = Guid.NewGuid();
 

@@ -55,15 +55,18 @@ public sealed class When_the_embedded_default_starts : IClassFixture<EmbeddedApi
 }
 
 /// <summary>The API exactly as the README's embedded command runs it, on a database of its own.</summary>
-public sealed class EmbeddedApi(IReadOnlyDictionary<string, string>? settings = null) : WebApplicationFactory<Program>
+public sealed class EmbeddedApi : WebApplicationFactory<Program>
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "sagas-api-tests-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>Settings on top of the embedded default's (an init property: xunit builds fixtures through one parameterless constructor).</summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
         builder.UseSetting("Database:DataDirectory", _dataDirectory);
-        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        foreach (var (key, value) in Settings)
             builder.UseSetting(key, value);
     }
 
