@@ -7,7 +7,7 @@ using Sagas.Benchmarks.SagaThroughput;
 using Sagas.Benchmarks.ScanSessions;
 
 // One subcommand per workload; add new ones to this table.
-IWorkload[] workloads = [new SagaThroughputWorkload(), new LlmPollingWorkload(), new ScanSessionWorkload(), new PromptAnalysesWorkload(), new ApiLatencyWorkload(), new Sagas.Benchmarks.Ocr.OcrAccuracyWorkload(), new RunListWorkload(), new Sagas.Benchmarks.Scheduling.SchedulerPrecisionWorkload(), new Sagas.Benchmarks.Breakers.BreakerWorkload()];
+IWorkload[] workloads = [new SagaThroughputWorkload(), new LlmPollingWorkload(), new ScanSessionWorkload(), new PromptAnalysesWorkload(), new ApiLatencyWorkload(), new Sagas.Benchmarks.Ocr.OcrAccuracyWorkload(), new RunListWorkload(), new Sagas.Benchmarks.Scheduling.SchedulerPrecisionWorkload(), new Sagas.Benchmarks.Breakers.BreakerWorkload(), new Sagas.Benchmarks.Realtime.RealtimeLatencyWorkload()];
 
 // The OpenAI stub of llm-polling runs as a child process of this executable, so its CPU is not counted as the worker's.
 if (args is [OpenAiPollingStub.Subcommand, ..])

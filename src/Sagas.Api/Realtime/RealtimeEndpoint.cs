@@ -198,6 +198,13 @@ public static class RealtimeRegistration
     private const string EventEndpointName = "realtime-events";
 
     /// <summary>
+    /// Messages the broker hands the endpoint ahead of the one being relayed. Taken one at a time, a burst of events
+    /// (a batch of files counted at once) otherwise waits a broker round trip per message: measured by the
+    /// realtime-latency benchmark (docs/performance.md).
+    /// </summary>
+    private const int RealtimePrefetch = 128;
+
+    /// <summary>
     /// This instance's event endpoint with every workflow's realtime consumers on it: temporary (non-durable,
     /// auto-deleted, named after the instance), so each API instance gets its own copy of every event and no queue
     /// outlives its process. One message at a time keeps each topic's events in order. Every consumer forwards a
@@ -216,6 +223,7 @@ public static class RealtimeRegistration
                 endpoint.Temporary = true;
                 endpoint.InstanceId = instance;
                 endpoint.ConcurrentMessageLimit = 1;
+                endpoint.PrefetchCount = RealtimePrefetch;
             });
         }
 
