@@ -46,8 +46,11 @@ internal sealed class SagaThroughputWorkload : IWorkload
         Console.WriteLine($"# saga-throughput: {events:N0} events into one instance per scenario");
         Console.WriteLine(MachineDescription());
         Console.WriteLine();
-        Console.WriteLine("| scenario | send (events/s) | drain (events/s) | tally | lost | faulted |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        // The baseline of the same run: what one hot row takes in PostgreSQL with no bus at all.
+        var raw = await RawHotRowRateAsync(database.ConnectionString, Math.Min(events, 5_000));
+        Console.WriteLine("| scenario | send (events/s) | drain (events/s) | ratio to raw hot-row rate | tally | lost | faulted |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine($"| raw hot-row transactions, one connection, no bus (baseline) | | {raw:N0} | 1 | | | |");
 
         var allExact = true;
         foreach (var scenario in scenarios)
@@ -55,7 +58,7 @@ internal sealed class SagaThroughputWorkload : IWorkload
             var result = await RunScenarioAsync(scenario, events, broker.Address, database.ConnectionString);
             allExact &= result.Tally == events;
             Console.WriteLine(
-                $"| {scenario.Title} | {result.SendRate:N0} | {result.DrainRate:N0} | {result.Tally:N0} | {events - result.Tally:N0} | {result.Faulted:N0} |");
+                $"| {scenario.Title} | {result.SendRate:N0} | {result.DrainRate:N0} | {result.DrainRate / raw:N2} | {result.Tally:N0} | {events - result.Tally:N0} | {result.Faulted:N0} |");
         }
 
         Console.WriteLine();
@@ -87,6 +90,42 @@ internal sealed class SagaThroughputWorkload : IWorkload
 
         var saga = await provider.GetRequiredService<ILoadSagaRepository<TallyState>>().Load(tallyId);
         return new ScenarioResult(sendRate, progress.Rate, saga?.Total ?? 0, progress.Faulted);
+    }
+
+    /// <summary>
+    /// BEGIN, SELECT … FOR UPDATE, UPDATE, COMMIT on one row in a loop over one connection, with prepared statements:
+    /// the rate an instance's events could reach if each were its own transaction and nothing else ran. Returns transactions/s.
+    /// </summary>
+    private static async Task<double> RawHotRowRateAsync(string connectionString, int transactions)
+    {
+        var id = NewId.NextGuid();
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using (var insert = new Npgsql.NpgsqlCommand("INSERT INTO tally_state (correlation_id, version, current_state, total) VALUES (@id, 0, 'Counting', 0)", connection))
+        {
+            insert.Parameters.AddWithValue("id", id);
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await using var select = new Npgsql.NpgsqlCommand("SELECT total FROM tally_state WHERE correlation_id = @id FOR UPDATE", connection);
+        select.Parameters.AddWithValue("id", id);
+        await using var update = new Npgsql.NpgsqlCommand("UPDATE tally_state SET total = @total, version = version + 1 WHERE correlation_id = @id", connection);
+        update.Parameters.AddWithValue("id", id);
+        var total = update.Parameters.Add("total", NpgsqlTypes.NpgsqlDbType.Integer);
+        await select.PrepareAsync();
+        await update.PrepareAsync();
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < transactions; i++)
+        {
+            await using var transaction = await connection.BeginTransactionAsync();
+            select.Transaction = transaction;
+            update.Transaction = transaction;
+            total.Value = (int)(await select.ExecuteScalarAsync())! + 1;
+            await update.ExecuteNonQueryAsync();
+            await transaction.CommitAsync();
+        }
+
+        return transactions / clock.Elapsed.TotalSeconds;
     }
 
     /// <summary>Sends every event to the saga's queue before anything consumes it; returns events/s of the send.</summary>
