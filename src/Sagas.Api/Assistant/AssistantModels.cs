@@ -32,6 +32,9 @@ public sealed class AssistantUnavailableException(string message, Exception? inn
 
     /// <summary>The provider answered the call with an error status other than 429 (the request itself was refused).</summary>
     public bool Refused { get; init; }
+
+    /// <summary>That status was a 5xx or 408: the provider's failure, counted by the model's circuit breaker.</summary>
+    public bool ServerFault { get; init; }
 }
 
 /// <summary>

@@ -126,7 +126,7 @@ public static class AssistantProviders
     private static ProviderFailure? DescribeOpenAiFailure(Exception exception) => exception switch
     {
         ClientResultException { Status: 429 } throttled => ProviderFailure.RateLimitedFailure with { RetryAfter = ProviderRetryAfter.Read(throttled.GetRawResponse()) },
-        ClientResultException { Status: > 0 } answered => new($"The language model answered HTTP {answered.Status}.", Refused: true),
+        ClientResultException { Status: > 0 } answered => new($"The language model answered HTTP {answered.Status}.", Refused: true, ServerFault: ProviderFailure.IsServerFault(answered.Status)),
         // The SDK reports a request that got no answer as status 0; a timeout surfaces as a cancellation nobody asked for.
         ClientResultException or HttpRequestException or TaskCanceledException or TimeoutException => ProviderFailure.Unreachable,
         _ => null,
@@ -136,7 +136,7 @@ public static class AssistantProviders
     internal static ProviderFailure? DescribeAnthropicFailure(Exception exception) => exception switch
     {
         AnthropicApiException { StatusCode: HttpStatusCode.TooManyRequests } => ProviderFailure.RateLimitedFailure,
-        AnthropicApiException answered => new($"The language model answered HTTP {(int)answered.StatusCode}.", Refused: true),
+        AnthropicApiException answered => new($"The language model answered HTTP {(int)answered.StatusCode}.", Refused: true, ServerFault: ProviderFailure.IsServerFault((int)answered.StatusCode)),
         AnthropicSseException or AnthropicInvalidDataException or IOException => ProviderFailure.CutOff,
         AnthropicIOException or HttpRequestException or TaskCanceledException or TimeoutException => ProviderFailure.Unreachable,
         AmazonClientException => new("No AWS credentials were found for Bedrock (environment, profile, web identity, container or instance role)."),
@@ -147,10 +147,13 @@ public static class AssistantProviders
 /// <summary>
 /// What of a provider's failure the caller may see; <see cref="RateLimited"/> answers 429 instead of 502, with
 /// <see cref="RetryAfter"/> when the provider said how long to wait. <see cref="Refused"/>: the provider answered with
-/// an error status (recorded as <c>refused</c> rather than <c>failed</c>).
+/// an error status (recorded as <c>refused</c> rather than <c>failed</c>). <see cref="ServerFault"/>: that status was a 5xx
+/// or 408, the provider's own failure, which the model's circuit breaker counts (a 4xx is the request's and is not counted).
 /// </summary>
-public sealed record ProviderFailure(string Message, bool RateLimited = false, bool Refused = false, TimeSpan? RetryAfter = null)
+public sealed record ProviderFailure(string Message, bool RateLimited = false, bool Refused = false, TimeSpan? RetryAfter = null, bool ServerFault = false)
 {
+    public static bool IsServerFault(int status) => status is 408 or >= 500;
+
     public static readonly ProviderFailure RateLimitedFailure = new("The language model is rate limited (HTTP 429) and did not answer within its retries; ask again later.", RateLimited: true);
     public static readonly ProviderFailure Unreachable = new("The language model could not be reached.");
     public static readonly ProviderFailure CutOff = new("The language model's answer was cut off.");

@@ -35,7 +35,8 @@ public static class AssistantRegistration
         var provider = options.Provider.Trim().ToLowerInvariant();
         builder.Services.AddKeyedChatClient(
             AssistantLoop.ChatClientKey,
-            services => services.GetRequiredService<ProviderBreakers>().Guard(
+            // The simulated model calls no one: it has no breaker.
+            services => provider == AssistantProviders.Simulated ? client(services) : services.GetRequiredService<ProviderBreakers>().Guard(
                 client(services), (inner, breakers) => new BreakerChatClient(inner, provider, breakers))).UseAssistantToolLoop(options);
         builder.Services.AddScoped<AssistantLoop>();
         builder.Services.AddSingleton<AssistantMetrics>();

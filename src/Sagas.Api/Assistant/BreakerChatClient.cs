@@ -9,8 +9,8 @@ namespace Sagas.Api.Assistant;
 /// names or the client's default). It sits outside the provider client and its SDK's retries: a turn that meets an open
 /// breaker sends nothing and fails at once as <see cref="AssistantUnavailableException"/> with
 /// <see cref="AssistantUnavailableException.RetryAfter"/> set (the question is answered 502 and recorded as failed).
-/// Counted as failures: what <see cref="ProviderFailureChatClient"/> reports as neither rate limited nor refused
-/// (5xx, timeouts, unreachable hosts).
+/// Counted as failures: what <see cref="ProviderFailureChatClient"/> reports as a server fault (5xx, 408) or as neither
+/// rate limited nor refused (timeouts, unreachable hosts, cut-off answers); a 429 or another 4xx is not.
 /// </summary>
 public sealed class BreakerChatClient(IChatClient inner, string provider, ProviderBreakers breakers) : DelegatingChatClient(inner)
 {
@@ -56,7 +56,7 @@ public sealed class BreakerChatClient(IChatClient inner, string provider, Provid
         await breaker.CompleteAsync(permit, failed: false, CancellationToken.None);
     }
 
-    private static bool CountsAsFailure(AssistantUnavailableException exception) => !exception.RateLimited && !exception.Refused;
+    internal static bool CountsAsFailure(AssistantUnavailableException exception) => exception.ServerFault || (!exception.RateLimited && !exception.Refused);
 
     private async Task<(ProviderBreaker Breaker, BreakerPermit Permit)> EnterAsync(ChatOptions? options, CancellationToken cancellationToken)
     {

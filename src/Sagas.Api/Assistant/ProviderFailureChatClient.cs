@@ -59,6 +59,7 @@ public sealed class ProviderFailureChatClient(IChatClient inner, string provider
         {
             RateLimited = failure.RateLimited,
             Refused = failure.Refused,
+            ServerFault = failure.ServerFault,
             RetryAfter = failure.RateLimited ? failure.RetryAfter ?? retryAfter.Value : null,
         };
     }

@@ -11,6 +11,10 @@ public static class BreakerEndpoints
 
     private const int TransitionsShown = 50;
 
+    private const int ProviderMaxLength = 64;
+
+    private const int ModelMaxLength = 128;
+
     public static RouteGroupBuilder MapBreakerEndpoints(this RouteGroupBuilder group)
     {
         group.MapGet("/breakers", ListAsync)
@@ -21,6 +25,7 @@ public static class BreakerEndpoints
             .WithName("ResetProviderBreaker")
             .WithSummary("Closes one breaker at once (model '-' is the provider's own breaker); every process sees it within one report interval.")
             .Produces<BreakerView>()
+            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
@@ -38,11 +43,29 @@ public static class BreakerEndpoints
 
     private static async Task<IResult> ResetAsync(string provider, string model, ProviderBreakers breakers, CancellationToken cancellationToken)
     {
+        // A name no breaker could carry (the tables' column lengths, blank, control characters) is bad input, not an unknown breaker.
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        CheckName(errors, nameof(provider), provider, ProviderMaxLength);
+        if (model != NoModel)
+            CheckName(errors, nameof(model), model, ModelMaxLength);
+        if (errors.Count > 0)
+            return Results.ValidationProblem(errors);
+
         var key = new BreakerKey(provider, model == NoModel ? "" : model);
         var record = await breakers.ResetAsync(key, cancellationToken);
         return record is null
             ? Results.Problem(title: "No such breaker", detail: $"No breaker of provider '{provider}' and model '{model}' has been recorded.", statusCode: StatusCodes.Status404NotFound)
             : Results.Ok(BreakerView.From(record, breakers.SettingsFor(key)));
+    }
+
+    private static void CheckName(Dictionary<string, string[]> errors, string name, string value, int maxLength)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            errors[name] = [$"The {name} is blank."];
+        else if (value.Length > maxLength)
+            errors[name] = [$"The {name} is {value.Length} characters long; a breaker's {name} has at most {maxLength}."];
+        else if (value.Any(char.IsControl))
+            errors[name] = [$"The {name} contains control characters."];
     }
 }
 

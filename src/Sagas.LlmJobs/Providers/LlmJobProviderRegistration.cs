@@ -41,8 +41,11 @@ public static class LlmJobProviderRegistration
         return services;
     }
 
-    /// <summary>With breakers on, every provider the workflow sees is behind its circuit breakers (docs/circuit-breakers.md).</summary>
+    /// <summary>
+    /// With breakers on, every real provider the workflow sees is behind its circuit breakers (docs/circuit-breakers.md).
+    /// The simulated one calls no one: its made-up failures would only hold the embedded default's work back.
+    /// </summary>
     private static ILlmJobProvider Guarded(IServiceProvider services, ILlmJobProvider provider) =>
-        services.GetRequiredService<ProviderBreakers>().Guard(
+        provider.IsSimulated ? provider : services.GetRequiredService<ProviderBreakers>().Guard(
             provider, (inner, breakers) => new BreakerLlmJobProvider(inner, breakers, services.GetRequiredService<TimeProvider>()));
 }

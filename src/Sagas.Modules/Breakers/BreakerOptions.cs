@@ -23,10 +23,10 @@ public sealed class BreakerOptions : IValidatableObject
     public const string SectionName = "Breakers";
 
     /// <summary>
-    /// Off by default until the breakers are proven end to end in each workflow. False leaves every call site as it was
-    /// without breakers: nothing is wrapped, nothing is counted, and no database table is read or written.
+    /// On by default. False leaves every call site as it was without breakers: nothing is wrapped, nothing is counted,
+    /// and no database table is read or written.
     /// </summary>
-    public bool Enabled { get; set; }
+    public bool Enabled { get; set; } = true;
 
     /// <summary>
     /// How often each process reports its outcomes to the database and reads every breaker's state back: the bound on

@@ -14,7 +14,7 @@ public static class BreakerRegistration
     /// <see cref="ProviderBreakers"/> under <c>Breakers</c> (validated on start), shared through PostgreSQL when that is
     /// the database and kept in memory otherwise, the report loop, and the retention of their transitions. Every process
     /// registers it: the hosting composition calls this, and workflows take <see cref="ProviderBreakers"/>. With
-    /// <c>Breakers:Enabled</c> false (the default) call sites skip their breaker (see <see cref="ProviderBreakers.Guard{T}"/>)
+    /// <c>Breakers:Enabled</c> false (the default is true) call sites skip their breaker (see <see cref="ProviderBreakers.Guard{T}"/>)
     /// and the report loop ends at once.
     /// </summary>
     public static IServiceCollection AddProviderBreakers(this IServiceCollection services, IConfiguration configuration)

@@ -83,7 +83,8 @@ internal sealed class PlatformCaller : IPlatformCaller
         var rate = _limits.RateFor(budget);
         var estimate = EstimateTokens(prompt);
         // The breaker is asked before the retries, so a call it turns away spends none; a probe is one request, never retried.
-        var breaker = _breakers?.For(budget, model);
+        // A simulated stand-in asks no provider, so there is nothing to protect: its made-up failures open no breaker.
+        var breaker = budget == PlatformNames.Simulated ? null : _breakers?.For(budget, model);
         var permit = breaker is null ? BreakerPermit.Call : await breaker.EnterAsync(cancellationToken);
         if (!permit.IsAllowed)
             return PlatformCallOutcome.Failure(BreakerOpen(name, model, breaker!.Key, permit.RetryAfter), 0);

@@ -277,19 +277,20 @@ public class When_the_breakers_are_left_switched_off
     }
 
     [Fact]
-    public void Should_be_off_when_the_configuration_says_nothing()
+    public void Should_be_on_and_shared_through_postgresql_when_the_configuration_says_nothing()
     {
         using var container = Container();
         var breakers = container.GetRequiredService<ProviderBreakers>();
 
-        Assert.False(breakers.Enabled);
-        Assert.IsType<InMemoryBreakerStore>(container.GetRequiredService<IBreakerStore>());
+        Assert.True(breakers.Enabled);
+        Assert.IsType<PostgresBreakerStore>(container.GetRequiredService<IBreakerStore>());
     }
 
     [Fact]
-    public async Task Should_hand_every_call_site_its_own_client_and_touch_no_table()
+    public async Task Should_hand_every_call_site_its_own_client_and_touch_no_table_when_switched_off()
     {
-        using var container = Container();
+        using var container = Container(("Breakers:Enabled", "false"));
+        Assert.IsType<InMemoryBreakerStore>(container.GetRequiredService<IBreakerStore>());
         var breakers = container.GetRequiredService<ProviderBreakers>();
         var inner = new object();
 

@@ -1,6 +1,7 @@
 import { api } from '../api.js';
 import { el, replace, problemBox, showProblem, notAvailable, statusBadge, table, pager, dateTime, number } from '../ui.js';
 import { loadFailureGroups } from '../failed-groups.js';
+import { confirmDialog } from '../bulk.js';
 
 export const title = 'System';
 const jobStatuses = ['queued', 'running', 'completed', 'failed', 'cancelled'];
@@ -12,6 +13,7 @@ export function render(main) {
   const schedules = el('div', { 'data-testid': 'schedules' }, 'Loading…');
   const failures = el('div', { 'data-testid': 'failed-messages' }, 'Loading…');
   const failureGroups = el('div', { 'data-testid': 'failed-groups' }, 'Loading…');
+  const breakers = el('div', { 'data-testid': 'breakers' }, 'Loading…');
 
   main.append(
     el('h1', {}, 'System'),
@@ -22,12 +24,16 @@ export function render(main) {
         el('button.secondary', { type: 'button', onclick: () => checkWorker(worker) }, 'Round-trip a message to a worker'),
         worker),
       el('section.card', {}, el('h2', {}, 'Sagas by state'), sagas)),
+    el('section.card', { 'data-testid': 'breakers-card' },
+      el('div.toolbar', {}, el('h2', {}, 'Provider circuit breakers'), el('button.secondary', { type: 'button', onclick: () => loadBreakers(breakers) }, 'Refresh')),
+      breakers),
     el('section.card', {}, el('h2', {}, 'Schedules'), schedules),
     el('section.card', {}, el('h2', {}, 'Failed messages'), el('h3', {}, 'Groups'), failureGroups, el('h3', {}, 'Messages'), failures));
 
   loadHealth(health);
   loadSagas(sagas);
   loadSchedules(schedules);
+  loadBreakers(breakers);
   loadFailures(failures);
   loadFailureGroups(failureGroups, { onRedelivered: () => loadFailures(failures) });
 }
@@ -118,6 +124,64 @@ async function loadSchedules(container) {
         ? el('button', { type: 'button', onclick: act(s, 'resume') }, 'Resume')
         : el('button.secondary', { type: 'button', onclick: act(s, 'pause'), disabled: s.enabled === false }, 'Pause') },
     ], list, { empty: 'No recurring schedules.', testid: 'schedules-table' }),
+    message);
+}
+
+/** A breaker's model as the API names it: empty is the provider's own breaker, '-' in the reset route. */
+const breakerName = b => b.model ? `${b.provider} / ${b.model}` : `${b.provider} (every model)`;
+
+async function loadBreakers(container, notice = null) {
+  let view;
+  try {
+    view = await api('/api/system/breakers');
+  } catch (error) {
+    if (error.status === 404) notAvailable(container, 'Provider circuit breakers', error);
+    else showProblem(container, error);
+    return;
+  }
+
+  if (!view.enabled) {
+    replace(container, el('p.hint', { 'data-testid': 'breakers-off' },
+      'Breakers are off (Breakers:Enabled is false): every provider call goes straight to its provider and nothing is counted.'));
+    return;
+  }
+
+  const message = el('div', { 'data-testid': 'breaker-result' }, notice ?? '');
+  const reset = breaker => async event => {
+    const confirmed = await confirmDialog(
+      `Reset the breaker of ${breakerName(breaker)}?`,
+      `It is ${breaker.state.replace('_', '-')}. Resetting closes it at once for the whole cluster: calls to this provider go again (every process within ${view.reportIntervalMs} ms), and a provider that is still down opens it again after fresh failures.`,
+      { confirm: 'Reset it', keep: 'Not now' });
+    if (!confirmed) return;
+    event.target.disabled = true;
+    try {
+      await api(`/api/system/breakers/${encodeURIComponent(breaker.provider)}/${encodeURIComponent(breaker.model || '-')}/reset`, { method: 'POST' });
+      await loadBreakers(container, el('p.ok', {}, `The breaker of ${breakerName(breaker)} is closed.`));
+    } catch (error) {
+      event.target.disabled = false;
+      replace(message, problemBox(error));
+    }
+  };
+  const state = name => statusBadge(name.replace('_', '-'));
+  replace(container,
+    el('p.hint', {}, 'One breaker per provider and model, shared by every process: it opens after repeated failures, turns calls away (the work waits, no retry is spent), and after its break lets a probe through that closes it.'),
+    table([
+      { title: 'Provider / model', render: b => el('code', {}, breakerName(b)) },
+      { title: 'State', render: b => state(b.state) },
+      { title: 'Failures in a row', render: b => number(b.consecutiveFailures) },
+      { title: 'Window', render: b => `${number(b.windowFailures)} of ${number(b.windowCalls)} failed` },
+      { title: 'Total', render: b => `${number(b.totalFailures)} of ${number(b.totalCalls)} failed` },
+      { title: 'Opened', render: b => dateTime(b.openedAt) },
+      { title: 'Next probe', render: b => b.state === 'half_open' ? `probing (${b.probesClaimed} of ${b.probeCount} out)` : dateTime(b.nextProbeAt) },
+      { title: '', render: b => el(b.state === 'closed' ? 'button.secondary' : 'button', { type: 'button', onclick: reset(b), disabled: b.state === 'closed' }, 'Reset') },
+    ], view.breakers, { empty: 'No breaker yet: none of this cluster\'s providers has been called since the breakers were switched on.', testid: 'breakers-table' }),
+    el('h3', {}, 'Recent transitions'),
+    table([
+      { title: 'Time', render: t => dateTime(t.at) },
+      { title: 'Provider / model', render: t => el('code', {}, breakerName(t)) },
+      { title: 'Change', render: t => el('span.pair', {}, state(t.from), ' → ', state(t.to)) },
+      { title: 'Why', render: t => t.reason },
+    ], view.transitions, { empty: 'No transitions yet.', testid: 'breaker-transitions-table' }),
     message);
 }
 
