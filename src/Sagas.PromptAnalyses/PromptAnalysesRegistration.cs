@@ -72,6 +72,8 @@ public static class PromptAnalysesRegistration
         x.AddConsumer<PromptAnalysisFinishedConsumer, PromptAnalysisFinishedConsumerDefinition>();
         x.AddConsumer<AskPromptPlatformConsumer, AskPromptPlatformConsumerDefinition>();
         x.AddConsumer<AskPromptPlatformFaultConsumer, AskPromptPlatformFaultConsumerDefinition>();
+        x.AddConsumer<CancelPromptAnalysisConsumer, CancelPromptAnalysisConsumerDefinition>();
+        x.AddConsumer<CancelPromptAnalysisRunConsumer, CancelPromptAnalysisRunConsumerDefinition>();
         return x;
     }
 

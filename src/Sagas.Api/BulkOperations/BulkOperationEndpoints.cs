@@ -56,6 +56,34 @@ public static class BulkOperationEndpoints
         }
     }
 
+    /// <summary>
+    /// The common tail of every bulk route: records the operation (by <paramref name="operationId"/>, its idempotency
+    /// key), wakes the runner and answers 202. A call that raced another with the same id answers the operation that
+    /// won, 200, and starts nothing.
+    /// </summary>
+    /// <param name="scope">What the operation covers, stored as JSON in <see cref="BulkOperation.Filter"/>.</param>
+    /// <param name="location">The route that reads it back; <see cref="Location"/> by default.</param>
+    public static async Task<IResult> StartAsync<TScope>(
+        SagasDbContext db, BulkOperationRunner runner, HttpContext http, Guid operationId, string kind, TScope scope, string? reason, int total,
+        DateTimeOffset createdAt, CancellationToken cancellationToken, string? location = null)
+    {
+        var operation = new BulkOperation
+        {
+            Id = operationId,
+            Kind = kind,
+            RequestedBy = Caller(http),
+            CreatedAt = createdAt,
+            Filter = JsonSerializer.Serialize(scope, BulkOperationView.Json),
+            Reason = reason,
+            Total = total,
+        };
+        if (await RecordAsync(db, operation, cancellationToken) is { } raced)
+            return Results.Ok(BulkOperationView.From(raced));
+
+        runner.Wake();
+        return Results.Accepted(location ?? Location(operation.Id), BulkOperationView.From(operation));
+    }
+
     private static async Task<IResult> GetAsync(string id, SagasDbContext db, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var operationId))

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Api.BulkOperations;
 using Sagas.Modules;
@@ -79,21 +78,8 @@ public static class BulkCancelEndpoints
         if (request.DryRun || count == 0)
             return Results.Ok(new BulkCancelPreview(count, byWorkflow, notCancellable, request.DryRun ? null : "Nothing matched: no operation was started."));
 
-        var operation = new BulkOperation
-        {
-            Id = request.OperationId!.Value,
-            Kind = BulkOperationKind.Cancel,
-            RequestedBy = BulkOperationEndpoints.Caller(http),
-            CreatedAt = now,
-            Filter = JsonSerializer.Serialize(scope, BulkOperationView.Json),
-            Reason = request.Reason,
-            Total = count,
-        };
-        if (await BulkOperationEndpoints.RecordAsync(db, operation, cancellationToken) is { } raced)
-            return Results.Ok(BulkOperationView.From(raced));
-
-        runner.Wake();
-        return Results.Accepted($"/api/runs/bulk-operations/{operation.Id}", BulkOperationView.From(operation));
+        return await BulkOperationEndpoints.StartAsync(db, runner, http, request.OperationId!.Value, BulkOperationKind.Cancel, scope, request.Reason, count, now,
+            cancellationToken, $"/api/runs/bulk-operations/{request.OperationId}");
     }
 
     private static IResult Refused(Dictionary<string, string[]> errors) =>

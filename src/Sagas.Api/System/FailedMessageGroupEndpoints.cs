@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Api.BulkOperations;
 using Sagas.Messaging.FailedMessages;
@@ -155,21 +154,8 @@ public static class FailedMessageGroupEndpoints
                 statusCode: StatusCodes.Status422UnprocessableEntity);
         }
 
-        var operation = new BulkOperation
-        {
-            Id = request.OperationId!.Value,
-            Kind = BulkOperationKind.Redeliver,
-            RequestedBy = BulkOperationEndpoints.Caller(http),
-            CreatedAt = now,
-            Filter = JsonSerializer.Serialize(scope, BulkOperationView.Json),
-            Reason = request.Reason,
-            Total = count,
-        };
-        if (await BulkOperationEndpoints.RecordAsync(db, operation, cancellationToken) is { } raced)
-            return Results.Ok(BulkOperationView.From(raced));
-
-        runner.Wake();
-        return Results.Accepted(BulkOperationEndpoints.Location(operation.Id), BulkOperationView.From(operation));
+        return await BulkOperationEndpoints.StartAsync(db, runner, http, request.OperationId!.Value, BulkOperationKind.Redeliver, scope, request.Reason, count, now,
+            cancellationToken);
     }
 
     private static IResult Refused(Dictionary<string, string[]> errors) =>

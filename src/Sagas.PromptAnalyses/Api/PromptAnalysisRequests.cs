@@ -15,6 +15,13 @@ public sealed record StartRunRequest(string? Scope, Guid? ProjectId, Guid? Promp
 
 public sealed record AcceptedRun(Guid RunId, bool Created);
 
+/// <summary>Body of the cancel routes (optional).</summary>
+public sealed record CancelRequest(string? Reason);
+
+/// <param name="Id">The analysis or run the cancel was accepted for.</param>
+/// <param name="RunId">Its run (the same id for a run).</param>
+public sealed record AcceptedCancel(Guid Id, Guid RunId);
+
 public sealed record ProjectView(Guid Id, string Name, IReadOnlyList<string> Brands, IReadOnlyList<string> Domains, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
 {
     public static ProjectView From(AnalysisProject project) =>
@@ -29,7 +36,7 @@ public sealed record PromptView(Guid Id, Guid ProjectId, string Text, bool Activ
 
 /// <summary>
 /// A run with its progress, counted from its analysis jobs. Status: dispatching (the fan-out is still reading
-/// prompts), running, or finished (every analysis completed or failed, and the run recorded its
+/// prompts), running, or finished (every analysis completed, failed or cancelled, and the run recorded its
 /// <see cref="FinishedAt"/>; the <c>prompt-analysis-run.finished</c> webhook leaves at that moment).
 /// </summary>
 public sealed record RunView(
@@ -48,7 +55,9 @@ public sealed record RunView(
     int Failed,
     DateTimeOffset CreatedAt,
     DateTimeOffset? DispatchedAt,
-    DateTimeOffset? FinishedAt);
+    DateTimeOffset? FinishedAt,
+    int Cancelled = 0,
+    DateTimeOffset? CancelRequestedAt = null);
 
 /// <param name="Usage">Tokens and cost of every platform call of the run (all its analyses, not only this page), from <c>model_usage</c>.</param>
 public sealed record RunDetailView(RunView Run, PageOf<AnalysisJobView> Analyses, UsageTotal? Usage = null);

@@ -1,7 +1,9 @@
+using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
+using Sagas.Contracts.PromptAnalyses;
 using Sagas.Modules.Api;
 using Sagas.Modules.Usage;
 using Sagas.Persistence;
@@ -21,8 +23,66 @@ public static class PromptAnalysisRunEndpoints
         group.MapGet("/", ListAsync).WithSummary("Lists runs, newest first, with their progress.");
         group.MapGet("/{runId:guid}", GetAsync)
             .WithSummary("A run with a page of its analyses, each with its platform responses, tokens, cost and citations.");
+        group.MapPost("/{runId:guid}/cancel", CancelRunAsync).Mutation()
+            .WithSummary("Cancels a run: its pending analyses never start, running ones ask no further platform, and prompts its fan-out has not reached yet are not analysed.")
+            .Produces<AcceptedCancel>(StatusCodes.Status202Accepted).ProducesValidationProblem();
+        endpoints.MapGroup("/api/prompt-analyses/analyses").WithTags("Prompt analyses")
+            .MapPost("/{analysisId:guid}/cancel", CancelAnalysisAsync).Mutation()
+            .WithSummary("Cancels one analysis (one prompt of a run): pending, it never starts; running, it asks no further platform.")
+            .Produces<AcceptedCancel>(StatusCodes.Status202Accepted).ProducesValidationProblem();
         return endpoints;
     }
+
+    private static async Task<IResult> CancelAnalysisAsync(Guid analysisId, CancelRequest? request, SagasDbContext db, IPublishEndpoint publisher, CancellationToken cancellationToken)
+    {
+        var job = await db.Set<AnalysisJob>().AsNoTracking()
+            .Where(j => j.Id == analysisId)
+            .Select(j => new { j.RunId, j.Status })
+            .SingleOrDefaultAsync(cancellationToken);
+        if (job is null)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such analysis",
+                detail: $"There is no prompt analysis {analysisId} (a run's analyses appear as its fan-out reaches their prompts).");
+        }
+
+        if (job.Status is not (AnalysisJobStatus.Pending or AnalysisJobStatus.Running))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The analysis has already finished",
+                detail: $"Analysis {analysisId} is {job.Status}; only pending or running analyses can be cancelled.");
+        }
+
+        if (ReasonTooLong(request) is { } refused)
+            return refused;
+
+        await publisher.Publish(new CancelPromptAnalysis(analysisId, request?.Reason), cancellationToken);
+        return Results.Accepted($"/api/prompt-analyses/runs/{job.RunId}", new AcceptedCancel(analysisId, job.RunId));
+    }
+
+    private static async Task<IResult> CancelRunAsync(Guid runId, CancelRequest? request, SagasDbContext db, IPublishEndpoint publisher, CancellationToken cancellationToken)
+    {
+        var run = await db.Set<AnalysisRun>().AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
+        if (run is null)
+            return RunNotFound(runId);
+        if (run.FinishedAt is not null)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The run has already finished",
+                detail: $"Run {runId} finished at {run.FinishedAt:O}; only a run with pending or running analyses can be cancelled.");
+        }
+
+        if (ReasonTooLong(request) is { } refused)
+            return refused;
+
+        await publisher.Publish(new CancelPromptAnalysisRun(runId, request?.Reason), cancellationToken);
+        return Results.Accepted($"/api/prompt-analyses/runs/{runId}", new AcceptedCancel(runId, runId));
+    }
+
+    private static IResult? ReasonTooLong(CancelRequest? request) =>
+        request?.Reason is { Length: > 1000 }
+            ? Results.ValidationProblem(new Dictionary<string, string[]> { ["reason"] = ["reason is at most 1,000 characters."] })
+            : null;
+
+    private static IResult RunNotFound(Guid runId) =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such run", detail: $"There is no prompt analysis run {runId}.");
 
     private static async Task<IResult> StartAsync(StartRunRequest? request, PromptAnalysisRunStarter starter, SagasDbContext db, HttpContext http, CancellationToken cancellationToken)
     {
@@ -89,10 +149,7 @@ public static class PromptAnalysisRunEndpoints
 
         var run = await db.Set<AnalysisRun>().AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
         if (run is null)
-        {
-            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such run",
-                detail: $"There is no prompt analysis run {runId}.");
-        }
+            return RunNotFound(runId);
 
         var jobs = db.Set<AnalysisJob>().AsNoTracking().Where(j => j.RunId == runId);
         if (status is not null)
@@ -135,6 +192,6 @@ public static class PromptAnalysisRunEndpoints
         var status = run.FinishedAt is not null ? "finished" : run.DispatchedAt is null ? "dispatching" : "running";
         return new RunView(run.Id, run.Trigger, run.Scope, run.ProjectId, run.PromptId, run.SlotTime, run.Forced, status, run.TotalAnalyses,
             Count(AnalysisJobStatus.Pending), Count(AnalysisJobStatus.Running), Count(AnalysisJobStatus.Completed), Count(AnalysisJobStatus.Failed),
-            run.CreatedAt, run.DispatchedAt, run.FinishedAt);
+            run.CreatedAt, run.DispatchedAt, run.FinishedAt, Count(AnalysisJobStatus.Cancelled), run.CancelRequestedAt);
     }
 }

@@ -34,6 +34,14 @@ public sealed class AskPromptPlatformConsumer(
             return;
         }
 
+        // Asks already out when the analysis was cancelled: checked before the claim, so nobody is asked and no row is
+        // left processing. A cancel committing after this read is not seen: that one call still goes out.
+        if (job.Status == AnalysisJobStatus.Cancelled)
+        {
+            logger.LogDebug("Ask for {Platform} of analysis {AnalysisId}: the analysis is cancelled; not asked", message.Platform, message.AnalysisId);
+            return;
+        }
+
         // The message id names this delivery: its own redelivery (a crash, a retry) takes the claim back, a copy does not.
         var claim = context.MessageId ?? NewId.NextGuid();
         var claimed = await recorder.ClaimAsync(job, message.Platform, claim, context.CancellationToken);

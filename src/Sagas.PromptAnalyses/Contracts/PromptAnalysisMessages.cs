@@ -20,7 +20,7 @@ public sealed record AskPromptPlatform(Guid AnalysisId, string Platform);
 public sealed record PromptPlatformAnswered(Guid AnalysisId, string Platform, bool Succeeded);
 
 /// <summary>Analysis saga → job finisher (and anyone interested): every platform answered.</summary>
-/// <param name="Status">completed (at least one platform succeeded) or failed (none did).</param>
+/// <param name="Status">completed (at least one platform succeeded), failed (none did) or cancelled.</param>
 public sealed record PromptAnalysisFinished(Guid AnalysisId, Guid RunId, Guid PromptId, string Status, int TotalPlatforms, int SucceededPlatforms, int FailedPlatforms);
 
 /// <summary>
@@ -29,4 +29,19 @@ public sealed record PromptAnalysisFinished(Guid AnalysisId, Guid RunId, Guid Pr
 /// </summary>
 /// <param name="Trigger">schedule or on-demand.</param>
 /// <param name="Scope">all, project or prompt.</param>
-public sealed record PromptAnalysisRunFinished(Guid RunId, string Trigger, string Scope, int TotalAnalyses, int CompletedAnalyses, int FailedAnalyses, DateTimeOffset FinishedAt);
+public sealed record PromptAnalysisRunFinished(Guid RunId, string Trigger, string Scope, int TotalAnalyses, int CompletedAnalyses, int FailedAnalyses, DateTimeOffset FinishedAt, int CancelledAnalyses = 0);
+
+/// <summary>
+/// API or bulk cancel → cancel step: stop one analysis. A pending one is cancelled before it starts; a running one's
+/// saga stops asking. Idempotent: a finished or cancelled analysis is left as it is.
+/// </summary>
+public sealed record CancelPromptAnalysis(Guid AnalysisId, string? Reason);
+
+/// <summary>API → cancel step: cancel every pending and running analysis of a run, and those its fan-out creates later.</summary>
+public sealed record CancelPromptAnalysisRun(Guid RunId, string? Reason);
+
+/// <summary>
+/// Cancel step → analysis saga: the running analysis's job row is cancelled (committed); the saga asks no platform it
+/// has not asked yet and finishes as cancelled.
+/// </summary>
+public sealed record PromptAnalysisCancelled(Guid AnalysisId, Guid RunId, Guid PromptId, string? Reason);

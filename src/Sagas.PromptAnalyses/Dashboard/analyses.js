@@ -137,7 +137,7 @@ export function render(main, [section, runId, analysisId]) {
         { title: 'Run', render: r => idCell(r.id, `#/analyses/runs/${r.id}`) },
         { title: 'Scope', render: r => `${r.trigger} · ${r.scope}${r.forced ? ' (forced)' : ''}` },
         { title: 'Status', render: r => statusBadge(r.status) },
-        { title: 'Done', render: r => `${number(r.completed)} ok · ${number(r.failed)} failed of ${number(r.totalAnalyses)}` },
+        { title: 'Done', render: r => `${number(r.completed)} ok · ${number(r.failed)} failed${r.cancelled ? ` · ${number(r.cancelled)} cancelled` : ''} of ${number(r.totalAnalyses)}` },
         { title: 'Created', render: r => dateTime(r.createdAt) },
       ], runs, { empty: 'No runs yet.', testid: 'runs-table' }));
     } catch (error) {
@@ -160,6 +160,16 @@ function renderRun(main, runId, analysisId) {
   main.append(el('p', {}, el('a', { href: '#/analyses' }, '← Projects and prompts')), el('h1', {}, 'Run ', fullId(runId)), area);
 
   let finished = false;
+  // As the job page's: the reason is optional, the answer arrives with the next refresh.
+  const cancelButton = (label, route, question) => el('button.danger', { type: 'button', onclick: async () => {
+    const reason = prompt(question) ?? undefined;
+    try {
+      await api(route, { method: 'POST', json: { reason } });
+      load();
+    } catch (error) {
+      area.prepend(problemBox(error));
+    }
+  } }, label);
   const notice = sessionStorage.getItem('sagas.analyses.notice');
   sessionStorage.removeItem('sagas.analyses.notice');
   async function load() {
@@ -175,12 +185,14 @@ function renderRun(main, runId, analysisId) {
       replace(area,
         notice ? el('div.notice', {}, notice) : null,
         el('section.card', {},
-          el('div.toolbar', {}, el('h2', {}, 'Status ', statusBadge(run.status)), el('span', {}, `${run.trigger} run · scope ${run.scope}${run.forced ? ' · forced' : ''}`)),
-          progressBar(run.completed + run.failed, run.totalAnalyses ?? 0),
+          el('div.toolbar', {}, el('h2', {}, 'Status ', statusBadge(run.status)), el('span', {}, `${run.trigger} run · scope ${run.scope}${run.forced ? ' · forced' : ''}`),
+            finished ? null : cancelButton('Cancel run', `/api/prompt-analyses/runs/${encodeURIComponent(runId)}/cancel`, 'Why cancel this run? (optional)')),
+          progressBar(run.completed + run.failed + (run.cancelled ?? 0), run.totalAnalyses ?? 0),
           el('dl.facts', {},
             el('dt', {}, 'Analyses'), el('dd', {}, number(run.totalAnalyses)),
             el('dt', {}, 'Completed'), el('dd', {}, number(run.completed)),
             el('dt', {}, 'Failed'), el('dd', {}, number(run.failed)),
+            el('dt', {}, 'Cancelled'), el('dd', { 'data-testid': 'run-cancelled' }, number(run.cancelled ?? 0)),
             el('dt', {}, 'Pending / running'), el('dd', {}, `${number(run.pending)} / ${number(run.running)}`),
             el('dt', {}, 'Tokens'), el('dd', { 'data-testid': 'run-tokens' }, usage
               ? `${number(totalTokens)} (${number(usage.inputTokens)} in, ${number(usage.cachedInputTokens)} cached, ${number(usage.outputTokens)} out)`
@@ -192,7 +204,10 @@ function renderRun(main, runId, analysisId) {
           detail.analyses.total > jobs.length ? el('p.hint', {}, `Showing the first ${jobs.length} of ${number(detail.analyses.total)} analyses.`) : null),
         jobs.map(job => el('section.card', { 'data-testid': 'analysis', 'data-id': job.id, class: job.id === analysisId ? 'card current' : undefined },
           el('div.toolbar', {}, el('h2', {}, job.promptText), statusBadge(job.status),
-            el('span', {}, `${number(job.completedPlatforms)} ok · ${number(job.failedPlatforms)} failed of ${number(job.totalPlatforms)} · ${money(job.cost)}`)),
+            el('span', {}, `${number(job.completedPlatforms)} ok · ${number(job.failedPlatforms)} failed of ${number(job.totalPlatforms)} · ${money(job.cost)}`),
+            job.status === 'pending' || job.status === 'running'
+              ? cancelButton('Cancel analysis', `/api/prompt-analyses/analyses/${encodeURIComponent(job.id)}/cancel`, 'Why cancel this analysis? (optional)')
+              : null),
           job.responses.map(response => responseView(response)),
           timelineOf(job.id))));
       const current = analysisId && area.querySelector(`[data-id="${CSS.escape(analysisId)}"]`);

@@ -94,6 +94,14 @@ public class AnalysisRun
     public int? CompletedAnalyses { get; set; }
 
     public int? FailedAnalyses { get; set; }
+
+    public int? CancelledAnalyses { get; set; }
+
+    /// <summary>
+    /// Set by a cancel of the whole run: fan-out pages read after it create their analyses already cancelled, so a
+    /// run cancelled while it is still dispatching asks nobody for its later prompts.
+    /// </summary>
+    public DateTimeOffset? CancelRequestedAt { get; set; }
 }
 
 public static class AnalysisJobStatus
@@ -103,7 +111,13 @@ public static class AnalysisJobStatus
     public const string Completed = "completed";
     public const string Failed = "failed";
 
-    public static IReadOnlyList<string> All { get; } = [Pending, Running, Completed, Failed];
+    /// <summary>Stopped by a cancel: before its claim (it never asked anyone) or while it was asking.</summary>
+    public const string Cancelled = "cancelled";
+
+    public static IReadOnlyList<string> All { get; } = [Pending, Running, Completed, Failed, Cancelled];
+
+    /// <summary>The statuses a job no longer leaves.</summary>
+    public static IReadOnlyList<string> Final { get; } = [Completed, Failed, Cancelled];
 }
 
 /// <summary>

@@ -15,13 +15,13 @@ public static class PromptAnalysisRetention
     public const string Sagas = "prompt-analysis-sagas";
 
     public static IServiceCollection AddPromptAnalysisRetention(this IServiceCollection services) =>
-        services.AddRetentionRule<PromptAnalysisSagasRetention>(Sagas, 30, "prompt_analysis_sagas rows in Completed or Failed");
+        services.AddRetentionRule<PromptAnalysisSagasRetention>(Sagas, 30, "prompt_analysis_sagas rows in Completed, Failed or Cancelled");
 }
 
 /// <summary>Rule <c>prompt-analysis-sagas</c>: finished analysis instances, kept only so late duplicates are ignored.</summary>
 public sealed class PromptAnalysisSagasRetention(SagasDbContext db) : IRetentionRule
 {
-    private static readonly string[] FinalStates = ["Completed", "Failed"];
+    private static readonly string[] FinalStates = ["Completed", "Failed", "Cancelled"];
 
     public async Task<RetentionBatchResult> DeleteBatchAsync(RetentionBatch batch, CancellationToken cancellationToken) =>
         RetentionBatchResult.Rows(await db.Set<PromptAnalysisState>()

@@ -46,7 +46,10 @@ public sealed class PromptAnalysisFanOut(SagasDbContext db, OutboxWriter outbox,
             .ToListAsync(cancellationToken)).ToHashSet();
 
         var now = clock.GetUtcNow();
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        // Under the claim lock, so a run cancel either sees these rows (and cancels them) or this page sees its mark.
+        await using var claimLock = await PromptAnalysisClaimer.EnterAsync(db, cancellationToken);
+        var transaction = claimLock.Transaction;
+        var cancelled = await db.Set<AnalysisRun>().AsNoTracking().Where(r => r.Id == runId).Select(r => r.CancelRequestedAt).SingleAsync(cancellationToken) is not null;
         var created = 0;
         foreach (var prompt in page.Where(p => !existing.Contains(p.Id)))
         {
@@ -60,8 +63,9 @@ public sealed class PromptAnalysisFanOut(SagasDbContext db, OutboxWriter outbox,
                 PromptText = prompt.Text,
                 Platforms = platforms,
                 TotalPlatforms = platforms.Count,
-                Status = AnalysisJobStatus.Pending,
+                Status = cancelled ? AnalysisJobStatus.Cancelled : AnalysisJobStatus.Pending,
                 CreatedAt = now,
+                CompletedAt = cancelled ? now : null,
             });
             created++;
         }
@@ -69,7 +73,7 @@ public sealed class PromptAnalysisFanOut(SagasDbContext db, OutboxWriter outbox,
         var last = page.Count < options.FanOutPageSize;
         if (!last)
             outbox.Add(new DispatchPromptAnalysisRun(runId, page[^1].Id));
-        if (created > 0)
+        if (created > 0 && !cancelled)
             outbox.Add(new ClaimPromptAnalyses());
         await db.SaveChangesAsync(cancellationToken);
 
@@ -81,6 +85,7 @@ public sealed class PromptAnalysisFanOut(SagasDbContext db, OutboxWriter outbox,
         }
 
         await transaction.CommitAsync(cancellationToken);
+        await claimLock.DisposeAsync();
         outbox.Flush();
         // After the commit, and on every delivery of the last page: a run whose analyses all finished before its
         // dispatch (or that has none) is finished by this check, and a redelivery repeats a check a crash cut off.

@@ -8,7 +8,7 @@ namespace Sagas.PromptAnalyses.Runs;
 
 /// <summary>
 /// Finishes a run exactly once. A run is finished by two kinds of facts: its dispatch (the total is known) and each
-/// analysis turning final. Every writer of such a fact commits it first and calls <see cref="TryFinishAsync"/> after,
+/// analysis turning final (completed, failed or cancelled). Every writer of such a fact commits it first and calls <see cref="TryFinishAsync"/> after,
 /// so whichever fact commits last is followed by a check whose statement sees all of them. The check is one
 /// conditional UPDATE guarded by <c>FinishedAt IS NULL</c>: concurrent or redelivered checks race on the run's row and
 /// only the one that changed it adds <see cref="PromptAnalysisRunFinished"/> to the outbox, in the same transaction.
@@ -28,11 +28,12 @@ public sealed class PromptAnalysisRunFinisher(SagasDbContext db, OutboxWriter ou
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var changed = await db.Set<AnalysisRun>()
             .Where(r => r.Id == runId && r.FinishedAt == null && r.DispatchedAt != null
-                && jobs.Count(j => j.RunId == r.Id && (j.Status == AnalysisJobStatus.Completed || j.Status == AnalysisJobStatus.Failed)) == r.TotalAnalyses)
+                && jobs.Count(j => j.RunId == r.Id && (j.Status == AnalysisJobStatus.Completed || j.Status == AnalysisJobStatus.Failed || j.Status == AnalysisJobStatus.Cancelled)) == r.TotalAnalyses)
             .ExecuteUpdateAsync(set => set
                 .SetProperty(r => r.FinishedAt, now)
                 .SetProperty(r => r.CompletedAnalyses, r => jobs.Count(j => j.RunId == r.Id && j.Status == AnalysisJobStatus.Completed))
-                .SetProperty(r => r.FailedAnalyses, r => jobs.Count(j => j.RunId == r.Id && j.Status == AnalysisJobStatus.Failed)),
+                .SetProperty(r => r.FailedAnalyses, r => jobs.Count(j => j.RunId == r.Id && j.Status == AnalysisJobStatus.Failed))
+                .SetProperty(r => r.CancelledAnalyses, r => jobs.Count(j => j.RunId == r.Id && j.Status == AnalysisJobStatus.Cancelled)),
                 cancellationToken);
         if (changed == 0)
         {
@@ -43,7 +44,7 @@ public sealed class PromptAnalysisRunFinisher(SagasDbContext db, OutboxWriter ou
         // The stored time, not `now`: the database rounds it (microseconds), and the event must match the run's view.
         var run = await db.Set<AnalysisRun>().AsNoTracking().SingleAsync(r => r.Id == runId, cancellationToken);
         outbox.Add(new PromptAnalysisRunFinished(run.Id, run.Trigger, run.Scope, run.TotalAnalyses ?? 0,
-            run.CompletedAnalyses ?? 0, run.FailedAnalyses ?? 0, run.FinishedAt ?? now));
+            run.CompletedAnalyses ?? 0, run.FailedAnalyses ?? 0, run.FinishedAt ?? now, run.CancelledAnalyses ?? 0));
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         outbox.Flush();

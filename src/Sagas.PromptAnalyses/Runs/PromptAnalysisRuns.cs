@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Sagas.Contracts.PromptAnalyses;
 using Sagas.Modules.Runs;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.Data;
@@ -27,6 +28,10 @@ public sealed class PromptAnalysisRuns : WorkflowRuns
             FinishedAt = job.CompletedAt,
             ParentId = job.RunId,
         });
+
+    public override IReadOnlyList<string> CancellableStatuses { get; } = [AnalysisJobStatus.Pending, AnalysisJobStatus.Running];
+
+    public override object? CancelCommand(Guid id, string? reason) => new CancelPromptAnalysis(id, reason);
 
     /// <summary>An analysis is shown on its run's page, opened at the analysis.</summary>
     public override string? DetailRoute(RunRow row) => $"#/analyses/runs/{row.ParentId}/{row.Id}";

@@ -9,7 +9,8 @@ namespace Sagas.PromptAnalyses.StateMachines;
 /// One analysis of one prompt in one run. On start it asks every platform at once (one message each, so one slow or
 /// failing platform holds up nobody) and counts answers by platform name, so a duplicate answer counts once and
 /// answers may come in any order, even before the start. When every platform has answered it finishes: completed
-/// when at least one succeeded, failed when none did. Finished instances are kept so late duplicates are ignored.
+/// when at least one succeeded, failed when none did. A cancel stops it in any unfinished state: it asks nobody more
+/// and finishes as cancelled. Finished instances are kept so late duplicates are ignored.
 /// </summary>
 public sealed class PromptAnalysisStateMachine : MassTransitStateMachine<PromptAnalysisState>
 {
@@ -48,6 +49,32 @@ public sealed class PromptAnalysisStateMachine : MassTransitStateMachine<PromptA
         During(Completed, Failed,
             Ignore(Start),
             Ignore(Answered));
+
+        // Cancel: the job row is already cancelled when this arrives (the cancel step wrote both in one transaction).
+        Event(() => CancelRequested, e => e.CorrelateById(m => m.Message.AnalysisId));
+
+        // The cancel overtook the start: the instance is born cancelled, and the start that follows asks nobody.
+        Initially(
+            When(CancelRequested)
+                .Then(StopAsking)
+                .PublishThroughOutbox(context => CancelledFinish(context.Saga))
+                .TransitionTo(Cancelled));
+
+        During(AwaitingStart, Asking,
+            When(CancelRequested)
+                .Then(StopAsking)
+                .PublishThroughOutbox(context => CancelledFinish(context.Saga))
+                .TransitionTo(Cancelled));
+
+        // Answers of asks already out are counted for the record; they finish nothing.
+        During(Cancelled,
+            When(Answered)
+                .Then(Record),
+            Ignore(Start),
+            Ignore(CancelRequested));
+
+        During(Completed, Failed,
+            Ignore(CancelRequested));
     }
 
     public State AwaitingStart { get; private set; } = null!;
@@ -58,9 +85,25 @@ public sealed class PromptAnalysisStateMachine : MassTransitStateMachine<PromptA
 
     public State Failed { get; private set; } = null!;
 
+    /// <summary>Stopped by a cancel; platforms not yet asked are never asked.</summary>
+    public State Cancelled { get; private set; } = null!;
+
     public Event<StartPromptAnalysis> Start { get; private set; } = null!;
 
     public Event<PromptPlatformAnswered> Answered { get; private set; } = null!;
+
+    public Event<PromptAnalysisCancelled> CancelRequested { get; private set; } = null!;
+
+    /// <summary>The run and prompt come with the cancel: before the start (born cancelled, or waiting for it) the instance has neither.</summary>
+    private static void StopAsking(BehaviorContext<PromptAnalysisState, PromptAnalysisCancelled> context)
+    {
+        context.Saga.RunId = context.Message.RunId;
+        context.Saga.PromptId = context.Message.PromptId;
+        context.Saga.FinishedAt = Now(context);
+    }
+
+    private static PromptAnalysisFinished CancelledFinish(PromptAnalysisState saga) =>
+        new(saga.CorrelationId, saga.RunId, saga.PromptId, AnalysisJobStatus.Cancelled, saga.TotalPlatforms, saga.SucceededPlatforms, saga.FailedPlatforms);
 
     private static void Begin(BehaviorContext<PromptAnalysisState, StartPromptAnalysis> context)
     {

@@ -16,7 +16,7 @@ public static class PromptAnalysisWebhooks
 public sealed record PromptAnalysisFinishedData(Guid AnalysisId, Guid RunId, Guid PromptId, string Status, int TotalPlatforms, int SucceededPlatforms, int FailedPlatforms);
 
 /// <summary>The <c>data</c> of <c>prompt-analysis-run.finished</c>: sent once, when every analysis of the run is final.</summary>
-public sealed record PromptAnalysisRunFinishedData(Guid RunId, string Trigger, string Scope, int TotalAnalyses, int CompletedAnalyses, int FailedAnalyses, DateTimeOffset FinishedAt);
+public sealed record PromptAnalysisRunFinishedData(Guid RunId, string Trigger, string Scope, int TotalAnalyses, int CompletedAnalyses, int FailedAnalyses, DateTimeOffset FinishedAt, int CancelledAnalyses = 0);
 
 /// <summary>Raises <c>prompt-analysis.finished</c> and <c>prompt-analysis-run.finished</c>.</summary>
 public sealed class PromptAnalysisWebhookEvents(IWebhookPublisher webhooks) :
@@ -35,6 +35,6 @@ public sealed class PromptAnalysisWebhookEvents(IWebhookPublisher webhooks) :
     {
         var run = context.Message;
         return webhooks.PublishAsync(context, PromptAnalysisWebhooks.RunFinished, run.RunId, run.FinishedAt,
-            new PromptAnalysisRunFinishedData(run.RunId, run.Trigger, run.Scope, run.TotalAnalyses, run.CompletedAnalyses, run.FailedAnalyses, run.FinishedAt));
+            new PromptAnalysisRunFinishedData(run.RunId, run.Trigger, run.Scope, run.TotalAnalyses, run.CompletedAnalyses, run.FailedAnalyses, run.FinishedAt, run.CancelledAnalyses));
     }
 }

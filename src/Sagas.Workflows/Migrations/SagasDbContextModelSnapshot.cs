@@ -1274,6 +1274,14 @@ namespace Sagas.Workflows.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
+                    b.Property<DateTimeOffset?>("CancelRequestedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("cancel_requested_at");
+
+                    b.Property<int?>("CancelledAnalyses")
+                        .HasColumnType("integer")
+                        .HasColumnName("cancelled_analyses");
+
                     b.Property<int?>("CompletedAnalyses")
                         .HasColumnType("integer")
                         .HasColumnName("completed_analyses");

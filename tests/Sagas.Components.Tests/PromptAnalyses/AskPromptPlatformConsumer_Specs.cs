@@ -122,6 +122,88 @@ public sealed class When_an_ask_arrives_again_while_its_platform_is_still_answer
     }
 }
 
+/// <summary>Asks already on their way when the analysis was cancelled reach no platform and leave no response row.</summary>
+public sealed class When_an_ask_arrives_for_a_cancelled_analysis : IAsyncDisposable
+{
+    private readonly SqliteConnection _keeper;
+    private readonly string _database = $"Data Source=file:ask-cancelled-{Guid.NewGuid():N}?mode=memory&cache=shared";
+    private readonly HeldPlatformCaller _caller = new();
+    private readonly ServiceProvider _provider;
+
+    public When_an_ask_arrives_for_a_cancelled_analysis()
+    {
+        _keeper = new SqliteConnection(_database);
+        _keeper.Open();
+        _caller.Release();
+        _provider = new ServiceCollection()
+            .AddDbContext<SagasDbContext>(builder => PersistenceRegistration.Configure(builder, DatabaseProvider.Sqlite, _database, SagasWorkflows.Model))
+            .AddSagasOutbox(new ConfigurationBuilder().Build(), SagasWorkflows.Catalog.Assemblies)
+            .AddSingleton(TimeProvider.System)
+            .AddSingleton(new PromptAnalysesOptions())
+            .AddModelUsage(new ConfigurationBuilder().Build())
+            .AddScoped<PlatformResponseRecorder>()
+            .AddSingleton<IPlatformCaller>(_caller)
+            .AddMassTransitTestHarness(x => x.AddConsumer<AskPromptPlatformConsumer, AskPromptPlatformConsumerDefinition>())
+            .BuildServiceProvider(true);
+    }
+
+    [Fact]
+    public async Task Should_not_call_the_platform()
+    {
+        await using (var scope = _provider.CreateAsyncScope())
+            await scope.ServiceProvider.GetRequiredService<SagasDbContext>().Database.EnsureCreatedAsync();
+        var cancelled = await SeedJobAsync(AnalysisJobStatus.Cancelled);
+        var running = await SeedJobAsync(AnalysisJobStatus.Running);
+        var harness = _provider.GetRequiredService<ITestHarness>();
+        await harness.Start();
+
+        await harness.Bus.Publish(new AskPromptPlatform(cancelled, "openai"));
+        await harness.Bus.Publish(new AskPromptPlatform(running, "openai"));
+        await WaitUntilAsync(() => harness.Consumed.Now<AskPromptPlatform>().Count() == 2);
+
+        // Only the running analysis reached the platform.
+        Assert.Equal(1, _caller.Calls);
+        await using var check = _provider.CreateAsyncScope();
+        var db = check.ServiceProvider.GetRequiredService<SagasDbContext>();
+        Assert.False(await db.Set<PlatformResponse>().AnyAsync(r => r.AnalysisJobId == cancelled));
+        Assert.Equal(PlatformResponseStatus.Success, (await db.Set<PlatformResponse>().SingleAsync(r => r.AnalysisJobId == running)).Status);
+        Assert.DoesNotContain(harness.Consumed.Now<AskPromptPlatform>(), c => c.Exception is not null);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _provider.DisposeAsync();
+        await _keeper.DisposeAsync();
+    }
+
+    private async Task<Guid> SeedJobAsync(string status)
+    {
+        await using var scope = _provider.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
+        var now = DateTimeOffset.UtcNow;
+        var project = new AnalysisProject { Id = NewId.NextGuid(), Name = "Acme", BrandNames = ["Acme"], Domains = ["acme.com"], CreatedAt = now, UpdatedAt = now };
+        var prompt = new TrackedPrompt { Id = NewId.NextGuid(), ProjectId = project.Id, Text = "best anvil supplier", Platforms = ["openai"], CreatedAt = now, UpdatedAt = now };
+        var run = new AnalysisRun { Id = NewId.NextGuid(), RunKey = $"spec-{Guid.NewGuid():N}", Scope = AnalysisRunScope.Project, ProjectId = project.Id, CreatedAt = now };
+        db.AddRange(project, prompt, run);
+        var job = new AnalysisJob
+        {
+            Id = NewId.NextGuid(), RunId = run.Id, PromptId = prompt.Id, ProjectId = project.Id,
+            PromptText = "best anvil supplier", Platforms = ["openai"], TotalPlatforms = 1, Status = status,
+            CreatedAt = now, StartedAt = now,
+        };
+        db.Add(job);
+        await db.SaveChangesAsync();
+        return job.Id;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!condition())
+            await Task.Delay(TimeSpan.FromMilliseconds(20), deadline.Token);
+    }
+}
+
 /// <summary>
 /// The claim on a response row, step by step on SQLite with a fake clock: who may call the platform for it, and when a
 /// holder that went away is replaced.

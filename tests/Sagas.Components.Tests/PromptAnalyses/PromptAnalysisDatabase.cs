@@ -52,6 +52,22 @@ public sealed class PromptAnalysisDatabase : IDisposable
     public Task<int> ClaimAsync() =>
         WithAsync((db, outbox) => new PromptAnalysisClaimer(db, outbox, Options, TimeProvider.System, NullLogger<PromptAnalysisClaimer>.Instance).ClaimAsync(CancellationToken.None));
 
+    public Task<CancelOutcome> CancelAsync(Guid analysisId) =>
+        WithAsync((db, outbox) => Claimer(db, outbox).CancelAsync(analysisId, "not needed", CancellationToken.None));
+
+    public Task<int?> CancelRunAsync(Guid runId) =>
+        WithAsync((db, outbox) => Claimer(db, outbox).CancelRunAsync(runId, "not needed", CancellationToken.None));
+
+    public PromptAnalysisClaimer Claimer(SagasDbContext db, OutboxWriter outbox) =>
+        new(db, outbox, Options, TimeProvider.System, NullLogger<PromptAnalysisClaimer>.Instance);
+
+    /// <summary>The messages of type T the outbox holds (published or not).</summary>
+    public async Task<List<T>> OutboxAsync<T>()
+    {
+        var bodies = await QueryAsync(db => db.Set<OutboxMessage>().Where(m => m.MessageType == typeof(T).FullName).Select(m => m.Body).ToListAsync());
+        return [.. bodies.Select(body => System.Text.Json.JsonSerializer.Deserialize<T>(body, OutboxMessageTypes.JsonOptions)!)];
+    }
+
     /// <summary>Runs the fan-out page after page, as the chain of DispatchPromptAnalysisRun messages would.</summary>
     public async Task<List<FanOutPage>> DispatchAllAsync(Guid runId)
     {

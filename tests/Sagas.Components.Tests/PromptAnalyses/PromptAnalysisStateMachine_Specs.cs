@@ -53,6 +53,8 @@ public sealed class PromptAnalysisSagaHarness : IAsyncDisposable
 
     public Task AnswerAsync(string platform, bool succeeded) => DeliverAsync(new PromptPlatformAnswered(AnalysisId, platform, succeeded));
 
+    public Task CancelAsync() => DeliverAsync(new PromptAnalysisCancelled(AnalysisId, RunId, PromptId, "no longer needed"));
+
     public async Task<bool> IsInAsync(State state) => await Saga.Exists(AnalysisId, _ => state) is not null;
 
     public async Task<PromptAnalysisState> InstanceAsync()
@@ -278,5 +280,99 @@ public sealed class When_platform_answers_are_duplicated_or_out_of_order
         Assert.True(await saga.IsInAsync(saga.Machine.Completed));
         Assert.Empty((await saga.AskedPlatformsAsync()));
         Assert.Equal(AnalysisJobStatus.Completed, Assert.Single((await saga.FinishedAsync())).Status);
+    }
+}
+
+public sealed class When_a_prompt_analysis_is_cancelled
+{
+    [Fact]
+    public async Task Should_stop_asking_and_finish_as_cancelled_while_asking()
+    {
+        await using var saga = await PromptAnalysisSagaHarness.StartAsync();
+        await saga.StartAnalysisAsync();
+        await saga.AnswerAsync("openai", succeeded: true);
+
+        await saga.CancelAsync();
+
+        Assert.True(await saga.IsInAsync(saga.Machine.Cancelled));
+        var finished = Assert.Single(await saga.FinishedAsync());
+        Assert.Equal(AnalysisJobStatus.Cancelled, finished.Status);
+        Assert.Equal((saga.RunId, saga.PromptId), (finished.RunId, finished.PromptId));
+        Assert.Equal((4, 1, 0), (finished.TotalPlatforms, finished.SucceededPlatforms, finished.FailedPlatforms));
+        Assert.NotNull((await saga.InstanceAsync()).FinishedAt);
+    }
+
+    [Fact]
+    public async Task Should_record_late_answers_but_change_nothing()
+    {
+        await using var saga = await PromptAnalysisSagaHarness.StartAsync();
+        await saga.StartAnalysisAsync("openai", "claude");
+        await saga.CancelAsync();
+
+        await saga.AnswerAsync("openai", succeeded: true);
+        await saga.AnswerAsync("claude", succeeded: false);
+
+        Assert.True(await saga.IsInAsync(saga.Machine.Cancelled));
+        var instance = await saga.InstanceAsync();
+        Assert.Equal((1, 1), (instance.SucceededPlatforms, instance.FailedPlatforms));
+        Assert.Equal(AnalysisJobStatus.Cancelled, Assert.Single(await saga.FinishedAsync()).Status);
+    }
+
+    [Fact]
+    public async Task Should_ignore_a_duplicate_cancel_and_a_late_start()
+    {
+        await using var saga = await PromptAnalysisSagaHarness.StartAsync();
+        await saga.StartAnalysisAsync();
+        await saga.CancelAsync();
+
+        await saga.CancelAsync();
+        await saga.StartAnalysisAsync();
+
+        Assert.True(await saga.IsInAsync(saga.Machine.Cancelled));
+        Assert.Equal(4, (await saga.AskedPlatformsAsync()).Count);
+        Assert.Single(await saga.FinishedAsync());
+    }
+
+    [Fact]
+    public async Task Should_never_ask_when_the_cancel_overtook_the_start()
+    {
+        await using var saga = await PromptAnalysisSagaHarness.StartAsync();
+
+        await saga.CancelAsync();
+        await saga.StartAnalysisAsync();
+
+        Assert.True(await saga.IsInAsync(saga.Machine.Cancelled));
+        Assert.Empty(await saga.AskedPlatformsAsync());
+        var finished = Assert.Single(await saga.FinishedAsync());
+        Assert.Equal((AnalysisJobStatus.Cancelled, saga.RunId), (finished.Status, finished.RunId));
+    }
+
+    [Fact]
+    public async Task Should_cancel_from_awaiting_start_without_asking()
+    {
+        await using var saga = await PromptAnalysisSagaHarness.StartAsync();
+        await saga.AnswerAsync("gemini", succeeded: true);
+        Assert.True(await saga.IsInAsync(saga.Machine.AwaitingStart));
+
+        await saga.CancelAsync();
+        await saga.StartAnalysisAsync();
+
+        Assert.True(await saga.IsInAsync(saga.Machine.Cancelled));
+        Assert.Empty(await saga.AskedPlatformsAsync());
+        Assert.Equal((AnalysisJobStatus.Cancelled, saga.RunId), (Assert.Single(await saga.FinishedAsync()).Status, Assert.Single(await saga.FinishedAsync()).RunId));
+    }
+
+    [Fact]
+    public async Task Should_change_nothing_once_the_analysis_finished()
+    {
+        await using var saga = await PromptAnalysisSagaHarness.StartAsync();
+        await saga.StartAnalysisAsync("openai");
+        await saga.AnswerAsync("openai", succeeded: true);
+        Assert.True(await saga.IsInAsync(saga.Machine.Completed));
+
+        await saga.CancelAsync();
+
+        Assert.True(await saga.IsInAsync(saga.Machine.Completed));
+        Assert.Equal(AnalysisJobStatus.Completed, Assert.Single(await saga.FinishedAsync()).Status);
     }
 }

@@ -90,6 +90,8 @@ internal sealed class ClaudePlatform(IClaudeApi api, PlatformsOptions options, P
             Text = text.ToString(),
             InputTokens = input,
             OutputTokens = usage.OutputTokens,
+            // Reads from the prompt cache are part of the input above; the ledger prices them at the cached rate.
+            CachedInputTokens = usage.CacheReadInputTokens ?? 0,
             Citations = citations,
             ResponseId = response.Id,
             FinishReason = response.StopReason,

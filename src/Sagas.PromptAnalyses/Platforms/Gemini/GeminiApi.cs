@@ -116,6 +116,9 @@ internal sealed class GeminiUsage
     [JsonPropertyName("candidatesTokenCount")]
     public long? CandidatesTokenCount { get; set; }
 
+    [JsonPropertyName("cachedContentTokenCount")]
+    public long? CachedContentTokenCount { get; set; }
+
     [JsonPropertyName("toolUsePromptTokenCount")]
     public long? ToolUsePromptTokenCount { get; set; }
 

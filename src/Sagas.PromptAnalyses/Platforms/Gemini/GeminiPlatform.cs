@@ -92,6 +92,8 @@ internal sealed class GeminiPlatform(IGeminiApi api, PlatformsOptions options, P
             InputTokens = input,
             OutputTokens = output,
             TotalTokens = usage.TotalTokenCount ?? input + output,
+            // Google counts context-cache hits inside promptTokenCount, so they are part of the input above.
+            CachedInputTokens = usage.CachedContentTokenCount ?? 0,
             Citations = citations,
             ResponseId = response.ResponseId,
             FinishReason = candidate.FinishReason,

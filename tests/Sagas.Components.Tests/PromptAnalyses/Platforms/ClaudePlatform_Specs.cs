@@ -164,3 +164,21 @@ public class When_claude_web_search_fails_inside_a_successful_answer
         Assert.Contains("web search failed: max_uses_exceeded", answer.Metadata.Warnings);
     }
 }
+
+public class When_claude_answers_partly_from_its_prompt_cache
+{
+    [Fact]
+    public async Task Should_report_cache_reads_as_cached_input_within_the_input()
+    {
+        var body = ProviderShapes.ClaudeMessageWithWebSearch
+            .Replace("\"input_tokens\": 10250,", "\"input_tokens\": 2000,", StringComparison.Ordinal)
+            .Replace("\"cache_creation_input_tokens\": 0,", "\"cache_creation_input_tokens\": 250,", StringComparison.Ordinal)
+            .Replace("\"cache_read_input_tokens\": 0,", "\"cache_read_input_tokens\": 8000,", StringComparison.Ordinal);
+        await using var scenario = await PlatformScenario.StartAsync(PlatformNames.Claude, 200, body);
+
+        var answer = await scenario.Platform.AskAsync("Which task manager suits a small team?");
+
+        Assert.Equal(10250, answer.InputTokens);
+        Assert.Equal(8000, answer.CachedInputTokens);
+    }
+}

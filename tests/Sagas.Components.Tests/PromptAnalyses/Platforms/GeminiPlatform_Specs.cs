@@ -102,3 +102,27 @@ public class When_gemini_blocks_the_prompt
         Assert.False(error.IsTransient);
     }
 }
+
+public class When_gemini_answers_partly_from_its_context_cache
+{
+    [Fact]
+    public async Task Should_report_the_cached_prompt_tokens_as_cached_input()
+    {
+        var body = ProviderShapes.GeminiGroundedAnswer.Replace("\"promptTokenCount\": 9,", "\"promptTokenCount\": 9,\n            \"cachedContentTokenCount\": 6,", StringComparison.Ordinal);
+        Assert.Contains("cachedContentTokenCount", body, StringComparison.Ordinal);
+        await using var scenario = await PlatformScenario.StartAsync(PlatformNames.Gemini, 200, body);
+
+        var answer = await scenario.Platform.AskAsync("Which task manager suits a small team?");
+
+        Assert.Equal(9 + 310, answer.InputTokens);
+        Assert.Equal(6, answer.CachedInputTokens);
+    }
+
+    [Fact]
+    public async Task Should_report_none_when_the_payload_has_no_cache_count()
+    {
+        await using var scenario = await PlatformScenario.StartAsync(PlatformNames.Gemini, 200, ProviderShapes.GeminiGroundedAnswer);
+
+        Assert.Equal(0, (await scenario.Platform.AskAsync("Which task manager suits a small team?")).CachedInputTokens);
+    }
+}
