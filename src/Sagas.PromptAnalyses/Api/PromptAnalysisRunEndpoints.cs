@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Modules.Api;
 using Sagas.Modules.Usage;
+using Sagas.Modules.Usage.Budgets;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.Data;
 using Sagas.PromptAnalyses.Runs;
@@ -21,6 +22,9 @@ public static class PromptAnalysisRunEndpoints
         group.MapGet("/", ListAsync).WithSummary("Lists runs, newest first, with their progress.");
         group.MapGet("/{runId:guid}", GetAsync)
             .WithSummary("A run with a page of its analyses, each with its platform responses, tokens, cost and citations.");
+        group.MapPut("/{runId:guid}/budget", SetBudgetAsync).Mutation()
+            .WithSummary("Sets or raises the run's budget in USD; analyses paused by it ask their parked platforms.")
+            .Produces<BudgetView>().ProducesValidationProblem();
         return endpoints;
     }
 
@@ -79,7 +83,30 @@ public static class PromptAnalysisRunEndpoints
         return Results.Ok(new PageOf<RunView>(views, paging.Page, paging.PageSize, total));
     }
 
-    private static async Task<IResult> GetAsync(Guid runId, SagasDbContext db, string? status, int? analysesPage, int? analysesPageSize, CancellationToken cancellationToken)
+    private static async Task<IResult> SetBudgetAsync(Guid runId, SetBudgetRequest? request, SagasDbContext db, PromptAnalysisRunBudget runBudget, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var limit = BudgetLimits.Read(request?.LimitUsd, "limitUsd", required: true, errors);
+        if (errors.Count > 0)
+            return Results.ValidationProblem(errors, title: "The budget was not changed");
+
+        var run = await db.Set<AnalysisRun>().AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
+        if (run is null)
+            return NoSuchRun(runId);
+        if (run.FinishedAt is not null)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The run has already finished",
+                detail: $"Run {runId} finished at {run.FinishedAt:u}; only an unfinished run's budget can be changed.");
+        }
+
+        var change = await runBudget.SetAsync(runId, limit!.Value, cancellationToken);
+        return Results.Ok(BudgetView.From(change.Budget));
+    }
+
+    private static IResult NoSuchRun(Guid runId) =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such run", detail: $"There is no prompt analysis run {runId}.");
+
+    private static async Task<IResult> GetAsync(Guid runId, SagasDbContext db, BudgetStore budgets, string? status, int? analysesPage, int? analysesPageSize, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (status is not null && !AnalysisJobStatus.All.Contains(status))
@@ -89,10 +116,7 @@ public static class PromptAnalysisRunEndpoints
 
         var run = await db.Set<AnalysisRun>().AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
         if (run is null)
-        {
-            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such run",
-                detail: $"There is no prompt analysis run {runId}.");
-        }
+            return NoSuchRun(runId);
 
         var jobs = db.Set<AnalysisJob>().AsNoTracking().Where(j => j.RunId == runId);
         if (status is not null)
@@ -119,7 +143,11 @@ public static class PromptAnalysisRunEndpoints
         }).ToList();
 
         var usage = await UsageTotals.OfRunAsync(db, runId, cancellationToken);
-        return Results.Ok(new RunDetailView(await ViewAsync(db, run, cancellationToken), new PageOf<AnalysisJobView>(views, paging.Page, paging.PageSize, total), usage));
+        var budget = await budgets.FindAsync(PromptAnalysisRunBudget.IdOf(runId), cancellationToken);
+        return Results.Ok(new RunDetailView(await ViewAsync(db, run, cancellationToken), new PageOf<AnalysisJobView>(views, paging.Page, paging.PageSize, total), usage)
+        {
+            Budget = budget is null ? null : BudgetView.From(budget),
+        });
     }
 
     private static async Task<RunView> ViewAsync(SagasDbContext db, AnalysisRun run, CancellationToken cancellationToken)

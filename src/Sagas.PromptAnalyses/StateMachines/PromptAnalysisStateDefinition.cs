@@ -12,6 +12,8 @@ public sealed class PromptAnalysisStateDefinition : SagaDefinition<PromptAnalysi
         var partition = endpointConfigurator.CreatePartitioner(16);
         sagaConfigurator.Message<StartPromptAnalysis>(m => m.UsePartitioner(partition, x => x.Message.AnalysisId));
         sagaConfigurator.Message<PromptPlatformAnswered>(m => m.UsePartitioner(partition, x => x.Message.AnalysisId));
+        sagaConfigurator.Message<PromptAnalysisPaused>(m => m.UsePartitioner(partition, x => x.Message.AnalysisId));
+        sagaConfigurator.Message<ResumePromptAnalysis>(m => m.UsePartitioner(partition, x => x.Message.AnalysisId));
 
         endpointConfigurator.UseDatabaseRetryWithOutbox(context);
     }

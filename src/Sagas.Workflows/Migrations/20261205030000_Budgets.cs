@@ -12,6 +12,26 @@ namespace Sagas.Workflows.Migrations
         protected override void Up(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.AddColumn<string>(
+                name: "parked_platforms",
+                table: "prompt_analysis_sagas",
+                type: "character varying(200)",
+                maxLength: 200,
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
+                name: "paused_reason",
+                table: "prompt_analysis_sagas",
+                type: "character varying(1000)",
+                maxLength: 1000,
+                nullable: true);
+
+            migrationBuilder.AddColumn<DateTimeOffset>(
+                name: "resumed_at",
+                table: "prompt_analysis_sagas",
+                type: "timestamp with time zone",
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
                 name: "paused_reason",
                 table: "llm_job_sagas",
                 type: "character varying(1000)",
@@ -77,6 +97,18 @@ namespace Sagas.Workflows.Migrations
 
             migrationBuilder.DropTable(
                 name: "budgets");
+
+            migrationBuilder.DropColumn(
+                name: "parked_platforms",
+                table: "prompt_analysis_sagas");
+
+            migrationBuilder.DropColumn(
+                name: "paused_reason",
+                table: "prompt_analysis_sagas");
+
+            migrationBuilder.DropColumn(
+                name: "resumed_at",
+                table: "prompt_analysis_sagas");
 
             migrationBuilder.DropColumn(
                 name: "paused_reason",

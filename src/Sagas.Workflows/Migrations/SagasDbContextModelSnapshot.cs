@@ -1743,6 +1743,16 @@ namespace Sagas.Workflows.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("finished_at");
 
+                    b.Property<string>("ParkedPlatforms")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("parked_platforms");
+
+                    b.Property<string>("PausedReason")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("paused_reason");
+
                     b.Property<string>("Platforms")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -1752,6 +1762,10 @@ namespace Sagas.Workflows.Migrations
                     b.Property<Guid>("PromptId")
                         .HasColumnType("uuid")
                         .HasColumnName("prompt_id");
+
+                    b.Property<DateTimeOffset?>("ResumedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("resumed_at");
 
                     b.Property<Guid>("RunId")
                         .HasColumnType("uuid")
