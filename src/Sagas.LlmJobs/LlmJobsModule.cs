@@ -17,7 +17,10 @@ public sealed class LlmJobsModule : IWorkflowModule
 {
     public static readonly WorkerRole Role = new("llm-jobs", "LLM job saga, provider submission, polling and result application.");
 
-    public string Name => "llm-jobs";
+    /// <summary>The workflow's name in usage rows and budgets.</summary>
+    public const string WorkflowName = "llm-jobs";
+
+    public string Name => WorkflowName;
 
     public IReadOnlyList<WorkerRole> Roles { get; } = [Role];
 

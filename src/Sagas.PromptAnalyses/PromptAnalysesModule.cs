@@ -16,7 +16,10 @@ public sealed class PromptAnalysesModule : IWorkflowModule
 {
     public static readonly WorkerRole Role = new("prompt-analyses", "Prompt analysis runs, analysis saga and platform calls.");
 
-    public string Name => "prompt-analyses";
+    /// <summary>The workflow's name in usage rows and budgets.</summary>
+    public const string WorkflowName = "prompt-analyses";
+
+    public string Name => WorkflowName;
 
     public IReadOnlyList<WorkerRole> Roles { get; } = [Role];
 

@@ -45,6 +45,7 @@ public static class PromptAnalysesRegistration
         services.TryAddSingleton(TimeProvider.System);
         services.AddPlatformCalls(configuration);
         services.AddScoped<PromptAnalysisRunStarter>();
+        services.AddScoped<PromptAnalysisRunBudget>();
         services.AddScoped<PromptAnalysisFanOut>();
         services.AddScoped<PromptAnalysisClaimer>();
         services.AddScoped<PlatformResponseRecorder>();

@@ -9,6 +9,7 @@ using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.Providers;
 using Sagas.Modules.Api;
 using Sagas.Modules.Usage;
+using Sagas.Modules.Usage.Budgets;
 using Sagas.Persistence;
 
 namespace Sagas.LlmJobs.Api;
@@ -26,12 +27,16 @@ public static class LlmJobEndpoints
         group.MapGet("/{id:guid}", GetAsync).WithSummary("A job's status and aggregates with a page of its items.");
         group.MapPost("/{id:guid}/cancel", CancelAsync).Mutation()
             .WithSummary("Cancels a queued or running job; provider tasks are cancelled too.");
+        group.MapPut("/{id:guid}/budget", SetBudgetAsync).Mutation()
+            .WithSummary("Sets or raises the job's budget in USD; a job paused by its budget resumes.")
+            .Produces<BudgetView>().ProducesValidationProblem();
         return endpoints;
     }
 
     private static async Task<IResult> SubmitAsync(
         SubmitLlmJobRequest? request,
         IPublishEndpoint publisher,
+        BudgetStore budgets,
         LlmJobsOptions options,
         LlmJobProviderCatalog providers,
         TimeProvider clock,
@@ -56,6 +61,7 @@ public static class LlmJobEndpoints
         if (request.Instructions is { Length: > 20_000 })
             errors["instructions"] = ["instructions are limited to 20,000 characters."];
 
+        var budget = BudgetLimits.Read(request.BudgetUsd, "budgetUsd", required: false, errors);
         var priority = ParseOptional(request.Priority, LlmJobPriority.Normal, "priority", errors);
         var mode = ParseOptional(request.Mode, LlmJobMode.Background, "mode", errors);
 
@@ -76,6 +82,9 @@ public static class LlmJobEndpoints
             return Results.ValidationProblem(errors, title: "The job was not submitted");
 
         var jobId = NewId.NextGuid();
+        // Stored before the job exists, so that the job's first item already reserves against it.
+        if (budget is { } limit)
+            await budgets.SetLimitAsync(BudgetScope.Run(LlmJobsModule.WorkflowName, jobId), limit, cancellationToken);
         await publisher.Publish(
             new SubmitLlmJob(jobId, kind!, model, request.Instructions, priority, mode, items, expiresAt, http.User.Identity?.Name),
             context => context.TrySetPriority((byte)priority),
@@ -134,7 +143,7 @@ public static class LlmJobEndpoints
         return Results.Ok(new PageOf<LlmJobView>([.. jobs.Select(LlmJobView.From)], paging.Page, paging.PageSize, total));
     }
 
-    private static async Task<IResult> GetAsync(Guid id, SagasDbContext db, string? itemStatus, int? itemsPage, int? itemsPageSize, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(Guid id, SagasDbContext db, BudgetStore budgets, string? itemStatus, int? itemsPage, int? itemsPageSize, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (itemStatus is not null && !LlmJobItemStatus.All.Contains(itemStatus))
@@ -152,7 +161,39 @@ public static class LlmJobEndpoints
         var total = await items.CountAsync(cancellationToken);
         var page = await items.OrderBy(i => i.Sequence).Skip(paging.Skip).Take(paging.PageSize).ToListAsync(cancellationToken);
         var usage = await UsageTotals.OfRunAsync(db, id, cancellationToken);
-        return Results.Ok(new LlmJobDetailView(LlmJobView.From(job), job.Instructions, new PageOf<LlmJobItemView>([.. page.Select(LlmJobItemView.From)], paging.Page, paging.PageSize, total), usage));
+        var budget = await budgets.FindAsync(BudgetScope.Run(LlmJobsModule.WorkflowName, id), cancellationToken);
+        var view = LlmJobView.From(job);
+        if (budget is { IsPaused: true } && job.IsActive)
+            view = view with { Status = LlmJobStatus.Paused };
+        return Results.Ok(new LlmJobDetailView(view, job.Instructions, new PageOf<LlmJobItemView>([.. page.Select(LlmJobItemView.From)], paging.Page, paging.PageSize, total), usage)
+        {
+            Budget = budget is null ? null : BudgetView.From(budget),
+        });
+    }
+
+    private static async Task<IResult> SetBudgetAsync(Guid id, SetBudgetRequest? request, SagasDbContext db, BudgetStore budgets, IPublishEndpoint publisher, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var limit = BudgetLimits.Read(request?.LimitUsd, "limitUsd", required: true, errors);
+        if (errors.Count > 0)
+            return Results.ValidationProblem(errors, title: "The budget was not changed");
+
+        var job = await db.Set<LlmJob>().AsNoTracking().SingleOrDefaultAsync(j => j.Id == id, cancellationToken);
+        if (job is null)
+            return NotFound(id);
+        if (!job.IsActive)
+        {
+            return Results.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "The job has already finished",
+                detail: $"Job {id} is {job.Status}; only a queued or running job's budget can be changed.");
+        }
+
+        var change = await budgets.SetLimitAsync(BudgetScope.Run(LlmJobsModule.WorkflowName, id), limit!.Value, cancellationToken);
+        // Only a raise that lifted a pause resumes the job; a second raise finds nothing paused and publishes nothing.
+        if (change.WasPaused)
+            await publisher.Publish(new ResumeLlmJob(id), cancellationToken);
+        return Results.Ok(BudgetView.From(change.Budget));
     }
 
     private static async Task<IResult> CancelAsync(Guid id, CancelLlmJobRequest? request, SagasDbContext db, IPublishEndpoint publisher, CancellationToken cancellationToken)
@@ -226,7 +267,11 @@ public sealed record LlmJobView(
 }
 
 /// <param name="Usage">Tokens and cost of the job's model calls so far, from <c>model_usage</c> (batch discount applied).</param>
-public sealed record LlmJobDetailView(LlmJobView Job, string Instructions, PageOf<LlmJobItemView> Items, UsageTotal? Usage = null);
+public sealed record LlmJobDetailView(LlmJobView Job, string Instructions, PageOf<LlmJobItemView> Items, UsageTotal? Usage = null)
+{
+    /// <summary>The job's budget (limit, spent, reserved, pause), when it has one.</summary>
+    public BudgetView? Budget { get; init; }
+}
 
 public sealed record LlmJobItemView(
     string Id,

@@ -9,6 +9,7 @@ using Sagas.Core.Telemetry;
 using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.Providers;
 using Sagas.Messaging;
+using Sagas.Modules.Usage.Budgets;
 using Sagas.Persistence;
 
 namespace Sagas.LlmJobs.Consumers;
@@ -27,6 +28,9 @@ public sealed class StartLlmJobItemsConsumer(
     LlmJobLedger ledger,
     LlmJobProviderCatalog providers,
     LlmJobsOptions options,
+    BudgetStore budgets,
+    BudgetEstimator estimator,
+    BudgetMetrics budgetMetrics,
     TimeProvider clock,
     ILogger<StartLlmJobItemsConsumer> logger) : IConsumer<StartLlmJobItems>
 {
@@ -60,9 +64,19 @@ public sealed class StartLlmJobItemsConsumer(
 
         var tags = new TagList { { "provider", provider.Name }, { "mode", job.Mode.ToString().ToLowerInvariant() } };
         Count("reclaimed", slice.Count(c => c.PreviousClaim is not null), tags);
-        var submission = job.Mode == LlmJobMode.Batch
+
+        // Each item's estimated cost is reserved on the job's budget before anything is sent; what the budget cannot
+        // hold is handed back as queued, unsent, and the job pauses until the budget is raised.
+        var reservation = await budgets.ReserveAsync([.. slice.Select(c => BudgetCallOf(job, c.Item))], cancellationToken);
+        var parked = slice.Skip(reservation.Reserved).Select(c => new ItemChange(c.Item.ItemId, LlmJobItemStatus.Queued, SubmitClaim: claim)).ToList();
+        slice = [.. slice.Take(reservation.Reserved)];
+        Count("parked", parked.Count, tags);
+
+        var submission = slice.Count == 0 ? new Submission([], [], null)
+            : job.Mode == LlmJobMode.Batch
             ? await SubmitBatchAsync(job, provider, claim, slice, tags, cancellationToken)
             : await SubmitEachAsync(job, provider, claim, slice, tags, cancellationToken);
+        submission.Changes.AddRange(parked);
 
         // The provider has been called and may bill for it: the recording is retried here, never the whole message.
         var result = await DatabaseRetry.InPlaceAsync(
@@ -85,6 +99,15 @@ public sealed class StartLlmJobItemsConsumer(
             cancellationToken);
 
         await CancelOrphansAsync(job, provider, submission, result.Refused, tags, cancellationToken);
+
+        if (reservation.Refusal is { } refusal)
+        {
+            // Not continued: the queued items wait for the resume the API publishes when the budget is raised.
+            budgetMetrics.Refused(LlmJobsModule.WorkflowName, refusal);
+            logger.LogInformation("LLM job {JobId} paused: {Reason}", jobId, refusal.Reason);
+            await context.Publish(new LlmJobPaused(jobId, refusal.Reason));
+            return;
+        }
 
         if (submission.Transient is { } transient)
         {
@@ -283,6 +306,12 @@ public sealed class StartLlmJobItemsConsumer(
             }
         });
     }
+
+    /// <summary>An item's call as its budget sees it: keyed like its usage row, estimated from its instructions and input.</summary>
+    private BudgetCall BudgetCallOf(LlmJob job, LlmJobItem item) => new(
+        LlmJobLedger.UsageKey(job.Id, item.ItemId),
+        [BudgetScope.Run(LlmJobsModule.WorkflowName, job.Id)],
+        estimator.Estimate(job.Provider, job.Model, job.Instructions.Length + item.Input.Length, batch: job.Mode == LlmJobMode.Batch));
 
     private async Task PublishStartedAsync(ConsumeContext<StartLlmJobItems> context, LlmJob job)
     {

@@ -54,3 +54,6 @@ public enum LlmJobMode
     /// <summary>One OpenAI batch per chunk of items, polled as a whole; half the price, up to 24 h.</summary>
     Batch,
 }
+
+/// <summary>The job's budget was raised after it paused: its queued items are sent again. Published by the API; a job that is not paused ignores it.</summary>
+public sealed record ResumeLlmJob(Guid JobId);

@@ -31,3 +31,9 @@ public sealed record EntityFlagged(
     string Model,
     bool Simulated,
     DateTimeOffset DecidedAt);
+
+/// <summary>
+/// The job's budget could not hold the next item's estimated cost: no further item is sent to the provider, the items
+/// not sent stay queued, and items already at the provider finish as usual. <paramref name="Reason"/> is shown as it is.
+/// </summary>
+public sealed record LlmJobPaused(Guid JobId, string Reason);

@@ -75,5 +75,8 @@ public static class LlmJobStatus
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
 
+    /// <summary>Never stored: the API shows an active job whose budget stopped it as paused (the row stays queued or running).</summary>
+    public const string Paused = "paused";
+
     public static IReadOnlyList<string> All { get; } = [Queued, Running, Completed, Failed, Cancelled];
 }

@@ -3,6 +3,7 @@ using Sagas.Contracts.LlmJobs;
 using Sagas.LlmJobs.Providers;
 using Sagas.Messaging.Outbox;
 using Sagas.Modules.Usage;
+using Sagas.Modules.Usage.Budgets;
 using Sagas.Persistence;
 
 namespace Sagas.LlmJobs.Data;
@@ -88,6 +89,7 @@ public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, UsageLe
         var refused = new List<string>();
         var acceptedBatches = new HashSet<string>(StringComparer.Ordinal);
         var calls = new List<ModelCall>();
+        var unpaid = new List<string>();
         foreach (var change in changed)
         {
             if (!items.TryGetValue(change.ItemId, out var item))
@@ -174,9 +176,13 @@ public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, UsageLe
             transitions++;
             if (change.Usage is { } used)
                 calls.Add(UsageOf(job, item, used, now));
+            else
+                unpaid.Add(UsageKey(job.Id, item.ItemId));
         }
 
         await usage.RecordAsync(calls, cancellationToken);
+        // Items that ended without a billed call (rejected, cancelled, failed without usage) give their reservation back.
+        await new BudgetStore(db, clock).ReleaseAsync(unpaid, cancellationToken);
 
         foreach (var batch in newBatches.Where(b => acceptedBatches.Contains(b.BatchId)))
             db.Add(batch);
@@ -252,7 +258,7 @@ public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, UsageLe
     /// changes again, and the key would skip a second row anyway). Batch items get the batch discount.
     /// </summary>
     private static ModelCall UsageOf(LlmJob job, LlmJobItem item, LlmTokenUsage used, DateTimeOffset now) =>
-        new($"llm-jobs/{job.Id:N}/{item.ItemId}", "llm-jobs", job.Provider, job.Model, used.InputTokens, used.OutputTokens)
+        new(UsageKey(job.Id, item.ItemId), LlmJobsModule.WorkflowName, job.Provider, job.Model, used.InputTokens, used.OutputTokens)
         {
             At = now,
             RunId = job.Id,
@@ -260,6 +266,9 @@ public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, UsageLe
             CachedInputTokens = used.CachedInputTokens,
             Batch = job.Mode == LlmJobMode.Batch,
         };
+
+    /// <summary>The key of an item's one model call, in <c>model_usage</c> and in <c>budget_reservations</c>.</summary>
+    public static string UsageKey(Guid jobId, string itemId) => $"llm-jobs/{jobId:N}/{itemId}";
 
     private static bool IsPollOnly(ItemChange change) =>
         change is { Status: LlmJobItemStatus.Processing, Decision: null, Usage: null, Error: null, ProviderTaskId: null, ProviderBatchId: null, SubmitClaim: null };

@@ -32,4 +32,7 @@ public class LlmJobState : SagaStateMachineInstance, ISagaVersion
     public LlmJobStopReason? StopReason { get; set; }
 
     public DateTimeOffset? FinishedAt { get; set; }
+
+    /// <summary>Why the job is paused (its budget was reached); null otherwise.</summary>
+    public string? PausedReason { get; set; }
 }

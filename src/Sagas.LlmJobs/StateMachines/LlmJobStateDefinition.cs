@@ -14,6 +14,8 @@ public sealed class LlmJobStateDefinition : SagaDefinition<LlmJobState>
         sagaConfigurator.Message<Contracts.LlmJobs.LlmJobItemsFinished>(m => m.UsePartitioner(partition, x => x.Message.JobId));
         sagaConfigurator.Message<Contracts.LlmJobs.CancelLlmJob>(m => m.UsePartitioner(partition, x => x.Message.JobId));
         sagaConfigurator.Message<Contracts.LlmJobs.LlmJobDeadlineReached>(m => m.UsePartitioner(partition, x => x.Message.JobId));
+        sagaConfigurator.Message<Contracts.LlmJobs.LlmJobPaused>(m => m.UsePartitioner(partition, x => x.Message.JobId));
+        sagaConfigurator.Message<Contracts.LlmJobs.ResumeLlmJob>(m => m.UsePartitioner(partition, x => x.Message.JobId));
 
         endpointConfigurator.UseDatabaseRetryWithOutbox(context);
     }

@@ -32,6 +32,16 @@ public sealed class LlmJobStateMachine : MassTransitStateMachine<LlmJobState>
             // The API answers 404 for unknown jobs before publishing; a cancel racing a never-accepted job has nothing to stop.
             e.OnMissingInstance(m => m.Discard());
         });
+        Event(() => PausedByBudget, e =>
+        {
+            e.CorrelateById(m => m.Message.JobId);
+            e.OnMissingInstance(m => m.Discard());
+        });
+        Event(() => ResumeRequested, e =>
+        {
+            e.CorrelateById(m => m.Message.JobId);
+            e.OnMissingInstance(m => m.Discard());
+        });
         Schedule(() => Deadline, x => x.DeadlineTokenId, s => s.Received = r => r.CorrelateById(m => m.Message.JobId));
 
         Initially(
@@ -52,7 +62,7 @@ public sealed class LlmJobStateMachine : MassTransitStateMachine<LlmJobState>
             When(Started)
                 .TransitionTo(Running));
 
-        During(Queued, Running,
+        During(Queued, Running, Paused,
             When(CancelRequested)
                 .Then(context => context.Saga.StopReason = LlmJobStopReason.Cancelled)
                 .PublishThroughOutbox(context => new StopLlmJobItems(context.Saga.CorrelationId, LlmJobStopReason.Cancelled, context.Message.Reason))
@@ -65,7 +75,25 @@ public sealed class LlmJobStateMachine : MassTransitStateMachine<LlmJobState>
                     $"The job passed its deadline of {context.Saga.ExpiresAt:u}."))
                 .TransitionTo(Stopping));
 
-        During(Queued, Running, Stopping,
+        // A budget stop: nothing more is sent until the budget is raised. Items already at the provider finish meanwhile;
+        // a cancel still stops the job, and the deadline still expires it (a pause does not extend the time given to a job).
+        During(Queued, Running,
+            When(PausedByBudget)
+                .Then(context => context.Saga.PausedReason = context.Message.Reason)
+                .TransitionTo(Paused),
+            // A resume can overtake the pause it answers (the budget was raised before the saga saw the pause): the
+            // queued items are sent anyway. A second delivery claims nothing the first holds, so this is harmless.
+            When(ResumeRequested)
+                .PublishThroughOutbox(context => new StartLlmJobItems(context.Saga.CorrelationId)));
+        During(Paused,
+            When(ResumeRequested)
+                .Then(context => context.Saga.PausedReason = null)
+                .PublishThroughOutbox(context => new StartLlmJobItems(context.Saga.CorrelationId))
+                .TransitionTo(Running),
+            Ignore(PausedByBudget),
+            Ignore(Started));
+
+        During(Queued, Running, Stopping, Paused,
             When(ItemsFinished)
                 .Unschedule(Deadline)
                 .Then(context => context.Saga.FinishedAt = context.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : DateTimeOffset.UtcNow)
@@ -87,10 +115,14 @@ public sealed class LlmJobStateMachine : MassTransitStateMachine<LlmJobState>
         During(Stopping,
             Ignore(Started),
             Ignore(CancelRequested),
-            Ignore(Deadline.Received));
+            Ignore(Deadline.Received),
+            Ignore(PausedByBudget),
+            Ignore(ResumeRequested));
         During(Running,
             Ignore(Started));
         During(Completed, Failed, Cancelled,
+            Ignore(PausedByBudget),
+            Ignore(ResumeRequested),
             Ignore(Started),
             Ignore(ItemsFinished),
             Ignore(CancelRequested),
@@ -105,6 +137,9 @@ public sealed class LlmJobStateMachine : MassTransitStateMachine<LlmJobState>
 
     public State Stopping { get; private set; } = null!;
 
+    /// <summary>The budget was reached: queued items wait for <see cref="ResumeLlmJob"/>.</summary>
+    public State Paused { get; private set; } = null!;
+
     public State Completed { get; private set; } = null!;
 
     public State Failed { get; private set; } = null!;
@@ -118,6 +153,10 @@ public sealed class LlmJobStateMachine : MassTransitStateMachine<LlmJobState>
     public Event<LlmJobItemsFinished> ItemsFinished { get; private set; } = null!;
 
     public Event<CancelLlmJob> CancelRequested { get; private set; } = null!;
+
+    public Event<LlmJobPaused> PausedByBudget { get; private set; } = null!;
+
+    public Event<ResumeLlmJob> ResumeRequested { get; private set; } = null!;
 
     public Schedule<LlmJobState, LlmJobDeadlineReached> Deadline { get; private set; } = null!;
 

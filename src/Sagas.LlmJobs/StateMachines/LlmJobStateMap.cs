@@ -13,6 +13,7 @@ internal sealed class LlmJobStateMap : SagaStateMap<LlmJobState>
         builder.Property(x => x.Priority).HasConversion<string>().HasMaxLength(16);
         builder.Property(x => x.Mode).HasConversion<string>().HasMaxLength(16);
         builder.Property(x => x.StopReason).HasConversion<string>().HasMaxLength(16);
+        builder.Property(x => x.PausedReason).HasMaxLength(1000);
         // Retention finds finished instances by their end.
         builder.HasIndex(x => x.FinishedAt);
     }

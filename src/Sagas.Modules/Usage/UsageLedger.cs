@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Sagas.Core.Telemetry;
+using Sagas.Modules.Usage.Budgets;
 using Sagas.Persistence;
 
 namespace Sagas.Modules.Usage;
@@ -40,7 +41,9 @@ public sealed record ModelCall(string IdempotencyKey, string Workflow, string Pr
 /// <summary>
 /// Writes <c>model_usage</c> rows inside the caller's transaction (the one that stores the result the call produced),
 /// with insert-or-ignore on the id derived from the idempotency key: a consumer redelivered after its commit records
-/// nothing twice. Metrics are counted by <see cref="Flush"/>, after the caller commits, and only for rows this call inserted.
+/// nothing twice. Each inserted row settles the call's budget reservation in the same transaction (see
+/// <see cref="BudgetStore.SettleAsync"/>), so a call's cost reaches its budgets exactly when, and as often as, its row is
+/// stored. Metrics are counted by <see cref="Flush"/>, after the caller commits, and only for rows this call inserted.
 /// </summary>
 public sealed class UsageLedger(SagasDbContext db, PriceTable prices, UsageMetrics metrics, TimeProvider clock, ILogger<UsageLedger> logger)
 {
@@ -86,6 +89,7 @@ public sealed class UsageLedger(SagasDbContext db, PriceTable prices, UsageMetri
         // The key comes back rather than the id: SQLite hands a stored Guid back as text.
         var inserted = (await db.InsertIgnoringDuplicatesAsync(rows, row => row.IdempotencyKey, cancellationToken)).ToHashSet(StringComparer.Ordinal);
         var recorded = rows.Where(row => inserted.Contains(row.IdempotencyKey)).ToList();
+        await new BudgetStore(db, clock).SettleAsync(recorded, cancellationToken);
         _inserted.AddRange(recorded);
         return recorded;
     }

@@ -60,7 +60,11 @@ public sealed record RunView(
     DateTimeOffset? CancelRequestedAt = null);
 
 /// <param name="Usage">Tokens and cost of every platform call of the run (all its analyses, not only this page), from <c>model_usage</c>.</param>
-public sealed record RunDetailView(RunView Run, PageOf<AnalysisJobView> Analyses, UsageTotal? Usage = null);
+public sealed record RunDetailView(RunView Run, PageOf<AnalysisJobView> Analyses, UsageTotal? Usage = null)
+{
+    /// <summary>The run's budget (limit, spent, reserved, pause), when it has one.</summary>
+    public Sagas.Modules.Usage.Budgets.BudgetView? Budget { get; init; }
+}
 
 public sealed record AnalysisJobView(
     Guid Id,

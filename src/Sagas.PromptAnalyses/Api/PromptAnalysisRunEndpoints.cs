@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Modules.Api;
 using Sagas.Modules.Usage;
+using Sagas.Modules.Usage.Budgets;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.Data;
 using Sagas.PromptAnalyses.Runs;
@@ -30,6 +31,9 @@ public static class PromptAnalysisRunEndpoints
             .MapPost("/{analysisId:guid}/cancel", CancelAnalysisAsync).Mutation()
             .WithSummary("Cancels one analysis (one prompt of a run): pending, it never starts; running, it asks no further platform.")
             .Produces<AcceptedCancel>(StatusCodes.Status202Accepted).ProducesValidationProblem();
+        group.MapPut("/{runId:guid}/budget", SetBudgetAsync).Mutation()
+            .WithSummary("Sets or raises the run's budget in USD; analyses paused by it ask their parked platforms.")
+            .Produces<BudgetView>().ProducesValidationProblem();
         return endpoints;
     }
 
@@ -139,7 +143,27 @@ public static class PromptAnalysisRunEndpoints
         return Results.Ok(new PageOf<RunView>(views, paging.Page, paging.PageSize, total));
     }
 
-    private static async Task<IResult> GetAsync(Guid runId, SagasDbContext db, string? status, int? analysesPage, int? analysesPageSize, CancellationToken cancellationToken)
+    private static async Task<IResult> SetBudgetAsync(Guid runId, SetBudgetRequest? request, SagasDbContext db, PromptAnalysisRunBudget runBudget, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var limit = BudgetLimits.Read(request?.LimitUsd, "limitUsd", required: true, errors);
+        if (errors.Count > 0)
+            return Results.ValidationProblem(errors, title: "The budget was not changed");
+
+        var run = await db.Set<AnalysisRun>().AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
+        if (run is null)
+            return RunNotFound(runId);
+        if (run.FinishedAt is not null)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The run has already finished",
+                detail: $"Run {runId} finished at {run.FinishedAt:u}; only an unfinished run's budget can be changed.");
+        }
+
+        var change = await runBudget.SetAsync(runId, limit!.Value, cancellationToken);
+        return Results.Ok(BudgetView.From(change.Budget));
+    }
+
+    private static async Task<IResult> GetAsync(Guid runId, SagasDbContext db, BudgetStore budgets, string? status, int? analysesPage, int? analysesPageSize, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (status is not null && !AnalysisJobStatus.All.Contains(status))
@@ -176,7 +200,11 @@ public static class PromptAnalysisRunEndpoints
         }).ToList();
 
         var usage = await UsageTotals.OfRunAsync(db, runId, cancellationToken);
-        return Results.Ok(new RunDetailView(await ViewAsync(db, run, cancellationToken), new PageOf<AnalysisJobView>(views, paging.Page, paging.PageSize, total), usage));
+        var budget = await budgets.FindAsync(PromptAnalysisRunBudget.IdOf(runId), cancellationToken);
+        return Results.Ok(new RunDetailView(await ViewAsync(db, run, cancellationToken), new PageOf<AnalysisJobView>(views, paging.Page, paging.PageSize, total), usage)
+        {
+            Budget = budget is null ? null : BudgetView.From(budget),
+        });
     }
 
     private static async Task<RunView> ViewAsync(SagasDbContext db, AnalysisRun run, CancellationToken cancellationToken)

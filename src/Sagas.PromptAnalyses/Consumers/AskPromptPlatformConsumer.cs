@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Core.Http;
 using Sagas.Messaging;
+using Sagas.Modules.Usage.Budgets;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.Calls;
 using Sagas.PromptAnalyses.Data;
@@ -17,8 +18,21 @@ namespace Sagas.PromptAnalyses.Consumers;
 /// Only the delivery that claims the response row calls the platform: a copy of the ask on any worker finds the row
 /// claimed (or final) and asks nobody.
 /// </summary>
+/// <remarks>
+/// Before the call the ask's estimated cost is reserved on the run's budget and the project's budget of the day
+/// (<c>docs/budgets.md</c>); when a budget cannot hold it the platform is not asked, the claim is given back and the
+/// analysis saga is told to park the ask until a budget is raised.
+/// </remarks>
 public sealed class AskPromptPlatformConsumer(
-    SagasDbContext db, PlatformResponseRecorder recorder, IPlatformCaller caller, ILogger<AskPromptPlatformConsumer> logger)
+    SagasDbContext db,
+    PlatformResponseRecorder recorder,
+    IPlatformCaller caller,
+    BudgetStore budgets,
+    BudgetEstimator estimator,
+    BudgetMetrics budgetMetrics,
+    TimeProvider clock,
+    ILogger<AskPromptPlatformConsumer> logger,
+    IAnalysisPlatformCatalog? platforms = null)
     : IConsumer<AskPromptPlatform>
 {
     /// <summary>The shortest wait before a deferred ask comes back, so a breaker half-open with every probe out is not asked in a loop.</summary>
@@ -52,6 +66,16 @@ public sealed class AskPromptPlatformConsumer(
             return;
         }
 
+        var reservation = await budgets.ReserveAsync([BudgetCallOf(job, message.Platform, claimed.ResponseId)], context.CancellationToken);
+        if (reservation.Refusal is { } refusal)
+        {
+            logger.LogInformation("Ask for {Platform} of analysis {AnalysisId} parked: {Reason}", message.Platform, message.AnalysisId, refusal.Reason);
+            budgetMetrics.Refused(PromptAnalysesModule.WorkflowName, refusal);
+            await recorder.ReleaseAsync(claimed.ResponseId, claim, context.CancellationToken);
+            await context.Publish(new PromptAnalysisPaused(job.Id, message.Platform, refusal.Reason, clock.GetUtcNow()));
+            return;
+        }
+
         var outcome = await caller.CallAsync(message.Platform, job.PromptText, null, context.CancellationToken);
         if (outcome.Error is { Kind: PlatformErrorKind.BreakerOpen } open)
         {
@@ -71,6 +95,19 @@ public sealed class AskPromptPlatformConsumer(
                 return recorder.CompleteAsync(job, claimed.ResponseId, message.Platform, claim, outcome, token);
             },
             context.CancellationToken);
+    }
+
+    /// <summary>
+    /// The ask as its budgets see it: keyed like its usage row, on its run and its project's day, estimated from the
+    /// prompt on the platform's default model with one web search (a platform this process cannot name reserves nothing).
+    /// </summary>
+    private BudgetCall BudgetCallOf(AnalysisJob job, string platformName, Guid responseId)
+    {
+        var platform = platforms is not null && platforms.Contains(platformName) ? platforms.Get(platformName) : null;
+        var estimate = platform is null ? 0m
+            : estimator.Estimate(platform.IsSimulated ? PlatformNames.Simulated : platform.Name, platform.DefaultModel, job.PromptText.Length, webSearches: 1);
+        var day = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        return new BudgetCall(PlatformResponseRecorder.UsageKey(responseId), BudgetScope.Of(PromptAnalysesModule.WorkflowName, job.RunId, job.ProjectId, day), estimate);
     }
 }
 

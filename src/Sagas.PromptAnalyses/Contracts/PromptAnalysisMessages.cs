@@ -16,6 +16,15 @@ public sealed record StartPromptAnalysis(Guid AnalysisId, Guid RunId, Guid Promp
 /// <summary>Analysis saga → platform worker: ask one platform the prompt of the analysis and store the answer.</summary>
 public sealed record AskPromptPlatform(Guid AnalysisId, string Platform);
 
+/// <summary>
+/// Platform worker → analysis saga: the run's (or the project's day) budget could not hold this platform's ask, which
+/// was not sent; <paramref name="RefusedAt"/> lets the saga tell a pause that a resume already answered.
+/// </summary>
+public sealed record PromptAnalysisPaused(Guid AnalysisId, string Platform, string Reason, DateTimeOffset RefusedAt);
+
+/// <summary>API → analysis saga: a budget of its run was raised; asks parked by a pause are sent again.</summary>
+public sealed record ResumePromptAnalysis(Guid AnalysisId, DateTimeOffset RaisedAt);
+
 /// <summary>Platform worker → analysis saga: the platform's response row is final (success or error).</summary>
 public sealed record PromptPlatformAnswered(Guid AnalysisId, string Platform, bool Succeeded);
 

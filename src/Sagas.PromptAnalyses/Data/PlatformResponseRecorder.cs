@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Messaging.Outbox;
 using Sagas.Modules.Usage;
+using Sagas.Modules.Usage.Budgets;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.Calls;
 using Sagas.PromptAnalyses.Platforms;
@@ -171,6 +172,8 @@ public sealed class PlatformResponseRecorder(SagasDbContext db, OutboxWriter out
 
         if (answer is not null)
             await usage.RecordAsync([UsageOf(job, responseId, answer, now)], cancellationToken);
+        else
+            await new BudgetStore(db, clock).ReleaseAsync([UsageKey(responseId)], cancellationToken);
 
         var successes = succeeded ? 1 : 0;
         var failures = succeeded ? 0 : 1;
@@ -189,7 +192,7 @@ public sealed class PlatformResponseRecorder(SagasDbContext db, OutboxWriter out
 
     /// <summary>The answer's row in <c>model_usage</c>, at the cost already stored on the response (same price table).</summary>
     private static ModelCall UsageOf(AnalysisJob job, Guid responseId, PlatformAnswer answer, DateTimeOffset now) =>
-        new($"prompt-analyses/{responseId:N}", "prompt-analyses", answer.IsSimulated ? PlatformNames.Simulated : answer.Platform, answer.Model,
+        new(UsageKey(responseId), PromptAnalysesModule.WorkflowName, answer.IsSimulated ? PlatformNames.Simulated : answer.Platform, answer.Model,
             answer.InputTokens, answer.OutputTokens)
         {
             At = now,
@@ -201,6 +204,9 @@ public sealed class PlatformResponseRecorder(SagasDbContext db, OutboxWriter out
             Quote = new CostQuote(answer.Cost, null, null),
             PricedAs = answer.Metadata.PriceApplied,
         };
+
+    /// <summary>The key of a response's one model call, in <c>model_usage</c> and in <c>budget_reservations</c>.</summary>
+    public static string UsageKey(Guid responseId) => $"prompt-analyses/{responseId:N}";
 
     private async Task<(Guid Id, string Status)?> FindAsync(Guid jobId, string platform, CancellationToken cancellationToken)
     {

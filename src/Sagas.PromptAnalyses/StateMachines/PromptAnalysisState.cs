@@ -35,4 +35,12 @@ public class PromptAnalysisState : SagaStateMachineInstance, ISagaVersion
     public DateTimeOffset? StartedAt { get; set; }
 
     public DateTimeOffset? FinishedAt { get; set; }
+
+    /// <summary>Platforms whose ask a budget refused, comma-separated; asked again on resume.</summary>
+    public string? ParkedPlatforms { get; set; }
+
+    public string? PausedReason { get; set; }
+
+    /// <summary>When a budget of the run was last raised: a pause refused before it is already answered.</summary>
+    public DateTimeOffset? ResumedAt { get; set; }
 }

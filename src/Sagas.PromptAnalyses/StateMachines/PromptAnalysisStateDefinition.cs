@@ -13,6 +13,8 @@ public sealed class PromptAnalysisStateDefinition : SagaDefinition<PromptAnalysi
         sagaConfigurator.Message<StartPromptAnalysis>(m => m.UsePartitioner(partition, x => x.Message.AnalysisId));
         sagaConfigurator.Message<PromptPlatformAnswered>(m => m.UsePartitioner(partition, x => x.Message.AnalysisId));
         sagaConfigurator.Message<PromptAnalysisCancelled>(m => m.UsePartitioner(partition, x => x.Message.AnalysisId));
+        sagaConfigurator.Message<PromptAnalysisPaused>(m => m.UsePartitioner(partition, x => x.Message.AnalysisId));
+        sagaConfigurator.Message<ResumePromptAnalysis>(m => m.UsePartitioner(partition, x => x.Message.AnalysisId));
 
         endpointConfigurator.UseDatabaseRetryWithOutbox(context);
     }

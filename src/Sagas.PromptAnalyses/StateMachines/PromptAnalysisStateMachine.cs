@@ -20,6 +20,16 @@ public sealed class PromptAnalysisStateMachine : MassTransitStateMachine<PromptA
 
         Event(() => Start, e => e.CorrelateById(m => m.Message.AnalysisId));
         Event(() => Answered, e => e.CorrelateById(m => m.Message.AnalysisId));
+        Event(() => PausedByBudget, e =>
+        {
+            e.CorrelateById(m => m.Message.AnalysisId);
+            e.OnMissingInstance(m => m.Discard());
+        });
+        Event(() => ResumeRequested, e =>
+        {
+            e.CorrelateById(m => m.Message.AnalysisId);
+            e.OnMissingInstance(m => m.Discard());
+        });
 
         Initially(
             When(Start)
@@ -50,6 +60,26 @@ public sealed class PromptAnalysisStateMachine : MassTransitStateMachine<PromptA
             Ignore(Start),
             Ignore(Answered));
 
+        // A budget refused an ask: that platform waits, unasked, until a budget of the run is raised. Other platforms'
+        // answers still count, and a pause that a resume already answered (it was refused before the raise) asks again.
+        During(Asking, Paused,
+            When(PausedByBudget)
+                .IfElse(context => context.Saga.ResumedAt is { } resumed && context.Message.RefusedAt < resumed,
+                    answered => answered.PublishThroughOutbox(context => new AskPromptPlatform(context.Saga.CorrelationId, context.Message.Platform)),
+                    parked => parked.Then(Park).TransitionTo(Paused)),
+            When(ResumeRequested)
+                .Then(context => context.Saga.ResumedAt = context.Saga.ResumedAt is { } last && last > context.Message.RaisedAt ? last : context.Message.RaisedAt)
+                .ThenAsync(AskParkedAsync)
+                .TransitionTo(Asking));
+        During(Paused,
+            When(Answered)
+                .Then(Record)
+                .If(IsFinished, finish => Finish(finish)),
+            Ignore(Start));
+        During(Completed, Failed,
+            Ignore(PausedByBudget),
+            Ignore(ResumeRequested));
+
         // Cancel: the job row is already cancelled when this arrives (the cancel step wrote both in one transaction).
         Event(() => CancelRequested, e => e.CorrelateById(m => m.Message.AnalysisId));
 
@@ -60,7 +90,7 @@ public sealed class PromptAnalysisStateMachine : MassTransitStateMachine<PromptA
                 .PublishThroughOutbox(context => CancelledFinish(context.Saga))
                 .TransitionTo(Cancelled));
 
-        During(AwaitingStart, Asking,
+        During(AwaitingStart, Asking, Paused,
             When(CancelRequested)
                 .Then(StopAsking)
                 .PublishThroughOutbox(context => CancelledFinish(context.Saga))
@@ -71,11 +101,40 @@ public sealed class PromptAnalysisStateMachine : MassTransitStateMachine<PromptA
             When(Answered)
                 .Then(Record),
             Ignore(Start),
-            Ignore(CancelRequested));
+            Ignore(CancelRequested),
+            Ignore(PausedByBudget),
+            Ignore(ResumeRequested));
 
         During(Completed, Failed,
             Ignore(CancelRequested));
     }
+
+    /// <summary>The budget stopped at least one platform's ask; see <see cref="PromptAnalysisState.ParkedPlatforms"/>.</summary>
+    public State Paused { get; private set; } = null!;
+
+    public Event<PromptAnalysisPaused> PausedByBudget { get; private set; } = null!;
+
+    public Event<ResumePromptAnalysis> ResumeRequested { get; private set; } = null!;
+
+    private static void Park(BehaviorContext<PromptAnalysisState, PromptAnalysisPaused> context)
+    {
+        var parked = Parked(context.Saga);
+        parked.Add(context.Message.Platform);
+        context.Saga.ParkedPlatforms = string.Join(',', parked.Order(StringComparer.Ordinal));
+        context.Saga.PausedReason = context.Message.Reason;
+    }
+
+    private static async Task AskParkedAsync(BehaviorContext<PromptAnalysisState, ResumePromptAnalysis> context)
+    {
+        var parked = Parked(context.Saga);
+        context.Saga.ParkedPlatforms = null;
+        context.Saga.PausedReason = null;
+        foreach (var platform in parked.Where(platform => !context.Saga.AnsweredPlatforms.ContainsKey(platform)).Order(StringComparer.Ordinal))
+            await context.PublishThroughOutbox(new AskPromptPlatform(context.Saga.CorrelationId, platform));
+    }
+
+    private static HashSet<string> Parked(PromptAnalysisState saga) =>
+        (saga.ParkedPlatforms ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
 
     public State AwaitingStart { get; private set; } = null!;
 

@@ -12,6 +12,8 @@ internal sealed class PromptAnalysisStateMap : SagaStateMap<PromptAnalysisState>
     {
         builder.ToTable("prompt_analysis_sagas");
         builder.Property(x => x.CurrentState).HasMaxLength(32);
+        builder.Property(x => x.ParkedPlatforms).HasMaxLength(200);
+        builder.Property(x => x.PausedReason).HasMaxLength(1000);
         // Retention finds finished instances by their end.
         builder.HasIndex(x => x.FinishedAt);
         // Four platform names at most: JSON text fits the column and reads plainly in a query.
