@@ -1,6 +1,7 @@
 import { api } from '../api.js';
 import { live } from '../live.js';
 import { runTimeline } from '../timeline.js';
+import { renderBudget } from '../budget.js';
 import { el, replace, problemBox, showProblem, statusBadge, progressBar, table, pager, dateTime, duration, number, money, idCell, fullId, every } from '../ui.js';
 
 export const title = 'LLM jobs';
@@ -144,7 +145,7 @@ function renderDetail(main, id) {
       job = detail.job;
       missingSince = null;
       renderHeader(header, job, load, detail.usage);
-      renderBudget(budgetArea, job, detail.budget, load);
+      renderBudget(budgetArea, { active: isActive(job.status), budget: detail.budget, route: `/api/llm-jobs/${job.id}/budget`, testid: 'job', subject: 'the job\'s', reload: load });
       replace(items,
         table([
           { title: 'Item', render: item => item.id },
@@ -207,49 +208,6 @@ function renderHeader(header, job, reload, usage) {
       usage ? el('dt', {}, 'Cost') : null,
       usage ? el('dd', { 'data-testid': 'job-cost', title: usage.unpricedCalls ? `${usage.unpricedCalls} call(s) without a price` : '' }, money(usage.costUsd)) : null),
     job.lastError ? el('div.problem', {}, el('strong', {}, 'Last error'), el('p', {}, job.lastError)) : null);
-}
-
-/**
- * The job's budget (limit, spent, reserved), the pause with its reason, and the form that sets or raises it (a raise
- * that lifts a pause resumes the job). Facts repaint on every refresh; the form only when what it offers changes, so
- * a refresh never wipes an amount being typed.
- */
-function renderBudget(area, job, budget, reload) {
-  const key = `${isActive(job.status)}/${Boolean(budget)}/${Boolean(budget?.paused)}`;
-  if (!area.facts) {
-    area.facts = el('div');
-    area.form = el('div');
-    area.append(el('h2', {}, 'Budget'), area.facts, area.form);
-  }
-  area.hidden = !budget && !isActive(job.status);
-  replace(area.facts,
-    budget?.paused
-      ? el('div.problem', { 'data-testid': 'job-paused', role: 'status' }, el('strong', {}, 'Paused by its budget'), el('p', {}, budget.pausedReason ?? ''))
-      : null,
-    budget
-      ? el('dl.facts', { 'data-testid': 'job-budget' },
-        fact('Budget', money(budget.limitUsd)), fact('Spent', money(budget.spentUsd)), fact('Reserved', money(budget.reservedUsd)))
-      : el('p', {}, 'No budget: the job\'s model calls are not limited.'));
-  if (area.dataset.key === key) return;
-  area.dataset.key = key;
-  if (!isActive(job.status)) {
-    replace(area.form);
-    return;
-  }
-  const input = el('input', { type: 'number', min: '0.01', step: '0.01', required: true, 'aria-label': 'New budget in USD',
-    value: budget ? (budget.limitUsd * 2).toFixed(2) : '' });
-  const errors = el('div');
-  replace(area.form, el('form.toolbar', { 'data-testid': 'budget-form', onsubmit: async event => {
-    event.preventDefault();
-    replace(errors);
-    try {
-      await api(`/api/llm-jobs/${job.id}/budget`, { method: 'PUT', json: { limitUsd: Number(input.value) } });
-      reload();
-    } catch (error) {
-      errors.append(problemBox(error));
-    }
-  } }, el('label', {}, 'Budget (USD) ', input),
-  el('button', { type: 'submit' }, budget?.paused ? 'Raise budget and resume' : budget ? 'Change budget' : 'Set budget')), errors);
 }
 
 const fact = (name, value) => [el('dt', {}, name), el('dd', {}, value ?? '—')];

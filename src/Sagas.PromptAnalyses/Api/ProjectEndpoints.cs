@@ -2,10 +2,14 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
+using System.Globalization;
+using System.Text.Json;
 using Sagas.Modules.Api;
+using Sagas.Modules.Usage.Budgets;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.Data;
 using Sagas.PromptAnalyses.Platforms;
+using Sagas.PromptAnalyses.Runs;
 
 namespace Sagas.PromptAnalyses.Api;
 
@@ -24,7 +28,65 @@ public static class ProjectEndpoints
         group.MapPut("/{id:guid}", UpdateAsync).Mutation().WithSummary("Replaces a project's name, brands and domains.");
         group.MapDelete("/{id:guid}", DeleteAsync).Mutation()
             .WithSummary("Deletes a project and its prompts; past analyses are kept.");
+        group.MapGet("/{id:guid}/budget", GetBudgetAsync)
+            .WithSummary("The project's budget for one UTC day (day=yyyy-MM-dd, today when absent): limit, spent, reserved, paused.")
+            .Produces<BudgetView>().ProducesValidationProblem();
+        group.MapPut("/{id:guid}/budget", SetBudgetAsync).Mutation()
+            .WithSummary("Sets or raises the project's budget in USD for one UTC day (today when day is absent, never a day that has passed); analyses it paused ask their parked platforms.")
+            .Produces<BudgetView>().ProducesValidationProblem();
         return endpoints;
+    }
+
+    private static async Task<IResult> GetBudgetAsync(Guid id, string? day, SagasDbContext db, BudgetStore budgets, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var date = ReadDay(day, clock, errors, allowPast: true);
+        if (errors.Count > 0)
+            return Results.ValidationProblem(errors);
+        if (!await db.Set<AnalysisProject>().AnyAsync(p => p.Id == id, cancellationToken))
+            return NotFound(id);
+        var budget = await budgets.FindAsync(BudgetScope.ProjectDay(id, date!.Value), cancellationToken);
+        return budget is null
+            ? Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No budget",
+                detail: $"Project {id} has no budget for {Day(date!.Value)}: its analyses that day are limited only by their runs' budgets.")
+            : Results.Ok(BudgetView.From(budget));
+    }
+
+    private static async Task<IResult> SetBudgetAsync(Guid id, ProjectBudgetRequest? request, SagasDbContext db, PromptAnalysisRunBudget budgets, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var limit = BudgetLimits.Read(request?.LimitUsd, "limitUsd", required: true, errors);
+        var date = ReadDay(request?.Day, clock, errors, allowPast: false);
+        if (errors.Count > 0)
+            return Results.ValidationProblem(errors, title: "The budget was not changed");
+        if (!await db.Set<AnalysisProject>().AnyAsync(p => p.Id == id, cancellationToken))
+            return NotFound(id);
+
+        var change = await budgets.SetProjectDayAsync(id, date!.Value, limit!.Value, cancellationToken);
+        return Results.Ok(BudgetView.From(change.Budget));
+    }
+
+    private static string Day(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary>A UTC day as yyyy-MM-dd, today when absent; a day that has passed limits nothing, so setting one is refused.</summary>
+    private static DateOnly? ReadDay(string? day, TimeProvider clock, Dictionary<string, string[]> errors, bool allowPast)
+    {
+        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        if (string.IsNullOrWhiteSpace(day))
+            return today;
+        if (!DateOnly.TryParseExact(day.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+        {
+            errors["day"] = ["day must be a UTC date written yyyy-MM-dd (e.g. 2026-12-05)."];
+            return null;
+        }
+
+        if (!allowPast && date < today)
+        {
+            errors["day"] = [$"day is {Day(date)}, which has passed (today is {Day(today)} UTC): a budget for it would limit nothing."];
+            return null;
+        }
+
+        return date;
     }
 
     private static async Task<IResult> CreateAsync(ProjectRequest? request, SagasDbContext db, TimeProvider clock, CancellationToken cancellationToken)
@@ -126,3 +188,6 @@ public static class ProjectEndpoints
         return errors.Count == 0;
     }
 }
+
+/// <summary>Body of <c>PUT /api/projects/{id}/budget</c>; the limit is read from the raw JSON so a wrong value is named in the answer.</summary>
+public sealed record ProjectBudgetRequest(JsonElement? LimitUsd, string? Day);

@@ -1,5 +1,6 @@
 import { api } from '../api.js';
 import { runTimeline } from '../timeline.js';
+import { renderBudget } from '../budget.js';
 import { el, replace, problemBox, showProblem, notAvailable, statusBadge, table, dateTime, number, money, every, progressBar, idCell, fullId } from '../ui.js';
 
 export const title = 'Analyses';
@@ -157,7 +158,9 @@ function renderRun(main, runId, analysisId) {
   const timelineOf = id => timelines.get(id) ?? timelines.set(id, runTimeline('prompt-analyses', id, { open: id === analysisId })).get(id);
   let scrolled = false;
   const area = el('div', { 'data-testid': 'run' }, 'Loading…');
-  main.append(el('p', {}, el('a', { href: '#/analyses' }, '← Projects and prompts')), el('h1', {}, 'Run ', fullId(runId)), area);
+  // Outside the area the refresh rebuilds, so a budget being typed survives it.
+  const budgetArea = el('section.card', { 'data-testid': 'run-budget-area', hidden: true });
+  main.append(el('p', {}, el('a', { href: '#/analyses' }, '← Projects and prompts')), el('h1', {}, 'Run ', fullId(runId)), budgetArea, area);
 
   let finished = false;
   // As the job page's: the reason is optional, the answer arrives with the next refresh.
@@ -178,6 +181,8 @@ function renderRun(main, runId, analysisId) {
       const run = detail.run;
       const jobs = detail.analyses.items;
       finished = run.status === 'finished';
+      renderBudget(budgetArea, { active: !finished, budget: detail.budget, route: `/api/prompt-analyses/runs/${encodeURIComponent(runId)}/budget`,
+        testid: 'run', subject: 'the run\'s', reload: load });
       // The usage ledger sums the whole run; the page of analyses is only the fallback.
       const usage = detail.usage;
       const totalCost = usage ? usage.costUsd : jobs.reduce((sum, job) => sum + (Number(job.cost) || 0), 0);

@@ -15,18 +15,32 @@ public sealed class PromptAnalysisRunBudget(SagasDbContext db, BudgetStore budge
     public async Task<BudgetChange> SetAsync(Guid runId, decimal limitUsd, CancellationToken cancellationToken)
     {
         var change = await budgets.SetLimitAsync(IdOf(runId), limitUsd, cancellationToken);
-        if (!change.WasPaused)
-            return change;
+        if (change.WasPaused)
+            await ResumeAsync(db.Set<AnalysisJob>().Where(j => j.RunId == runId), cancellationToken);
+        return change;
+    }
 
-        // Every running analysis is told, not only those already paused: a pause still on its way is answered too (the
-        // saga compares its refusal time with the raise). The others ignore it.
+    /// <summary>A project's budget for one UTC day, which every analysis of the project's prompts reserves on that day, in any run.</summary>
+    public async Task<BudgetChange> SetProjectDayAsync(Guid projectId, DateOnly day, decimal limitUsd, CancellationToken cancellationToken)
+    {
+        var change = await budgets.SetLimitAsync(BudgetScope.ProjectDay(projectId, day), limitUsd, cancellationToken);
+        if (change.WasPaused)
+            await ResumeAsync(db.Set<AnalysisJob>().Where(j => j.ProjectId == projectId), cancellationToken);
+        return change;
+    }
+
+    /// <summary>
+    /// Every running analysis is told, not only those already paused: a pause still on its way is answered too (the
+    /// saga compares its refusal time with the raise). The others ignore it.
+    /// </summary>
+    private async Task ResumeAsync(IQueryable<AnalysisJob> jobs, CancellationToken cancellationToken)
+    {
         var raisedAt = clock.GetUtcNow();
-        var running = await db.Set<AnalysisJob>().AsNoTracking()
-            .Where(j => j.RunId == runId && j.Status == AnalysisJobStatus.Running)
+        var running = await jobs.AsNoTracking()
+            .Where(j => j.Status == AnalysisJobStatus.Running)
             .Select(j => j.Id)
             .ToListAsync(cancellationToken);
         foreach (var analysisId in running)
             await publisher.Publish(new ResumePromptAnalysis(analysisId, raisedAt), cancellationToken);
-        return change;
     }
 }
