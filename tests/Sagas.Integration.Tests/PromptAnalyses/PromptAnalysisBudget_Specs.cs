@@ -26,7 +26,13 @@ public sealed class When_a_prompt_analysis_run_runs_out_of_budget(TransportServe
     private const int Prompts = 3;
 
     [ServerFact(postgres: true, rabbitMq: true)]
-    public async Task Should_park_refused_asks_unasked_and_finish_the_run_after_the_raise()
+    public Task Should_park_refused_asks_unasked_and_finish_the_run_after_the_raise() => Should_park_and_finish(projectDay: false);
+
+    /// <summary>The same with the project's budget for the day instead of the run's: any run of the project reserves on it.</summary>
+    [ServerFact(postgres: true, rabbitMq: true)]
+    public Task Should_park_refused_asks_under_the_project_budget_of_the_day_and_finish_after_the_raise() => Should_park_and_finish(projectDay: true);
+
+    private async Task Should_park_and_finish(bool projectDay)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(servers.Transport.HostSettings);
@@ -61,10 +67,10 @@ public sealed class When_a_prompt_analysis_run_runs_out_of_budget(TransportServe
                 run = await scope.ServiceProvider.GetRequiredService<PromptAnalysisRunStarter>()
                     .StartOnDemandAsync(new RunRequest(AnalysisRunScope.Project, projectId, null, false, "specs"), CancellationToken.None);
                 // Set before the run's analyses are claimed (they start after the fan-out): every ask reserves on it.
-                await scope.ServiceProvider.GetRequiredService<PromptAnalysisRunBudget>().SetAsync(run.RunId, 0.35m, CancellationToken.None);
+                await SetBudgetAsync(scope.ServiceProvider, projectDay, run.RunId, projectId, 0.35m);
             }
 
-            var budgetId = PromptAnalysisRunBudget.IdOf(run.RunId);
+            var budgetId = projectDay ? BudgetScope.ProjectDay(projectId, DateOnly.FromDateTime(DateTime.UtcNow)) : PromptAnalysisRunBudget.IdOf(run.RunId);
             await WaitAsync(host.Services, async db =>
                 await db.Set<Budget>().AnyAsync(b => b.Id == budgetId && b.PausedAt != null)
                 && !await db.Set<BudgetReservation>().AnyAsync(r => r.BudgetIds.Contains(budgetId) && r.State == BudgetReservationState.Reserved)
@@ -78,10 +84,10 @@ public sealed class When_a_prompt_analysis_run_runs_out_of_budget(TransportServe
             Assert.Equal(admitted, answered);
             var parked = await QueryAsync(host.Services, db => db.Set<PromptAnalysisState>().Where(s => s.RunId == run.RunId && s.ParkedPlatforms != null).ToListAsync());
             Assert.NotEmpty(parked);
-            Assert.All(parked, s => Assert.StartsWith("run budget of $0.35 reached:", s.PausedReason));
+            Assert.All(parked, s => Assert.StartsWith(projectDay ? "project day budget of $0.35 reached:" : "run budget of $0.35 reached:", s.PausedReason));
 
             await using (var scope = host.Services.CreateAsyncScope())
-                Assert.True((await scope.ServiceProvider.GetRequiredService<PromptAnalysisRunBudget>().SetAsync(run.RunId, 100m, CancellationToken.None)).WasPaused);
+                Assert.True((await SetBudgetAsync(scope.ServiceProvider, projectDay, run.RunId, projectId, 100m)).WasPaused);
 
             await WaitAsync(host.Services, async db => await db.Set<AnalysisRun>().AnyAsync(r => r.Id == run.RunId && r.FinishedAt != null));
             var responses = await QueryAsync(host.Services, db => db.Set<PlatformResponse>().Where(r => r.ProjectId == projectId).ToListAsync());
@@ -98,6 +104,14 @@ public sealed class When_a_prompt_analysis_run_runs_out_of_budget(TransportServe
         {
             await host.StopAsync();
         }
+    }
+
+    private static Task<BudgetChange> SetBudgetAsync(IServiceProvider services, bool projectDay, Guid runId, Guid projectId, decimal limitUsd)
+    {
+        var budgets = services.GetRequiredService<PromptAnalysisRunBudget>();
+        return projectDay
+            ? budgets.SetProjectDayAsync(projectId, DateOnly.FromDateTime(DateTime.UtcNow), limitUsd, CancellationToken.None)
+            : budgets.SetAsync(runId, limitUsd, CancellationToken.None);
     }
 
     private static async Task<Guid> SeedAsync(IServiceProvider services)
