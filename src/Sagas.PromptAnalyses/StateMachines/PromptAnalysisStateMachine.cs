@@ -31,6 +31,9 @@ public sealed class PromptAnalysisStateMachine : MassTransitStateMachine<PromptA
             e.OnMissingInstance(m => m.Discard());
         });
 
+        // Cancel: the job row is already cancelled when this arrives (the cancel step wrote both in one transaction).
+        Event(() => CancelRequested, e => e.CorrelateById(m => m.Message.AnalysisId));
+
         Initially(
             When(Start)
                 .Then(Begin)
@@ -56,9 +59,13 @@ public sealed class PromptAnalysisStateMachine : MassTransitStateMachine<PromptA
                 .If(IsFinished, finish => Finish(finish)),
             Ignore(Start));
 
+        // Finished instances are kept so late duplicates of every event are recognised and change nothing.
         During(Completed, Failed,
             Ignore(Start),
-            Ignore(Answered));
+            Ignore(Answered),
+            Ignore(PausedByBudget),
+            Ignore(ResumeRequested),
+            Ignore(CancelRequested));
 
         // A budget refused an ask: that platform waits, unasked, until a budget of the run is raised. Other platforms'
         // answers still count, and a pause that a resume already answered (it was refused before the raise) asks again.
@@ -76,12 +83,6 @@ public sealed class PromptAnalysisStateMachine : MassTransitStateMachine<PromptA
                 .Then(Record)
                 .If(IsFinished, finish => Finish(finish)),
             Ignore(Start));
-        During(Completed, Failed,
-            Ignore(PausedByBudget),
-            Ignore(ResumeRequested));
-
-        // Cancel: the job row is already cancelled when this arrives (the cancel step wrote both in one transaction).
-        Event(() => CancelRequested, e => e.CorrelateById(m => m.Message.AnalysisId));
 
         // The cancel overtook the start: the instance is born cancelled, and the start that follows asks nobody.
         Initially(
@@ -104,9 +105,6 @@ public sealed class PromptAnalysisStateMachine : MassTransitStateMachine<PromptA
             Ignore(CancelRequested),
             Ignore(PausedByBudget),
             Ignore(ResumeRequested));
-
-        During(Completed, Failed,
-            Ignore(CancelRequested));
     }
 
     /// <summary>The budget stopped at least one platform's ask; see <see cref="PromptAnalysisState.ParkedPlatforms"/>.</summary>
