@@ -85,6 +85,9 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
     public async Task<SagaConsumeContext<TSaga, TMessage>> Insert(TSaga instance)
     {
         RequireCorrelationId(instance.CorrelationId);
+        // An earlier event of a group-commit batch created or loaded it: it exists.
+        if (Tracked(instance.CorrelationId) is not null)
+            return null!;
         SetInitialVersion(instance);
         var transaction = _db.Database.CurrentTransaction!;
         await transaction.CreateSavepointAsync(PreInsertSavepoint, CancellationToken);
@@ -226,6 +229,10 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
 
     private async Task<TSaga?> LoadInstance(Guid correlationId)
     {
+        // In a group-commit batch an earlier event of the same transaction loaded (and locked) the row already.
+        if (Tracked(correlationId) is { } tracked)
+            return tracked;
+
         if (!_lockRows)
             return await _db.Set<TSaga>().AsTracking().FirstOrDefaultAsync(saga => saga.CorrelationId == correlationId, CancellationToken);
 
@@ -233,6 +240,10 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
         var rows = await _db.Set<TSaga>().FromSqlRaw(_table.LockOneSql, correlationId).AsTracking().ToListAsync(CancellationToken);
         return rows.Count == 0 ? null : rows[0];
     }
+
+    private TSaga? Tracked(Guid correlationId) =>
+        _db.ChangeTracker.Entries<TSaga>()
+            .FirstOrDefault(entry => entry.Entity.CorrelationId == correlationId && entry.State is EntityState.Unchanged or EntityState.Modified)?.Entity;
 
     private static void SetInitialVersion(TSaga instance)
     {
