@@ -33,4 +33,11 @@ public sealed class EfCoreSagaRepositoryConfigurator
 }
 
 /// <summary>What one saga type was registered with; a singleton per saga type.</summary>
-public sealed record EfCoreSagaRepositorySettings<TSaga>(Type DbContextType, SagaConcurrencyMode ConcurrencyMode, bool GroupCommit = false);
+public sealed record EfCoreSagaRepositorySettings<TSaga>(Type DbContextType, SagaConcurrencyMode ConcurrencyMode, bool GroupCommit = false)
+{
+    /// <summary>
+    /// Held here, not in the repository context factory: MassTransit resolves that factory per message scope, and a
+    /// coordinator per message would never see a second event of the same instance waiting.
+    /// </summary>
+    internal SagaGroupCommit? GroupCommitter { get; } = GroupCommit && ConcurrencyMode == SagaConcurrencyMode.Pessimistic ? new SagaGroupCommit() : null;
+}

@@ -30,7 +30,7 @@ public sealed class EfCoreSagaRepositoryContextFactory<TSaga>(
 {
     private readonly Lazy<SagaHistorySettings?> _history = new(() => ObserveHistory(services, scopes, settings.DbContextType));
 
-    private readonly SagaGroupCommit? _groupCommit = settings.GroupCommit && settings.ConcurrencyMode == SagaConcurrencyMode.Pessimistic ? new SagaGroupCommit() : null;
+    private readonly SagaGroupCommit? _groupCommit = settings.GroupCommitter;
 
     public Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<TSaga, T>> next)
         where T : class
@@ -72,7 +72,7 @@ public sealed class EfCoreSagaRepositoryContextFactory<TSaga>(
         where T : class
     {
         var table = SagaTable<TSaga>.For(batch.Db, typeof(T));
-        using var repositoryContext = EfCoreSagaRepositoryContext<TSaga, T>.Create(batch.Db, context, consumeContextFactory, table, lockRows: true, HistoryFor(batch.Db), batch.Outbox);
+        using var repositoryContext = EfCoreSagaRepositoryContext<TSaga, T>.Create(batch.Db, context, consumeContextFactory, table, lockRows: true, HistoryFor(batch.Db), batch.Outbox, deferUpdates: true);
         await next.Send(repositoryContext);
         await repositoryContext.SaveOutboxAsync();
     }
@@ -94,6 +94,7 @@ public sealed class EfCoreSagaRepositoryContextFactory<TSaga>(
 
     private static async Task CommitBatchAsync(GroupCommitBatch batch)
     {
+        await batch.Db.SaveChangesAsync(CancellationToken.None);
         await batch.Db.Database.CommitTransactionAsync(CancellationToken.None);
         WakeDispatcher(batch.Scope, batch.Outbox);
     }

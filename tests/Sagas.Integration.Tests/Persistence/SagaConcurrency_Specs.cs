@@ -2,6 +2,7 @@ using MassTransit;
 using Sagas.Components.Tests.Infrastructure;
 using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Integration.Tests.Persistence.TestSagas;
+using Sagas.Messaging.SagaHistory;
 using Sagas.Persistence;
 
 namespace Sagas.Integration.Tests.Persistence;
@@ -159,6 +160,50 @@ public sealed class When_fifty_events_per_instance_arrive_at_once_with_group_com
         Assert.Equal((Events, Events), (rows.Single().Count, rows.Single().Version));
         var published = host.Harness.Published.Now<CounterIncremented>().Select(x => x.Context.Message).Where(m => m.CounterId == id).ToList();
         Assert.Equal(Enumerable.Range(1, Events), published.Select(m => m.Count).Order());
+        Assert.True(batches.Largest > 1, "no two events of the instance were committed together");
+    }
+
+    [ServerFact]
+    public async Task Should_leave_the_changes_of_earlier_events_of_a_batch_when_a_read_only_event_runs_among_them()
+    {
+        const int Increments = 200;
+        const int Peeks = 100;
+        using var batches = new BatchSizes();
+        await using var host = await SagaTestHost.StartAsync(_connectionString, SagaConcurrencyMode.Pessimistic, new CounterEndpointSettings(), groupCommit: true);
+        var id = NewId.NextGuid();
+        await host.SendAsync(new IncrementCounter(id));
+        await host.WaitForAsync([id], rows => rows.Count == 1);
+
+        // Interleaved, so read-only events land in the middle of batches, after increments not yet written.
+        await Task.WhenAll(Enumerable.Range(0, Increments).Select(i => i % 2 == 0
+            ? Task.WhenAll(host.SendAsync(new IncrementCounter(id)), host.SendAsync(new PeekCounter(id)))
+            : host.SendAsync(new IncrementCounter(id))));
+
+        var row = (await host.WaitForAsync([id], rows => rows.Single().Count == Increments + 1, TimeSpan.FromSeconds(120))).Single();
+        await host.Harness.SettleAsync();
+
+        Assert.Equal((Increments + 1, Increments + 1, 0), (row.Count, row.Version, row.Peeks));
+        Assert.Equal(Peeks, host.Harness.Published.Now<CounterPeeked>().Count(x => x.Context.Message.CounterId == id));
+        Assert.True(batches.Largest > 1, "no two events of the instance were committed together");
+    }
+
+    [ServerFact]
+    public async Task Should_number_the_history_of_a_batch_without_gaps_or_repeats()
+    {
+        const int Events = 150;
+        using var batches = new BatchSizes();
+        await using var host = await SagaTestHost.StartAsync(
+            _connectionString, SagaConcurrencyMode.Pessimistic, new CounterEndpointSettings(), new SagaHistoryOptions { KeepFirst = 1_000, KeepLast = 1_000 }, groupCommit: true);
+        var id = NewId.NextGuid();
+        await host.SendAsync(new IncrementCounter(id));
+        await host.WaitForAsync([id], rows => rows.Count == 1);
+        await Task.WhenAll(Enumerable.Range(1, Events - 1).Select(_ => host.SendAsync(new IncrementCounter(id))));
+
+        await host.WaitForAsync([id], rows => rows.Single().Count == Events, TimeSpan.FromSeconds(120));
+        var history = await host.WaitForHistoryAsync(id, rows => rows.Count == Events);
+
+        Assert.Equal(Enumerable.Range(1, Events), history.Select(e => e.Sequence!.Value).Order());
+        Assert.Equal(Events, history.Select(e => e.MessageId).Distinct().Count());
         Assert.True(batches.Largest > 1, "no two events of the instance were committed together");
     }
 
