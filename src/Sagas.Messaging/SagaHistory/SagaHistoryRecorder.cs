@@ -213,6 +213,19 @@ internal sealed class SagaHistoryRecorder(DbContext db, SemaphoreSlim writing, S
         var recorded = messageId is { } id
             ? await events.Where(e => e.MessageId == id).Select(e => e.Event).ToListAsync(cancellationToken)
             : [];
+
+        // In a group-commit batch the events before this one share the DbContext and their rows are not in the table
+        // until the batch commits: count them too, or two events of one batch would take the same sequence.
+        foreach (var unsaved in db.ChangeTracker.Entries<SagaHistoryEntry>())
+        {
+            var entry = unsaved.Entity;
+            if (unsaved.State != EntityState.Added || entry.CorrelationId != correlationId || entry.Kind != SagaHistoryKind.Event)
+                continue;
+            last = Math.Max(last, entry.Sequence ?? 0);
+            if (messageId is not null && entry.MessageId == messageId)
+                recorded.Add(entry.Event);
+        }
+
         return new InstanceLog(last, recorded);
     }
 

@@ -2,6 +2,7 @@ using MassTransit;
 using MassTransit.Context;
 using MassTransit.Saga;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Sagas.Messaging.Outbox;
 using Sagas.Messaging.SagaHistory;
 
@@ -34,6 +35,15 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
     private readonly SagaOutbox? _outbox;
 
     /// <summary>
+    /// In a group-commit batch an update and the outbox rows stay in the change tracker until the batch commits, so one
+    /// UPDATE carries all of the batch's changes to the row. Inserts and deletes still write at once: a later event of the
+    /// batch must find (or miss) the row in the database as it would in a transaction of its own.
+    /// </summary>
+    private readonly bool _deferUpdates;
+
+    private PropertyValues? _beforeThisEvent;
+
+    /// <summary>
     /// The recorder and the outbox ride on this scope as payloads, so the state machine finds this attempt's DbContext
     /// (and no other attempt's: each retry builds a new scope); the recorder shares the repository's write gate.
     /// </summary>
@@ -44,11 +54,12 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
         SagaTable<TSaga> table,
         bool lockRows,
         SagaHistorySettings? history,
-        SagaOutbox? outbox)
+        SagaOutbox? outbox,
+        bool deferUpdates = false)
     {
         var writing = new SemaphoreSlim(1, 1);
         var recorder = history is null ? null : new SagaHistoryRecorder(db, writing, history);
-        return new EfCoreSagaRepositoryContext<TSaga, TMessage>(db, consumeContext, factory, table, lockRows, writing, recorder, outbox);
+        return new EfCoreSagaRepositoryContext<TSaga, TMessage>(db, consumeContext, factory, table, lockRows, writing, recorder, outbox, deferUpdates);
     }
 
     private EfCoreSagaRepositoryContext(
@@ -59,9 +70,11 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
         bool lockRows,
         SemaphoreSlim writing,
         SagaHistoryRecorder? recorder,
-        SagaOutbox? outbox)
+        SagaOutbox? outbox,
+        bool deferUpdates)
         : base(consumeContext, Payloads(db, recorder, outbox))
     {
+        _deferUpdates = deferUpdates;
         _db = db;
         _factory = factory;
         _table = table;
@@ -85,6 +98,9 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
     public async Task<SagaConsumeContext<TSaga, TMessage>> Insert(TSaga instance)
     {
         RequireCorrelationId(instance.CorrelationId);
+        // An earlier event of a group-commit batch created or loaded it: it exists.
+        if (Tracked(instance.CorrelationId) is not null)
+            return null!;
         SetInitialVersion(instance);
         var transaction = _db.Database.CurrentTransaction!;
         await transaction.CreateSavepointAsync(PreInsertSavepoint, CancellationToken);
@@ -146,7 +162,8 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
             if (context.Saga is ISagaVersion versioned)
                 versioned.Version++;
             _outbox?.MoveInto(_db);
-            await _db.SaveChangesAsync(CancellationToken);
+            if (!_deferUpdates)
+                await _db.SaveChangesAsync(CancellationToken);
         }
         finally
         {
@@ -190,6 +207,13 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
     private void RestoreLoadedValues(SagaConsumeContext<TSaga> context)
     {
         var entry = _db.Entry(context.Saga);
+        if (_beforeThisEvent is not null)
+        {
+            // Later in a group-commit batch: the values loaded from the table lack the earlier events' changes.
+            entry.CurrentValues.SetValues(_beforeThisEvent);
+            return;
+        }
+
         if (entry.State is EntityState.Modified or EntityState.Unchanged)
         {
             entry.CurrentValues.SetValues(entry.OriginalValues);
@@ -210,7 +234,7 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
         await _writing.WaitAsync(CancellationToken);
         try
         {
-            if (_outbox?.MoveInto(_db) == true)
+            if (_outbox?.MoveInto(_db) == true && !_deferUpdates)
                 await _db.SaveChangesAsync(CancellationToken);
         }
         finally
@@ -226,6 +250,13 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
 
     private async Task<TSaga?> LoadInstance(Guid correlationId)
     {
+        // In a group-commit batch an earlier event of the same transaction loaded (and locked) the row already.
+        if (Tracked(correlationId) is { } tracked)
+        {
+            _beforeThisEvent = _db.Entry(tracked).CurrentValues.Clone();
+            return tracked;
+        }
+
         if (!_lockRows)
             return await _db.Set<TSaga>().AsTracking().FirstOrDefaultAsync(saga => saga.CorrelationId == correlationId, CancellationToken);
 
@@ -233,6 +264,10 @@ internal sealed class EfCoreSagaRepositoryContext<TSaga, TMessage> :
         var rows = await _db.Set<TSaga>().FromSqlRaw(_table.LockOneSql, correlationId).AsTracking().ToListAsync(CancellationToken);
         return rows.Count == 0 ? null : rows[0];
     }
+
+    private TSaga? Tracked(Guid correlationId) =>
+        _db.ChangeTracker.Entries<TSaga>()
+            .FirstOrDefault(entry => entry.Entity.CorrelationId == correlationId && entry.State is EntityState.Unchanged or EntityState.Modified)?.Entity;
 
     private static void SetInitialVersion(TSaga instance)
     {

@@ -30,12 +30,28 @@ public sealed class EfCoreSagaRepositoryContextFactory<TSaga>(
 {
     private readonly Lazy<SagaHistorySettings?> _history = new(() => ObserveHistory(services, scopes, settings.DbContextType));
 
-    public async Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<TSaga, T>> next)
+    private readonly SagaGroupCommit? _groupCommit = settings.GroupCommitter;
+
+    public Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<TSaga, T>> next)
         where T : class
     {
         if (context.CorrelationId is not { } correlationId || correlationId == Guid.Empty)
             throw MissingCorrelationId(typeof(T));
 
+        return _groupCommit is null
+            ? SendAlone(context, next)
+            : _groupCommit.RunAsync(
+                correlationId,
+                context.MessageId,
+                () => SendAlone(context, next),
+                batch => SendInBatch(batch, context, next),
+                () => OpenBatchAsync(context.CancellationToken),
+                CommitBatchAsync);
+    }
+
+    private async Task SendAlone<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<TSaga, T>> next)
+        where T : class
+    {
         await using var scope = scopes.CreateAsyncScope();
         var db = ResolveDbContext(scope);
         var table = SagaTable<TSaga>.For(db, typeof(T));
@@ -49,6 +65,38 @@ public sealed class EfCoreSagaRepositoryContextFactory<TSaga>(
 
         await transaction.CommitAsync(context.CancellationToken);
         WakeDispatcher(scope, outbox);
+    }
+
+    /// <summary>One event inside a group-commit batch: the batch's DbContext, transaction and outbox; the batch commits.</summary>
+    private async Task SendInBatch<T>(GroupCommitBatch batch, ConsumeContext<T> context, IPipe<SagaRepositoryContext<TSaga, T>> next)
+        where T : class
+    {
+        var table = SagaTable<TSaga>.For(batch.Db, typeof(T));
+        using var repositoryContext = EfCoreSagaRepositoryContext<TSaga, T>.Create(batch.Db, context, consumeContextFactory, table, lockRows: true, HistoryFor(batch.Db), batch.Outbox, deferUpdates: true);
+        await next.Send(repositoryContext);
+        await repositoryContext.SaveOutboxAsync();
+    }
+
+    /// <summary>Null off PostgreSQL: without row locks a batch could not keep other processes' writers out.</summary>
+    private async Task<GroupCommitBatch?> OpenBatchAsync(CancellationToken cancellationToken)
+    {
+        var scope = scopes.CreateAsyncScope();
+        var db = ResolveDbContext(scope);
+        if (!db.Database.IsNpgsql())
+        {
+            await scope.DisposeAsync();
+            return null;
+        }
+
+        await BeginTransaction(db, cancellationToken);
+        return new GroupCommitBatch(scope, db, OutboxFor(scope, db));
+    }
+
+    private static async Task CommitBatchAsync(GroupCommitBatch batch)
+    {
+        await batch.Db.SaveChangesAsync(CancellationToken.None);
+        await batch.Db.Database.CommitTransactionAsync(CancellationToken.None);
+        WakeDispatcher(batch.Scope, batch.Outbox);
     }
 
     public async Task SendQuery<T>(ConsumeContext<T> context, ISagaQuery<TSaga> query, IPipe<SagaRepositoryQueryContext<TSaga, T>> next)

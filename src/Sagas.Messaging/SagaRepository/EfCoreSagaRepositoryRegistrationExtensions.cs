@@ -20,7 +20,7 @@ public static class EfCoreSagaRepositoryRegistrationExtensions
     {
         var options = new EfCoreSagaRepositoryConfigurator();
         configure?.Invoke(options);
-        var settings = new EfCoreSagaRepositorySettings<TSaga>(options.DbContextType, options.ConcurrencyMode);
+        var settings = new EfCoreSagaRepositorySettings<TSaga>(options.DbContextType, options.ConcurrencyMode, options.GroupCommit);
 
         configurator.Repository(repository =>
         {

@@ -13,6 +13,9 @@ public sealed record TallyScenario(string Title, SagaConcurrencyMode? Repository
     public int PrefetchCount { get; init; } = 64;
 
     public int ConcurrentMessageLimit { get; init; } = 32;
+
+    /// <summary>The repository's group commit: the events waiting for the instance share one transaction.</summary>
+    public bool GroupCommit { get; init; }
 }
 
 /// <summary>
@@ -41,6 +44,11 @@ internal sealed class SagaThroughputWorkload : IWorkload
             new("EF Core pessimistic (FOR UPDATE)", SagaConcurrencyMode.Pessimistic, 0, $"tally-pessimistic-{run}"),
             new("EF Core pessimistic + partitioner", SagaConcurrencyMode.Pessimistic, 8, $"tally-pessimistic-partitioned-{run}"),
             new("EF Core optimistic + partitioner", SagaConcurrencyMode.Optimistic, 8, $"tally-optimistic-partitioned-{run}"),
+            new("EF Core pessimistic + group commit", SagaConcurrencyMode.Pessimistic, 0, $"tally-group-commit-{run}") { GroupCommit = true },
+            new("EF Core pessimistic + group commit, 128 in flight", SagaConcurrencyMode.Pessimistic, 0, $"tally-group-commit-128-{run}")
+            {
+                GroupCommit = true, ConcurrentMessageLimit = 128, PrefetchCount = 256,
+            },
         ];
 
         Console.WriteLine($"# saga-throughput: {events:N0} events into one instance per scenario");
@@ -48,9 +56,9 @@ internal sealed class SagaThroughputWorkload : IWorkload
         Console.WriteLine();
         // The baseline of the same run: what one hot row takes in PostgreSQL with no bus at all.
         var raw = await RawHotRowRateAsync(database.ConnectionString, Math.Min(events, 5_000));
-        Console.WriteLine("| scenario | send (events/s) | drain (events/s) | ratio to raw hot-row rate | tally | lost | faulted |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-        Console.WriteLine($"| raw hot-row transactions, one connection, no bus (baseline) | | {raw:N0} | 1 | | | |");
+        Console.WriteLine("| scenario | send (events/s) | drain (events/s) | ratio to raw hot-row rate | most in flight | events per group commit | tally | lost | faulted |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine($"| raw hot-row transactions, one connection, no bus (baseline) | | {raw:N0} | 1 | 1 | | | | |");
 
         var allExact = true;
         foreach (var scenario in scenarios)
@@ -58,7 +66,7 @@ internal sealed class SagaThroughputWorkload : IWorkload
             var result = await RunScenarioAsync(scenario, events, broker.Address, database.ConnectionString);
             allExact &= result.Tally == events;
             Console.WriteLine(
-                $"| {scenario.Title} | {result.SendRate:N0} | {result.DrainRate:N0} | {result.DrainRate / raw:N2} | {result.Tally:N0} | {events - result.Tally:N0} | {result.Faulted:N0} |");
+                $"| {scenario.Title} | {result.SendRate:N0} | {result.DrainRate:N0} | {result.DrainRate / raw:N2} | {result.MostInFlight} | {result.EventsPerCommit?.ToString("N1") ?? ""} | {result.Tally:N0} | {events - result.Tally:N0} | {result.Faulted:N0} |");
         }
 
         Console.WriteLine();
@@ -75,6 +83,7 @@ internal sealed class SagaThroughputWorkload : IWorkload
         await using var provider = BuildSagaHost(scenario, broker, connectionString);
         var bus = provider.GetRequiredService<IBusControl>();
         var progress = new DrainProgress(events);
+        using var commits = new GroupCommitSizes();
         bus.ConnectConsumeObserver(progress);
         await bus.StartAsync();
         try
@@ -89,7 +98,7 @@ internal sealed class SagaThroughputWorkload : IWorkload
         }
 
         var saga = await provider.GetRequiredService<ILoadSagaRepository<TallyState>>().Load(tallyId);
-        return new ScenarioResult(sendRate, progress.Rate, saga?.Total ?? 0, progress.Faulted);
+        return new ScenarioResult(sendRate, progress.Rate, saga?.Total ?? 0, progress.Faulted, commits.Mean, progress.MaxInFlight);
     }
 
     /// <summary>
@@ -163,6 +172,7 @@ internal sealed class SagaThroughputWorkload : IWorkload
                 {
                     r.UseDbContext<TallyDbContext>();
                     r.ConcurrencyMode = mode;
+                    r.GroupCommit = scenario.GroupCommit;
                 });
             }
             else
@@ -198,7 +208,34 @@ internal sealed class SagaThroughputWorkload : IWorkload
     private static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
-    private sealed record ScenarioResult(double SendRate, double DrainRate, int Tally, int Faulted);
+    private sealed record ScenarioResult(double SendRate, double DrainRate, int Tally, int Faulted, double? EventsPerCommit, int MostInFlight);
+
+    /// <summary>The repository's own histogram of events per group-commit transaction, averaged over the scenario.</summary>
+    private sealed class GroupCommitSizes : IDisposable
+    {
+        private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+        private long _commits;
+        private long _events;
+
+        public GroupCommitSizes()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Name == "sagas.saga.group_commit.events")
+                    listener.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<int>((_, value, _, _) =>
+            {
+                Interlocked.Increment(ref _commits);
+                Interlocked.Add(ref _events, value);
+            });
+            _listener.Start();
+        }
+
+        public double? Mean => Interlocked.Read(ref _commits) is var commits and > 0 ? (double)Interlocked.Read(ref _events) / commits : null;
+
+        public void Dispose() => _listener.Dispose();
+    }
 
     /// <summary>Counts deliveries consumed successfully (after any retries), timing the first to the last; faults are counted apart.</summary>
     private sealed class DrainProgress(int expected) : IConsumeObserver
@@ -208,6 +245,10 @@ internal sealed class SagaThroughputWorkload : IWorkload
         private long _lastTicks;
         private int _done;
         private int _faulted;
+        private int _inFlight;
+        private int _maxInFlight;
+
+        public int MaxInFlight => Volatile.Read(ref _maxInFlight);
         private readonly long _created = Stopwatch.GetTimestamp();
 
         public Task Completed => _completed.Task;
@@ -220,6 +261,12 @@ internal sealed class SagaThroughputWorkload : IWorkload
             where T : class
         {
             Interlocked.CompareExchange(ref _firstTicks, Stopwatch.GetTimestamp(), 0);
+            var now = Interlocked.Increment(ref _inFlight);
+            int seen;
+            while (now > (seen = Volatile.Read(ref _maxInFlight)) && Interlocked.CompareExchange(ref _maxInFlight, now, seen) != seen)
+            {
+            }
+
             return Task.CompletedTask;
         }
 
@@ -227,6 +274,7 @@ internal sealed class SagaThroughputWorkload : IWorkload
             where T : class
         {
             Interlocked.Exchange(ref _lastTicks, Stopwatch.GetTimestamp());
+            Interlocked.Decrement(ref _inFlight);
             if (Interlocked.Increment(ref _done) == expected)
                 _completed.TrySetResult();
             return Task.CompletedTask;
@@ -237,6 +285,7 @@ internal sealed class SagaThroughputWorkload : IWorkload
         {
             Interlocked.Exchange(ref _lastTicks, Stopwatch.GetTimestamp());
             Interlocked.Increment(ref _faulted);
+            Interlocked.Decrement(ref _inFlight);
             return Task.CompletedTask;
         }
 

@@ -35,10 +35,10 @@ public sealed class SagaTestHost : IAsyncDisposable
     public ISagaStateMachineTestHarness<CounterStateMachine, CounterState> Counter =>
         Harness.GetSagaStateMachineHarness<CounterStateMachine, CounterState>();
 
-    public static Task<SagaTestHost> StartAsync(string postgresConnectionString, SagaConcurrencyMode mode, CounterEndpointSettings? settings = null, SagaHistoryOptions? history = null) =>
-        StartAsync(options => options.UseNpgsql(postgresConnectionString), mode, settings, history);
+    public static Task<SagaTestHost> StartAsync(string postgresConnectionString, SagaConcurrencyMode mode, CounterEndpointSettings? settings = null, SagaHistoryOptions? history = null, bool groupCommit = false) =>
+        StartAsync(options => options.UseNpgsql(postgresConnectionString), mode, settings, history, groupCommit);
 
-    public static async Task<SagaTestHost> StartAsync(Action<DbContextOptionsBuilder> useDatabase, SagaConcurrencyMode mode, CounterEndpointSettings? settings = null, SagaHistoryOptions? history = null)
+    public static async Task<SagaTestHost> StartAsync(Action<DbContextOptionsBuilder> useDatabase, SagaConcurrencyMode mode, CounterEndpointSettings? settings = null, SagaHistoryOptions? history = null, bool groupCommit = false)
     {
         var services = new ServiceCollection();
         if (history is not null)
@@ -53,6 +53,7 @@ public sealed class SagaTestHost : IAsyncDisposable
                 {
                     r.UseDbContext<PersistenceTestDbContext>();
                     r.ConcurrencyMode = mode;
+                    r.GroupCommit = groupCommit;
                 });
             x.AddSagaStateMachine<UnmappedStateMachine, UnmappedState, UnmappedStateDefinition>()
                 .EfCoreRepository(r => r.UseDbContext<PersistenceTestDbContext>());
