@@ -3,43 +3,25 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Sagas.Api.Tests.Races;
 
 namespace Sagas.Api.Tests.PromptAnalyses;
 
 /// <summary>
-/// The embedded default with the simulated platforms priced so that every ask reserves exactly $1 (1,000 output tokens
-/// at $1,000 per million), one analysis slot, and answers that take ten minutes: an admitted ask stays reserved while
-/// the specs look at what the budget refused.
+/// <see cref="PromptAnalysisCancelApi"/> (one analysis slot, answers that take ten minutes) with the simulated platforms
+/// priced so that every ask reserves exactly $1 (1,000 output tokens at $1,000 per million): an admitted ask stays
+/// reserved while the specs look at what the budget refused.
 /// </summary>
-public sealed class PricedPromptAnalysisApi : WebApplicationFactory<Program>
+public sealed class PricedPromptAnalysisApi : PromptAnalysisCancelApi
 {
-    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "sagas-pa-paused-specs-" + Guid.NewGuid().ToString("N"));
-
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    protected override void ConfigureMore(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Development");
-        builder.UseSetting("Database:DataDirectory", _dataDirectory);
-        builder.UseSetting("PromptAnalyses:MaxConcurrentAnalyses", "1");
-        builder.UseSetting("PromptAnalyses:Platforms:Simulated:MinLatencyMs", "600000");
-        builder.UseSetting("PromptAnalyses:Platforms:Simulated:MaxLatencyMs", "600000");
-        builder.UseSetting("PromptAnalyses:Platforms:Simulated:FailureRate", "0");
-        builder.UseSetting("PromptAnalyses:Platforms:Simulated:RateLimitRate", "0");
         builder.UseSetting("Prices:0:Provider", "simulated");
         builder.UseSetting("Prices:0:Model", "*");
         builder.UseSetting("Prices:0:InputPerMillion", "0");
         builder.UseSetting("Prices:0:OutputPerMillion", "1000");
         builder.UseSetting("Prices:0:EffectiveFrom", "2026-11-23");
         builder.UseSetting("Budgets:DefaultOutputTokens", "1000");
-        builder.UseSetting("Api:MutationsPerMinute", "10000");
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing && Directory.Exists(_dataDirectory))
-            Directory.Delete(_dataDirectory, recursive: true);
     }
 }
 
