@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Sagas.Modules.Api;
 using Sagas.Modules.Usage;
 using Sagas.PromptAnalyses.Data;
@@ -10,8 +11,8 @@ public sealed record ProjectRequest(string? Name, List<string?>? Brands, List<st
 /// <summary>Body of <c>POST /api/prompts</c> and <c>PUT /api/prompts/{id}</c>; platforms default to the four real ones.</summary>
 public sealed record PromptRequest(Guid? ProjectId, string? Text, bool? Active, List<string?>? Platforms);
 
-/// <summary>Body of <c>POST /api/prompt-analyses/runs</c>.</summary>
-public sealed record StartRunRequest(string? Scope, Guid? ProjectId, Guid? PromptId, bool? Force);
+/// <summary>Body of <c>POST /api/prompt-analyses/runs</c>; the budget is read from the raw JSON so a wrong value is named in the answer.</summary>
+public sealed record StartRunRequest(string? Scope, Guid? ProjectId, Guid? PromptId, bool? Force, JsonElement? BudgetUsd = null);
 
 public sealed record AcceptedRun(Guid RunId, bool Created);
 
@@ -38,6 +39,7 @@ public sealed record PromptView(Guid Id, Guid ProjectId, string Text, bool Activ
 /// A run with its progress, counted from its analysis jobs. Status: dispatching (the fan-out is still reading
 /// prompts), running, or finished (every analysis completed, failed or cancelled, and the run recorded its
 /// <see cref="FinishedAt"/>; the <c>prompt-analysis-run.finished</c> webhook leaves at that moment).
+/// <see cref="Paused"/> counts the running analyses a budget has paused (they are among <see cref="Running"/>).
 /// </summary>
 public sealed record RunView(
     Guid Id,
@@ -57,7 +59,8 @@ public sealed record RunView(
     DateTimeOffset? DispatchedAt,
     DateTimeOffset? FinishedAt,
     int Cancelled = 0,
-    DateTimeOffset? CancelRequestedAt = null);
+    DateTimeOffset? CancelRequestedAt = null,
+    int Paused = 0);
 
 /// <param name="Usage">Tokens and cost of every platform call of the run (all its analyses, not only this page), from <c>model_usage</c>.</param>
 public sealed record RunDetailView(RunView Run, PageOf<AnalysisJobView> Analyses, UsageTotal? Usage = null)
@@ -80,7 +83,14 @@ public sealed record AnalysisJobView(
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? CompletedAt,
-    IReadOnlyList<PlatformResponseView> Responses);
+    IReadOnlyList<PlatformResponseView> Responses)
+{
+    /// <summary>A budget (the run's or the project's for the day) refused a platform's ask: it waits, unasked, for a raise. The status stays running.</summary>
+    public bool Paused { get; init; }
+
+    /// <summary>The refusal, e.g. <c>run budget of $0.50 reached: …</c>; null unless <see cref="Paused"/>.</summary>
+    public string? PausedReason { get; init; }
+}
 
 public sealed record PlatformResponseView(
     Guid Id,

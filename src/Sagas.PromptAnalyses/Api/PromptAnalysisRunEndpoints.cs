@@ -10,16 +10,19 @@ using Sagas.Modules.Usage.Budgets;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.Data;
 using Sagas.PromptAnalyses.Runs;
+using Sagas.PromptAnalyses.StateMachines;
 
 namespace Sagas.PromptAnalyses.Api;
 
 public static class PromptAnalysisRunEndpoints
 {
+    private const string PausedState = nameof(PromptAnalysisStateMachine.Paused);
+
     public static IEndpointRouteBuilder MapPromptAnalysisRunEndpoints(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/prompt-analyses/runs").WithTags("Prompt analyses");
         group.MapPost("/", StartAsync).Mutation()
-            .WithSummary("Starts a run over all active prompts, one project's or one prompt; the same scope again the same UTC day returns the same run unless force is true.")
+            .WithSummary("Starts a run over all active prompts, one project's or one prompt, with an optional budgetUsd; the same scope again the same UTC day returns the same run unless force is true.")
             .Produces<AcceptedRun>(StatusCodes.Status202Accepted).ProducesValidationProblem();
         group.MapGet("/", ListAsync).WithSummary("Lists runs, newest first, with their progress.");
         group.MapGet("/{runId:guid}", GetAsync)
@@ -119,11 +122,13 @@ public static class PromptAnalysisRunEndpoints
             errors["promptId"] = ["promptId only goes with scope 'prompt'."];
         }
 
+        var budget = BudgetLimits.Read(request?.BudgetUsd, "budgetUsd", required: false, errors);
+
         if (errors.Count > 0)
             return Results.ValidationProblem(errors, title: "The run was not started");
 
         var run = await starter.StartOnDemandAsync(
-            new RunRequest(scope, request?.ProjectId, request?.PromptId, request?.Force ?? false, http.User.Identity?.Name),
+            new RunRequest(scope, request?.ProjectId, request?.PromptId, request?.Force ?? false, http.User.Identity?.Name, budget),
             cancellationToken);
         return Results.Accepted($"/api/prompt-analyses/runs/{run.RunId}", new AcceptedRun(run.RunId, run.Created));
     }
@@ -187,6 +192,10 @@ public static class PromptAnalysisRunEndpoints
         var citations = (await db.Set<ResponseCitation>().AsNoTracking().Where(c => responseIds.Contains(c.ResponseId)).ToListAsync(cancellationToken))
             .ToLookup(c => c.ResponseId);
         var byJob = responses.ToLookup(r => r.AnalysisJobId);
+        // The job row says running; whether a budget holds it is the saga's state.
+        var paused = await db.Set<PromptAnalysisState>().AsNoTracking()
+            .Where(s => jobIds.Contains(s.CorrelationId) && s.CurrentState == PausedState)
+            .ToDictionaryAsync(s => s.CorrelationId, s => s.PausedReason, cancellationToken);
 
         var views = page.Select(job =>
         {
@@ -196,7 +205,11 @@ public static class PromptAnalysisRunEndpoints
                 [.. citations[r.Id].OrderBy(c => c.Position).Select(c => new CitationView(c.Position, c.Url, c.Domain, c.Title, c.IsProjectDomain))])).ToList();
             return new AnalysisJobView(
                 job.Id, job.PromptId, job.ProjectId, job.PromptText, job.Status, job.TotalPlatforms, job.CompletedPlatforms, job.FailedPlatforms,
-                jobResponses.Sum(r => r.TotalTokens ?? 0), jobResponses.Sum(r => r.Cost ?? 0m), job.CreatedAt, job.StartedAt, job.CompletedAt, jobResponses);
+                jobResponses.Sum(r => r.TotalTokens ?? 0), jobResponses.Sum(r => r.Cost ?? 0m), job.CreatedAt, job.StartedAt, job.CompletedAt, jobResponses)
+            {
+                Paused = paused.ContainsKey(job.Id),
+                PausedReason = paused.GetValueOrDefault(job.Id),
+            };
         }).ToList();
 
         var usage = await UsageTotals.OfRunAsync(db, runId, cancellationToken);
@@ -215,11 +228,18 @@ public static class PromptAnalysisRunEndpoints
             .Select(g => new { Status = g.Key, Count = g.Count() })
             .ToDictionaryAsync(g => g.Status, g => g.Count, cancellationToken);
         int Count(string status) => counts.GetValueOrDefault(status);
+        // From the run's running jobs to their sagas by key: the saga table has no index on the run.
+        var paused = counts.ContainsKey(AnalysisJobStatus.Running)
+            ? await db.Set<AnalysisJob>().AsNoTracking()
+                .Where(j => j.RunId == run.Id && j.Status == AnalysisJobStatus.Running)
+                .Join(db.Set<PromptAnalysisState>().AsNoTracking(), j => j.Id, s => s.CorrelationId, (j, s) => s.CurrentState)
+                .CountAsync(state => state == PausedState, cancellationToken)
+            : 0;
         // The recorded finish, not the live counts: between the last analysis turning final and the run's finish
         // committing, the run still reads running, so "finished" in a view always means the event has been queued.
         var status = run.FinishedAt is not null ? "finished" : run.DispatchedAt is null ? "dispatching" : "running";
         return new RunView(run.Id, run.Trigger, run.Scope, run.ProjectId, run.PromptId, run.SlotTime, run.Forced, status, run.TotalAnalyses,
             Count(AnalysisJobStatus.Pending), Count(AnalysisJobStatus.Running), Count(AnalysisJobStatus.Completed), Count(AnalysisJobStatus.Failed),
-            run.CreatedAt, run.DispatchedAt, run.FinishedAt, Count(AnalysisJobStatus.Cancelled), run.CancelRequestedAt);
+            run.CreatedAt, run.DispatchedAt, run.FinishedAt, Count(AnalysisJobStatus.Cancelled), run.CancelRequestedAt, paused);
     }
 }

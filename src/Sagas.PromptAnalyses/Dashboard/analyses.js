@@ -10,6 +10,7 @@ const splitList = text => String(text ?? '').split(/[\n,]+/).map(part => part.tr
 
 export function render(main, [section, runId, analysisId]) {
   if (section === 'runs' && runId) return renderRun(main, runId, analysisId);
+  if (section === 'projects' && runId) return renderProject(main, runId);
 
   const projectsArea = el('div', { 'data-testid': 'projects' }, 'Loading…');
   const promptsArea = el('div', { 'data-testid': 'prompts' }, 'Loading…');
@@ -36,7 +37,7 @@ export function render(main, [section, runId, analysisId]) {
       return;
     }
     replace(projectsArea, table([
-      { title: 'Name', render: p => p.name },
+      { title: 'Name', render: p => el('a', { href: `#/analyses/projects/${encodeURIComponent(p.id)}` }, p.name) },
       { title: 'Brands', render: p => (p.brands ?? p.brandNames ?? []).join(', ') },
       { title: 'Domains', render: p => (p.domains ?? []).join(', ') },
     ], projects, { empty: 'No projects yet: create one below.', testid: 'projects-table' }));
@@ -138,7 +139,7 @@ export function render(main, [section, runId, analysisId]) {
         { title: 'Run', render: r => idCell(r.id, `#/analyses/runs/${r.id}`) },
         { title: 'Scope', render: r => `${r.trigger} · ${r.scope}${r.forced ? ' (forced)' : ''}` },
         { title: 'Status', render: r => statusBadge(r.status) },
-        { title: 'Done', render: r => `${number(r.completed)} ok · ${number(r.failed)} failed${r.cancelled ? ` · ${number(r.cancelled)} cancelled` : ''} of ${number(r.totalAnalyses)}` },
+        { title: 'Done', render: r => `${number(r.completed)} ok · ${number(r.failed)} failed${r.cancelled ? ` · ${number(r.cancelled)} cancelled` : ''} of ${number(r.totalAnalyses)}${r.paused ? ` · ${number(r.paused)} paused` : ''}` },
         { title: 'Created', render: r => dateTime(r.createdAt) },
       ], runs, { empty: 'No runs yet.', testid: 'runs-table' }));
     } catch (error) {
@@ -204,15 +205,21 @@ function renderRun(main, runId, analysisId) {
               : number(totalTokens)),
             el('dt', {}, 'Cost'), el('dd', { 'data-testid': 'run-cost' }, money(totalCost)),
             el('dt', {}, 'Started'), el('dd', {}, dateTime(run.createdAt)),
-            el('dt', {}, 'Finished'), el('dd', {}, dateTime(run.finishedAt))),
+            el('dt', {}, 'Finished'), el('dd', {}, dateTime(run.finishedAt)),
+            el('dt', {}, 'Paused by a budget'), el('dd', { 'data-testid': 'run-paused-count' }, number(run.paused ?? 0))),
           jobs.length ? null : el('p.empty', {}, 'No analyses yet: the run fans out within seconds.'),
           detail.analyses.total > jobs.length ? el('p.hint', {}, `Showing the first ${jobs.length} of ${number(detail.analyses.total)} analyses.`) : null),
         jobs.map(job => el('section.card', { 'data-testid': 'analysis', 'data-id': job.id, class: job.id === analysisId ? 'card current' : undefined },
-          el('div.toolbar', {}, el('h2', {}, job.promptText), statusBadge(job.status),
+          // The job row says running; a budget holding the analysis is what the operator needs to see.
+          el('div.toolbar', {}, el('h2', {}, job.promptText), statusBadge(job.paused ? 'paused' : job.status),
             el('span', {}, `${number(job.completedPlatforms)} ok · ${number(job.failedPlatforms)} failed of ${number(job.totalPlatforms)} · ${money(job.cost)}`),
             job.status === 'pending' || job.status === 'running'
               ? cancelButton('Cancel analysis', `/api/prompt-analyses/analyses/${encodeURIComponent(job.id)}/cancel`, 'Why cancel this analysis? (optional)')
               : null),
+          job.paused
+            ? el('div.problem', { 'data-testid': 'analysis-paused', role: 'status' }, el('strong', {}, 'Paused by a budget'),
+              el('p', {}, job.pausedReason ?? ''), el('p', {}, 'Raise the run\'s budget above, or the project\'s budget for the day, to ask the platforms it parked.'))
+            : null,
           job.responses.map(response => responseView(response)),
           timelineOf(job.id))));
       const current = analysisId && area.querySelector(`[data-id="${CSS.escape(analysisId)}"]`);
@@ -223,6 +230,48 @@ function renderRun(main, runId, analysisId) {
     }
   }
   return every(2000, async () => { if (!finished) await load(); });
+}
+
+/** A project: its brands and domains, and its budget for today (UTC), which every run's asks of its prompts reserve on. */
+function renderProject(main, projectId) {
+  const id = encodeURIComponent(projectId);
+  const area = el('div', { 'data-testid': 'project' }, 'Loading…');
+  // Outside the area the refresh rebuilds, so a budget being typed survives it.
+  const budgetArea = el('section.card', { 'data-testid': 'project-budget-area', hidden: true });
+  const heading = el('h1', {}, 'Project');
+  main.append(el('p', {}, el('a', { href: '#/analyses' }, '← Projects and prompts')), heading, area, budgetArea);
+
+  let gone = false;
+  async function load() {
+    let project;
+    try {
+      project = await api(`/api/projects/${id}`);
+    } catch (error) {
+      showProblem(area, error);
+      budgetArea.hidden = true;
+      gone = true;
+      return;
+    }
+    replace(heading, 'Project ', project.name);
+    replace(area, el('section.card', {}, el('dl.facts', {},
+      el('dt', {}, 'Brands'), el('dd', {}, (project.brands ?? []).join(', ') || '—'),
+      el('dt', {}, 'Domains'), el('dd', {}, (project.domains ?? []).join(', ') || '—'),
+      el('dt', {}, 'Created'), el('dd', {}, dateTime(project.createdAt)))));
+    let budget = null;
+    try {
+      budget = await api(`/api/projects/${id}/budget`);
+    } catch (error) {
+      // 404 for a known project means no budget today; anything else is worth showing.
+      if (error.status !== 404) {
+        showProblem(area, error);
+        return;
+      }
+    }
+    const today = new Date().toISOString().slice(0, 10);
+    renderBudget(budgetArea, { active: true, budget, route: `/api/projects/${id}/budget`, testid: 'project', reload: load,
+      heading: `Budget for today (${today}, UTC)`, none: 'No budget for today: the project\'s model calls are limited only by their runs\' budgets.' });
+  }
+  return every(3000, async () => { if (!gone) await load(); });
 }
 
 function responseView(response) {

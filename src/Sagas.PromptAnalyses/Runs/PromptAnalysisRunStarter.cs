@@ -3,6 +3,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Messaging.Outbox;
+using Sagas.Modules.Usage.Budgets;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses.Data;
 
@@ -11,7 +12,8 @@ namespace Sagas.PromptAnalyses.Runs;
 /// <summary>What to analyse on demand.</summary>
 /// <param name="Scope"><see cref="AnalysisRunScope"/>: all, project (with <paramref name="ProjectId"/>) or prompt (with <paramref name="PromptId"/>).</param>
 /// <param name="Force">Start a new run even when one for the same scope already ran today.</param>
-public sealed record RunRequest(string Scope, Guid? ProjectId, Guid? PromptId, bool Force, string? RequestedBy);
+/// <param name="BudgetUsd">The run's budget, set only when the run is new; a request that finds its run already there leaves that run's budget alone.</param>
+public sealed record RunRequest(string Scope, Guid? ProjectId, Guid? PromptId, bool Force, string? RequestedBy, decimal? BudgetUsd = null);
 
 /// <param name="Created">False when the request matched an existing run (same slot, or same scope the same UTC day).</param>
 public sealed record StartedRun(Guid RunId, bool Created);
@@ -19,7 +21,8 @@ public sealed record StartedRun(Guid RunId, bool Created);
 /// <summary>
 /// Creates runs idempotently: the run key is unique, so a schedule slot firing twice (or a POST repeated the same day
 /// without <c>force</c>) finds the run already there instead of analysing again. A new run and its first fan-out
-/// message are written in one transaction (outbox), so a run that exists is always being or has been fanned out.
+/// message are written in one transaction (outbox), so a run that exists is always being or has been fanned out; a
+/// budget given with the request commits in that transaction too, so no ask of the run can come before it.
 /// </summary>
 public sealed class PromptAnalysisRunStarter(SagasDbContext db, OutboxWriter outbox, TimeProvider clock)
 {
@@ -33,7 +36,7 @@ public sealed class PromptAnalysisRunStarter(SagasDbContext db, OutboxWriter out
             Trigger = AnalysisRunTrigger.Schedule,
             Scope = AnalysisRunScope.All,
             SlotTime = slot.ToUniversalTime(),
-        }, cancellationToken);
+        }, null, cancellationToken);
 
     public Task<StartedRun> StartOnDemandAsync(RunRequest request, CancellationToken cancellationToken)
     {
@@ -54,10 +57,10 @@ public sealed class PromptAnalysisRunStarter(SagasDbContext db, OutboxWriter out
             PromptId = request.Scope == AnalysisRunScope.Prompt ? request.PromptId : null,
             Forced = request.Force,
             RequestedBy = request.RequestedBy,
-        }, cancellationToken);
+        }, request.BudgetUsd, cancellationToken);
     }
 
-    private async Task<StartedRun> StartAsync(AnalysisRun run, CancellationToken cancellationToken)
+    private async Task<StartedRun> StartAsync(AnalysisRun run, decimal? budgetUsd, CancellationToken cancellationToken)
     {
         var existing = await FindAsync(run.RunKey, cancellationToken);
         if (existing is not null)
@@ -66,6 +69,8 @@ public sealed class PromptAnalysisRunStarter(SagasDbContext db, OutboxWriter out
         run.Id = NewId.NextGuid();
         run.CreatedAt = clock.GetUtcNow();
         db.Add(run);
+        if (budgetUsd is { } limit)
+            db.Add(BudgetStore.ForNewScope(PromptAnalysisRunBudget.IdOf(run.Id), limit, run.CreatedAt));
         outbox.Add(new DispatchPromptAnalysisRun(run.Id, null));
         try
         {

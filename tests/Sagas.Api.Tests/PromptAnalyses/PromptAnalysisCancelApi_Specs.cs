@@ -12,7 +12,7 @@ namespace Sagas.Api.Tests.PromptAnalyses;
 /// The embedded default with one analysis slot and simulated platforms that take ten minutes to answer: the first
 /// analysis of a run stays running and the others pending until something cancels them.
 /// </summary>
-public sealed class PromptAnalysisCancelApi : WebApplicationFactory<Program>
+public class PromptAnalysisCancelApi : WebApplicationFactory<Program>
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "sagas-pa-cancel-specs-" + Guid.NewGuid().ToString("N"));
 
@@ -26,6 +26,11 @@ public sealed class PromptAnalysisCancelApi : WebApplicationFactory<Program>
         builder.UseSetting("PromptAnalyses:Platforms:Simulated:FailureRate", "0");
         builder.UseSetting("PromptAnalyses:Platforms:Simulated:RateLimitRate", "0");
         builder.UseSetting("Api:MutationsPerMinute", "10000");
+        ConfigureMore(builder);
+    }
+
+    protected virtual void ConfigureMore(IWebHostBuilder builder)
+    {
     }
 
     protected override void Dispose(bool disposing)

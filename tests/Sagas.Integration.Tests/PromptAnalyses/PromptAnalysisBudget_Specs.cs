@@ -32,7 +32,11 @@ public sealed class When_a_prompt_analysis_run_runs_out_of_budget(TransportServe
     [ServerFact(postgres: true, rabbitMq: true)]
     public Task Should_park_refused_asks_under_the_project_budget_of_the_day_and_finish_after_the_raise() => Should_park_and_finish(projectDay: true);
 
-    private async Task Should_park_and_finish(bool projectDay)
+    /// <summary>The run's budget given with its start (committed with the run), not set afterwards.</summary>
+    [ServerFact(postgres: true, rabbitMq: true)]
+    public Task Should_park_refused_asks_under_the_budget_the_run_started_with_and_finish_after_the_raise() => Should_park_and_finish(projectDay: false, atStart: true);
+
+    private async Task Should_park_and_finish(bool projectDay, bool atStart = false)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(servers.Transport.HostSettings);
@@ -65,9 +69,10 @@ public sealed class When_a_prompt_analysis_run_runs_out_of_budget(TransportServe
             await using (var scope = host.Services.CreateAsyncScope())
             {
                 run = await scope.ServiceProvider.GetRequiredService<PromptAnalysisRunStarter>()
-                    .StartOnDemandAsync(new RunRequest(AnalysisRunScope.Project, projectId, null, false, "specs"), CancellationToken.None);
+                    .StartOnDemandAsync(new RunRequest(AnalysisRunScope.Project, projectId, null, false, "specs", atStart ? 0.35m : null), CancellationToken.None);
                 // Set before the run's analyses are claimed (they start after the fan-out): every ask reserves on it.
-                await SetBudgetAsync(scope.ServiceProvider, projectDay, run.RunId, projectId, 0.35m);
+                if (!atStart)
+                    await SetBudgetAsync(scope.ServiceProvider, projectDay, run.RunId, projectId, 0.35m);
             }
 
             var budgetId = projectDay ? BudgetScope.ProjectDay(projectId, DateOnly.FromDateTime(DateTime.UtcNow)) : PromptAnalysisRunBudget.IdOf(run.RunId);

@@ -5,14 +5,15 @@ import { el, replace, problemBox, money } from './ui.js';
  * A run's budget (limit, spent, reserved), its pause with the reason, and the form that sets or raises it through
  * `route` (PUT { limitUsd }; a raise that lifts the pause resumes the run). Facts repaint on every refresh; the form
  * only when what it offers changes, so a refresh never wipes an amount being typed. `testid` prefixes the test ids
- * (`{testid}-paused`, `{testid}-budget`); `subject` names the run in the text ("the job's").
+ * (`{testid}-paused`, `{testid}-budget`); `subject` names the run in the text ("the job's"); `heading` replaces the
+ * card's title and `none` the text without a budget when the budget covers something other than a run (a project's day).
  */
-export function renderBudget(area, { active, budget, route, testid, subject, reload }) {
+export function renderBudget(area, { active, budget, route, testid, subject, reload, heading = 'Budget', none = `No budget: ${subject} model calls are not limited.` }) {
   const key = `${active}/${Boolean(budget)}/${Boolean(budget?.paused)}`;
   if (!area.facts) {
     area.facts = el('div');
     area.form = el('div');
-    area.append(el('h2', {}, 'Budget'), area.facts, area.form);
+    area.append(el('h2', {}, heading), area.facts, area.form);
   }
   area.hidden = !budget && !active;
   replace(area.facts,
@@ -22,7 +23,7 @@ export function renderBudget(area, { active, budget, route, testid, subject, rel
     budget
       ? el('dl.facts', { 'data-testid': `${testid}-budget` },
         fact('Budget', money(budget.limitUsd)), fact('Spent', money(budget.spentUsd)), fact('Reserved', money(budget.reservedUsd)))
-      : el('p', {}, `No budget: ${subject} model calls are not limited.`));
+      : el('p', {}, none));
   if (area.dataset.key === key) return;
   area.dataset.key = key;
   if (!active) {

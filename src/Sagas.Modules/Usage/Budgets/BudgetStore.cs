@@ -328,6 +328,16 @@ public sealed class BudgetStore(SagasDbContext db, TimeProvider clock, BudgetOpt
 
     private static IEnumerable<string> ScopesOf(ModelUsage row) => BudgetScope.Of(row.Workflow, row.RunId, row.ProjectId, row.Day);
 
+    /// <summary>
+    /// The row of a scope that cannot have calls yet (a run being created), for the caller to add to its own unit of
+    /// work: committed with the run and its start message, the budget exists before the run's first call reserves.
+    /// </summary>
+    public static Budget ForNewScope(string budgetId, decimal limitUsd, DateTimeOffset now)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limitUsd);
+        return New(budgetId, limitUsd, 0m, now);
+    }
+
     private static Budget New(string budgetId, decimal limitUsd, decimal spent, DateTimeOffset now)
     {
         var parts = budgetId.Split(':');
