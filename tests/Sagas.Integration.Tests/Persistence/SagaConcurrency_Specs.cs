@@ -16,6 +16,24 @@ public abstract class ConcurrentIncrements(PostgresDatabase database)
     protected const int Instances = 20;
     protected const int EventsPerInstance = 50;
 
+    /// <summary>Ends every session of the database five times, 150 ms apart, while the fan-in runs; returns how many it ended.</summary>
+    protected static async Task<int> TerminateSessionsAsync(string databaseName)
+    {
+        var terminated = 0;
+        await using var admin = new Npgsql.NpgsqlConnection(TestServers.RequirePostgres());
+        await admin.OpenAsync();
+        for (var round = 0; round < 5; round++)
+        {
+            await using var kill = new Npgsql.NpgsqlCommand(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = @name AND pid <> pg_backend_pid()", admin);
+            kill.Parameters.AddWithValue("name", databaseName);
+            terminated += Convert.ToInt32(await kill.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+            await Task.Delay(TimeSpan.FromMilliseconds(150));
+        }
+
+        return terminated;
+    }
+
     protected async Task<(List<CounterState> Rows, List<CounterIncremented> Published)> RunAsync(
         SagaConcurrencyMode mode, CounterEndpointSettings settings, Func<Task>? disturbWhileConsuming = null, bool groupCommit = false, int explosionsPerInstance = 0)
     {
@@ -99,18 +117,7 @@ public sealed class When_database_connections_are_dropped_during_the_fan_in(Post
     {
         var terminated = 0;
         var (rows, published) = await RunAsync(SagaConcurrencyMode.Pessimistic, new CounterEndpointSettings(), async () =>
-        {
-            await using var admin = new Npgsql.NpgsqlConnection(TestServers.RequirePostgres());
-            await admin.OpenAsync();
-            for (var round = 0; round < 5; round++)
-            {
-                await using var kill = new Npgsql.NpgsqlCommand(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = @name AND pid <> pg_backend_pid()", admin);
-                kill.Parameters.AddWithValue("name", _database.Name);
-                terminated += Convert.ToInt32(await kill.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
-                await Task.Delay(TimeSpan.FromMilliseconds(150));
-            }
-        });
+            terminated = await TerminateSessionsAsync(_database.Name));
 
         Assert.True(terminated > 0, "no session was terminated, so nothing was disturbed");
         Assert.Equal(Instances, rows.Count);
@@ -221,20 +228,8 @@ public sealed class When_fifty_events_per_instance_arrive_at_once_with_group_com
     public async Task Should_still_count_every_event_exactly_once_when_connections_drop()
     {
         var terminated = 0;
-        var name = _name;
         var (rows, published) = await RunAsync(SagaConcurrencyMode.Pessimistic, new CounterEndpointSettings(), async () =>
-        {
-            await using var admin = new Npgsql.NpgsqlConnection(TestServers.RequirePostgres());
-            await admin.OpenAsync();
-            for (var round = 0; round < 5; round++)
-            {
-                await using var kill = new Npgsql.NpgsqlCommand(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = @name AND pid <> pg_backend_pid()", admin);
-                kill.Parameters.AddWithValue("name", name);
-                terminated += Convert.ToInt32(await kill.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
-                await Task.Delay(TimeSpan.FromMilliseconds(150));
-            }
-        }, groupCommit: true);
+            terminated = await TerminateSessionsAsync(_name), groupCommit: true);
 
         Assert.True(terminated > 0, "no session was terminated, so nothing was disturbed");
         Assert.All(rows, row => Assert.Equal(EventsPerInstance, row.Count));
