@@ -23,18 +23,30 @@ internal sealed class HostProcess : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
-    /// <summary>Starts <c>src/{project}/bin/{configuration}/net10.0/{project}.dll</c> on a free loopback port.</summary>
-    public static HostProcess Start(string project, IReadOnlyDictionary<string, string> settings)
+    /// <summary>
+    /// Starts <c>src/{project}/bin/{configuration}/net10.0/{project}.dll</c> on a free loopback port, on the CPUs
+    /// <paramref name="cpus"/> (a <c>taskset</c> list such as "0" or "0-1") when given, so that a run can show what a
+    /// host does with cores of its own on a machine that also carries the servers.
+    /// </summary>
+    public static HostProcess Start(string project, IReadOnlyDictionary<string, string> settings, string? cpus = null)
     {
         var dll = LocateBuildOutput(project);
         var port = FreePort();
         var baseAddress = new Uri($"http://127.0.0.1:{port}/");
-        var start = new ProcessStartInfo("dotnet")
+        // taskset executes dotnet in its own process, so the process id (CPU time, peak RSS) stays the host's.
+        var start = new ProcessStartInfo(cpus is null ? "dotnet" : "taskset")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = Path.GetDirectoryName(dll)!,
         };
+        if (cpus is not null)
+        {
+            start.ArgumentList.Add("--cpu-list");
+            start.ArgumentList.Add(cpus);
+            start.ArgumentList.Add("dotnet");
+        }
+
         start.ArgumentList.Add(dll);
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         start.Environment["DOTNET_ENVIRONMENT"] = "Development";

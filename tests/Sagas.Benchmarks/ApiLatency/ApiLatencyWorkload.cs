@@ -18,13 +18,15 @@ internal sealed class ApiLatencyWorkload : IWorkload
 
     public string Name => "api-latency";
 
-    public string Description => "API p50/p99 at a steady request rate (reads, job submission) beside /health/live on the same server. [--quick] [--rate N/s] [--seconds N]";
+    public string Description => "API p50/p99 at a steady request rate (reads, job submission) beside /health/live on the same server. [--quick] [--rate N/s] [--seconds N] [--api-cpus LIST --worker-cpus LIST (taskset lists)]";
 
     public async Task<int> RunAsync(string[] args)
     {
         var quick = args.Contains("--quick");
         var rate = BenchmarkArguments.Int(args, "--rate", quick ? 50 : 200);
         var duration = TimeSpan.FromSeconds(BenchmarkArguments.Int(args, "--seconds", quick ? 5 : 30));
+        var apiCpus = BenchmarkArguments.Text(args, "--api-cpus");
+        var workerCpus = BenchmarkArguments.Text(args, "--worker-cpus");
 
         await using var database = await BenchmarkServers.CreateDatabaseAsync();
         await using var broker = await BenchmarkServers.CreateVirtualHostAsync();
@@ -41,6 +43,8 @@ internal sealed class ApiLatencyWorkload : IWorkload
 
         Console.WriteLine($"# api-latency: {rate} requests/s per scenario for {duration.TotalSeconds:F0} s, open loop; API and worker as separate processes on RabbitMQ + PostgreSQL");
         Console.WriteLine(BenchmarkMachine.Describe());
+        if (apiCpus is not null || workerCpus is not null)
+            Console.WriteLine($"pinned: API on CPUs {apiCpus ?? "any"}, worker on CPUs {workerCpus ?? "any"} (PostgreSQL, RabbitMQ and this load generator unpinned)");
         Console.WriteLine();
 
         using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
@@ -49,9 +53,9 @@ internal sealed class ApiLatencyWorkload : IWorkload
         };
 
         // The API holds no worker role, like a deployed API; the worker process runs every consumer and the scheduler.
-        await using var api = HostProcess.Start("Sagas.Api", new Dictionary<string, string>(shared) { ["Worker:Roles"] = "none" });
+        await using var api = HostProcess.Start("Sagas.Api", new Dictionary<string, string>(shared) { ["Worker:Roles"] = "none" }, apiCpus);
         await api.WaitUntilReadyAsync(client, TimeSpan.FromSeconds(90));
-        await using var worker = HostProcess.Start("Sagas.Worker", new Dictionary<string, string>(shared) { ["Worker:Roles"] = "all" });
+        await using var worker = HostProcess.Start("Sagas.Worker", new Dictionary<string, string>(shared) { ["Worker:Roles"] = "all" }, workerCpus);
         await worker.WaitUntilReadyAsync(client, TimeSpan.FromSeconds(90));
 
         var jobIds = await SeedJobsAsync(client, api.BaseAddress, quick ? 10 : 50);
@@ -67,7 +71,14 @@ internal sealed class ApiLatencyWorkload : IWorkload
                 : new HttpRequestMessage(HttpMethod.Get, new Uri(api.BaseAddress, $"api/llm-jobs/{jobIds[random.Next(jobIds.Count)]}"))),
         ];
 
-        // Warm-up: JIT, connection pools and query plans, so the first scenario is not charged for them.
+        // Warm-up: JIT, connection pools and query plans, so the first scenario is not charged for them. The mixed load
+        // warms the submission path in the API and the job path in the worker too (before, the worker compiled it during
+        // the measured mixed scenario); its jobs must be finished before anything is measured, or the worker would
+        // still be busy with them under the baseline.
+        var warmUp = await RunScenarioAsync(client, scenarios[3] with { Title = "warm-up" }, rate, TimeSpan.FromSeconds(quick ? 3 : 10));
+        if (warmUp.Failures > 0)
+            throw new BenchmarkSetupException($"{warmUp.Failures} warm-up request(s) failed or answered non-2xx");
+        await WaitForWorkerIdleAsync(client, api.BaseAddress, jobIds.Count + (warmUp.Requests + 4) / 5, TimeSpan.FromMinutes(quick ? 2 : 5));
         await RunScenarioAsync(client, scenarios[2] with { Title = "warm-up" }, rate, TimeSpan.FromSeconds(quick ? 2 : 5));
         await RunScenarioAsync(client, scenarios[0] with { Title = "warm-up" }, rate, TimeSpan.FromSeconds(quick ? 1 : 3));
 
@@ -80,6 +91,14 @@ internal sealed class ApiLatencyWorkload : IWorkload
             Console.Error.WriteLine($"[api-latency] {scenario.Title}: done");
         }
 
+        // The same no-work endpoint, sampled while the mixed load and the worker run: what any request meets on this
+        // machine then, so the mixed rows' ratios can be split into the API's own cost and the machine's contention.
+        var probeRate = Math.Max(1, rate / 10);
+        var probe = new Scenario($"GET /health/live at {probeRate}/s during the mixed load (not in the ratios)", _ => new HttpRequestMessage(HttpMethod.Get, new Uri(api.BaseAddress, "health/live")));
+        var mixedAgain = scenarios[^1] with { Title = $"{scenarios[^1].Title}, again, with the probe beside it" };
+        var probed = await Task.WhenAll(RunScenarioAsync(client, mixedAgain, rate, duration), RunScenarioAsync(client, probe, probeRate, duration));
+        Console.Error.WriteLine("[api-latency] mixed load with the probe: done");
+
         var apiCpuShare = (api.CpuTime() - apiCpuBefore).TotalSeconds / wall.Elapsed.TotalSeconds;
         var baseline = results[0].Result;
         Console.WriteLine("| scenario | requests | achieved rate (/s) | p50 (ms) | p99 (ms) | max (ms) | non-2xx / failed | p50 ratio to baseline | p99 ratio to baseline |");
@@ -90,11 +109,17 @@ internal sealed class ApiLatencyWorkload : IWorkload
                 $"| {scenario.Title} | {r.Requests:N0} | {r.AchievedRate:F0} | {r.P50:F1} | {r.P99:F1} | {r.Max:F1} | {r.Failures} | {r.P50 / baseline.P50:F1} | {r.P99 / baseline.P99:F1} |"));
         }
 
+        foreach (var (scenario, r) in new[] { (mixedAgain, probed[0]), (probe, probed[1]) })
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {scenario.Title} | {r.Requests:N0} | {r.AchievedRate:F0} | {r.P50:F1} | {r.P99:F1} | {r.Max:F1} | {r.Failures} | {r.P50 / baseline.P50:F1} | {r.P99 / baseline.P99:F1} |"));
+        }
+
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"API process: {apiCpuShare:F2} core on average over the scenarios, peak RSS {api.PeakResidentMegabytes():F0} MiB; worker peak RSS {worker.PeakResidentMegabytes():F0} MiB; load average after: {BenchmarkMachine.LoadAverage()}"));
 
-        var failures = results.Sum(r => r.Result.Failures);
+        var failures = results.Sum(r => r.Result.Failures) + probed.Sum(r => r.Failures);
         if (failures > 0)
         {
             Console.Error.WriteLine($"[api-latency] {failures} request(s) failed or answered non-2xx");
@@ -148,6 +173,31 @@ internal sealed class ApiLatencyWorkload : IWorkload
         }
 
         return ids;
+    }
+
+    /// <summary>Waits until the API lists <paramref name="expected"/> jobs and none of them is queued or running.</summary>
+    private static async Task WaitForWorkerIdleAsync(HttpClient client, Uri api, int expected, TimeSpan limit)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var all = await TotalAsync(client, new Uri(api, "api/llm-jobs?pageSize=1"));
+            var queued = await TotalAsync(client, new Uri(api, "api/llm-jobs?pageSize=1&status=queued"));
+            var running = await TotalAsync(client, new Uri(api, "api/llm-jobs?pageSize=1&status=running"));
+            if (all >= expected && queued == 0 && running == 0)
+                return;
+            if (clock.Elapsed > limit)
+                throw new BenchmarkSetupException($"the worker did not finish the warm-up's jobs within {limit.TotalSeconds:F0} s ({all} of {expected} listed, {queued} queued, {running} running)");
+            await Task.Delay(500);
+        }
+    }
+
+    private static async Task<int> TotalAsync(HttpClient client, Uri uri)
+    {
+        using var response = await client.GetAsync(uri);
+        response.EnsureSuccessStatusCode();
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return body.RootElement.GetProperty("total").GetInt32();
     }
 
     private static async Task<ScenarioResult> RunScenarioAsync(HttpClient client, Scenario scenario, int rate, TimeSpan duration)

@@ -51,8 +51,8 @@ internal sealed class RealtimeLatencyWorkload : IWorkload
             ["Storage:Local:Root"] = blobRoot,
             ["Storage:Local:SigningKey"] = SigningKey,
         };
-        foreach (var setting in args.Where(a => a.StartsWith("--set=", StringComparison.Ordinal)).Select(a => a["--set=".Length..].Split('=', 2)))
-            shared[setting[0]] = setting[1];
+        foreach (var (key, value) in BenchmarkArguments.Settings(args))
+            shared[key] = value!;
 
         Console.WriteLine($"# realtime-latency: one scan session of {files:N0} files ({Codes.Length} target codes), API and {workerCount} workers as separate processes on RabbitMQ + PostgreSQL");
         Console.WriteLine(BenchmarkMachine.Describe());

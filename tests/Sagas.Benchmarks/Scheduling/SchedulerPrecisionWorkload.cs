@@ -27,7 +27,7 @@ internal sealed class SchedulerPrecisionWorkload : IWorkload
 
     public string Name => "scheduler-precision";
 
-    public string Description => "lateness of scheduled deliveries (RabbitMQ + PostgreSQL clustered Quartz store): a recurring schedule every second, and one-off schedules due within one minute. [--quick] [--seconds N] [--one-offs N] [--lead-seconds N]";
+    public string Description => "lateness of scheduled deliveries (RabbitMQ + PostgreSQL clustered Quartz store): a recurring schedule every second, and one-off schedules due within one minute. [--quick] [--seconds N] [--one-offs N] [--lead-seconds N] [--set=Section:Key=value]";
 
     public async Task<int> RunAsync(string[] args)
     {
@@ -41,7 +41,7 @@ internal sealed class SchedulerPrecisionWorkload : IWorkload
         await using var database = await BenchmarkServers.CreateDatabaseAsync();
         await using var broker = await BenchmarkServers.CreateVirtualHostAsync();
         var deliveries = new Deliveries();
-        using var host = BuildHost(broker.Address, database.ConnectionString, deliveries);
+        using var host = BuildHost(broker.Address, database.ConnectionString, deliveries, BenchmarkArguments.Settings(args));
         await host.StartAsync();
 
         Console.WriteLine($"# scheduler-precision: a schedule every second for {seconds:N0} s, and {oneOffs:N0} one-off schedules due within {window.TotalSeconds:N0} s (RabbitMQ + PostgreSQL, clustered Quartz store, one scheduler process)");
@@ -137,7 +137,7 @@ internal sealed class SchedulerPrecisionWorkload : IWorkload
             twice: received.Count - firstDeliveries.Count), storing);
     }
 
-    private static IHost BuildHost(Uri broker, string connectionString, Deliveries deliveries)
+    private static IHost BuildHost(Uri broker, string connectionString, Deliveries deliveries, IEnumerable<KeyValuePair<string, string?>> settings)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -149,6 +149,7 @@ internal sealed class SchedulerPrecisionWorkload : IWorkload
             ["Worker:Roles"] = "scheduler",
             ["Logging:LogLevel:Default"] = "Warning",
         });
+        builder.Configuration.AddInMemoryCollection(settings);
         builder.Services.AddSingleton(deliveries);
         builder.AddSagas("scheduler-precision-benchmark", SagasWorkflows.Catalog,
             x => x.AddConsumer<ProbeConsumer>().Endpoint(e => e.Name = ProbeQueue));
