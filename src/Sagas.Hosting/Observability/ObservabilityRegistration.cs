@@ -15,9 +15,9 @@ namespace Sagas.Hosting.Observability;
 public static class ObservabilityRegistration
 {
     /// <summary>
-    /// Structured console logs (JSON in containers or when Logging:Format=json), OpenTelemetry traces and metrics
-    /// from MassTransit, ASP.NET Core, HttpClient, Npgsql and our own meter, a Prometheus scrape endpoint, and OTLP
-    /// export when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    /// Structured console logs (JSON in containers or when Logging:Format=json), OpenTelemetry metrics from MassTransit,
+    /// ASP.NET Core, HttpClient, Npgsql and our own meter with a Prometheus scrape endpoint, and, when
+    /// OTEL_EXPORTER_OTLP_ENDPOINT is set, traces of the same sources and OTLP export of all three signals.
     /// </summary>
     public static IHostApplicationBuilder AddSagasObservability(this IHostApplicationBuilder builder, string serviceName)
     {
@@ -46,12 +46,6 @@ public static class ObservabilityRegistration
         var otlpConfigured = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(serviceName, serviceInstanceId: Environment.MachineName))
-            .WithTracing(tracing => tracing
-                .AddSource(DiagnosticHeaders.DefaultListenerName)
-                .AddSource(SagasTelemetry.Name)
-                .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsOperationalPath(context.Request.Path))
-                .AddHttpClientInstrumentation()
-                .AddNpgsql())
             .WithMetrics(metrics => metrics
                 .AddMeter(InstrumentationOptions.MeterName)
                 .AddMeter(SagasTelemetry.Name)
@@ -63,6 +57,14 @@ public static class ObservabilityRegistration
 
         if (otlpConfigured)
         {
+            // Traces are recorded only when they are exported: with no collector nobody reads them, and creating a span
+            // for every provider call, query and message took a measurable share of a worker's CPU (docs/performance.md).
+            telemetry.WithTracing(tracing => tracing
+                .AddSource(DiagnosticHeaders.DefaultListenerName)
+                .AddSource(SagasTelemetry.Name)
+                .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsOperationalPath(context.Request.Path))
+                .AddHttpClientInstrumentation()
+                .AddNpgsql());
             builder.Logging.AddOpenTelemetry(logging =>
             {
                 logging.IncludeFormattedMessage = true;
