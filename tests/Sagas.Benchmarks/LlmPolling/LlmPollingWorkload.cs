@@ -77,14 +77,15 @@ internal sealed class LlmPollingWorkload : IWorkload
         if (tuned.Lags.Count > 0)
             Console.WriteLine($"lag ratio (baseline design / tuned max): {baselineDesignLag / tuned.Lags.Max():F0}");
 
-        // As many checks in flight as the tuned run allows (every job's cycle at once), so both figures are taken at a
-        // similar rate: CPU per check falls as the rate rises, and 100 in flight capped the probe near 2,000/s.
+        // The baseline is the provider alone at the tuned run's own rate (open loop, up to as many in flight as the
+        // tuned run allows): CPU per check falls as the rate rises, so a probe run flat out would flatter neither side.
         var probeInFlight = jobs * parallelism;
-        var probe = await ProbeProviderCostAsync(quick ? 2_000 : 30_000, probeInFlight);
-        Console.WriteLine($"provider alone (OpenAiLlmJobProvider.GetItemAsync against the same stub, {probeInFlight} in flight, no bus, no database): {probe.ChecksPerSecond:N0} checks/s, " +
+        var workerCpuPerCheck = tuned.WorkerCpuShare * 1_000_000 / Math.Max(tuned.ChecksPerSecond, 0.001);
+        var probe = await ProbeProviderCostAsync(tuned.ChecksPerSecond, TimeSpan.FromSeconds(quick ? 3 : 10), probeInFlight);
+        Console.WriteLine($"provider alone (OpenAiLlmJobProvider.GetItemAsync against the same stub at the tuned run's rate, up to {probeInFlight} in flight, no bus, no database): {probe.ChecksPerSecond:N0} checks/s, " +
                           $"{probe.CpuShare:F2} CPU s / wall s, {probe.CpuPerCheck.TotalMicroseconds:F0} us CPU per check; " +
-                          $"the tuned run spent {tuned.WorkerCpuShare * 1_000_000 / Math.Max(tuned.ChecksPerSecond, 0.001):F0} us of worker CPU per check, " +
-                          $"{tuned.WorkerCpuShare * 1_000_000 / Math.Max(tuned.ChecksPerSecond, 0.001) / Math.Max(probe.CpuPerCheck.TotalMicroseconds, 0.001):F2} times the provider's (target at most 1.25)");
+                          $"the tuned run spent {workerCpuPerCheck:F0} us of worker CPU per check, " +
+                          $"{workerCpuPerCheck / Math.Max(probe.CpuPerCheck.TotalMicroseconds, 0.001):F2} times the provider's (target at most 1.25)");
         Console.WriteLine($"load average after: {BenchmarkMachine.LoadAverage()}");
         return results.All(r => r.Result.Exact) ? 0 : 1;
     }
@@ -204,7 +205,7 @@ internal sealed class LlmPollingWorkload : IWorkload
     /// pipeline): the provider as the worker configures it, making the same calls with nothing else in the process, so
     /// the rest of the tuned run's CPU per check is bus, database, ledger, breaker and telemetry.
     /// </summary>
-    private static async Task<(double ChecksPerSecond, double CpuShare, TimeSpan CpuPerCheck)> ProbeProviderCostAsync(int checks, int inFlight)
+    private static async Task<(double ChecksPerSecond, double CpuShare, TimeSpan CpuPerCheck)> ProbeProviderCostAsync(double rate, TimeSpan duration, int inFlight)
     {
         using var stub = await StubProcess.StartAsync();
         var provider = new Sagas.LlmJobs.Providers.OpenAi.OpenAiLlmJobProvider(
@@ -215,14 +216,54 @@ internal sealed class LlmPollingWorkload : IWorkload
         for (var i = 0; i < 100; i++)
             tasks.Add((await provider.SubmitItemAsync(new("p" + i, null, "Decide.", "text"), CancellationToken.None)).ProviderTaskId);
 
-        // Warm-up: JIT and connection pool.
-        await Parallel.ForEachAsync(Enumerable.Range(0, Math.Max(500, inFlight * 2)), new ParallelOptions { MaxDegreeOfParallelism = inFlight }, async (i, token) => await provider.GetItemAsync(tasks[i % tasks.Count], token));
+        // Warm-up at the same rate: JIT (until it settles, as in the tuned run) and connection pool.
+        await PacedChecksAsync(provider, tasks, rate, TimeSpan.FromSeconds(5), inFlight);
+        var until = Stopwatch.StartNew();
+        while (until.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            var settling = JitSettledAsync(TimeSpan.FromSeconds(30));
+            await PacedChecksAsync(provider, tasks, rate, TimeSpan.FromSeconds(3), inFlight);
+            if (settling.IsCompleted)
+                break;
+        }
+
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(Enumerable.Range(0, checks), new ParallelOptions { MaxDegreeOfParallelism = inFlight }, async (i, token) => await provider.GetItemAsync(tasks[i % tasks.Count], token));
+        var checks = await PacedChecksAsync(provider, tasks, rate, duration, inFlight);
         var wall = clock.Elapsed;
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         return (checks / wall.TotalSeconds, cpu / wall, cpu / checks);
+    }
+
+    /// <summary>Status checks started on a fixed schedule at <paramref name="rate"/> per second, at most <paramref name="inFlight"/> at once.</summary>
+    private static async Task<int> PacedChecksAsync(Sagas.LlmJobs.Providers.OpenAi.OpenAiLlmJobProvider provider, List<string> taskIds, double rate, TimeSpan duration, int inFlight)
+    {
+        var total = (int)(rate * duration.TotalSeconds);
+        using var gate = new SemaphoreSlim(inFlight);
+        var running = new List<Task>(total);
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < total; i++)
+        {
+            var due = TimeSpan.FromSeconds(i / rate);
+            if (due > clock.Elapsed)
+                await Task.Delay(due - clock.Elapsed);
+            await gate.WaitAsync();
+            var id = taskIds[i % taskIds.Count];
+            running.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    await provider.GetItemAsync(id, CancellationToken.None);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }));
+        }
+
+        await Task.WhenAll(running);
+        return total;
     }
 
     /// <summary>
