@@ -31,7 +31,7 @@ public static class SchedulingRegistration
                 // process (tests, tools) from sharing it.
                 scheduler.InstanceName = database.IsPersistent ? options.InstanceName : $"{options.InstanceName}-{Guid.NewGuid():N}";
                 scheduler.GenerateInstanceId = true;
-                // Triggers due at the same instant are taken from the store together (never ahead of their time):
+                // Due triggers are taken from the store together (the fire-ahead window stays zero, so none early):
                 // one per acquisition left 10,000 one-offs due in one minute firing seconds late.
                 scheduler.MaxBatchSize = options.MaxConcurrency;
             });
