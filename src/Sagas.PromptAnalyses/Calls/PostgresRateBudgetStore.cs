@@ -33,6 +33,13 @@ public sealed class PostgresRateBudgetStore(NpgsqlDataSource dataSource) : IRate
         RETURNING GREATEST(EXTRACT(EPOCH FROM (l.last_slot - clock_timestamp())), 0)::double precision
         """;
 
+    // Plain addition: '-infinity' stays '-infinity', and a horizon already in the past cannot hold anyone back.
+    private const string DepartedLateSql = $"""
+        UPDATE {Table} SET request_horizon = request_horizon + make_interval(secs => @late),
+                           token_horizon = token_horizon + make_interval(secs => @late)
+        WHERE platform = @platform
+        """;
+
     private const string AdjustSql = $"""
         UPDATE {Table} SET token_horizon = CASE
             WHEN @delta > 0 THEN GREATEST(token_horizon, statement_timestamp()) + make_interval(secs => @token_seconds * @delta)
@@ -62,6 +69,16 @@ public sealed class PostgresRateBudgetStore(NpgsqlDataSource dataSource) : IRate
         command.Parameters.Add(Number("tokens", Math.Max(0, estimatedTokens)));
         var seconds = (double)(await command.ExecuteScalarAsync(cancellationToken))!;
         return TimeSpan.FromSeconds(seconds);
+    }
+
+    public async ValueTask DepartedLateAsync(string platform, TimeSpan lateness, CancellationToken cancellationToken)
+    {
+        if (lateness <= TimeSpan.Zero)
+            return;
+        await using var command = dataSource.CreateCommand(DepartedLateSql);
+        command.Parameters.Add(Text("platform", platform));
+        command.Parameters.Add(Number("late", lateness.TotalSeconds));
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async ValueTask AdjustTokensAsync(string platform, PlatformRate rate, long tokenDelta, CancellationToken cancellationToken)

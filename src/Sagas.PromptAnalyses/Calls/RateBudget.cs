@@ -15,6 +15,12 @@ public interface IRateBudgetStore
     /// </summary>
     ValueTask<TimeSpan> ReserveAsync(string platform, PlatformRate rate, long estimatedTokens, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Moves every slot not yet handed out on by <paramref name="lateness"/>, because a request left that much after its
+    /// slot: the request a full minute's worth of slots later then still starts a minute after it, whatever the margin.
+    /// </summary>
+    ValueTask DepartedLateAsync(string platform, TimeSpan lateness, CancellationToken cancellationToken);
+
     /// <summary>Charges (positive) or refunds (negative) tokens once a call reported what it really used.</summary>
     ValueTask AdjustTokensAsync(string platform, PlatformRate rate, long tokenDelta, CancellationToken cancellationToken);
 
@@ -125,6 +131,19 @@ public sealed class RateBudgetState
         return slot;
     }
 
+    /// <summary>
+    /// A request left <paramref name="lateness"/> after its slot. Both horizons move on by it, so that every later slot
+    /// keeps its full spacing from that request's real departure rather than from its slot. An idle budget (horizons in
+    /// the past) is unaffected: the next slot is "now", which is already after the late departure.
+    /// </summary>
+    public void DepartedLate(TimeSpan lateness)
+    {
+        if (lateness <= TimeSpan.Zero)
+            return;
+        RequestHorizon += lateness;
+        TokenHorizon += lateness;
+    }
+
     public void AdjustTokens(PlatformRate rate, long tokenDelta, DateTimeOffset now)
     {
         if (rate.TokenInterval <= TimeSpan.Zero || tokenDelta == 0)
@@ -167,6 +186,13 @@ public sealed class InMemoryRateBudgetStore(TimeProvider time) : IRateBudgetStor
             var slot = State(platform).Reserve(rate, estimatedTokens, now);
             return ValueTask.FromResult(slot > now ? slot - now : TimeSpan.Zero);
         }
+    }
+
+    public ValueTask DepartedLateAsync(string platform, TimeSpan lateness, CancellationToken cancellationToken)
+    {
+        lock (_states)
+            State(platform).DepartedLate(lateness);
+        return ValueTask.CompletedTask;
     }
 
     public ValueTask AdjustTokensAsync(string platform, PlatformRate rate, long tokenDelta, CancellationToken cancellationToken)

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Sagas.Hosting;
 using Sagas.Persistence;
 using Sagas.PromptAnalyses;
+using Sagas.PromptAnalyses.Calls;
 using Sagas.PromptAnalyses.Data;
 using Sagas.PromptAnalyses.Platforms;
 using Sagas.PromptAnalyses.Runs;
@@ -58,6 +59,7 @@ internal sealed class PromptAnalysesWorkload : IWorkload
             var projectId = await SeedAsync(host.Services, prompts);
             var maxSampled = 0;
             var wall = Stopwatch.StartNew();
+            var startedAt = DateTimeOffset.UtcNow;
             StartedRun run;
             await using (var scope = host.Services.CreateAsyncScope())
             {
@@ -109,6 +111,17 @@ internal sealed class PromptAnalysesWorkload : IWorkload
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| floor ({prompts:N0} prompts / {Limits.Values.Min()} RPM) | {floor.TotalSeconds:F1} s |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| over the floor | {overFloor:P1} |"));
             Console.WriteLine($"| 429s at the stubs | {refused} |");
+            var tightest = Limits.MinBy(l => l.Value).Key;
+            if (stubs[tightest].Admitted is [var first, .., var last])
+            {
+                var finishedAt = startedAt + wall.Elapsed;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| where the time went: run started → first {tightest} request / first → last {tightest} request / last {tightest} request → last analysis finished | {(first - startedAt).TotalSeconds:F1} s / {(last - first).TotalSeconds:F1} s / {(finishedAt - last).TotalSeconds:F1} s |"));
+            }
+
+            var limiter = host.Services.GetRequiredService<PlatformRateLimiter>();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| permits granted late that moved later slots on (all platforms) / their total lateness / slots given up and queued again | {limiter.LateDepartures:N0} / {limiter.Lateness.TotalSeconds:F1} s / {limiter.Requeued:N0} |"));
             Console.WriteLine($"| most analyses in flight: claim step (PromptAnalysisMetrics) / jobs table sampled every 100 ms | {maxClaimed} / {maxSampled} (cap {cap}) |");
             Console.WriteLine($"| analysis jobs completed / failed | {outcome.Completed:N0} / {outcome.Failed:N0} (expected {prompts:N0} / 0) |");
             Console.WriteLine($"| platform responses success / error / processing | {outcome.Succeeded:N0} / {outcome.Errors:N0} / {outcome.Processing:N0} (expected {prompts * 4:N0} / 0 / 0) |");
@@ -120,11 +133,11 @@ internal sealed class PromptAnalysesWorkload : IWorkload
                         && outcome.Errors == 0 && outcome.Processing == 0 && outcome.ExactJobs == prompts;
             var capHeld = maxClaimed <= cap && maxSampled <= cap;
             var correct = exact && capHeld;
-            var targetsMet = refused == 0 && overFloor <= 0.05;
+            var targetsMet = refused == 0 && overFloor <= 0.02;
             Console.WriteLine(!correct
                 ? $"FAIL: {(exact ? "" : "counts not exact; ")}{(capHeld ? "" : "cap exceeded")}"
-                : targetsMet ? "PASS: exact counts, cap held, zero 429s, within 5 % of the floor"
-                : $"correct (exact counts, cap held) but TARGET MISSED: {refused} 429s (target 0), {overFloor:P1} over the floor (target 5 %)");
+                : targetsMet ? "PASS: exact counts, cap held, zero 429s, within 2 % of the floor"
+                : $"correct (exact counts, cap held) but TARGET MISSED: {refused} 429s (target 0), {overFloor:P1} over the floor (target 2 %)");
 
             // The quick run is the test command's smoke test: it checks correctness only. Time and 429s are targets of a
             // full run (a 429 is retried and loses nothing), so a loaded machine cannot turn the smoke run red.

@@ -73,6 +73,31 @@ public sealed class When_several_processes_share_a_platform_budget_in_PostgreSQL
         Assert.InRange(lowered - afterTokens, TimeSpan.FromMinutes(4.9), TimeSpan.FromMinutes(5.1));
     }
 
+    [ServerFact]
+    public async Task Should_move_every_later_slot_on_by_a_late_departure_for_every_process()
+    {
+        await MigrateAsync();
+        await using var first = NpgsqlDataSource.Create(database.ConnectionString);
+        await using var second = NpgsqlDataSource.Create(database.ConnectionString);
+        var late = new PostgresRateBudgetStore(first);
+        var other = new PostgresRateBudgetStore(second);
+        var rate = new PlatformRate(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(1));
+
+        await late.ReserveAsync("departed-late", rate, 0, CancellationToken.None);
+        await late.ReserveAsync("departed-late", rate, 5, CancellationToken.None);
+        var reserved = await ReadBudgetAsync("departed-late");
+        await late.DepartedLateAsync("departed-late", TimeSpan.FromSeconds(30), CancellationToken.None);
+        var moved = await ReadBudgetAsync("departed-late");
+        var next = await other.ReserveAsync("departed-late", rate, 0, CancellationToken.None);
+
+        Assert.Equal(reserved.RequestHorizon + TimeSpan.FromSeconds(30), moved.RequestHorizon);
+        Assert.Equal(reserved.TokenHorizon + TimeSpan.FromSeconds(30), moved.TokenHorizon);
+        Assert.Equal(reserved.LastSlot, moved.LastSlot);
+
+        // Slots now and in a minute, then the third two minutes on plus the 30 s the second one lost.
+        Assert.InRange(next, TimeSpan.FromSeconds(145), TimeSpan.FromSeconds(150));
+    }
+
     /// <summary>
     /// The store writes its timestamps with raw SQL (database clock, '-infinity' for "never"); each statement's
     /// values must read back through the model as the instants they stand for.

@@ -52,6 +52,34 @@ public class When_reserving_from_a_rate_budget
     }
 
     [Fact]
+    public void Should_move_the_slots_not_yet_handed_out_on_by_a_late_departure()
+    {
+        var state = new RateBudgetState();
+        var rate = new PlatformRate(TimeSpan.FromSeconds(6), TimeSpan.FromMilliseconds(10));
+
+        state.Reserve(rate, 0, T0);
+        var reserved = state.Reserve(rate, 100, T0);
+        state.DepartedLate(TimeSpan.FromMilliseconds(300));
+        var next = state.Reserve(rate, 0, T0);
+
+        // Slot 6 s, then 6 s of spacing (the 100 tokens hold it back only 1 s), then the 300 ms the late one lost.
+        Assert.Equal(T0 + TimeSpan.FromSeconds(6), reserved);
+        Assert.Equal(T0 + TimeSpan.FromMilliseconds(12_300), next);
+    }
+
+    [Fact]
+    public void Should_not_hold_an_idle_budget_back_for_a_late_departure_long_past()
+    {
+        var state = new RateBudgetState();
+        var rate = new PlatformRate(TimeSpan.FromSeconds(6), TimeSpan.Zero);
+
+        state.Reserve(rate, 0, T0);
+        state.DepartedLate(TimeSpan.FromMilliseconds(300));
+
+        Assert.Equal(T0 + TimeSpan.FromMinutes(1), state.Reserve(rate, 0, T0 + TimeSpan.FromMinutes(1)));
+    }
+
+    [Fact]
     public void Should_pause_everyone_for_a_retry_after()
     {
         var state = new RateBudgetState();
