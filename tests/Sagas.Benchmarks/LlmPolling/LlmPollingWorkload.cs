@@ -78,10 +78,10 @@ internal sealed class LlmPollingWorkload : IWorkload
             Console.WriteLine($"lag ratio (baseline design / tuned max): {baselineDesignLag / tuned.Lags.Max():F0}");
 
         // The baseline is the provider alone at the tuned run's own rate (open loop, up to as many in flight as the
-        // tuned run allows): CPU per check falls as the rate rises, so a probe run flat out would flatter neither side.
+        // tuned run allows): CPU per check falls as the rate rises, so the two are only comparable at one rate.
         var probeInFlight = jobs * parallelism;
         var workerCpuPerCheck = tuned.WorkerCpuShare * 1_000_000 / Math.Max(tuned.ChecksPerSecond, 0.001);
-        var probe = await ProbeProviderCostAsync(tuned.ChecksPerSecond, TimeSpan.FromSeconds(quick ? 3 : 10), probeInFlight);
+        var probe = await ProbeProviderCostAsync(Math.Max(tuned.ChecksPerSecond, 10), TimeSpan.FromSeconds(quick ? 3 : 10), probeInFlight);
         Console.WriteLine($"provider alone (OpenAiLlmJobProvider.GetItemAsync against the same stub at the tuned run's rate, up to {probeInFlight} in flight, no bus, no database): {probe.ChecksPerSecond:N0} checks/s, " +
                           $"{probe.CpuShare:F2} CPU s / wall s, {probe.CpuPerCheck.TotalMicroseconds:F0} us CPU per check; " +
                           $"the tuned run spent {workerCpuPerCheck:F0} us of worker CPU per check, " +
@@ -218,14 +218,9 @@ internal sealed class LlmPollingWorkload : IWorkload
 
         // Warm-up at the same rate: JIT (until it settles, as in the tuned run) and connection pool.
         await PacedChecksAsync(provider, tasks, rate, TimeSpan.FromSeconds(5), inFlight);
-        var until = Stopwatch.StartNew();
-        while (until.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            var settling = JitSettledAsync(TimeSpan.FromSeconds(30));
+        var settled = JitSettledAsync(TimeSpan.FromSeconds(60));
+        while (!settled.IsCompleted)
             await PacedChecksAsync(provider, tasks, rate, TimeSpan.FromSeconds(3), inFlight);
-            if (settling.IsCompleted)
-                break;
-        }
 
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
@@ -244,9 +239,9 @@ internal sealed class LlmPollingWorkload : IWorkload
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < total; i++)
         {
-            var due = TimeSpan.FromSeconds(i / rate);
-            if (due > clock.Elapsed)
-                await Task.Delay(due - clock.Elapsed);
+            var wait = TimeSpan.FromSeconds(i / rate) - clock.Elapsed;
+            if (wait > TimeSpan.Zero)
+                await Task.Delay(wait);
             await gate.WaitAsync();
             var id = taskIds[i % taskIds.Count];
             running.Add(Task.Run(async () =>
