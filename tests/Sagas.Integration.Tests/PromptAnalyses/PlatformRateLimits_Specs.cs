@@ -21,9 +21,8 @@ public sealed class When_several_processes_share_a_platform_budget_in_PostgreSQL
     public async Task Should_hand_out_every_slot_exactly_once_to_concurrent_callers_of_two_stores()
     {
         await MigrateAsync();
-        await using var first = NpgsqlDataSource.Create(database.ConnectionString);
-        await using var second = NpgsqlDataSource.Create(database.ConnectionString);
-        IRateBudgetStore[] stores = [new PostgresRateBudgetStore(first), new PostgresRateBudgetStore(second)];
+        await using var processes = new TwoProcesses(database.ConnectionString);
+        IRateBudgetStore[] stores = [processes.First, processes.Second];
 
         // One a minute: all 40 reservations are made long before the second slot, so each wait names its slot.
         var rate = new PlatformRate(TimeSpan.FromMinutes(1), TimeSpan.Zero);
@@ -38,10 +37,8 @@ public sealed class When_several_processes_share_a_platform_budget_in_PostgreSQL
     public async Task Should_make_every_process_wait_out_a_pause_another_observed()
     {
         await MigrateAsync();
-        await using var first = NpgsqlDataSource.Create(database.ConnectionString);
-        await using var second = NpgsqlDataSource.Create(database.ConnectionString);
-        var observer = new PostgresRateBudgetStore(first);
-        var other = new PostgresRateBudgetStore(second);
+        await using var processes = new TwoProcesses(database.ConnectionString);
+        var (observer, other) = (processes.First, processes.Second);
         var rate = new PlatformRate(TimeSpan.FromMilliseconds(10), TimeSpan.Zero);
 
         await observer.ReserveAsync("paused", rate, 0, CancellationToken.None);
@@ -55,10 +52,8 @@ public sealed class When_several_processes_share_a_platform_budget_in_PostgreSQL
     public async Task Should_charge_tokens_and_follow_a_lowered_pace_across_processes()
     {
         await MigrateAsync();
-        await using var first = NpgsqlDataSource.Create(database.ConnectionString);
-        await using var second = NpgsqlDataSource.Create(database.ConnectionString);
-        var one = new PostgresRateBudgetStore(first);
-        var two = new PostgresRateBudgetStore(second);
+        await using var processes = new TwoProcesses(database.ConnectionString);
+        var (one, two) = (processes.First, processes.Second);
         var rate = new PlatformRate(TimeSpan.Zero, TimeSpan.FromSeconds(1));
 
         await one.ReserveAsync("tokens", rate, 60, CancellationToken.None);
@@ -77,10 +72,8 @@ public sealed class When_several_processes_share_a_platform_budget_in_PostgreSQL
     public async Task Should_move_every_later_slot_on_by_a_late_departure_for_every_process()
     {
         await MigrateAsync();
-        await using var first = NpgsqlDataSource.Create(database.ConnectionString);
-        await using var second = NpgsqlDataSource.Create(database.ConnectionString);
-        var late = new PostgresRateBudgetStore(first);
-        var other = new PostgresRateBudgetStore(second);
+        await using var processes = new TwoProcesses(database.ConnectionString);
+        var (late, other) = (processes.First, processes.Second);
         var rate = new PlatformRate(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(1));
 
         await late.ReserveAsync("departed-late", rate, 0, CancellationToken.None);
@@ -256,6 +249,31 @@ public sealed class When_several_processes_share_a_platform_budget_in_PostgreSQL
         }
 
         return busiest;
+    }
+
+    /// <summary>Two stores on data sources of their own: two processes sharing one budget.</summary>
+    private sealed class TwoProcesses : IAsyncDisposable
+    {
+        private readonly NpgsqlDataSource _first;
+        private readonly NpgsqlDataSource _second;
+
+        public TwoProcesses(string connectionString)
+        {
+            _first = NpgsqlDataSource.Create(connectionString);
+            _second = NpgsqlDataSource.Create(connectionString);
+            First = new PostgresRateBudgetStore(_first);
+            Second = new PostgresRateBudgetStore(_second);
+        }
+
+        public PostgresRateBudgetStore First { get; }
+
+        public PostgresRateBudgetStore Second { get; }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _first.DisposeAsync();
+            await _second.DisposeAsync();
+        }
     }
 
     private async Task<PlatformRateLimitRow> ReadBudgetAsync(string platform)
