@@ -7,6 +7,7 @@ using Sagas.Persistence;
 using Sagas.ScanSessions.Consumers;
 using Sagas.ScanSessions.Data;
 using Sagas.ScanSessions.Fetching;
+using Sagas.ScanSessions.Matching;
 using Sagas.ScanSessions.Files;
 using Sagas.ScanSessions.Sources;
 using Sagas.ScanSessions.StateMachines;
@@ -30,6 +31,7 @@ public static class ScanSessionsRegistration
         services.AddScoped<ScanFileRecorder>();
         services.AddScoped<ScanSessionSecrets>();
         services.AddSingleton<ScanArchiveCache>();
+        services.AddSingleton<SessionMatchers>();
         return services;
     }
 

@@ -33,6 +33,7 @@ public sealed class ScanFileConsumer(
     ScanFileRecorder recorder,
     IScanFileFetcher fetcher,
     ScanArchiveCache archives,
+    SessionMatchers matchers,
     ScanSessionsOptions options,
     ITextExtractor extractor,
     OcrReader ocr,
@@ -63,10 +64,10 @@ public sealed class ScanFileConsumer(
             var done = recorded.ToHashSet();
             var todo = group.DistinctBy(f => f.FileIndex).Where(f => !done.Contains(f.FileIndex)).ToList();
             pending.AddRange(todo);
-            var codes = ScanSessionJson.Read(session.CodesJson);
+            var (matcher, ocrMatcher) = matchers.For(group.Key, session.CodesJson);
             sessions[group.Key] = new SessionScan(
-                HoleCodeMatcher.Create(codes),
-                HoleCodeMatcher.CreateForOcr(codes),
+                matcher,
+                ocrMatcher,
                 ScanSessionJson.Read(session.UploadsJson),
                 todo.Any(f => f.Kind == ScanFileKinds.Drive) ? await ReadDriveTokenAsync(group.Key, cancellationToken) : null);
         }

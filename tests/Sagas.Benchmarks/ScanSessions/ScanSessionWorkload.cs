@@ -32,11 +32,29 @@ internal sealed class ScanSessionWorkload : IWorkload
 
     /// <summary>Room for the --archive-mib runs up to 1.8 GiB (the default limit is 512 MiB; the setting allows just under 2 GiB); the workers' archive cache stays at its default.</summary>
     private const string LargeUploadLimit = "2000000000";
+    /// <summary>
+    /// Most files of the session that warms the workers and the coordinator before the measured one (not with --cold):
+    /// as many as the measured session has, so the per-file and per-batch paths are compiled at their final tier.
+    /// </summary>
+    private const int MaxWarmUpFiles = 6_600;
+
+    /// <summary>
+    /// Warm-up sessions at most: on the 2-core machine the workers' compiling went quiet after about nine sessions of
+    /// 6,600 files (each compiling 1.4–2.7 CPU s until then). The quick run warms once: it checks counts, not time.
+    /// </summary>
+    private const int MaxWarmUpSessions = 30;
+
+    /// <summary>CPU seconds of compiling, summed over the workers, during a warm-up session below which they count as warm.</summary>
+    private const double QuietCompileSeconds = 0.1;
+
+    /// <summary>The runtime's tiered-compilation thread as /proc names it (15 characters).</summary>
+    private const string CompilerThread = ".NET Tiered Com";
+
     private static readonly string[] Codes = [.. Enumerable.Range(0, 200).Select(i => $"HOLE-{i}")];
 
     public string Name => "scan-session";
 
-    public string Description => "6,600 small files through a scan session with 2 worker processes, on RabbitMQ and on Amazon SQS (fauxqs emulator), + PostgreSQL; overhead, worker RSS, raw MassTransit send + consume. [--quick] [--files N] [--workers N] [--transports rabbitmq,amazon-sqs] [--archive-mib N: one archive of that size, larger than the workers' archive cache, e.g. --files 20000 --archive-mib 1024] [--scanned-percent N: that share of the files are image-only PDFs (a 4 × 2 inch label scanned at 200 DPI) read with OCR]";
+    public string Description => "6,600 small files through a scan session with 2 worker processes, on RabbitMQ and on Amazon SQS (fauxqs emulator), + PostgreSQL; overhead, worker RSS, raw MassTransit send + consume. Measured after a warm-up session of the same size (at most 6,600 text files) in the same processes. [--quick] [--cold: no warm-up, fresh processes] [--files N] [--workers N] [--transports rabbitmq,amazon-sqs] [--archive-mib N: one archive of that size, larger than the workers' archive cache, e.g. --files 20000 --archive-mib 1024] [--scanned-percent N: that share of the files are image-only PDFs (a 4 × 2 inch label scanned at 200 DPI) read with OCR]";
 
     public async Task<int> RunAsync(string[] args)
     {
@@ -51,6 +69,11 @@ internal sealed class ScanSessionWorkload : IWorkload
         var zipPath = Path.Combine(Path.GetTempPath(), $"sagas-bench-scan-{Guid.NewGuid():N}.zip");
         // The archive lives in a file, never in this process's memory whole: a 1 GiB one is what the workers must not hold.
         var zipBytes = BuildZip(zipPath, files, archiveMib * 1024L * 1024, scannedPercent);
+        var cold = args.Contains("--cold");
+        var warmUpZip = cold ? null : Path.Combine(Path.GetTempPath(), $"sagas-bench-scan-warm-{Guid.NewGuid():N}.zip");
+        var warmUpFiles = Math.Min(files, MaxWarmUpFiles);
+        if (warmUpZip is not null)
+            BuildZip(warmUpZip, warmUpFiles, 0);
         var scannedFiles = Enumerable.Range(0, files).Count(i => IsScanned(i, scannedPercent));
 
         Console.WriteLine($"# scan-session: {files:N0} files ({zipBytes / 1024.0:N0} KiB ZIP), {Codes.Length} target codes, {workerCount} worker processes, on {string.Join(" and ", transports)}");
@@ -65,7 +88,7 @@ internal sealed class ScanSessionWorkload : IWorkload
         foreach (var transport in transports)
         {
             await using var broker = await BenchmarkBrokers.CreateAsync(transport);
-            var run = await RunSessionAsync(broker, zipPath, files, workerCount, archiveMib > 0, scannedPercent);
+            var run = await RunSessionAsync(broker, zipPath, files, workerCount, archiveMib > 0, scannedPercent, warmUpZip is null ? null : (warmUpZip, warmUpFiles, quick ? 1 : MaxWarmUpSessions));
             results.Add(run);
             var overhead = run.Wall - (pureWork / parallelism);
             Console.WriteLine();
@@ -89,6 +112,9 @@ internal sealed class ScanSessionWorkload : IWorkload
             Console.WriteLine($"| ratio scan session / raw | {run.Wall.TotalSeconds / run.Raw.TotalSeconds:N1}× |");
             Console.WriteLine();
             Console.WriteLine($"timeline: {run.Timeline}");
+            Console.WriteLine($"recorded: {run.Recorded}");
+            Console.WriteLine($"CPU during the session: {run.Cpu}");
+            Console.WriteLine(run.WarmUp is { } warmUp ? $"measured after warm-up sessions in the same processes ({warmUp}); --cold measures fresh processes" : "cold: the processes' first session (--cold)");
             Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
         }
 
@@ -120,6 +146,8 @@ internal sealed class ScanSessionWorkload : IWorkload
             Console.WriteLine($"SESSION FAILED on {failed.Label}: {failed.Failure}");
         Console.WriteLine(!exact ? "COUNTS NOT EXACT" : targetsMet ? "targets met: exact counts on every broker; on RabbitMQ overhead <= 15 s and RSS < 500 MB" : "TARGET MISSED: see the RabbitMQ table");
         File.Delete(zipPath);
+        if (warmUpZip is not null)
+            File.Delete(warmUpZip);
 
         // The quick run is the test command's smoke test: it checks correctness only, never time.
         return exact && (quick || targetsMet) ? 0 : 1;
@@ -128,6 +156,14 @@ internal sealed class ScanSessionWorkload : IWorkload
     private sealed record SessionRun(string Transport, string Label, long Processed, long Matches, TimeSpan Wall, IReadOnlyList<double> Rss, TimeSpan Raw, string Timeline, string? Failure)
     {
         public ScannedOutcome? Scanned { get; init; }
+
+        public string Recorded { get; init; } = "";
+
+        /// <summary>CPU seconds per process group during the measured session.</summary>
+        public string Cpu { get; init; } = "";
+
+        /// <summary>The warm-up session's wall time, in the processes still compiling; null with --cold.</summary>
+        public string? WarmUp { get; init; }
 
         public int OcrPages { get; init; }
 
@@ -142,14 +178,12 @@ internal sealed class ScanSessionWorkload : IWorkload
         public double Precision => Found + Wrong == 0 ? 1 : (double)Found / (Found + Wrong);
     }
 
-    private static async Task<SessionRun> RunSessionAsync(IBenchmarkBroker broker, string zipPath, int files, int workerCount, bool largeArchive, int scannedPercent)
+    private static async Task<SessionRun> RunSessionAsync(IBenchmarkBroker broker, string zipPath, int files, int workerCount, bool largeArchive, int scannedPercent, (string Zip, int Files, int MaxSessions)? warmUp)
     {
         await using var database = await BenchmarkServers.CreateDatabaseAsync();
         var root = Path.Combine(Path.GetTempPath(), "sagas-bench-scan-" + Guid.NewGuid().ToString("N")[..8]);
         var blobRoot = Path.Combine(root, "blobs");
-        var completed = new TaskCompletionSource<ScanSessionCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var failed = new TaskCompletionSource<ScanSessionFailed>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var outcome = new SessionOutcome(completed, failed);
+        var outcome = new SessionOutcome();
         using var coordinator = BuildCoordinator(broker, database.ConnectionString, blobRoot, outcome);
         await coordinator.StartAsync();
         var workers = new List<HostProcess>();
@@ -162,31 +196,59 @@ internal sealed class ScanSessionWorkload : IWorkload
                 await worker.WaitUntilReadyAsync(probe, TimeSpan.FromSeconds(60));
 
             var blobs = coordinator.Services.GetRequiredService<IBlobStore>();
-            var sessionId = NewId.NextGuid();
-            var key = $"scan-uploads/{sessionId:N}/upload-00000";
-            await using (var upload = File.OpenRead(zipPath))
-                await blobs.PutAsync(key, upload, "application/zip");
-
             var bus = coordinator.Services.GetRequiredService<IBus>();
-            var clock = Stopwatch.StartNew();
-            outcome.Clock.Start();
-            await bus.Publish(new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "bench.zip")]), Codes, "benchmark"));
-            var finished = await Task.WhenAny(completed.Task, failed.Task).WaitAsync(TimeSpan.FromMinutes(largeArchive || scannedPercent > 0 ? 40 : 10));
-            var wall = clock.Elapsed;
-            if (finished == failed.Task)
-                return new SessionRun(broker.Name, broker.Label, 0, 0, wall, [], TimeSpan.Zero, outcome.Timeline(), failed.Task.Result.Reason);
+            string? coldTimeline = null;
+            if (warmUp is { } warmUpRun)
+            {
+                // Long-lived workers have compiled the scan path at its final tier; a fresh process is still compiling
+                // through its first sessions. Warm up until the workers' tiered-compilation threads go nearly quiet.
+                var warmUps = new List<string>();
+                for (var round = 1; round <= warmUpRun.MaxSessions; round++)
+                {
+                    var compiledBefore = workers.Sum(w => CpuShares.ThreadSeconds(w.ProcessId, CompilerThread));
+                    var warm = await ScanOnceAsync(blobs, bus, outcome, warmUpRun.Zip, TimeSpan.FromMinutes(10));
+                    if (warm.Failure is { } warmFailure)
+                        return new SessionRun(broker.Name, broker.Label, 0, 0, warm.Wall, [], TimeSpan.Zero, warm.Timeline, "warm-up session: " + warmFailure);
+                    var compiled = workers.Sum(w => CpuShares.ThreadSeconds(w.ProcessId, CompilerThread)) - compiledBefore;
+                    warmUps.Add($"{warm.Wall.TotalSeconds:N2} s, workers compiling {compiled:N2} s");
+                    if (compiled < QuietCompileSeconds)
+                        break;
+                }
 
-            var result = completed.Task.Result;
+                coldTimeline = $"{warmUps.Count} × {warmUpRun.Files:N0} text files: {string.Join("; ", warmUps)}";
+            }
+
+            var self = Environment.ProcessId;
+            var workerIds = workers.Select(w => w.ProcessId).ToHashSet();
+            var cpu = new CpuShares(
+            [
+                ("coordinator", (pid, _) => pid == self),
+                ("workers", (pid, _) => workerIds.Contains(pid)),
+                ("PostgreSQL", (_, name) => name.StartsWith("postgres", StringComparison.Ordinal)),
+                ("broker", (_, name) => name is "beam.smp" or "node" or "erl_child_setup"),
+            ]);
+            // For a profiler to attach to the measured session only.
+            Console.Error.WriteLine($"measuring the session: coordinator pid {self}, worker pids {string.Join(",", workerIds)}");
+            var compiling = workers.Sum(w => CpuShares.ThreadSeconds(w.ProcessId, CompilerThread));
+            var session = await ScanOnceAsync(blobs, bus, outcome, zipPath, TimeSpan.FromMinutes(largeArchive || scannedPercent > 0 ? 40 : 10));
+            if (session.Failure is { } failure)
+                return new SessionRun(broker.Name, broker.Label, 0, 0, session.Wall, [], TimeSpan.Zero, session.Timeline, failure);
+
+            var result = session.Completed!;
+            var cpuShares = cpu.Since() + $"; of the workers' CPU, compiling {workers.Sum(w => CpuShares.ThreadSeconds(w.ProcessId, CompilerThread)) - compiling:N2} s";
             var rss = workers.Select(p => p.PeakResidentMegabytes() ?? double.NaN).ToList();
             var raw = await broker.RawSendConsumeAsync(files);
             await using var scope = coordinator.Services.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
-            var session = await db.Set<ScanSession>().AsNoTracking().SingleAsync(s => s.Id == sessionId);
-            return new SessionRun(broker.Name, broker.Label, result.TotalProcessed, result.TotalMatches, wall, rss, raw, outcome.Timeline(), null)
+            var row = await db.Set<ScanSession>().AsNoTracking().SingleAsync(s => s.Id == session.SessionId);
+            return new SessionRun(broker.Name, broker.Label, result.TotalProcessed, result.TotalMatches, session.Wall, rss, raw, session.Timeline, null)
             {
-                Scanned = scannedPercent > 0 ? await ScannedOutcomeAsync(db, sessionId, files, scannedPercent) : null,
-                OcrPages = session.OcrPages,
-                OcrSeconds = session.OcrMilliseconds / 1000.0,
+                Recorded = await RecordedTimelineAsync(db, row, session.StartedAt),
+                WarmUp = coldTimeline,
+                Cpu = cpuShares,
+                Scanned = scannedPercent > 0 ? await ScannedOutcomeAsync(db, session.SessionId, files, scannedPercent) : null,
+                OcrPages = row.OcrPages,
+                OcrSeconds = row.OcrMilliseconds / 1000.0,
             };
         }
         finally
@@ -203,6 +265,50 @@ internal sealed class ScanSessionWorkload : IWorkload
                 // A leftover temp folder is harmless.
             }
         }
+    }
+
+    private sealed record OneSession(Guid SessionId, DateTimeOffset StartedAt, TimeSpan Wall, string Timeline, ScanSessionCompleted? Completed, string? Failure);
+
+    /// <summary>Uploads the archive, starts a session on it and waits for its end; the clock runs from the publish.</summary>
+    private static async Task<OneSession> ScanOnceAsync(IBlobStore blobs, IBus bus, SessionOutcome outcome, string zipPath, TimeSpan limit)
+    {
+        var sessionId = NewId.NextGuid();
+        var key = $"scan-uploads/{sessionId:N}/upload-00000";
+        await using (var upload = File.OpenRead(zipPath))
+            await blobs.PutAsync(key, upload, "application/zip");
+
+        var watch = outcome.Follow(sessionId);
+        var startedAt = DateTimeOffset.UtcNow;
+        watch.Clock.Start();
+        await bus.Publish(new StartScanSession(sessionId, new ScanSource(Uploads: [new ScanUpload(key, "bench.zip")]), Codes, "benchmark"));
+        var finished = await Task.WhenAny(watch.Completed.Task, watch.Failed.Task).WaitAsync(limit);
+        var wall = watch.Clock.Elapsed;
+        return finished == watch.Failed.Task
+            ? new OneSession(sessionId, startedAt, wall, watch.Timeline(), null, watch.Failed.Task.Result.Reason)
+            : new OneSession(sessionId, startedAt, wall, watch.Timeline(), watch.Completed.Task.Result, null);
+    }
+
+    /// <summary>
+    /// Where the session's time went as its own rows tell it (the same clock as the start instant): when the dispatcher
+    /// took the session, when its listing was stored, and how the batches were counted over time.
+    /// </summary>
+    private static async Task<string> RecordedTimelineAsync(SagasDbContext db, ScanSession session, DateTimeOffset startedAt)
+    {
+        var batches = await db.Set<ScanFileResult>().AsNoTracking()
+            .Where(r => r.SessionId == session.Id)
+            .GroupBy(r => r.ProcessedAt)
+            .Select(g => new { At = g.Key, Files = g.Count() })
+            .OrderBy(b => b.At)
+            .ToListAsync();
+        string At(DateTimeOffset? instant) => instant is { } value ? $"+{(value - startedAt).TotalSeconds:N2} s" : "-";
+        var deciles = string.Join(" ", Enumerable.Range(1, 10).Select(decile =>
+        {
+            var needed = session.ProcessedFiles * decile / 10;
+            var running = 0;
+            var reached = batches.FirstOrDefault(b => (running += b.Files) >= needed);
+            return $"{decile * 10}%{At(reached?.At)}";
+        }));
+        return $"dispatcher took it {At(session.CreatedAt)}, listing stored {At(session.DispatchedAt)}, {batches.Count:N0} batches counted (mean {batches.Average(b => b.Files):N0} files), first {At(batches.FirstOrDefault()?.At)}, counted by {deciles}";
     }
 
     private static async Task<ScannedOutcome> ScannedOutcomeAsync(SagasDbContext db, Guid sessionId, int files, int scannedPercent)
@@ -364,9 +470,25 @@ internal sealed class ScanSessionWorkload : IWorkload
         ["ScanSessions:Files:MaxUploadBytes"] = LargeUploadLimit,
     };
 
-    private sealed record SessionOutcome(TaskCompletionSource<ScanSessionCompleted> Completed, TaskCompletionSource<ScanSessionFailed> Failed)
+    /// <summary>The session the benchmark is watching now; events of any other session (a warm-up's late ones) are ignored.</summary>
+    private sealed class SessionOutcome
+    {
+        private volatile SessionWatch? _current;
+
+        public SessionWatch Follow(Guid sessionId) => _current = new SessionWatch(sessionId);
+
+        public SessionWatch? Of(Guid sessionId) => _current is { } current && current.SessionId == sessionId ? current : null;
+    }
+
+    private sealed class SessionWatch(Guid sessionId)
     {
         private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TimeSpan> _milestones = new();
+
+        public Guid SessionId { get; } = sessionId;
+
+        public TaskCompletionSource<ScanSessionCompleted> Completed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource<ScanSessionFailed> Failed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Stopwatch Clock { get; } = new();
 
@@ -382,40 +504,48 @@ internal sealed class ScanSessionWorkload : IWorkload
     {
         public Task Consume(ConsumeContext<ScanSessionCompleted> context)
         {
-            outcome.Reached("completed");
-            outcome.Completed.TrySetResult(context.Message);
+            if (outcome.Of(context.Message.SessionId) is { } watch)
+            {
+                watch.Reached("completed");
+                watch.Completed.TrySetResult(context.Message);
+            }
+
             return Task.CompletedTask;
         }
 
         public Task Consume(ConsumeContext<ScanFilesDispatched> context)
         {
-            outcome.Reached("all files dispatched");
+            outcome.Of(context.Message.SessionId)?.Reached("all files dispatched");
             return Task.CompletedTask;
         }
 
         public Task Consume(ConsumeContext<ScanProgressed> context)
         {
-            outcome.Reached("first progress");
-            if (context.Message.Percent >= 50)
-                outcome.Reached("50 %");
+            if (outcome.Of(context.Message.SessionId) is { } watch)
+            {
+                watch.Reached("first progress");
+                if (context.Message.Percent >= 50)
+                    watch.Reached("50 %");
+            }
+
             return Task.CompletedTask;
         }
 
         public Task Consume(ConsumeContext<ScanFilesCompleted> context)
         {
-            outcome.Reached("all files counted");
+            outcome.Of(context.Message.SessionId)?.Reached("all files counted");
             return Task.CompletedTask;
         }
 
         public Task Consume(ConsumeContext<ScanReportBuilt> context)
         {
-            outcome.Reached("report built");
+            outcome.Of(context.Message.SessionId)?.Reached("report built");
             return Task.CompletedTask;
         }
 
         public Task Consume(ConsumeContext<ScanSessionFailed> context)
         {
-            outcome.Failed.TrySetResult(context.Message);
+            outcome.Of(context.Message.SessionId)?.Failed.TrySetResult(context.Message);
             return Task.CompletedTask;
         }
     }

@@ -11,6 +11,7 @@ using Sagas.Integration.Tests.Infrastructure;
 using Sagas.Persistence;
 using Sagas.ScanSessions.Data;
 using Sagas.ScanSessions.Files;
+using Sagas.ScanSessions.Matching;
 using Sagas.ScanSessions.Sources;
 using Sagas.Storage.Blobs;
 using Sagas.Workflows;
@@ -77,6 +78,33 @@ public sealed class When_scan_files_arrive_in_batches_on_postgresql : IClassFixt
             {
                 // A leftover temp folder is harmless.
             }
+        }
+    }
+
+    [ServerFact(postgres: true, rabbitMq: false)]
+    public async Task Should_build_a_sessions_matchers_once_for_all_its_batches()
+    {
+        var root = Path.Combine(Path.GetTempPath(), $"sagas-batch-{Guid.NewGuid():N}");
+        using var host = BuildWorker(root);
+        await host.StartAsync();
+        try
+        {
+            var sessionId = await CreateSessionAsync(host.Services);
+            var bus = host.Services.GetRequiredService<IBus>();
+
+            // One batch at a time (batches hold at most 8 files), so the 12 files take at least two.
+            await bus.PublishBatch(Enumerable.Range(0, 8).Select(i => new ScanFile(sessionId, i, NameOf(i), ScanFileKinds.Upload, new UploadLocator(0, i).ToString())));
+            await WaitUntilAsync(host.Services, sessionId, session => session.ProcessedFiles == 8);
+            await bus.PublishBatch(Enumerable.Range(8, Files - 8).Select(i => new ScanFile(sessionId, i, NameOf(i), ScanFileKinds.Upload, new UploadLocator(0, i).ToString())));
+            await WaitUntilAsync(host.Services, sessionId, session => session.Status == ScanSessionStatus.Reporting);
+
+            // The text matcher and its OCR twin, once: not once per batch.
+            Assert.Equal(2, host.Services.GetRequiredService<SessionMatchers>().Built);
+        }
+        finally
+        {
+            await host.StopAsync();
+            Directory.Delete(root, recursive: true);
         }
     }
 
