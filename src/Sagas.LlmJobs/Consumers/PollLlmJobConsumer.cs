@@ -19,6 +19,14 @@ namespace Sagas.LlmJobs.Consumers;
 /// sets the job's next poll: sooner while items finish, later while nothing changes, never before the provider's
 /// rate limit resets. Logs and meters every job polled: items polled and updated, job resolved, errors.
 /// </summary>
+/// <remarks>
+/// The next poll is counted from the cycle's start, so poll starts of one job are at least MinInterval apart however
+/// long a cycle takes. When the next poll is already due as the cycle commits (the cycle took at least the interval,
+/// which after a cycle that saw items finish has just halved), the same transaction hands the job a fresh lease and
+/// the consumer publishes the next PollLlmJob itself instead of waiting for the tick: cycles run back to back, paced by
+/// their own length (MaxItemsPerJobPerCycle items, Parallelism at a time). A cycle with errors counts from its end and
+/// waits for the tick, so a failing provider is not called back to back.
+/// </remarks>
 public sealed class PollLlmJobConsumer(
     SagasDbContext db,
     LlmJobLedger ledger,
@@ -36,6 +44,7 @@ public sealed class PollLlmJobConsumer(
     public async Task Consume(ConsumeContext<PollLlmJob> context)
     {
         var (jobId, lease) = (context.Message.JobId, context.Message.LeaseId);
+        var started = clock.GetUtcNow();
         var job = await db.Set<LlmJob>().AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, context.CancellationToken);
         if (job is null || job.LeaseId != lease || !job.IsActive)
             return;
@@ -45,19 +54,34 @@ public sealed class PollLlmJobConsumer(
             ? await PollBatchesAsync(job, provider, context.CancellationToken)
             : await PollItemsAsync(job, provider, context.CancellationToken);
 
+        Guid? followUp = null;
         var result = await ledger.ApplyAsync(jobId, cycle.Changes, lease, (stored, transitions) =>
         {
+            var now = clock.GetUtcNow();
             var interval = TimeSpan.FromMilliseconds(stored.PollIntervalMs);
             interval = transitions > 0 ? interval / 2 : interval * 1.5;
             interval = TimeSpan.FromMilliseconds(Math.Clamp(interval.TotalMilliseconds, options.Polling.MinInterval.TotalMilliseconds, options.Polling.MaxInterval.TotalMilliseconds));
-            var next = clock.GetUtcNow() + interval;
-            if (cycle.WaitAtLeast is { } wait && clock.GetUtcNow() + wait > next)
-                next = clock.GetUtcNow() + wait;
+            var next = (cycle.Errors == 0 ? started : now) + interval;
+            if (cycle.WaitAtLeast is { } wait && now + wait > next)
+                next = now + wait;
             stored.PollIntervalMs = (int)interval.TotalMilliseconds;
             stored.NextPollAt = next;
-            stored.LeaseId = null;
-            stored.LeaseUntil = null;
             stored.LastError = cycle.LastError ?? stored.LastError;
+
+            // Re-leased under the row lock that checked the old lease, so the job still has exactly one holder; a
+            // redelivered copy of this message carries the old lease and does nothing. Should the publish below be
+            // lost, the lease runs out and the tick takes the job over, as after a lost tick.
+            if (next <= now && stored.Status == LlmJobStatus.Running)
+            {
+                followUp = NewId.NextGuid();
+                stored.LeaseId = followUp;
+                stored.LeaseUntil = now + options.Polling.Lease;
+            }
+            else
+            {
+                stored.LeaseId = null;
+                stored.LeaseUntil = null;
+            }
         }, stopReason: null, context.CancellationToken);
 
         if (!result.LeaseHeld)
@@ -65,6 +89,10 @@ public sealed class PollLlmJobConsumer(
             logger.LogWarning("LLM job {JobId}: lease {Lease} expired before results were applied; another poller owns the job", jobId, lease);
             return;
         }
+
+        // A job the ledger just finished gave its lease up with its last items.
+        if (followUp is { } nextLease && !result.Finished)
+            await context.Publish(new PollLlmJob(jobId, nextLease), publish => publish.TrySetPriority((byte)job.Priority));
 
         var tags = new TagList { { "provider", provider.Name }, { "mode", job.Mode.ToString().ToLowerInvariant() } };
         JobsPolled.Add(1, tags);
@@ -75,8 +103,8 @@ public sealed class PollLlmJobConsumer(
             JobsResolved.Add(1, tags);
 
         logger.LogInformation(
-            "LLM poll of job {JobId}: jobsPolled=1 itemsPolled={ItemsPolled} itemsUpdated={ItemsUpdated} jobsResolved={JobsResolved} errors={Errors} nextPollAt={NextPollAt}",
-            jobId, cycle.ItemsPolled, result.Transitions, result.Finished ? jobId.ToString() : "", cycle.Errors, result.Job?.NextPollAt);
+            "LLM poll of job {JobId}: jobsPolled=1 itemsPolled={ItemsPolled} itemsUpdated={ItemsUpdated} jobsResolved={JobsResolved} errors={Errors} nextPollAt={NextPollAt} followedAtOnce={FollowedAtOnce}",
+            jobId, cycle.ItemsPolled, result.Transitions, result.Finished ? jobId.ToString() : "", cycle.Errors, result.Job?.NextPollAt, followUp is not null && !result.Finished);
     }
 
     private async Task<PollCycle> PollItemsAsync(LlmJob job, ILlmJobProvider provider, CancellationToken cancellationToken)
