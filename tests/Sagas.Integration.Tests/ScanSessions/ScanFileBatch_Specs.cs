@@ -38,34 +38,54 @@ public sealed class When_scan_files_arrive_in_batches_on_postgresql : IClassFixt
     public When_scan_files_arrive_in_batches_on_postgresql(PostgresDatabase database) => _database = database;
 
     [ServerFact(postgres: true, rabbitMq: false)]
-    public async Task Should_record_a_poison_file_as_an_error_and_count_every_file_once_despite_copies()
+    public Task Should_record_a_poison_file_as_an_error_and_count_every_file_once_despite_copies() => WithWorkerAsync(async host =>
+    {
+        var sessionId = await CreateSessionAsync(host.Services);
+        var files = Enumerable.Range(0, Files).Select(i => FileOf(sessionId, i)).ToList();
+        var bus = host.Services.GetRequiredService<IBus>();
+
+        // Every file three times at once: copies land in one batch or in batches running side by side. A copy
+        // counted twice would end the session (total reached) with a file still missing from the results.
+        await bus.PublishBatch(files.Concat(files).Concat(files.AsEnumerable().Reverse()));
+        await WaitUntilAsync(host.Services, sessionId, session => session.Status == ScanSessionStatus.Reporting);
+
+        await using var scope = host.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
+        var session = await db.Set<ScanSession>().AsNoTracking().SingleAsync(s => s.Id == sessionId);
+        var results = await db.Set<ScanFileResult>().AsNoTracking().Where(r => r.SessionId == sessionId).OrderBy(r => r.FileIndex).ToListAsync();
+        Assert.Equal((Files, 1, Files / 3), (session.ProcessedFiles, session.ErrorFiles, session.MatchedFiles));
+        Assert.Equal(Files, results.Count);
+        var poison = Assert.Single(results, r => r.Status == "Error");
+        Assert.Equal(PoisonExtractor.PoisonName, poison.Name);
+        Assert.Contains("the extractor broke on this file", poison.Error, StringComparison.Ordinal);
+        Assert.All(results.Where(r => r.FileIndex % 3 == 0 && r.Name != PoisonExtractor.PoisonName), r => Assert.Equal("1 Code", r.Status));
+    });
+
+    [ServerFact(postgres: true, rabbitMq: false)]
+    public Task Should_build_a_sessions_matchers_once_for_all_its_batches() => WithWorkerAsync(async host =>
+    {
+        var sessionId = await CreateSessionAsync(host.Services);
+        var bus = host.Services.GetRequiredService<IBus>();
+
+        // One batch at a time (batches hold at most 8 files), so the 12 files take at least two.
+        await bus.PublishBatch(Enumerable.Range(0, 8).Select(i => FileOf(sessionId, i)));
+        await WaitUntilAsync(host.Services, sessionId, session => session.ProcessedFiles == 8);
+        await bus.PublishBatch(Enumerable.Range(8, Files - 8).Select(i => FileOf(sessionId, i)));
+        await WaitUntilAsync(host.Services, sessionId, session => session.Status == ScanSessionStatus.Reporting);
+
+        // The text matcher and its OCR twin, once: not once per batch.
+        Assert.Equal(2, host.Services.GetRequiredService<SessionMatchers>().Built);
+    });
+
+    /// <summary>A started scan-files worker on its own blob folder for the spec's body, stopped and cleaned up after it.</summary>
+    private async Task WithWorkerAsync(Func<IHost, Task> body)
     {
         var root = Path.Combine(Path.GetTempPath(), $"sagas-batch-{Guid.NewGuid():N}");
         using var host = BuildWorker(root);
         await host.StartAsync();
         try
         {
-            var sessionId = await CreateSessionAsync(host.Services);
-            var files = Enumerable.Range(0, Files)
-                .Select(i => new ScanFile(sessionId, i, NameOf(i), ScanFileKinds.Upload, new UploadLocator(0, i).ToString()))
-                .ToList();
-            var bus = host.Services.GetRequiredService<IBus>();
-
-            // Every file three times at once: copies land in one batch or in batches running side by side. A copy
-            // counted twice would end the session (total reached) with a file still missing from the results.
-            await bus.PublishBatch(files.Concat(files).Concat(files.AsEnumerable().Reverse()));
-            await WaitUntilAsync(host.Services, sessionId, session => session.Status == ScanSessionStatus.Reporting);
-
-            await using var scope = host.Services.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
-            var session = await db.Set<ScanSession>().AsNoTracking().SingleAsync(s => s.Id == sessionId);
-            var results = await db.Set<ScanFileResult>().AsNoTracking().Where(r => r.SessionId == sessionId).OrderBy(r => r.FileIndex).ToListAsync();
-            Assert.Equal((Files, 1, Files / 3), (session.ProcessedFiles, session.ErrorFiles, session.MatchedFiles));
-            Assert.Equal(Files, results.Count);
-            var poison = Assert.Single(results, r => r.Status == "Error");
-            Assert.Equal(PoisonExtractor.PoisonName, poison.Name);
-            Assert.Contains("the extractor broke on this file", poison.Error, StringComparison.Ordinal);
-            Assert.All(results.Where(r => r.FileIndex % 3 == 0 && r.Name != PoisonExtractor.PoisonName), r => Assert.Equal("1 Code", r.Status));
+            await body(host);
         }
         finally
         {
@@ -81,35 +101,10 @@ public sealed class When_scan_files_arrive_in_batches_on_postgresql : IClassFixt
         }
     }
 
-    [ServerFact(postgres: true, rabbitMq: false)]
-    public async Task Should_build_a_sessions_matchers_once_for_all_its_batches()
-    {
-        var root = Path.Combine(Path.GetTempPath(), $"sagas-batch-{Guid.NewGuid():N}");
-        using var host = BuildWorker(root);
-        await host.StartAsync();
-        try
-        {
-            var sessionId = await CreateSessionAsync(host.Services);
-            var bus = host.Services.GetRequiredService<IBus>();
-
-            // One batch at a time (batches hold at most 8 files), so the 12 files take at least two.
-            await bus.PublishBatch(Enumerable.Range(0, 8).Select(i => new ScanFile(sessionId, i, NameOf(i), ScanFileKinds.Upload, new UploadLocator(0, i).ToString())));
-            await WaitUntilAsync(host.Services, sessionId, session => session.ProcessedFiles == 8);
-            await bus.PublishBatch(Enumerable.Range(8, Files - 8).Select(i => new ScanFile(sessionId, i, NameOf(i), ScanFileKinds.Upload, new UploadLocator(0, i).ToString())));
-            await WaitUntilAsync(host.Services, sessionId, session => session.Status == ScanSessionStatus.Reporting);
-
-            // The text matcher and its OCR twin, once: not once per batch.
-            Assert.Equal(2, host.Services.GetRequiredService<SessionMatchers>().Built);
-        }
-        finally
-        {
-            await host.StopAsync();
-            Directory.Delete(root, recursive: true);
-        }
-    }
-
     /// <summary>Index 5 is the poison file; every third file holds EB-1.</summary>
     private static string NameOf(int index) => index == 5 ? PoisonExtractor.PoisonName : $"sheet-{index:D2}.txt";
+
+    private static ScanFile FileOf(Guid sessionId, int index) => new(sessionId, index, NameOf(index), ScanFileKinds.Upload, new UploadLocator(0, index).ToString());
 
     private IHost BuildWorker(string root)
     {
