@@ -137,8 +137,12 @@ public sealed class OutboxDispatcher(
         foreach (var (row, problem) in unreadable)
             await recorder.RecordAsync(Fault(row, problem, now), cancellationToken);
         var failed = failures.Select(f => f.Row.Id).ToHashSet();
-        db.RemoveRange(rows.Where(row => !failed.Contains(row.Id)));
+        // One DELETE for the batch rather than one statement per row: the dispatcher runs for every event a saga or a
+        // ledger publishes, and the rows are locked by this transaction, so nothing else can have removed them.
+        var done = rows.Where(row => !failed.Contains(row.Id)).Select(row => row.Id).ToList();
         await db.SaveChangesAsync(cancellationToken);
+        if (done.Count > 0)
+            await db.Set<OutboxMessage>().Where(m => done.Contains(m.Id)).ExecuteDeleteAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
         Published.Add(readable.Count - failed.Count);

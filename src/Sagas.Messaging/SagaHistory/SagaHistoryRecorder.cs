@@ -208,10 +208,18 @@ internal sealed class SagaHistoryRecorder(DbContext db, SemaphoreSlim writing, S
         // Runs after the repository loaded (and, pessimistic, locked) the saga row, so no other attempt on this
         // instance is between these reads and this attempt's commit; optimistic attempts that race are settled by
         // the unique indexes and the saga's version check, whichever fails first.
+        // One round trip for both answers (every saga event of every workflow pays it): the instance's last entry and
+        // the entries this message already left, read on the (correlation_id, sequence) and (correlation_id,
+        // message_id, …) indexes.
         var events = db.Set<SagaHistoryEntry>().AsNoTracking().Where(e => e.CorrelationId == correlationId && e.Kind == SagaHistoryKind.Event);
-        var last = await events.MaxAsync(e => e.Sequence, cancellationToken) ?? 0;
+        var lastSequence = events.Max(e => e.Sequence);
+        var rows = await events
+            .Where(e => e.Sequence == lastSequence || (messageId != null && e.MessageId == messageId))
+            .Select(e => new { e.Sequence, e.MessageId, e.Event })
+            .ToListAsync(cancellationToken);
+        var last = rows.Max(r => r.Sequence) ?? 0;
         var recorded = messageId is { } id
-            ? await events.Where(e => e.MessageId == id).Select(e => e.Event).ToListAsync(cancellationToken)
+            ? rows.Where(r => r.MessageId == id).Select(r => r.Event).ToList()
             : [];
 
         // In a group-commit batch the events before this one share the DbContext and their rows are not in the table

@@ -17,6 +17,18 @@ public readonly record struct Paging(int Page, int PageSize)
             errors[prefix + "pageSize"] = [$"pageSize must be between 1 and {MaxPageSize}."];
         return errors.Count == 0;
     }
+
+    /// <summary>
+    /// The total that a page of <paramref name="rowsOnPage"/> rows already proves, so that the count query can be
+    /// skipped: a page that is neither full nor empty ends the list, and an empty first page is an empty list. Null
+    /// when only a count can tell (a full page, or an empty page past the first).
+    /// </summary>
+    public int? TotalShownBy(int rowsOnPage) => rowsOnPage switch
+    {
+        0 when Page == 1 => 0,
+        > 0 when rowsOnPage < PageSize => Skip + rowsOnPage,
+        _ => null,
+    };
 }
 
 public sealed record PageOf<T>(IReadOnlyList<T> Items, int Page, int PageSize, int Total);

@@ -18,7 +18,7 @@ internal sealed class ApiLatencyWorkload : IWorkload
 
     public string Name => "api-latency";
 
-    public string Description => "API p50/p99 at a steady request rate (reads, job submission) beside /health/live on the same server. [--quick] [--rate N/s] [--seconds N] [--api-cpus LIST --worker-cpus LIST (taskset lists)]";
+    public string Description => "API p50/p99 at a steady request rate (reads, job submission) beside /health/live on the same server. [--quick] [--rate N/s] [--seconds N] [--api-cpus LIST --worker-cpus LIST (taskset lists)] [--warm-up reads (the warm-up before 2026-12-05: reads only, no wait for the worker)]";
 
     public async Task<int> RunAsync(string[] args)
     {
@@ -27,6 +27,12 @@ internal sealed class ApiLatencyWorkload : IWorkload
         var duration = TimeSpan.FromSeconds(BenchmarkArguments.Int(args, "--seconds", quick ? 5 : 30));
         var apiCpus = BenchmarkArguments.Text(args, "--api-cpus");
         var workerCpus = BenchmarkArguments.Text(args, "--worker-cpus");
+        var readsOnlyWarmUp = BenchmarkArguments.Text(args, "--warm-up") switch
+        {
+            null or "mixed" => false,
+            "reads" => true,
+            var other => throw new BenchmarkSetupException($"--warm-up is 'mixed' (default) or 'reads', not '{other}'"),
+        };
 
         await using var database = await BenchmarkServers.CreateDatabaseAsync();
         await using var broker = await BenchmarkServers.CreateVirtualHostAsync();
@@ -75,19 +81,32 @@ internal sealed class ApiLatencyWorkload : IWorkload
         // warms the submission path in the API and the job path in the worker too (before, the worker compiled it during
         // the measured mixed scenario); its jobs must be finished before anything is measured, or the worker would
         // still be busy with them under the baseline.
-        var warmUp = await RunScenarioAsync(client, scenarios[3] with { Title = "warm-up" }, rate, TimeSpan.FromSeconds(quick ? 3 : 10));
-        if (warmUp.Failures > 0)
-            throw new BenchmarkSetupException($"{warmUp.Failures} warm-up request(s) failed or answered non-2xx");
-        await WaitForWorkerIdleAsync(client, api.BaseAddress, jobIds.Count + (warmUp.Requests + 4) / 5, TimeSpan.FromMinutes(quick ? 2 : 5));
+        // "reads" keeps the protocol of the runs before that change, so an old figure can be repeated on a new build.
+        if (readsOnlyWarmUp)
+        {
+            Console.WriteLine("warm-up: reads only, the worker cold for the mixed scenario (the protocol before 2026-12-05)");
+            Console.WriteLine();
+        }
+        else
+        {
+            var warmUp = await RunScenarioAsync(client, scenarios[3] with { Title = "warm-up" }, rate, TimeSpan.FromSeconds(quick ? 3 : 10));
+            if (warmUp.Failures > 0)
+                throw new BenchmarkSetupException($"{warmUp.Failures} warm-up request(s) failed or answered non-2xx");
+            await WaitForWorkerIdleAsync(client, api.BaseAddress, jobIds.Count + (warmUp.Requests + 4) / 5, TimeSpan.FromMinutes(quick ? 2 : 5));
+        }
+
         await RunScenarioAsync(client, scenarios[2] with { Title = "warm-up" }, rate, TimeSpan.FromSeconds(quick ? 2 : 5));
         await RunScenarioAsync(client, scenarios[0] with { Title = "warm-up" }, rate, TimeSpan.FromSeconds(quick ? 1 : 3));
 
         var results = new List<(Scenario Scenario, ScenarioResult Result)>();
+        var workerCores = new List<double>();
         var apiCpuBefore = api.CpuTime();
         var wall = Stopwatch.StartNew();
         foreach (var scenario in scenarios)
         {
-            results.Add((scenario, await RunScenarioAsync(client, scenario, rate, duration)));
+            var (result, cores) = await MeasureWorkerAsync(worker, () => RunScenarioAsync(client, scenario, rate, duration));
+            results.Add((scenario, result));
+            workerCores.Add(cores);
             Console.Error.WriteLine($"[api-latency] {scenario.Title}: done");
         }
 
@@ -96,23 +115,20 @@ internal sealed class ApiLatencyWorkload : IWorkload
         var probeRate = Math.Max(1, rate / 10);
         var probe = new Scenario($"GET /health/live at {probeRate}/s during the mixed load (not in the ratios)", _ => new HttpRequestMessage(HttpMethod.Get, new Uri(api.BaseAddress, "health/live")));
         var mixedAgain = scenarios[^1] with { Title = $"{scenarios[^1].Title}, again, with the probe beside it" };
-        var probed = await Task.WhenAll(RunScenarioAsync(client, mixedAgain, rate, duration), RunScenarioAsync(client, probe, probeRate, duration));
+        var (probed, probedWorkerCores) = await MeasureWorkerAsync(worker, () => Task.WhenAll(RunScenarioAsync(client, mixedAgain, rate, duration), RunScenarioAsync(client, probe, probeRate, duration)));
         Console.Error.WriteLine("[api-latency] mixed load with the probe: done");
 
         var apiCpuShare = (api.CpuTime() - apiCpuBefore).TotalSeconds / wall.Elapsed.TotalSeconds;
         var baseline = results[0].Result;
-        Console.WriteLine("| scenario | requests | achieved rate (/s) | p50 (ms) | p99 (ms) | max (ms) | non-2xx / failed | p50 ratio to baseline | p99 ratio to baseline |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var (scenario, r) in results)
+        Console.WriteLine("| scenario | requests | achieved rate (/s) | p50 (ms) | p99 (ms) | max (ms) | non-2xx / failed | p50 ratio to baseline | p99 ratio to baseline | worker CPU (cores) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        var rows = results.Select((row, i) => (row.Scenario, row.Result, workerCores[i]))
+            .Append((mixedAgain, probed[0], probedWorkerCores))
+            .Append((probe, probed[1], probedWorkerCores));
+        foreach (var (scenario, r, cores) in rows)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {scenario.Title} | {r.Requests:N0} | {r.AchievedRate:F0} | {r.P50:F1} | {r.P99:F1} | {r.Max:F1} | {r.Failures} | {r.P50 / baseline.P50:F1} | {r.P99 / baseline.P99:F1} |"));
-        }
-
-        foreach (var (scenario, r) in new[] { (mixedAgain, probed[0]), (probe, probed[1]) })
-        {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {scenario.Title} | {r.Requests:N0} | {r.AchievedRate:F0} | {r.P50:F1} | {r.P99:F1} | {r.Max:F1} | {r.Failures} | {r.P50 / baseline.P50:F1} | {r.P99 / baseline.P99:F1} |"));
+                $"| {scenario.Title} | {r.Requests:N0} | {r.AchievedRate:F0} | {r.P50:F1} | {r.P99:F1} | {r.Max:F1} | {r.Failures} | {r.P50 / baseline.P50:F1} | {r.P99 / baseline.P99:F1} | {cores:F2} |"));
         }
 
         Console.WriteLine();
@@ -127,6 +143,15 @@ internal sealed class ApiLatencyWorkload : IWorkload
         }
 
         return 0;
+    }
+
+    /// <summary>Runs <paramref name="run"/> and the worker's CPU time over it, in cores (CPU seconds per second).</summary>
+    private static async Task<(T Result, double WorkerCores)> MeasureWorkerAsync<T>(HostProcess worker, Func<Task<T>> run)
+    {
+        var before = worker.CpuTime();
+        var clock = Stopwatch.StartNew();
+        var result = await run();
+        return (result, (worker.CpuTime() - before).TotalSeconds / clock.Elapsed.TotalSeconds);
     }
 
     private static HttpRequestMessage Submit(Uri api, int sequence) => new(HttpMethod.Post, new Uri(api, "api/llm-jobs"))
