@@ -212,9 +212,9 @@ internal sealed class SagaHistoryRecorder(DbContext db, SemaphoreSlim writing, S
         // the entries this message already left, read on the (correlation_id, sequence) and (correlation_id,
         // message_id, …) indexes.
         var events = db.Set<SagaHistoryEntry>().AsNoTracking().Where(e => e.CorrelationId == correlationId && e.Kind == SagaHistoryKind.Event);
-        var lastSequence = events.Max(e => e.Sequence);
+        // The maximum stays inside the expression: EF Core sends it as a subquery of the same statement.
         var rows = await events
-            .Where(e => e.Sequence == lastSequence || (messageId != null && e.MessageId == messageId))
+            .Where(e => e.Sequence == events.Max(x => x.Sequence) || (messageId != null && e.MessageId == messageId))
             .Select(e => new { e.Sequence, e.MessageId, e.Event })
             .ToListAsync(cancellationToken);
         var last = rows.Max(r => r.Sequence) ?? 0;
