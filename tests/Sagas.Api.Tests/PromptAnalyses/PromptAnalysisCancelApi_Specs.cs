@@ -54,7 +54,13 @@ public sealed class When_prompt_analyses_are_cancelled_through_the_api(PromptAna
             (await _client.PostAsJsonAsync("/api/prompts", new { projectId, text })).EnsureSuccessStatusCode();
         using var started = await _client.PostAsJsonAsync("/api/prompt-analyses/runs", new { scope = "project", projectId, force = true });
         var runId = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runId").GetGuid();
-        var detail = await RunAsync(runId, run => run.GetProperty("status").GetString() == "running" && Count(run, "running") == 1 && Count(run, "pending") == 2);
+        // The run's counters and the analyses' rows are read by two queries: wait until both tell the same story.
+        var detail = await Eventually.MatchAsync(
+            () => _client.GetFromJsonAsync<JsonElement>($"/api/prompt-analyses/runs/{runId}"),
+            d => d.GetProperty("run") is var run && run.GetProperty("status").GetString() == "running" && Count(run, "running") == 1 && Count(run, "pending") == 2
+                && Statuses(d).Count(status => status == "running") == 1 && Statuses(d).Count(status => status == "pending") == 2,
+            Patience,
+            d => d.ToString());
         var analyses = detail.GetProperty("analyses").GetProperty("items").EnumerateArray().ToList();
         var running = Id(analyses.Single(a => a.GetProperty("status").GetString() == "running"));
         var pending = analyses.Where(a => a.GetProperty("status").GetString() == "pending").Select(Id).ToList();
@@ -129,6 +135,9 @@ public sealed class When_prompt_analyses_are_cancelled_through_the_api(PromptAna
     private static Guid Id(JsonElement analysis) => analysis.GetProperty("id").GetGuid();
 
     private static int Count(JsonElement run, string status) => run.GetProperty(status).GetInt32();
+
+    private static IEnumerable<string?> Statuses(JsonElement detail) =>
+        detail.GetProperty("analyses").GetProperty("items").EnumerateArray().Select(a => a.GetProperty("status").GetString());
 
     private Task<JsonElement> RunAsync(Guid runId, Func<JsonElement, bool> done) =>
         Eventually.MatchAsync(() => _client.GetFromJsonAsync<JsonElement>($"/api/prompt-analyses/runs/{runId}"), d => done(d.GetProperty("run")), Patience, d => d.ToString());

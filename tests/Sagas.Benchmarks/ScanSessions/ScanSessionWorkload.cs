@@ -32,6 +32,7 @@ internal sealed class ScanSessionWorkload : IWorkload
 
     /// <summary>Room for the --archive-mib runs up to 1.8 GiB (the default limit is 512 MiB; the setting allows just under 2 GiB); the workers' archive cache stays at its default.</summary>
     private const string LargeUploadLimit = "2000000000";
+
     /// <summary>
     /// Most files of the session that warms the workers and the coordinator before the measured one (not with --cold):
     /// as many as the measured session has, so the per-file and per-batch paths are compiled at their final tier.
@@ -40,7 +41,7 @@ internal sealed class ScanSessionWorkload : IWorkload
 
     /// <summary>
     /// Warm-up sessions at most: on the 2-core machine the workers' compiling went quiet after about nine sessions of
-    /// 6,600 files (each compiling 1.4–2.7 CPU s until then). The quick run warms once: it checks counts, not time.
+    /// 6,600 files (each compiling 1.4–3.5 CPU s until then). The quick run warms once: it checks counts, not time.
     /// </summary>
     private const int MaxWarmUpSessions = 30;
 
@@ -54,7 +55,7 @@ internal sealed class ScanSessionWorkload : IWorkload
 
     public string Name => "scan-session";
 
-    public string Description => "6,600 small files through a scan session with 2 worker processes, on RabbitMQ and on Amazon SQS (fauxqs emulator), + PostgreSQL; overhead, worker RSS, raw MassTransit send + consume. Measured after a warm-up session of the same size (at most 6,600 text files) in the same processes. [--quick] [--cold: no warm-up, fresh processes] [--files N] [--workers N] [--transports rabbitmq,amazon-sqs] [--archive-mib N: one archive of that size, larger than the workers' archive cache, e.g. --files 20000 --archive-mib 1024] [--scanned-percent N: that share of the files are image-only PDFs (a 4 × 2 inch label scanned at 200 DPI) read with OCR]";
+    public string Description => "6,600 small files through a scan session with 2 worker processes, on RabbitMQ and on Amazon SQS (fauxqs emulator), + PostgreSQL; overhead, worker RSS, raw MassTransit send + consume. Measured in the same processes after warm-up sessions of the same size (at most 6,600 text files) until the workers' compiling goes quiet (at most 30; one in the quick run). [--quick] [--cold: no warm-up, fresh processes] [--files N] [--workers N] [--transports rabbitmq,amazon-sqs] [--archive-mib N: one archive of that size, larger than the workers' archive cache, e.g. --files 20000 --archive-mib 1024] [--scanned-percent N: that share of the files are image-only PDFs (a 4 × 2 inch label scanned at 200 DPI) read with OCR]";
 
     public async Task<int> RunAsync(string[] args)
     {

@@ -36,25 +36,34 @@ public sealed class When_a_prompt_analysis_meets_a_failing_platform_with_breaker
     public async Task Should_defer_the_asks_while_open_and_complete_each_once_after_a_probe_closes_it()
     {
         var failing = true;
+        var inFlight = 0;
         var failed = new ConcurrentQueue<string>();
         var answered = new ConcurrentQueue<string>();
         await using var stub = await HttpStub.StartAsync(app => app.MapPost("/v1/responses", async (HttpContext context) =>
         {
-            using var reader = new StreamReader(context.Request.Body);
-            var body = await reader.ReadToEndAsync();
-            var prompt = System.Text.RegularExpressions.Regex.Match(body, "anvil-[0-9]+").Value;
-            if (Volatile.Read(ref failing))
+            Interlocked.Increment(ref inFlight);
+            try
             {
-                failed.Enqueue(prompt);
-                context.Response.StatusCode = 500;
-                context.Response.ContentType = "application/json";
-                await context.Response.WriteAsync("""{"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}""");
-                return;
-            }
+                using var reader = new StreamReader(context.Request.Body);
+                var body = await reader.ReadToEndAsync();
+                var prompt = System.Text.RegularExpressions.Regex.Match(body, "anvil-[0-9]+").Value;
+                if (Volatile.Read(ref failing))
+                {
+                    failed.Enqueue(prompt);
+                    context.Response.StatusCode = 500;
+                    context.Response.ContentType = "application/json";
+                    await context.Response.WriteAsync("""{"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}""");
+                    return;
+                }
 
-            answered.Enqueue(prompt);
-            context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync(ProviderShapes.OpenAiResponseWithWebSearch);
+                answered.Enqueue(prompt);
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync(ProviderShapes.OpenAiResponseWithWebSearch);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref inFlight);
+            }
         }));
 
         using var watch = new BreakerWatch();
@@ -75,6 +84,8 @@ public sealed class When_a_prompt_analysis_meets_a_failing_platform_with_breaker
             BreakerRecord? record = null;
             await BreakerWatch.UntilAsync(async () => (record = await OpenAiBreakerAsync(breakers)) is { State: BreakerState.Open }, TimeSpan.FromSeconds(60),
                 () => $"the openai breaker to open (now {record?.State}, stub saw {failed.Count} failures)");
+            // Asks sent before it opened may still be at the stub: they count as failures before it, not through it.
+            await BreakerWatch.UntilAsync(() => Volatile.Read(ref inFlight) == 0, TimeSpan.FromSeconds(30), () => $"the calls sent before it opened to end ({Volatile.Read(ref inFlight)} at the stub)");
             var failuresWhenOpened = failed.Count;
             Assert.InRange(failuresWhenOpened, 3, Prompts * 4);
 
