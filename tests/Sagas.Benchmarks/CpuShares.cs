@@ -8,7 +8,7 @@ namespace Sagas.Benchmarks;
 /// </summary>
 internal sealed class CpuShares
 {
-    private static readonly double TicksPerSecond = 100; // USER_HZ on every Linux this runs on
+    private const double TicksPerSecond = 100; // USER_HZ on every Linux this runs on
     private readonly IReadOnlyList<(string Label, Func<int, string, bool> Member)> _groups;
     private readonly Dictionary<string, double> _start;
     private readonly double _machineStart;
