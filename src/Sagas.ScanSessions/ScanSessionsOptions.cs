@@ -8,9 +8,16 @@ public sealed class ScanSessionsOptions
 {
     public const string SectionName = "ScanSessions";
 
-    /// <summary>ScanFile messages published per batch by the dispatcher.</summary>
+    /// <summary><c>ScanFileChunk</c> messages published per batch by the dispatcher.</summary>
     [Range(1, 10_000)]
     public int DispatchBatchSize { get; set; } = 500;
+
+    /// <summary>
+    /// Most files the dispatcher puts in one <c>ScanFileChunk</c>, which a worker scans and counts as one batch. A message
+    /// per file made the broker's and the dispatcher's work per file the session's critical path.
+    /// </summary>
+    [Range(1, 1000)]
+    public int FilesPerMessage { get; set; } = 100;
 
     /// <summary>Files scanned at once within one batch of a <c>scan-files</c> worker.</summary>
     [Range(1, 256)]

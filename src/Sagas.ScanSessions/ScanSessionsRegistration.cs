@@ -29,6 +29,7 @@ public static class ScanSessionsRegistration
         services.AddScanFileFetching(configuration);
         services.AddSingleton<ScanSourceExpander>();
         services.AddScoped<ScanFileRecorder>();
+        services.AddScoped<FileBatchScanner>();
         services.AddScoped<ScanSessionSecrets>();
         services.AddSingleton<ScanArchiveCache>();
         services.AddSingleton<SessionMatchers>();
@@ -50,6 +51,7 @@ public static class ScanSessionsRegistration
     /// <summary>The file workers of the <c>scan-files</c> role; run as many of these processes as the load needs.</summary>
     public static IBusRegistrationConfigurator AddScanFileWorkers(this IBusRegistrationConfigurator x)
     {
+        x.AddConsumer<ScanFileChunkConsumer, ScanFileChunkConsumerDefinition>();
         x.AddConsumer<ScanFileConsumer, ScanFileConsumerDefinition>();
         x.AddConsumer<ScanFileFaultConsumer, ScanFileFaultConsumerDefinition>();
         return x;

@@ -11,8 +11,8 @@ using Sagas.ScanSessions.Sources;
 namespace Sagas.ScanSessions.Consumers;
 
 /// <summary>
-/// Lists a session's source, stores the session row with its total, then publishes one <see cref="ScanFile"/> per
-/// file in batches and <see cref="ScanFilesDispatched"/>. A redelivery lists again (the listing is deterministic) and
+/// Lists a session's source, stores the session row with its total, then publishes the files in
+/// <see cref="ScanFileChunk"/>s and <see cref="ScanFilesDispatched"/>. A redelivery lists again (the listing is deterministic) and
 /// publishes again: workers count a file once whatever arrives twice. A session with no file or no code fails with
 /// <see cref="ScanSessionFailed"/> through the outbox.
 /// </summary>
@@ -75,14 +75,40 @@ public sealed class ScanSessionDispatcher(
         if (session.Status != ScanSessionStatus.Scanning)
             return;
 
-        foreach (var chunk in listing.Files.Chunk(options.DispatchBatchSize))
-        {
-            await context.PublishBatch(
-                chunk.Select(file => new ScanFile(session.Id, file.Index, file.Name, file.Kind, file.Locator, file.Error)),
-                context.CancellationToken);
-        }
+        var files = listing.Files.Select(file => new ScanFile(session.Id, file.Index, file.Name, file.Kind, file.Locator, file.Error));
+        foreach (var messages in Chunks(session.Id, files, options.FilesPerMessage).Chunk(options.DispatchBatchSize))
+            await context.PublishBatch(messages, context.CancellationToken);
 
         await context.Publish(new ScanFilesDispatched(session.Id, listing.Files.Count), context.CancellationToken);
+    }
+
+    /// <summary>
+    /// Amazon SQS refuses a message over 256 KiB, and a manifest's signed URLs or S3 keys can be kilobytes each: a chunk
+    /// closes at this many characters of names, locators and errors, which even escaped as JSON stays far below it.
+    /// </summary>
+    internal const int MaxChunkCharacters = 32_000;
+
+    /// <summary>The files in order, at most <paramref name="filesPerMessage"/> and <see cref="MaxChunkCharacters"/> per chunk (a longer file goes alone).</summary>
+    internal static IEnumerable<ScanFileChunk> Chunks(Guid sessionId, IEnumerable<ScanFile> files, int filesPerMessage)
+    {
+        var chunk = new List<ScanFile>(filesPerMessage);
+        var characters = 0;
+        foreach (var file in files)
+        {
+            var size = file.Name.Length + file.Locator.Length + (file.Error?.Length ?? 0);
+            if (chunk.Count > 0 && (chunk.Count == filesPerMessage || characters + size > MaxChunkCharacters))
+            {
+                yield return new ScanFileChunk(sessionId, chunk);
+                chunk = new List<ScanFile>(filesPerMessage);
+                characters = 0;
+            }
+
+            chunk.Add(file);
+            characters += size;
+        }
+
+        if (chunk.Count > 0)
+            yield return new ScanFileChunk(sessionId, chunk);
     }
 }
 
@@ -90,7 +116,7 @@ public sealed class ScanSessionDispatcherDefinition : ConsumerDefinition<ScanSes
 {
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<ScanSessionDispatcher> consumerConfigurator, IRegistrationContext context)
     {
-        // No in-memory outbox: a session's thousands of ScanFile messages leave as they are published, not held in memory.
+        // No in-memory outbox: a session's chunks leave as they are published, not held in memory.
         endpointConfigurator.UseDatabaseRetry(context, retry =>
         {
             retry.AlsoRetry<ScanSourceUnavailableException>();

@@ -25,7 +25,7 @@ public sealed record StartScanSession(
     IReadOnlyList<string> TargetCodes,
     string? RequestedBy);
 
-/// <summary>Saga → dispatcher: expand the source into files and send one <see cref="ScanFile"/> per file.</summary>
+/// <summary>Saga → dispatcher: expand the source into files and send them to the file workers in <see cref="ScanFileChunk"/>s.</summary>
 public sealed record DispatchScanSession(
     Guid SessionId,
     ScanSource Source,
@@ -49,6 +49,13 @@ public sealed record ScanFile(
     string Locator,
     string? Error = null,
     int Attempt = 0);
+
+/// <summary>
+/// Work for several files of one session, in file order (dispatcher → <c>scan-file-chunk</c>): a worker scans them and
+/// counts them in one transaction. Up to <c>ScanSessions:FilesPerMessage</c> files, fewer when their names and locators
+/// are long. A file sent again after a transient fetch failure travels alone, as a <see cref="ScanFile"/>.
+/// </summary>
+public sealed record ScanFileChunk(Guid SessionId, IReadOnlyList<ScanFile> Files);
 
 /// <summary>A target code was found in a file (one event per code and file); <paramref name="OcrConfidence"/> is set when only OCR found it.</summary>
 public sealed record ScanMatchFound(Guid SessionId, string HoleCode, string FileName, string Status, string? Link, double? OcrConfidence = null);

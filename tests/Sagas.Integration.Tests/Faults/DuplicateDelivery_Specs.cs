@@ -22,7 +22,7 @@ public sealed class DuplicationLog
 /// retry. The copy has a new message id, so only the business keys can tell it apart.
 /// </summary>
 public sealed class DuplicatingConsumer(DuplicationLog log) :
-    IConsumer<StartScanSession>, IConsumer<DispatchScanSession>, IConsumer<ScanFilesDispatched>, IConsumer<ScanFile>,
+    IConsumer<StartScanSession>, IConsumer<DispatchScanSession>, IConsumer<ScanFilesDispatched>, IConsumer<ScanFileChunk>,
     IConsumer<ScanMatchFound>, IConsumer<ScanProgressed>, IConsumer<ScanFilesCompleted>, IConsumer<BuildScanReport>,
     IConsumer<ScanReportBuilt>, IConsumer<ScanSessionCompleted>, IConsumer<ScanSessionFailed>, IConsumer<CancelScanSession>,
     IConsumer<SubmitLlmJob>, IConsumer<CancelLlmJob>, IConsumer<StartLlmJobItems>, IConsumer<StopLlmJobItems>, IConsumer<PollLlmJob>,
@@ -40,7 +40,7 @@ public sealed class DuplicatingConsumer(DuplicationLog log) :
 
     public Task Consume(ConsumeContext<ScanFilesDispatched> context) => Duplicate(context);
 
-    public Task Consume(ConsumeContext<ScanFile> context) => Duplicate(context);
+    public Task Consume(ConsumeContext<ScanFileChunk> context) => Duplicate(context);
 
     public Task Consume(ConsumeContext<ScanMatchFound> context) => Duplicate(context);
 
@@ -146,7 +146,7 @@ public abstract class DuplicateDeliverySpecs<TTransport>(FaultServers servers)
         await scenario.AssertJobExactAsync(jobId, Items);
         string[] expected =
         [
-            nameof(StartScanSession), nameof(DispatchScanSession), nameof(ScanFilesDispatched), nameof(ScanFile), nameof(ScanMatchFound),
+            nameof(StartScanSession), nameof(DispatchScanSession), nameof(ScanFilesDispatched), nameof(ScanFileChunk), nameof(ScanMatchFound),
             nameof(ScanProgressed), nameof(ScanFilesCompleted), nameof(BuildScanReport), nameof(ScanReportBuilt), nameof(ScanSessionCompleted),
             nameof(SubmitLlmJob), nameof(StartLlmJobItems), nameof(PollLlmJob), nameof(LlmJobAccepted), nameof(LlmJobStarted),
             nameof(LlmJobProgressed), nameof(LlmJobItemsFinished), nameof(LlmJobFinished), nameof(EntityFlagged),

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using MassTransit;
+using MassTransit.Events;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -75,6 +76,49 @@ public sealed class When_scan_files_arrive_in_batches_on_postgresql : IClassFixt
 
         // The text matcher and its OCR twin, once: not once per batch.
         Assert.Equal(2, host.Services.GetRequiredService<SessionMatchers>().Built);
+    });
+
+    [ServerFact(postgres: true, rabbitMq: false)]
+    public Task Should_count_the_files_of_a_chunk_delivered_twice_once() => WithWorkerAsync(async host =>
+    {
+        var sessionId = await CreateSessionAsync(host.Services);
+        var chunk = new ScanFileChunk(sessionId, [.. Enumerable.Range(0, Files).Select(i => FileOf(sessionId, i))]);
+
+        // The same chunk twice at once, as a broker redelivery would: both copies may be scanned side by side.
+        await host.Services.GetRequiredService<IBus>().PublishBatch([chunk, chunk]);
+        await WaitUntilAsync(host.Services, sessionId, session => session.Status == ScanSessionStatus.Reporting);
+
+        await using var scope = host.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
+        var session = await db.Set<ScanSession>().AsNoTracking().SingleAsync(s => s.Id == sessionId);
+        Assert.Equal((Files, 1, Files / 3), (session.ProcessedFiles, session.ErrorFiles, session.MatchedFiles));
+        Assert.Equal(Files, await db.Set<ScanFileResult>().CountAsync(r => r.SessionId == sessionId));
+    });
+
+    [ServerFact(postgres: true, rabbitMq: false)]
+    public Task Should_record_the_uncounted_files_of_a_chunk_that_failed_for_good_as_errors() => WithWorkerAsync(async host =>
+    {
+        var sessionId = await CreateSessionAsync(host.Services);
+        var files = Enumerable.Range(0, Files).Select(i => FileOf(sessionId, i)).ToList();
+        var bus = host.Services.GetRequiredService<IBus>();
+        await bus.Publish(new ScanFileChunk(sessionId, files[..4]));
+        await WaitUntilAsync(host.Services, sessionId, session => session.ProcessedFiles == 4);
+
+        // What MassTransit publishes when a chunk's retries are spent (a database that stayed away).
+        await bus.Publish<Fault<ScanFileChunk>>(new
+        {
+            Message = new ScanFileChunk(sessionId, files),
+            Exceptions = new[] { new FaultExceptionInfo(new InvalidOperationException("the database went away")) },
+        });
+        await WaitUntilAsync(host.Services, sessionId, session => session.Status == ScanSessionStatus.Reporting);
+
+        await using var scope = host.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SagasDbContext>();
+        var session = await db.Set<ScanSession>().AsNoTracking().SingleAsync(s => s.Id == sessionId);
+        var errors = await db.Set<ScanFileResult>().AsNoTracking().Where(r => r.SessionId == sessionId && r.Status == "Error").OrderBy(r => r.FileIndex).ToListAsync();
+        Assert.Equal((Files, Files - 4), (session.ProcessedFiles, session.ErrorFiles));
+        Assert.Equal(Enumerable.Range(4, Files - 4), errors.Select(r => r.FileIndex));
+        Assert.All(errors, r => Assert.Equal("The file could not be scanned: the database went away", r.Error));
     });
 
     /// <summary>A started scan-files worker on its own blob folder for the spec's body, stopped and cleaned up after it.</summary>

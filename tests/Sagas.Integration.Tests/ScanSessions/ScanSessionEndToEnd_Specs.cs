@@ -36,6 +36,12 @@ public sealed class ScanEventLog
 
     public ConcurrentDictionary<Guid, int> FilesEchoed { get; } = new();
 
+    /// <summary>The dispatcher's messages to the file workers, per session (counted by the echo consumer).</summary>
+    public ConcurrentDictionary<Guid, int> ChunksEchoed { get; } = new();
+
+    /// <summary>Single-file messages seen by the echo consumer: the dispatcher sends none, only retries do.</summary>
+    public ConcurrentDictionary<Guid, int> SingleFilesSeen { get; } = new();
+
     public ConcurrentDictionary<Guid, ConcurrentBag<ScanMatchFound>> Matches { get; } = new();
 
     public ConcurrentDictionary<Guid, ConcurrentBag<ScanProgressed>> Progress { get; } = new();
@@ -64,18 +70,25 @@ public sealed class ScanEventLogConsumer(ScanEventLog log) : IConsumer<ScanMatch
     }
 }
 
-/// <summary>Delivers every <see cref="ScanFile"/> a second time, as a broker redelivery would.</summary>
-public sealed class ScanFileEchoConsumer(ScanEventLog log) : IConsumer<ScanFile>
+/// <summary>Delivers every <see cref="ScanFileChunk"/> a second time, as a broker redelivery would.</summary>
+public sealed class ScanFileEchoConsumer(ScanEventLog log) : IConsumer<ScanFileChunk>, IConsumer<ScanFile>
 {
     public const string Header = "x-spec-echo";
 
-    public async Task Consume(ConsumeContext<ScanFile> context)
+    public async Task Consume(ConsumeContext<ScanFileChunk> context)
     {
         if (context.Headers.TryGetHeader(Header, out _))
             return;
 
         await context.Publish(context.Message, publish => publish.Headers.Set(Header, "1"));
-        log.FilesEchoed.AddOrUpdate(context.Message.SessionId, 1, (_, count) => count + 1);
+        log.ChunksEchoed.AddOrUpdate(context.Message.SessionId, 1, (_, count) => count + 1);
+        log.FilesEchoed.AddOrUpdate(context.Message.SessionId, context.Message.Files.Count, (_, count) => count + context.Message.Files.Count);
+    }
+
+    public Task Consume(ConsumeContext<ScanFile> context)
+    {
+        log.SingleFilesSeen.AddOrUpdate(context.Message.SessionId, 1, (_, count) => count + 1);
+        return Task.CompletedTask;
     }
 }
 
@@ -231,6 +244,10 @@ public abstract class ScanSessionEndToEndSpecs<TTransport> : IClassFixture<Trans
         Assert.Equal(expectedMatches, host.Events.MatchesFound[sessionId]);
         Assert.Equal(1, host.Events.FilesCompleted[sessionId]);
         await WaitUntilAsync(() => host.Events.FilesEchoed.GetValueOrDefault(sessionId) == total);
+
+        // 241 files in chunks of at most ScanSessions:FilesPerMessage (100): three messages to the workers, not 241.
+        Assert.Equal(3, host.Events.ChunksEchoed[sessionId]);
+        Assert.Equal(0, host.Events.SingleFilesSeen.GetValueOrDefault(sessionId));
         var recounted = await host.QueryAsync(db => db.Set<ScanSession>().AsNoTracking().SingleAsync(s => s.Id == sessionId));
         Assert.Equal((total, expectedMatches), (recounted.ProcessedFiles, recounted.TotalMatches));
         Assert.Equal(total, await host.QueryAsync(db => db.Set<ScanFileResult>().CountAsync(r => r.SessionId == sessionId)));

@@ -136,7 +136,7 @@ public sealed class When_a_scan_session_carries_a_drive_token_and_signed_urls : 
         // The broken file is its own Error row: its fetch failures fault no message (docs/scan-sessions.md, "Errors"), so
         // the error queues and failed_messages are searched for whatever else may be there.
         var failed = await _database.QueryAsync(db => db.Set<FailedMessage>().AsNoTracking().ToListAsync());
-        Assert.DoesNotContain(failed, f => f.Queue == "scan-file");
+        Assert.DoesNotContain(failed, f => f.Queue is "scan-file" or "scan-file-chunk");
         var errorQueues = await ErrorQueueMessagesAsync();
         var bodies = outboxAtStart
             .Concat(processes.DeliveredBodies)
