@@ -459,17 +459,33 @@ internal sealed class ScanSessionWorkload : IWorkload
     }
 
     /// <summary>A Sagas.Worker with only the scan-files role, sharing the coordinator's database, broker and blob folder.</summary>
-    private static Dictionary<string, string> WorkerSettings(IBenchmarkBroker broker, string connectionString, string blobRoot) => new(broker.HostSettings)
+    /// <summary>
+    /// Environment variables with this prefix reach the workers only, without it (e.g. <c>SAGAS_BENCH_WORKER_DOTNET_GCgen0MaxBudget</c>):
+    /// runtime settings tried on the workers must not change the coordinator in this process.
+    /// </summary>
+    private const string WorkerOnlyPrefix = "SAGAS_BENCH_WORKER_";
+
+    private static Dictionary<string, string> WorkerSettings(IBenchmarkBroker broker, string connectionString, string blobRoot)
     {
-        ["Database:Provider"] = "PostgreSql",
-        ["Database:ConnectionString"] = connectionString,
-        ["Database:MigrateAtStartup"] = "false",
-        ["Worker:Roles"] = "scan-files",
-        ["Storage:Provider"] = "Local",
-        ["Storage:Local:Root"] = blobRoot,
-        ["Storage:Local:SigningKey"] = SigningKey,
-        ["ScanSessions:Files:MaxUploadBytes"] = LargeUploadLimit,
-    };
+        var settings = new Dictionary<string, string>(broker.HostSettings)
+        {
+            ["Database:Provider"] = "PostgreSql",
+            ["Database:ConnectionString"] = connectionString,
+            ["Database:MigrateAtStartup"] = "false",
+            ["Worker:Roles"] = "scan-files",
+            ["Storage:Provider"] = "Local",
+            ["Storage:Local:Root"] = blobRoot,
+            ["Storage:Local:SigningKey"] = SigningKey,
+            ["ScanSessions:Files:MaxUploadBytes"] = LargeUploadLimit,
+        };
+        foreach (var (key, value) in Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>().Select(e => ((string)e.Key, e.Value as string)))
+        {
+            if (key.StartsWith(WorkerOnlyPrefix, StringComparison.Ordinal) && value is not null)
+                settings[key[WorkerOnlyPrefix.Length..]] = value;
+        }
+
+        return settings;
+    }
 
     /// <summary>The session the benchmark is watching now; events of any other session (a warm-up's late ones) are ignored.</summary>
     private sealed class SessionOutcome
