@@ -39,9 +39,14 @@ public sealed class ScanSessionsOptions
     [NotNegative(ErrorMessage = "{0} is {1}; it must not be negative (0 turns the cache off).")]
     public long ArchiveCacheBytes { get; set; } = 128L * 1024 * 1024;
 
-    /// <summary>How long an archive nobody reads stays in a worker's memory.</summary>
+    /// <summary>
+    /// How long an archive nobody reads stays in a worker's memory. A scanning session's batches read it every few
+    /// milliseconds, and a finished session's archive is never read again: at 2 minutes a worker running sessions back to
+    /// back held a dozen finished ones, about 4 MB of managed memory each for 6,600 small files (docs/performance.md,
+    /// scan-session). A late retry of a file (5–20 s later) loads its archive once more.
+    /// </summary>
     [Positive]
-    public TimeSpan ArchiveCacheIdle { get; set; } = TimeSpan.FromMinutes(2);
+    public TimeSpan ArchiveCacheIdle { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// Attempts after the first for a file whose fetch failed transiently (each one a new <c>ScanFile</c> of that file

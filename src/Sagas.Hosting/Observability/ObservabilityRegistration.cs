@@ -15,6 +15,14 @@ namespace Sagas.Hosting.Observability;
 public static class ObservabilityRegistration
 {
     /// <summary>
+    /// Tag combinations kept per metric stream. OpenTelemetry allocates every stream's points up front: at its default
+    /// (2,000) each of a worker's ~80 streams is a 144 KB array on the large-object heap, 12 MB in all (docs/performance.md,
+    /// scan-session RSS). 1,000 keeps each array under the large-object threshold and is still far above the combinations
+    /// our hosts produce (message types × consumers × endpoints); past it a stream counts into its overflow point.
+    /// </summary>
+    public const int MetricCardinalityLimit = 1_000;
+
+    /// <summary>
     /// Structured console logs (JSON in containers or when Logging:Format=json), OpenTelemetry metrics from MassTransit,
     /// ASP.NET Core, HttpClient, Npgsql and our own meter with a Prometheus scrape endpoint, and, when
     /// OTEL_EXPORTER_OTLP_ENDPOINT is set, traces of the same sources and OTLP export of all three signals.
@@ -53,6 +61,7 @@ public static class ObservabilityRegistration
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentationIfAvailable()
+                .AddView(_ => new MetricStreamConfiguration { CardinalityLimit = MetricCardinalityLimit })
                 .AddPrometheusExporter());
 
         if (otlpConfigured)

@@ -55,7 +55,7 @@ internal sealed class ScanSessionWorkload : IWorkload
 
     public string Name => "scan-session";
 
-    public string Description => "6,600 small files through a scan session with 2 worker processes, on RabbitMQ and on Amazon SQS (fauxqs emulator), + PostgreSQL; overhead, worker RSS, raw MassTransit send + consume. Measured in the same processes after warm-up sessions of the same size (at most 6,600 text files) until the workers' compiling goes quiet (at most 30; one in the quick run). [--quick] [--cold: no warm-up, fresh processes] [--files N] [--workers N] [--transports rabbitmq,amazon-sqs] [--archive-mib N: one archive of that size, larger than the workers' archive cache, e.g. --files 20000 --archive-mib 1024] [--scanned-percent N: that share of the files are image-only PDFs (a 4 × 2 inch label scanned at 200 DPI) read with OCR]";
+    public string Description => "6,600 small files through a scan session with 2 worker processes, on RabbitMQ and on Amazon SQS (fauxqs emulator), + PostgreSQL; overhead, worker RSS, raw MassTransit send + consume. Measured in the same processes after warm-up sessions of the same size (at most 6,600 text files) until the workers' compiling goes quiet (at most 30; one in the quick run). [--quick] [--cold: no warm-up, fresh processes] [--files N] [--workers N] [--transports rabbitmq,amazon-sqs] [--archive-mib N: one archive of that size, larger than the workers' archive cache, e.g. --files 20000 --archive-mib 1024] [--min-warm-ups N: warm-up sessions to run even once compiling is quiet] [--scanned-percent N: that share of the files are image-only PDFs (a 4 × 2 inch label scanned at 200 DPI) read with OCR]";
 
     public async Task<int> RunAsync(string[] args)
     {
@@ -65,6 +65,8 @@ internal sealed class ScanSessionWorkload : IWorkload
         var transports = BenchmarkBrokers.Selected(args);
         var archiveMib = BenchmarkArguments.Int(args, "--archive-mib", 0);
         var scannedPercent = BenchmarkArguments.Int(args, "--scanned-percent", 0);
+        // Warm-up sessions to run even once compiling is quiet: memory that builds up per session shows only after several.
+        var minWarmUps = BenchmarkArguments.Int(args, "--min-warm-ups", 1);
         if (scannedPercent > 100 || (scannedPercent > 0 && archiveMib > 0))
             throw new BenchmarkSetupException("--scanned-percent takes 1 to 100 and does not combine with --archive-mib.");
         var zipPath = Path.Combine(Path.GetTempPath(), $"sagas-bench-scan-{Guid.NewGuid():N}.zip");
@@ -89,7 +91,7 @@ internal sealed class ScanSessionWorkload : IWorkload
         foreach (var transport in transports)
         {
             await using var broker = await BenchmarkBrokers.CreateAsync(transport);
-            var run = await RunSessionAsync(broker, zipPath, files, workerCount, archiveMib > 0, scannedPercent, warmUpZip is null ? null : (warmUpZip, warmUpFiles, quick ? 1 : MaxWarmUpSessions));
+            var run = await RunSessionAsync(broker, zipPath, files, workerCount, archiveMib > 0, scannedPercent, warmUpZip is null ? null : (warmUpZip, warmUpFiles, Math.Min(minWarmUps, MaxWarmUpSessions), quick ? 1 : Math.Max(minWarmUps, MaxWarmUpSessions)));
             results.Add(run);
             var overhead = run.Wall - (pureWork / parallelism);
             Console.WriteLine();
@@ -179,7 +181,7 @@ internal sealed class ScanSessionWorkload : IWorkload
         public double Precision => Found + Wrong == 0 ? 1 : (double)Found / (Found + Wrong);
     }
 
-    private static async Task<SessionRun> RunSessionAsync(IBenchmarkBroker broker, string zipPath, int files, int workerCount, bool largeArchive, int scannedPercent, (string Zip, int Files, int MaxSessions)? warmUp)
+    private static async Task<SessionRun> RunSessionAsync(IBenchmarkBroker broker, string zipPath, int files, int workerCount, bool largeArchive, int scannedPercent, (string Zip, int Files, int MinSessions, int MaxSessions)? warmUp)
     {
         await using var database = await BenchmarkServers.CreateDatabaseAsync();
         var root = Path.Combine(Path.GetTempPath(), "sagas-bench-scan-" + Guid.NewGuid().ToString("N")[..8]);
@@ -212,7 +214,7 @@ internal sealed class ScanSessionWorkload : IWorkload
                         return new SessionRun(broker.Name, broker.Label, 0, 0, warm.Wall, [], TimeSpan.Zero, warm.Timeline, "warm-up session: " + warmFailure);
                     var compiled = workers.Sum(w => CpuShares.ThreadSeconds(w.ProcessId, CompilerThread)) - compiledBefore;
                     warmUps.Add($"{warm.Wall.TotalSeconds:N2} s, workers compiling {compiled:N2} s");
-                    if (compiled < QuietCompileSeconds)
+                    if (compiled < QuietCompileSeconds && round >= warmUpRun.MinSessions)
                         break;
                 }
 
@@ -459,17 +461,33 @@ internal sealed class ScanSessionWorkload : IWorkload
     }
 
     /// <summary>A Sagas.Worker with only the scan-files role, sharing the coordinator's database, broker and blob folder.</summary>
-    private static Dictionary<string, string> WorkerSettings(IBenchmarkBroker broker, string connectionString, string blobRoot) => new(broker.HostSettings)
+    /// <summary>
+    /// Environment variables with this prefix reach the workers only, without it (e.g. <c>SAGAS_BENCH_WORKER_DOTNET_GCgen0MaxBudget</c>):
+    /// runtime settings tried on the workers must not change the coordinator in this process.
+    /// </summary>
+    private const string WorkerOnlyPrefix = "SAGAS_BENCH_WORKER_";
+
+    private static Dictionary<string, string> WorkerSettings(IBenchmarkBroker broker, string connectionString, string blobRoot)
     {
-        ["Database:Provider"] = "PostgreSql",
-        ["Database:ConnectionString"] = connectionString,
-        ["Database:MigrateAtStartup"] = "false",
-        ["Worker:Roles"] = "scan-files",
-        ["Storage:Provider"] = "Local",
-        ["Storage:Local:Root"] = blobRoot,
-        ["Storage:Local:SigningKey"] = SigningKey,
-        ["ScanSessions:Files:MaxUploadBytes"] = LargeUploadLimit,
-    };
+        var settings = new Dictionary<string, string>(broker.HostSettings)
+        {
+            ["Database:Provider"] = "PostgreSql",
+            ["Database:ConnectionString"] = connectionString,
+            ["Database:MigrateAtStartup"] = "false",
+            ["Worker:Roles"] = "scan-files",
+            ["Storage:Provider"] = "Local",
+            ["Storage:Local:Root"] = blobRoot,
+            ["Storage:Local:SigningKey"] = SigningKey,
+            ["ScanSessions:Files:MaxUploadBytes"] = LargeUploadLimit,
+        };
+        foreach (var (key, value) in Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>().Select(e => ((string)e.Key, e.Value as string)))
+        {
+            if (key.StartsWith(WorkerOnlyPrefix, StringComparison.Ordinal) && value is not null)
+                settings[key[WorkerOnlyPrefix.Length..]] = value;
+        }
+
+        return settings;
+    }
 
     /// <summary>The session the benchmark is watching now; events of any other session (a warm-up's late ones) are ignored.</summary>
     private sealed class SessionOutcome

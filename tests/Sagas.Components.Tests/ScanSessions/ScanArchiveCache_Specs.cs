@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using Sagas.Components.Tests.Storage;
 using Sagas.ScanSessions;
 using Sagas.ScanSessions.Fetching;
@@ -57,6 +58,24 @@ public sealed class When_a_worker_reads_entries_of_an_uploaded_archive : IDispos
             Assert.Null((await cache.ReadEntryAsync($"{Key}-{i}", 3, CancellationToken.None)).Error);
 
         Assert.InRange(cache.CachedBytes, zip.Length, zip.Length * 2);
+    }
+
+    [Fact]
+    public async Task Should_let_an_archive_go_once_nobody_read_it_for_a_quarter_of_a_minute()
+    {
+        // A session's batches read its archive every few milliseconds; a finished session's archive is never read again,
+        // and a worker running sessions back to back held each one for minutes (docs/performance.md, scan-session RSS).
+        var zip = Zip(30);
+        await _store.PutAsync($"{Key}-done", new MemoryStream(zip), "application/zip");
+        await _store.PutAsync($"{Key}-next", new MemoryStream(zip), "application/zip");
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var cache = new ScanArchiveCache(_store, new UploadSource(new ScanFilesOptions()), new ScanSessionsOptions(), clock, new BlobReadRetry(new ScanFetchingOptions()));
+
+        Assert.Null((await cache.ReadEntryAsync($"{Key}-done", 3, CancellationToken.None)).Error);
+        clock.Advance(TimeSpan.FromSeconds(16));
+        Assert.Null((await cache.ReadEntryAsync($"{Key}-next", 3, CancellationToken.None)).Error);
+
+        Assert.Equal(zip.Length, cache.CachedBytes);
     }
 
     public void Dispose() => _folder.Dispose();
