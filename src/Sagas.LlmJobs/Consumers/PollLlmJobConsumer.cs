@@ -50,10 +50,12 @@ public sealed class PollLlmJobConsumer(
             return;
 
         var provider = providers.Get(job.Provider);
+        var polling = clock.GetTimestamp();
         var cycle = job.Mode == LlmJobMode.Batch
             ? await PollBatchesAsync(job, provider, context.CancellationToken)
             : await PollItemsAsync(job, provider, context.CancellationToken);
 
+        var applying = clock.GetTimestamp();
         Guid? followUp = null;
         var result = await ledger.ApplyAsync(jobId, cycle.Changes, lease, (stored, transitions) =>
         {
@@ -83,6 +85,7 @@ public sealed class PollLlmJobConsumer(
                 stored.LeaseUntil = null;
             }
         }, stopReason: null, context.CancellationToken);
+        var applied = clock.GetTimestamp();
 
         if (!result.LeaseHeld)
         {
@@ -102,9 +105,13 @@ public sealed class PollLlmJobConsumer(
         if (result.Finished)
             JobsResolved.Add(1, tags);
 
+        // Where the cycle's time went (waiting in the queue, at the provider, in the ledger): the lag from a result to
+        // its job's finish is made of these (docs/performance.md, llm-polling).
         logger.LogInformation(
-            "LLM poll of job {JobId}: jobsPolled=1 itemsPolled={ItemsPolled} itemsUpdated={ItemsUpdated} jobsResolved={JobsResolved} errors={Errors} nextPollAt={NextPollAt} followedAtOnce={FollowedAtOnce}",
-            jobId, cycle.ItemsPolled, result.Transitions, result.Finished ? jobId.ToString() : "", cycle.Errors, result.Job?.NextPollAt, followUp is not null && !result.Finished);
+            "LLM poll of job {JobId}: jobsPolled=1 itemsPolled={ItemsPolled} itemsUpdated={ItemsUpdated} jobsResolved={JobsResolved} errors={Errors} nextPollAt={NextPollAt} followedAtOnce={FollowedAtOnce} queuedMs={QueuedMs} pollMs={PollMs} ledgerMs={LedgerMs}",
+            jobId, cycle.ItemsPolled, result.Transitions, result.Finished ? jobId.ToString() : "", cycle.Errors, result.Job?.NextPollAt, followUp is not null && !result.Finished,
+            context.SentTime is { } sent ? (long)(started.UtcDateTime - sent).TotalMilliseconds : null,
+            (long)clock.GetElapsedTime(polling, applying).TotalMilliseconds, (long)clock.GetElapsedTime(applying, applied).TotalMilliseconds);
     }
 
     private async Task<PollCycle> PollItemsAsync(LlmJob job, ILlmJobProvider provider, CancellationToken cancellationToken)

@@ -14,7 +14,8 @@ namespace Sagas.Benchmarks.LlmPolling;
 /// <summary>
 /// A local stand-in for the OpenAI Responses API, run as a child process so that its CPU is not billed to the worker
 /// being measured. POST /v1/responses answers "queued" at once; GET /v1/responses/{id} answers after a fixed latency,
-/// "in_progress" until POST /control/complete, "completed" with a strict-JSON decision from then on.
+/// "in_progress" until POST /control/complete, "completed" with a strict-JSON decision from then on (items whose id
+/// starts with "w", the benchmark's warm-up, from the start).
 /// GET /control/stats returns the counts.
 /// </summary>
 internal static class OpenAiPollingStub
@@ -55,8 +56,10 @@ internal static class OpenAiPollingStub
             }
 
             var completeAt = Interlocked.Read(ref completeAtUnixMs);
-            var done = completeAt > 0 && DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() >= completeAt;
-            if (done)
+            // Warm-up items ("w…") are completed from the start; the others from POST /control/complete on.
+            var warmUp = itemId.StartsWith('w');
+            var done = warmUp || (completeAt > 0 && DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() >= completeAt);
+            if (done && !warmUp)
                 Interlocked.Increment(ref completedAnswers);
             await Write(context, Response(id, done ? "completed" : "in_progress", itemId,
                 done ? JsonSerializer.Serialize(new { flagged = false, category = "none", confidence = 0.7, reason = "Benchmark decision." }) : null));
