@@ -41,6 +41,7 @@ public abstract class DeployedProcessesSpecs<TTransport>(FaultServers servers, I
     private static readonly Dictionary<string, string> PacedBatches = new()
     {
         ["ScanSessions:FileBatchSize"] = "5",
+        ["ScanSessions:FilesPerMessage"] = "5",
         ["ScanSessions:FileBatchConcurrency"] = "1",
     };
 

@@ -198,6 +198,7 @@ public abstract class DuplicateDeliverySpecs<TTransport>(FaultServers servers)
             ["LlmJobs:Providers:Simulated:MaxLatency"] = "00:10:00",
             // One file per batch, one batch at a time: the session is still scanning when its cancel comes.
             ["ScanSessions:FileBatchSize"] = "1",
+            ["ScanSessions:FilesPerMessage"] = "1",
             ["ScanSessions:FileBatchConcurrency"] = "1",
         });
         var jobId = NewId.NextGuid();

@@ -22,6 +22,7 @@ internal static class InFlightWork
         ["LlmJobs:Providers:Simulated:MinLatency"] = "00:00:01",
         ["LlmJobs:Providers:Simulated:MaxLatency"] = "00:00:25",
         ["ScanSessions:FileBatchSize"] = "1",
+        ["ScanSessions:FilesPerMessage"] = "1",
         ["ScanSessions:FileBatchConcurrency"] = "1",
         ["PromptAnalyses:Platforms:Simulated:MinLatencyMs"] = "1000",
         ["PromptAnalyses:Platforms:Simulated:MaxLatencyMs"] = "8000",

@@ -25,6 +25,7 @@ public abstract class WorkerKillSpecs<TTransport>(FaultServers servers)
     private static readonly Dictionary<string, string> PacedBatches = new()
     {
         ["ScanSessions:FileBatchSize"] = "5",
+        ["ScanSessions:FilesPerMessage"] = "5",
         ["ScanSessions:FileBatchConcurrency"] = "1",
     };
 
