@@ -62,6 +62,15 @@ internal sealed class CpuShares
         return totals;
     }
 
+    /// <summary>CPU seconds of compiling, summed over a warm-up session's processes, below which they count as warm.</summary>
+    public const double QuietCompileSeconds = 0.1;
+
+    /// <summary>The runtime's tiered-compilation thread as /proc names it (15 characters).</summary>
+    private const string CompilerThread = ".NET Tiered Com";
+
+    /// <summary>CPU seconds the processes' tiered-compilation threads have used so far: how much the hosts still compile.</summary>
+    public static double CompilingSeconds(IEnumerable<int> processIds) => processIds.Sum(pid => ThreadSeconds(pid, CompilerThread));
+
     /// <summary>
     /// CPU seconds of a process's threads whose name starts with <paramref name="threadPrefix"/>, e.g. ".NET Tiered Com"
     /// (the runtime's tiered-compilation thread): how much a host still compiles.

@@ -29,10 +29,6 @@ internal sealed class RealtimeLatencyWorkload : IWorkload
     /// <summary>Warm-up sessions at most (the quick run warms once).</summary>
     private const int MaxWarmUpSessions = 30;
 
-    /// <summary>Compiling, in CPU seconds of the API and the workers together, below which a session counts as warm.</summary>
-    private const double QuietCompileSeconds = 0.1;
-
-    private const string CompilerThread = ".NET Tiered Com";
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
     private static readonly string[] Codes = [.. Enumerable.Range(0, 200).Select(i => $"HOLE-{i}")];
 
@@ -156,13 +152,13 @@ internal sealed class RealtimeLatencyWorkload : IWorkload
         var rounds = new List<string>();
         for (var round = 1; round <= maxSessions; round++)
         {
-            var compiledBefore = processes.Sum(p => CpuShares.ThreadSeconds(p.ProcessId, CompilerThread));
+            var compiledBefore = CpuShares.CompilingSeconds(processes.Select(p => p.ProcessId));
             var warm = await RunSessionAsync(api.BaseAddress, connectionString, files);
             if (warm.Failure is { } failure)
                 return ("", failure);
-            var compiled = processes.Sum(p => CpuShares.ThreadSeconds(p.ProcessId, CompilerThread)) - compiledBefore;
+            var compiled = CpuShares.CompilingSeconds(processes.Select(p => p.ProcessId)) - compiledBefore;
             rounds.Add($"{warm.Wall.TotalSeconds:N2} s, compiling {compiled:N2} s");
-            if (compiled < QuietCompileSeconds)
+            if (compiled < CpuShares.QuietCompileSeconds)
                 break;
         }
 

@@ -45,12 +45,6 @@ internal sealed class ScanSessionWorkload : IWorkload
     /// </summary>
     private const int MaxWarmUpSessions = 30;
 
-    /// <summary>CPU seconds of compiling, summed over the workers, during a warm-up session below which they count as warm.</summary>
-    private const double QuietCompileSeconds = 0.1;
-
-    /// <summary>The runtime's tiered-compilation thread as /proc names it (15 characters).</summary>
-    private const string CompilerThread = ".NET Tiered Com";
-
     private static readonly string[] Codes = [.. Enumerable.Range(0, 200).Select(i => $"HOLE-{i}")];
 
     public string Name => "scan-session";
@@ -208,13 +202,13 @@ internal sealed class ScanSessionWorkload : IWorkload
                 var warmUps = new List<string>();
                 for (var round = 1; round <= warmUpRun.MaxSessions; round++)
                 {
-                    var compiledBefore = workers.Sum(w => CpuShares.ThreadSeconds(w.ProcessId, CompilerThread));
+                    var compiledBefore = CpuShares.CompilingSeconds(workers.Select(w => w.ProcessId));
                     var warm = await ScanOnceAsync(blobs, bus, outcome, warmUpRun.Zip, TimeSpan.FromMinutes(10));
                     if (warm.Failure is { } warmFailure)
                         return new SessionRun(broker.Name, broker.Label, 0, 0, warm.Wall, [], TimeSpan.Zero, warm.Timeline, "warm-up session: " + warmFailure);
-                    var compiled = workers.Sum(w => CpuShares.ThreadSeconds(w.ProcessId, CompilerThread)) - compiledBefore;
+                    var compiled = CpuShares.CompilingSeconds(workers.Select(w => w.ProcessId)) - compiledBefore;
                     warmUps.Add($"{warm.Wall.TotalSeconds:N2} s, workers compiling {compiled:N2} s");
-                    if (compiled < QuietCompileSeconds && round >= warmUpRun.MinSessions)
+                    if (compiled < CpuShares.QuietCompileSeconds && round >= warmUpRun.MinSessions)
                         break;
                 }
 
@@ -232,13 +226,13 @@ internal sealed class ScanSessionWorkload : IWorkload
             ]);
             // For a profiler to attach to the measured session only.
             Console.Error.WriteLine($"measuring the session: coordinator pid {self}, worker pids {string.Join(",", workerIds)}");
-            var compiling = workers.Sum(w => CpuShares.ThreadSeconds(w.ProcessId, CompilerThread));
+            var compiling = CpuShares.CompilingSeconds(workers.Select(w => w.ProcessId));
             var session = await ScanOnceAsync(blobs, bus, outcome, zipPath, TimeSpan.FromMinutes(largeArchive || scannedPercent > 0 ? 40 : 10));
             if (session.Failure is { } failure)
                 return new SessionRun(broker.Name, broker.Label, 0, 0, session.Wall, [], TimeSpan.Zero, session.Timeline, failure);
 
             var result = session.Completed!;
-            var cpuShares = cpu.Since() + $"; of the workers' CPU, compiling {workers.Sum(w => CpuShares.ThreadSeconds(w.ProcessId, CompilerThread)) - compiling:N2} s";
+            var cpuShares = cpu.Since() + $"; of the workers' CPU, compiling {CpuShares.CompilingSeconds(workers.Select(w => w.ProcessId)) - compiling:N2} s";
             var rss = workers.Select(p => p.PeakResidentMegabytes() ?? double.NaN).ToList();
             var raw = await broker.RawSendConsumeAsync(files);
             await using var scope = coordinator.Services.CreateAsyncScope();
