@@ -456,7 +456,7 @@ internal sealed class ScanSessionWorkload : IWorkload
 
     /// <summary>A Sagas.Worker with only the scan-files role, sharing the coordinator's database, broker and blob folder.</summary>
     /// <summary>
-    /// Environment variables with this prefix reach the workers only, without it (e.g. <c>SAGAS_BENCH_WORKER_DOTNET_GCgen0MaxBudget</c>):
+    /// Environment variables with this prefix reach the workers only, without it (e.g. <c>SAGAS_BENCH_WORKER_DOTNET_GCGen0MaxBudget</c>):
     /// runtime settings tried on the workers must not change the coordinator in this process.
     /// </summary>
     private const string WorkerOnlyPrefix = "SAGAS_BENCH_WORKER_";
