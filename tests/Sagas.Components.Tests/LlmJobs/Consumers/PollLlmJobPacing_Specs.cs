@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Sagas.Contracts.LlmJobs;
 using Sagas.Core.Http;
@@ -31,7 +31,7 @@ public sealed class When_a_poll_cycle_ends : IAsyncDisposable
     private static readonly DateTimeOffset Start = new(2026, 12, 5, 12, 0, 0, TimeSpan.Zero);
 
     private readonly FakeTimeProvider _clock = new(Start);
-    private readonly CycleLog _logs = new();
+    private readonly FakeLogCollector _logs = new();
     private readonly ScriptedProvider _scripted;
     private readonly SqliteConnection _keeper;
     private readonly string _database = $"Data Source=file:llm-pacing-{Guid.NewGuid():N}?mode=memory&cache=shared";
@@ -144,10 +144,10 @@ public sealed class When_a_poll_cycle_ends : IAsyncDisposable
         await PollAsync(jobId, lease);
 
         // Two checks of 3 s each at the provider; the ledger's transaction moves no fake time.
-        var cycle = Assert.Single(_logs.Cycles, c => Equals(c["JobId"], jobId));
-        Assert.Equal(6_000L, cycle["PollMs"]);
-        Assert.Equal(0L, cycle["LedgerMs"]);
-        Assert.Equal(2, cycle["ItemsPolled"]);
+        var cycle = Assert.Single(_logs.GetSnapshot(), r => r.Category == typeof(PollLlmJobConsumer).FullName && r.GetStructuredStateValue("JobId") == jobId.ToString()).StructuredState!.ToDictionary();
+        Assert.Equal("6000", cycle["PollMs"]);
+        Assert.Equal("0", cycle["LedgerMs"]);
+        Assert.Equal("2", cycle["ItemsPolled"]);
     }
 
     public async ValueTask DisposeAsync()
@@ -169,7 +169,7 @@ public sealed class When_a_poll_cycle_ends : IAsyncDisposable
         }).Build();
         _provider = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)
-            .AddLogging(logging => logging.AddProvider(_logs))
+            .AddLogging(logging => logging.AddProvider(new FakeLoggerProvider(_logs)))
             .AddDbContext<SagasDbContext>(builder => PersistenceRegistration.Configure(builder, DatabaseProvider.Sqlite, _database, SagasWorkflows.Model))
             .AddSagasOutbox(configuration, SagasWorkflows.Catalog.Assemblies)
             .AddSingleton<TimeProvider>(_clock)
@@ -217,31 +217,6 @@ public sealed class When_a_poll_cycle_ends : IAsyncDisposable
         }));
         await db.SaveChangesAsync();
         return (jobId, lease);
-    }
-
-    /// <summary>The poller's per-cycle log lines, as their structured values.</summary>
-    private sealed class CycleLog : ILoggerProvider, ILogger
-    {
-        private readonly ConcurrentQueue<Dictionary<string, object?>> _cycles = new();
-
-        public IReadOnlyCollection<Dictionary<string, object?>> Cycles => _cycles;
-
-        public ILogger CreateLogger(string categoryName) => categoryName == typeof(PollLlmJobConsumer).FullName ? this : NullLogger.Instance;
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (state is IReadOnlyList<KeyValuePair<string, object?>> values && values.Any(v => v.Key == "ItemsPolled"))
-                _cycles.Enqueue(values.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal));
-        }
-
-        public void Dispose()
-        {
-        }
     }
 
     /// <summary>
