@@ -46,8 +46,16 @@ public sealed class LlmJobSagaHarness : IAsyncDisposable
         return new LlmJobSagaHarness(provider, harness);
     }
 
-    public Task AcceptAsync(TimeSpan? expiresIn = null) =>
-        Harness.Bus.Publish(new LlmJobAccepted(JobId, 3, LlmJobPriority.Normal, LlmJobMode.Background, DateTimeOffset.UtcNow + (expiresIn ?? TimeSpan.FromHours(24))));
+    /// <summary>
+    /// Publishes the acceptance and waits until the saga has consumed one: the in-memory endpoint consumes concurrently,
+    /// so an event published right after could otherwise reach the saga before the instance exists (seen once in a full
+    /// run: <c>LlmJobStarted</c> first, ignored, and the job never running).
+    /// </summary>
+    public async Task AcceptAsync(TimeSpan? expiresIn = null)
+    {
+        await Harness.Bus.Publish(new LlmJobAccepted(JobId, 3, LlmJobPriority.Normal, LlmJobMode.Background, DateTimeOffset.UtcNow + (expiresIn ?? TimeSpan.FromHours(24))));
+        Assert.True(await Saga.Consumed.Any<LlmJobAccepted>(x => x.Context.Message.JobId == JobId));
+    }
 
     public Task FinishAsync(int succeeded, int failed, int cancelled = 0, string? status = null) =>
         Harness.Bus.Publish(new LlmJobItemsFinished(JobId, succeeded + failed + cancelled, succeeded, failed, cancelled, status));
