@@ -23,6 +23,7 @@ public sealed class SchedulerLifecycle(
     SchedulerStore database,
     SchedulingOptions options,
     IEnumerable<RecurringScheduleDeclaration> declarations,
+    RunningFires fires,
     ILogger<SchedulerLifecycle> logger) : IHostedService, IBusObserver
 {
     private readonly TaskCompletionSource<IScheduler> _created = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -89,11 +90,29 @@ public sealed class SchedulerLifecycle(
         try
         {
             await scheduler.Standby(CancellationToken.None);
+            await WaitForRunningFiresAsync();
         }
         catch (SchedulerException exception)
         {
             // Shut down between the status check and the call (host disposal racing the bus stop): nothing left to pause.
             logger.LogDebug(exception, "Quartz scheduler was already shut down when the bus stopped");
+        }
+    }
+
+    // Standby stops new fires, not the running ones, and a fire ahead of its due time waits up to FireAhead before it
+    // sends: let those send through this bus before it stops, rather than fail and wait for a retry on another node.
+    private async Task WaitForRunningFiresAsync()
+    {
+        var deadline = DateTime.UtcNow + options.FireAhead + TimeSpan.FromSeconds(5);
+        while (fires.Running > 0)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                logger.LogWarning("Quartz fires still running when the bus stops; each is fired again by its retry policy");
+                return;
+            }
+
+            await Task.Delay(20);
         }
     }
 

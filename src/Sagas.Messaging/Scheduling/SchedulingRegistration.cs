@@ -31,9 +31,11 @@ public static class SchedulingRegistration
                 // process (tests, tools) from sharing it.
                 scheduler.InstanceName = database.IsPersistent ? options.InstanceName : $"{options.InstanceName}-{Guid.NewGuid():N}";
                 scheduler.GenerateInstanceId = true;
-                // Due triggers are taken from the store together (the fire-ahead window stays zero, so none early):
-                // one per acquisition left 10,000 one-offs due in one minute firing seconds late.
+                // Due triggers are taken from the store together: one per acquisition left 10,000 one-offs due in one
+                // minute firing seconds late. FireAhead (zero unless configured) widens a batch to triggers due soon
+                // after the first; ScheduledMessageJob holds such an early fire until its due time.
                 scheduler.MaxBatchSize = options.MaxConcurrency;
+                scheduler.BatchTriggerAcquisitionFireAheadTimeWindow = options.FireAhead;
             });
             quartz.UseDefaultThreadPool(options.MaxConcurrency);
 
@@ -64,6 +66,7 @@ public static class SchedulingRegistration
             }
         });
 
+        services.AddSingleton<RunningFires>();
         services.AddSingleton<SchedulerLifecycle>();
         services.AddHostedService(provider => provider.GetRequiredService<SchedulerLifecycle>());
         services.AddBusObserver(provider => provider.GetRequiredService<SchedulerLifecycle>());

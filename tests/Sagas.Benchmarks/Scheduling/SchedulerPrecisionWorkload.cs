@@ -58,7 +58,7 @@ internal sealed class SchedulerPrecisionWorkload : IWorkload
             Console.WriteLine(oneOff.Row($"{oneOffs:N0} one-offs due within {window.TotalSeconds:N0} s"));
             Console.WriteLine();
             Console.WriteLine(storing);
-            Console.WriteLine("Late = received by the destination's consumer minus the instant scheduled (recurring: the fire time Quartz scheduled, MT-Quartz-Scheduled; one-off: the due time the message carries); fired = when Quartz fired the trigger (MT-Quartz-Sent) minus the same instant, the scheduler's share of the lateness. Targets: p50 ≤ 50 ms, p99 ≤ 250 ms, none early, none lost.");
+            Console.WriteLine("Late = received by the destination's consumer minus the instant scheduled (recurring: the fire time Quartz scheduled, MT-Quartz-Scheduled; one-off: the due time the message carries); fired = when the scheduler sent it (MT-Quartz-Sent; a trigger fired ahead of its time waits for it first) minus the same instant, the scheduler's share of the lateness. Targets: p50 ≤ 50 ms, p99 ≤ 250 ms, none early, none lost.");
             Console.WriteLine($"load average after: {BenchmarkMachine.LoadAverage()}");
             return recurring.Lost == 0 && oneOff.Lost == 0 ? 0 : 1;
         }
@@ -159,7 +159,7 @@ internal sealed class SchedulerPrecisionWorkload : IWorkload
 
     public sealed record SchedulerProbe(Guid Id, DateTimeOffset? Due);
 
-    /// <param name="Fired">When Quartz fired the trigger (MT-Quartz-Sent): splits lateness into the scheduler's and the send's.</param>
+    /// <param name="Fired">When the scheduler sent it (MT-Quartz-Sent): splits lateness into the scheduler's and the send's.</param>
     private sealed record Delivery(Guid Id, DateTimeOffset? Due, DateTimeOffset? Scheduled, DateTimeOffset? Fired, DateTimeOffset ReceivedAt);
 
     private sealed class Deliveries

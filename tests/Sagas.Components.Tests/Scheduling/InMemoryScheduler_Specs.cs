@@ -2,8 +2,10 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Quartz;
 using Sagas.Hosting;
 using Sagas.Messaging.Scheduling;
+using Sagas.Messaging.Scheduling.Endpoint;
 using Sagas.Messaging.Scheduling.Recurring;
 using Sagas.Workflows;
 
@@ -19,6 +21,7 @@ public sealed class When_the_embedded_default_schedules_messages : IAsyncLifetim
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "sagas-scheduling-tests-" + Guid.NewGuid().ToString("N"));
     private readonly InMemoryProbeLog _received = new();
+    private static readonly Uri ProbeQueue = new("queue:in-memory-probe");
     private readonly Guid _recurringId = Guid.NewGuid();
     private IHost? _host;
 
@@ -30,6 +33,8 @@ public sealed class When_the_embedded_default_schedules_messages : IAsyncLifetim
             ["Database:DataDirectory"] = _dataDirectory,
             ["Database:MigrateAtStartup"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
+            // Wide enough that the second one-off below fires seconds ahead, in the first one's batch.
+            ["Scheduling:FireAhead"] = "00:00:03",
         });
         builder.Services.AddSingleton(_received);
         builder.Services.AddRecurringSchedule("embedded-tick", "* * * * * ?", "in-memory-probe", () => new InMemoryProbe(_recurringId));
@@ -55,6 +60,41 @@ public sealed class When_the_embedded_default_schedules_messages : IAsyncLifetim
         Assert.Contains("in-memory store", status.Description, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Should_hold_a_message_fired_ahead_until_its_time_and_drop_it_when_cancelled_meanwhile()
+    {
+        var (early, earlyDue) = (Guid.NewGuid(), DateTime.UtcNow.AddSeconds(1));
+        var (held, heldDue) = (Guid.NewGuid(), DateTime.UtcNow.AddSeconds(2.5));
+        var (cancelled, cancelledDue) = (Guid.NewGuid(), DateTime.UtcNow.AddSeconds(3));
+        ScheduledMessage<InMemoryProbe> toCancel;
+        await using (var scope = _host!.Services.CreateAsyncScope())
+        {
+            var scheduler = scope.ServiceProvider.GetRequiredService<IMessageScheduler>();
+            await scheduler.ScheduleSend(ProbeQueue, earlyDue, new InMemoryProbe(early));
+            await scheduler.ScheduleSend(ProbeQueue, heldDue, new InMemoryProbe(held));
+            toCancel = await scheduler.ScheduleSend(ProbeQueue, cancelledDue, new InMemoryProbe(cancelled));
+        }
+
+        var quartz = await _host.Services.GetRequiredService<SchedulerLifecycle>().GetSchedulerAsync(CancellationToken.None);
+        var cancelledKey = ScheduledJobData.OneOffTriggerKey(toCancel.TokenId);
+        await WaitUntilAsync(async () => await quartz.GetTriggerState(cancelledKey) == TriggerState.Executing, "the third one-off was not fired ahead");
+        await using (var scope = _host.Services.CreateAsyncScope())
+            await scope.ServiceProvider.GetRequiredService<IMessageScheduler>().CancelScheduledSend(ProbeQueue, toCancel.TokenId);
+        await WaitUntilAsync(async () => await quartz.GetTriggerState(cancelledKey) == TriggerState.None, "the cancelled trigger was not removed");
+        Assert.True(DateTime.UtcNow < cancelledDue, "the cancel took effect only after the message was due; the test proves nothing");
+
+        var delivered = await WaitForAsync(held, 1);
+        Assert.True(delivered[0].At >= heldDue, $"delivered at {delivered[0].At:O}, due {heldDue:O}");
+        Assert.True((await WaitForAsync(early, 1))[0].At >= earlyDue);
+
+        // A later one-off through the same scheduler arrived: the cancelled one had its chance.
+        var sentinel = Guid.NewGuid();
+        await using (var scope = _host.Services.CreateAsyncScope())
+            await scope.ServiceProvider.GetRequiredService<IMessageScheduler>().ScheduleSend(ProbeQueue, cancelledDue.AddSeconds(0.5), new InMemoryProbe(sentinel));
+        await WaitForAsync(sentinel, 1);
+        Assert.Empty(_received.Of(cancelled));
+    }
+
     public async Task DisposeAsync()
     {
         if (_host is not null)
@@ -77,6 +117,17 @@ public sealed class When_the_embedded_default_schedules_messages : IAsyncLifetim
                 return matching;
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"{id} arrived {matching.Count} of {count} times");
+            await Task.Delay(25);
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string failure)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(8);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException(failure);
             await Task.Delay(25);
         }
     }

@@ -75,14 +75,17 @@ public sealed class When_recurring_schedules_are_resolved_from_configuration
         Assert.Contains("'TICK' is declared twice", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Should_refuse_an_unusable_scheduler_setting()
+    [Theory]
+    [InlineData("MaxConcurrency", "0")]
+    [InlineData("FireAhead", "00:00:06")]
+    [InlineData("FireAhead", "-00:00:01")]
+    public void Should_refuse_an_unusable_scheduler_setting(string key, string value)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Scheduling:MaxConcurrency"] = "0" }).Build();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Scheduling:" + key] = value }).Build();
 
         var error = Assert.Throws<SagasConfigurationException>(() => configuration.ReadValidatedOptions<SchedulingOptions>(SchedulingOptions.SectionName));
 
-        Assert.Contains("Scheduling:MaxConcurrency", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Scheduling:" + key, error.Message, StringComparison.Ordinal);
     }
 
     private static IReadOnlyList<ResolvedRecurringSchedule> Resolve(Dictionary<string, string?> settings)

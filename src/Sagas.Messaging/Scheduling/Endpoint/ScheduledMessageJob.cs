@@ -12,14 +12,21 @@ namespace Sagas.Messaging.Scheduling.Endpoint;
 /// state machine drop a stale timeout and the MT-Quartz-* headers describing this fire.
 /// </summary>
 /// <remarks>The job type name is stored in the Quartz tables: renaming or moving it orphans stored schedules.</remarks>
-public sealed class ScheduledMessageJob(IBus bus, ILogger<ScheduledMessageJob> logger) : IJob
+public sealed class ScheduledMessageJob(IBus bus, RunningFires fires, ILogger<ScheduledMessageJob> logger) : IJob
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default)
     {
+        using var running = fires.Enter();
         var data = context.MergedJobDataMap;
         var destinationText = data.ReadString(ScheduledJobData.Destination);
         try
         {
+            if (await HoldUntilDueAsync(context, cancellationToken) && !await IsStillScheduledAsync(context, cancellationToken))
+            {
+                logger.LogDebug("Scheduled {Job} was cancelled or paused while its early fire waited for {Due:O}; not sent", context.JobDetail.Key, context.ScheduledFireTimeUtc);
+                return;
+            }
+
             var destination = new Uri(destinationText ?? throw new InvalidOperationException("the job has no destination"));
             var endpoint = await bus.GetSendEndpoint(destination);
             await endpoint.Send(new ScheduledDelivery(), new ForwardStoredMessage(context, destination), cancellationToken);
@@ -32,6 +39,33 @@ public sealed class ScheduledMessageJob(IBus bus, ILogger<ScheduledMessageJob> l
                 context.JobDetail.Key, data.ReadString(ScheduledJobData.PayloadType), destinationText, context.RetryAttempt);
             throw;
         }
+    }
+
+    // Quartz fires a batch of triggers together, up to Scheduling:FireAhead before the later ones are due; the send
+    // waits here for its own due time. Quartz's clock is the system's, so this one is too (a test's fake clock would
+    // hold forever); the loop guards against a timer waking a little before the wall clock.
+    private static async Task<bool> HoldUntilDueAsync(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        if (context.ScheduledFireTimeUtc is not { } due)
+            return false;
+
+        var held = false;
+        for (var wait = due - DateTimeOffset.UtcNow; wait > TimeSpan.Zero; wait = due - DateTimeOffset.UtcNow)
+        {
+            held = true;
+            await Task.Delay(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait, cancellationToken);
+        }
+
+        return held;
+    }
+
+    // A cancel or pause that arrived while the fire waited removed or paused the trigger in the store; what fired
+    // ahead must honour it as a trigger still waiting would have. A fired trigger stays in the store, executing, until
+    // this job returns, so "gone" means cancelled.
+    private static async Task<bool> IsStillScheduledAsync(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        var state = await context.Scheduler.GetTriggerState(context.Trigger.Key, cancellationToken);
+        return state is not (TriggerState.None or TriggerState.Paused);
     }
 
     /// <summary>Placeholder message type: the serializer below writes the stored envelope instead of this object.</summary>
@@ -68,7 +102,8 @@ public sealed class ScheduledMessageJob(IBus bus, ILogger<ScheduledMessageJob> l
 
             if (data.ReadGuid(ScheduledJobData.TokenId) is { } token)
                 context.Headers.Set(MessageHeaders.SchedulingTokenId, token.ToString("D"));
-            context.Headers.Set(MessageHeaders.Quartz.Sent, fire.FireTimeUtc);
+            // The instant it leaves, not Quartz's fire time: a fire ahead of its due time waited in between.
+            context.Headers.Set(MessageHeaders.Quartz.Sent, DateTimeOffset.UtcNow);
             if (fire.ScheduledFireTimeUtc is { } scheduled)
                 context.Headers.Set(MessageHeaders.Quartz.Scheduled, scheduled);
             if (fire.NextFireTimeUtc is { } next)
