@@ -222,7 +222,7 @@ public sealed class When_a_poll_cycle_ends : IAsyncDisposable
         await _keeper.DisposeAsync();
     }
 
-    private void Build(string interval, string minInterval, string maxInterval, int applyResultsEvery = 0)
+    private void Build(string interval, string minInterval, string maxInterval, int applyResultsEvery = 100)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
