@@ -64,14 +64,6 @@ public sealed class LlmJobPollingOptions : IValidatableObject
     [Range(1, 10_000)]
     public int Parallelism { get; set; } = 20;
 
-    /// <summary>
-    /// Results that end items are applied while the sweep goes on, whenever this many are waiting, instead of all at
-    /// the cycle's end (0: always at the end). The default, above the default 50 items per cycle, changes nothing until
-    /// a cycle checks hundreds of items.
-    /// </summary>
-    [Range(0, 1_000_000)]
-    public int ApplyResultsEvery { get; set; } = 100;
-
     /// <summary>How long a poller owns a job; another poller may take it over after this.</summary>
     [Positive]
     public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(2);

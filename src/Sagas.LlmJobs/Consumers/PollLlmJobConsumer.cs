@@ -51,37 +51,17 @@ public sealed class PollLlmJobConsumer(
 
         var provider = providers.Get(job.Provider);
         var polling = clock.GetTimestamp();
-        var sweep = new SweepLedger(ledger, jobId, lease, options.Polling.ApplyResultsEvery, clock, logger, context.CancellationToken);
         var cycle = job.Mode == LlmJobMode.Batch
             ? await PollBatchesAsync(job, provider, context.CancellationToken)
-            : await PollItemsAsync(job, provider, sweep, context.CancellationToken);
-        await sweep.DrainAsync();
-
-        var tags = new TagList { { "provider", provider.Name }, { "mode", job.Mode.ToString().ToLowerInvariant() } };
-        if (sweep.LeaseLost)
-        {
-            logger.LogWarning("LLM job {JobId}: lease {Lease} expired before results were applied; another poller owns the job", jobId, lease);
-            return;
-        }
-
-        if (sweep.Finished)
-        {
-            // The sweep's own results ended the job, which gave its lease up with them: there is nothing left to apply.
-            Count(tags, cycle.ItemsPolled, sweep.Transitions, cycle.Errors, resolved: true);
-            logger.LogInformation(
-                "LLM poll of job {JobId}: jobsPolled=1 itemsPolled={ItemsPolled} itemsUpdated={ItemsUpdated} jobsResolved={JobsResolved} errors={Errors} nextPollAt={NextPollAt} followedAtOnce={FollowedAtOnce} queuedMs={QueuedMs} pollMs={PollMs} ledgerMs={LedgerMs} sweepApplies={SweepApplies} sweepLedgerMs={SweepLedgerMs}",
-                jobId, cycle.ItemsPolled, sweep.Transitions, jobId.ToString(), cycle.Errors, null, false, QueuedMs(context, started),
-                (long)clock.GetElapsedTime(polling).TotalMilliseconds, 0L, sweep.Applies, sweep.LedgerMs);
-            return;
-        }
+            : await PollItemsAsync(job, provider, context.CancellationToken);
 
         var applying = clock.GetTimestamp();
         Guid? followUp = null;
-        var result = await ledger.ApplyAsync(jobId, [.. cycle.Changes, .. sweep.TakeRest()], lease, (stored, transitions) =>
+        var result = await ledger.ApplyAsync(jobId, cycle.Changes, lease, (stored, transitions) =>
         {
             var now = clock.GetUtcNow();
             var interval = TimeSpan.FromMilliseconds(stored.PollIntervalMs);
-            interval = transitions + sweep.Transitions > 0 ? interval / 2 : interval * 1.5;
+            interval = transitions > 0 ? interval / 2 : interval * 1.5;
             interval = TimeSpan.FromMilliseconds(Math.Clamp(interval.TotalMilliseconds, options.Polling.MinInterval.TotalMilliseconds, options.Polling.MaxInterval.TotalMilliseconds));
             var next = (cycle.Errors == 0 ? started : now) + interval;
             if (cycle.WaitAtLeast is { } wait && now + wait > next)
@@ -117,31 +97,24 @@ public sealed class PollLlmJobConsumer(
         if (followUp is { } nextLease && !result.Finished)
             await context.Publish(new PollLlmJob(jobId, nextLease), publish => publish.TrySetPriority((byte)job.Priority));
 
-        Count(tags, cycle.ItemsPolled, result.Transitions + sweep.Transitions, cycle.Errors, result.Finished);
-
-        // Where the cycle's time went (waiting in the queue, at the provider, in the ledger at the end and during the
-        // sweep): the lag from a result to its job's finish is made of these (docs/performance.md, llm-polling).
-        logger.LogInformation(
-            "LLM poll of job {JobId}: jobsPolled=1 itemsPolled={ItemsPolled} itemsUpdated={ItemsUpdated} jobsResolved={JobsResolved} errors={Errors} nextPollAt={NextPollAt} followedAtOnce={FollowedAtOnce} queuedMs={QueuedMs} pollMs={PollMs} ledgerMs={LedgerMs} sweepApplies={SweepApplies} sweepLedgerMs={SweepLedgerMs}",
-            jobId, cycle.ItemsPolled, result.Transitions + sweep.Transitions, result.Finished ? jobId.ToString() : "", cycle.Errors, result.Job?.NextPollAt, followUp is not null && !result.Finished,
-            QueuedMs(context, started), (long)clock.GetElapsedTime(polling, applying).TotalMilliseconds, (long)clock.GetElapsedTime(applying, applied).TotalMilliseconds,
-            sweep.Applies, sweep.LedgerMs);
-    }
-
-    private static long? QueuedMs(ConsumeContext context, DateTimeOffset started) =>
-        context.SentTime is { } sent ? (long)(started.UtcDateTime - sent).TotalMilliseconds : null;
-
-    private static void Count(TagList tags, int itemsPolled, int itemsUpdated, int errors, bool resolved)
-    {
+        var tags = new TagList { { "provider", provider.Name }, { "mode", job.Mode.ToString().ToLowerInvariant() } };
         JobsPolled.Add(1, tags);
-        ItemsPolled.Add(itemsPolled, tags);
-        ItemsUpdated.Add(itemsUpdated, tags);
-        Errors.Add(errors, tags);
-        if (resolved)
+        ItemsPolled.Add(cycle.ItemsPolled, tags);
+        ItemsUpdated.Add(result.Transitions, tags);
+        Errors.Add(cycle.Errors, tags);
+        if (result.Finished)
             JobsResolved.Add(1, tags);
+
+        // Where the cycle's time went (waiting in the queue, at the provider, in the ledger): the lag from a result to
+        // its job's finish is made of these (docs/performance.md, llm-polling).
+        logger.LogInformation(
+            "LLM poll of job {JobId}: jobsPolled=1 itemsPolled={ItemsPolled} itemsUpdated={ItemsUpdated} jobsResolved={JobsResolved} errors={Errors} nextPollAt={NextPollAt} followedAtOnce={FollowedAtOnce} queuedMs={QueuedMs} pollMs={PollMs} ledgerMs={LedgerMs}",
+            jobId, cycle.ItemsPolled, result.Transitions, result.Finished ? jobId.ToString() : "", cycle.Errors, result.Job?.NextPollAt, followUp is not null && !result.Finished,
+            context.SentTime is { } sent ? (long)(started.UtcDateTime - sent).TotalMilliseconds : null,
+            (long)clock.GetElapsedTime(polling, applying).TotalMilliseconds, (long)clock.GetElapsedTime(applying, applied).TotalMilliseconds);
     }
 
-    private async Task<PollCycle> PollItemsAsync(LlmJob job, ILlmJobProvider provider, SweepLedger sweep, CancellationToken cancellationToken)
+    private async Task<PollCycle> PollItemsAsync(LlmJob job, ILlmJobProvider provider, CancellationToken cancellationToken)
     {
         var items = await db.Set<LlmJobItem>().AsNoTracking()
             .Where(i => i.JobId == job.Id && i.Status == LlmJobItemStatus.Processing && i.ProviderTaskId != null)
@@ -155,46 +128,33 @@ public sealed class PollLlmJobConsumer(
         TimeSpan? waitAtLeast = null;
         string? lastError = null;
         var gate = new object();
-        var polled = 0;
-        try
+        await Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = options.Polling.Parallelism, CancellationToken = cancellationToken }, async (item, token) =>
         {
-            await Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = options.Polling.Parallelism, CancellationToken = sweep.Stopping }, async (item, token) =>
+            try
             {
-                try
+                var outcome = await provider.GetItemAsync(item.ProviderTaskId!, token);
+                changes.Add(ToChange(item.ItemId, outcome.Status, outcome.Decision, outcome.Usage, outcome.Error));
+            }
+            catch (LlmProviderException exception) when (!exception.IsTransient)
+            {
+                // The provider will never answer for this task (unknown id, no access): the item cannot finish.
+                changes.Add(new ItemChange(item.ItemId, LlmJobItemStatus.Failed, Error: exception.Error.ToString()));
+            }
+            catch (LlmProviderException exception)
+            {
+                Interlocked.Increment(ref errors);
+                lock (gate)
                 {
-                    Interlocked.Increment(ref polled);
-                    var outcome = await provider.GetItemAsync(item.ProviderTaskId!, token);
-                    var change = ToChange(item.ItemId, outcome.Status, outcome.Decision, outcome.Usage, outcome.Error);
-                    if (change.Status == LlmJobItemStatus.Processing)
-                        changes.Add(change);
-                    else
-                        sweep.Add(change);
+                    lastError = exception.Error.ToString();
+                    var wait = exception.Error.RetryAfter ?? exception.RateLimit.SuggestedDelay;
+                    if (wait is { } w && (waitAtLeast is null || w > waitAtLeast))
+                        waitAtLeast = w;
                 }
-                catch (LlmProviderException exception) when (!exception.IsTransient)
-                {
-                    // The provider will never answer for this task (unknown id, no access): the item cannot finish.
-                    sweep.Add(new ItemChange(item.ItemId, LlmJobItemStatus.Failed, Error: exception.Error.ToString()));
-                }
-                catch (LlmProviderException exception)
-                {
-                    Interlocked.Increment(ref errors);
-                    lock (gate)
-                    {
-                        lastError = exception.Error.ToString();
-                        var wait = exception.Error.RetryAfter ?? exception.RateLimit.SuggestedDelay;
-                        if (wait is { } w && (waitAtLeast is null || w > waitAtLeast))
-                            waitAtLeast = w;
-                    }
-                }
-            });
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            // The sweep's ledger stopped it: the job finished or its lease passed to another poller.
-        }
+            }
+        });
 
         waitAtLeast = Max(waitAtLeast, provider.LatestRateLimit.SuggestedDelay);
-        return new PollCycle([.. changes], polled, errors, waitAtLeast, lastError);
+        return new PollCycle([.. changes], items.Count, errors, waitAtLeast, lastError);
     }
 
     private async Task<PollCycle> PollBatchesAsync(LlmJob job, ILlmJobProvider provider, CancellationToken cancellationToken)
@@ -254,124 +214,6 @@ public sealed class PollLlmJobConsumer(
     private static TimeSpan? Max(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : a > b ? a : b;
 
     private sealed record PollCycle(List<ItemChange> Changes, int ItemsPolled, int Errors, TimeSpan? WaitAtLeast, string? LastError);
-
-    /// <summary>
-    /// Applies the results that end items while the sweep goes on, once at least <c>ApplyResultsEvery</c> are waiting and
-    /// the previous such call is done (results arriving meanwhile wait for the next), so a result does not wait for the
-    /// whole sweep and one large transaction at its end. Each call is an ordinary ledger call under the cycle's lease
-    /// (checked under the job's row lock, as at the end), one at a time on the consumer's context, which the sweep
-    /// itself no longer uses; it leaves the lease and the next poll to the cycle's last call. A crash after one of them
-    /// is harmless: the redelivered cycle finds those items terminal and no longer polls them. When a call finds the
-    /// lease gone or finishes the job, the sweep stops.
-    /// </summary>
-    private sealed class SweepLedger(LlmJobLedger ledger, Guid jobId, Guid lease, int every, TimeProvider clock, ILogger logger, CancellationToken cancellationToken)
-    {
-        private readonly object _gate = new();
-        private readonly CancellationTokenSource _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        private List<ItemChange> _pending = [];
-        private Task _running = Task.CompletedTask;
-        private bool _applying;
-
-        public CancellationToken Stopping => _stop.Token;
-
-        public int Transitions { get; private set; }
-
-        public int Applies { get; private set; }
-
-        public long LedgerMs { get; private set; }
-
-        public bool Finished { get; private set; }
-
-        public bool LeaseLost { get; private set; }
-
-        public void Add(ItemChange change)
-        {
-            lock (_gate)
-            {
-                _pending.Add(change);
-                if (every == 0 || _applying || _stop.IsCancellationRequested || _pending.Count < every)
-                    return;
-                _applying = true;
-                _running = Task.Run(ApplyWhileEnoughAsync, CancellationToken.None);
-            }
-        }
-
-        /// <summary>Waits for the call in progress; its failure fails the cycle, as a failure of the last call would.</summary>
-        public async Task DrainAsync()
-        {
-            Task running;
-            lock (_gate)
-                running = _running;
-            try
-            {
-                await running;
-            }
-            finally
-            {
-                _stop.Dispose();
-            }
-        }
-
-        /// <summary>After <see cref="DrainAsync"/>: the results left for the cycle's last call.</summary>
-        public List<ItemChange> TakeRest()
-        {
-            lock (_gate)
-            {
-                var rest = _pending;
-                _pending = [];
-                return rest;
-            }
-        }
-
-        private async Task ApplyWhileEnoughAsync()
-        {
-            try
-            {
-                while (true)
-                {
-                    List<ItemChange> batch;
-                    lock (_gate)
-                    {
-                        if (_stop.IsCancellationRequested || _pending.Count < every)
-                        {
-                            _applying = false;
-                            return;
-                        }
-
-                        batch = _pending;
-                        _pending = [];
-                    }
-
-                    var started = clock.GetTimestamp();
-                    var result = await ledger.ApplyAsync(jobId, batch, lease, adjustJob: null, stopReason: null, cancellationToken);
-                    var elapsed = (long)clock.GetElapsedTime(started).TotalMilliseconds;
-                    lock (_gate)
-                    {
-                        Applies++;
-                        LedgerMs += elapsed;
-                        Transitions += result.Transitions;
-                        LeaseLost = !result.LeaseHeld;
-                        Finished = result.Finished;
-                    }
-
-                    logger.LogDebug("LLM poll of job {JobId}: {ItemsUpdated} results applied during the sweep in {LedgerMs} ms", jobId, result.Transitions, elapsed);
-                    if (LeaseLost || Finished)
-                    {
-                        await _stop.CancelAsync();
-                        lock (_gate)
-                            _applying = false;
-                        return;
-                    }
-                }
-            }
-            catch
-            {
-                await _stop.CancelAsync();
-                throw;
-            }
-        }
-    }
-
 }
 
 public sealed class PollLlmJobConsumerDefinition : ConsumerDefinition<PollLlmJobConsumer>

@@ -79,7 +79,7 @@ public sealed class LlmJobLedger(SagasDbContext db, OutboxWriter outbox, UsageLe
 
         // Most polls report "still processing" and nothing else: those items are stamped with one set-based UPDATE
         // instead of being loaded, tracked and written back one row at a time (the poller's hot path). An item with
-        // any other change in this call goes through one of the paths below, which stamp it as well.
+        // any other change in this call goes through the tracked path below, which stamps it as well.
         var changed = changes.Where(c => !IsPollOnly(c)).ToList();
         var pollOnly = changes.Where(IsPollOnly).Select(c => c.ItemId).Distinct(StringComparer.Ordinal)
             .Except(changed.Select(c => c.ItemId), StringComparer.Ordinal).ToList();

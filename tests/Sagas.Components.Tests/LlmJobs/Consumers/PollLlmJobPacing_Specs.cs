@@ -150,71 +150,6 @@ public sealed class When_a_poll_cycle_ends : IAsyncDisposable
         Assert.Equal("2", cycle["ItemsPolled"]);
     }
 
-    [Fact]
-    public async Task Should_apply_results_during_the_sweep_before_its_last_check()
-    {
-        Build(interval: "00:00:10", minInterval: "00:00:05", maxInterval: "00:01:00", applyResultsEvery: 2);
-        _scripted.Step = TimeSpan.FromMilliseconds(100);
-        _scripted.FinishAtOnce.UnionWith(["a", "b"]);
-        var (jobId, lease) = await SeedRunningJobAsync(pollIntervalMs: 10_000, "a", "b", "c", "d");
-        var appliedBeforeLastCheck = false;
-        _scripted.BeforeCheck = async itemId =>
-        {
-            if (itemId == "d")
-                appliedBeforeLastCheck = await AppliedDuringSweepAsync(jobId, items: 2);
-        };
-
-        await PollAsync(jobId, lease);
-
-        // With Parallelism 1 the checks run a, b, c, d: a and b were in the ledger before d was checked.
-        Assert.True(appliedBeforeLastCheck);
-        var job = await JobAsync(jobId);
-        Assert.Equal((LlmJobStatus.Running, 2, 2), (job.Status, job.ProcessedItems, job.SucceededItems));
-        // Items finished in the cycle, so the interval halved as when they are applied at its end.
-        Assert.Equal(5_000, job.PollIntervalMs);
-        Assert.Null(job.LeaseId);
-        var cycle = Assert.Single(_logs.GetSnapshot(), r => r.Category == typeof(PollLlmJobConsumer).FullName && r.Message.StartsWith("LLM poll of job", StringComparison.Ordinal)
-            && r.GetStructuredStateValue("JobId") == jobId.ToString() && r.GetStructuredStateValue("SweepApplies") is not null).StructuredState!.ToDictionary();
-        Assert.Equal(("4", "2", "1"), (cycle["ItemsPolled"], cycle["ItemsUpdated"], cycle["SweepApplies"]));
-    }
-
-    [Fact]
-    public async Task Should_stop_the_sweep_and_follow_no_further_when_its_results_finish_the_job()
-    {
-        Build(interval: "00:00:01", minInterval: "00:00:01", maxInterval: "00:00:01", applyResultsEvery: 2);
-        _scripted.Step = TimeSpan.FromSeconds(1);
-        _scripted.FinishAtOnce.UnionWith(["a", "b"]);
-        var (jobId, lease) = await SeedRunningJobAsync(pollIntervalMs: 1_000, "a", "b");
-
-        var harness = await PollAsync(jobId, lease);
-
-        var job = await JobAsync(jobId);
-        Assert.Equal((LlmJobStatus.Completed, 2, 2), (job.Status, job.ProcessedItems, job.SucceededItems));
-        Assert.Null(job.LeaseId);
-        Assert.Null(job.NextPollAt);
-        Assert.Equal(2, _scripted.Calls);
-        // The 2 s cycle outlasted the interval, but a finished job is not polled again.
-        Assert.False(await harness.Published.Any<PollLlmJob>(x => x.Context.Message.LeaseId != lease));
-        var cycle = Assert.Single(_logs.GetSnapshot(), r => r.Category == typeof(PollLlmJobConsumer).FullName && r.GetStructuredStateValue("SweepApplies") is not null
-            && r.GetStructuredStateValue("JobId") == jobId.ToString()).StructuredState!.ToDictionary();
-        Assert.Equal((jobId.ToString(), "2"), (cycle["JobsResolved"], cycle["ItemsUpdated"]));
-    }
-
-    /// <summary>Waits (in real time, the provider holding its check) until the poller logged a sweep apply of the job.</summary>
-    private async Task<bool> AppliedDuringSweepAsync(Guid jobId, int items)
-    {
-        var until = DateTime.UtcNow.AddSeconds(20);
-        while (DateTime.UtcNow < until)
-        {
-            if (_logs.GetSnapshot().Any(r => r.Message.Contains("applied during the sweep", StringComparison.Ordinal)
-                && r.GetStructuredStateValue("JobId") == jobId.ToString() && r.GetStructuredStateValue("ItemsUpdated") == items.ToString(System.Globalization.CultureInfo.InvariantCulture)))
-                return true;
-            await Task.Delay(20);
-        }
-
-        return false;
-    }
-
     public async ValueTask DisposeAsync()
     {
         if (_provider is not null)
@@ -222,11 +157,10 @@ public sealed class When_a_poll_cycle_ends : IAsyncDisposable
         await _keeper.DisposeAsync();
     }
 
-    private void Build(string interval, string minInterval, string maxInterval, int applyResultsEvery = 100)
+    private void Build(string interval, string minInterval, string maxInterval)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["LlmJobs:Polling:ApplyResultsEvery"] = applyResultsEvery.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["LlmJobs:Polling:Interval"] = interval,
             ["LlmJobs:Polling:MinInterval"] = minInterval,
             ["LlmJobs:Polling:MaxInterval"] = maxInterval,
@@ -235,7 +169,7 @@ public sealed class When_a_poll_cycle_ends : IAsyncDisposable
         }).Build();
         _provider = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)
-            .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Debug).AddProvider(new FakeLoggerProvider(_logs)))
+            .AddLogging(logging => logging.AddProvider(new FakeLoggerProvider(_logs)))
             .AddDbContext<SagasDbContext>(builder => PersistenceRegistration.Configure(builder, DatabaseProvider.Sqlite, _database, SagasWorkflows.Model))
             .AddSagasOutbox(configuration, SagasWorkflows.Catalog.Assemblies)
             .AddSingleton<TimeProvider>(_clock)
@@ -305,9 +239,6 @@ public sealed class When_a_poll_cycle_ends : IAsyncDisposable
 
         public HashSet<string> FailTransiently { get; } = new(StringComparer.Ordinal);
 
-        /// <summary>Runs before an item's check is answered (by item id), to hold the check until a condition holds.</summary>
-        public Func<string, Task>? BeforeCheck { get; set; }
-
         public int Calls => Volatile.Read(ref _calls);
 
         public string Name => ProviderName;
@@ -320,13 +251,11 @@ public sealed class When_a_poll_cycle_ends : IAsyncDisposable
 
         public RateLimitSnapshot LatestRateLimit => new() { ObservedAt = clock.GetUtcNow() };
 
-        public async Task<LlmItemOutcome> GetItemAsync(string providerTaskId, CancellationToken cancellationToken)
+        public Task<LlmItemOutcome> GetItemAsync(string providerTaskId, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref _calls);
             clock.Advance(Step);
             var itemId = providerTaskId["task-".Length..];
-            if (BeforeCheck is { } before)
-                await before(itemId);
             var check = _checks.AddOrUpdate(itemId, 1, (_, n) => n + 1);
             if (FailTransiently.Contains(itemId))
             {
@@ -334,9 +263,9 @@ public sealed class When_a_poll_cycle_ends : IAsyncDisposable
             }
 
             var finished = FinishAtOnce.Contains(itemId) || (FinishFromCall > 0 && check >= FinishFromCall);
-            return finished
+            return Task.FromResult(finished
                 ? new LlmItemOutcome(providerTaskId, LlmItemStatus.Succeeded, "completed", new FlagDecision(false, "none", 0.9, "Fine."), new LlmTokenUsage(10, 5), null, LatestRateLimit)
-                : new LlmItemOutcome(providerTaskId, LlmItemStatus.InProgress, "in_progress", null, null, null, LatestRateLimit);
+                : new LlmItemOutcome(providerTaskId, LlmItemStatus.InProgress, "in_progress", null, null, null, LatestRateLimit));
         }
 
         public Task<LlmItemSubmission> SubmitItemAsync(LlmItemRequest request, CancellationToken cancellationToken) => throw new NotSupportedException();
