@@ -30,7 +30,7 @@ internal sealed class LlmPollingWorkload : IWorkload
 {
     public string Name => "llm-polling";
 
-    public string Description => "status checks/s, worker CPU and completion lag for 10,000 in-flight background items (tuned vs the Lambda poller's settings). [--quick] [--jobs N] [--items N] [--window S] [--parallelism N (tuned)] [--warm (finish warm-up jobs first)]";
+    public string Description => "status checks/s, worker CPU and completion lag for 10,000 in-flight background items (tuned vs the Lambda poller's settings). [--quick] [--jobs N] [--items N] [--window S] [--parallelism N (tuned)] [--warm (finish warm-up jobs first)] [--set=Section:Key=value (the worker's configuration, both scenarios)]";
 
     public async Task<int> RunAsync(string[] args)
     {
@@ -40,6 +40,7 @@ internal sealed class LlmPollingWorkload : IWorkload
         var window = TimeSpan.FromSeconds(BenchmarkArguments.Int(args, "--window", quick ? 6 : 30));
         var parallelism = BenchmarkArguments.Int(args, "--parallelism", 50);
         var warm = args.Contains("--warm");
+        var settings = BenchmarkArguments.Settings(args).ToList();
 
         PollingScenario[] scenarios =
         [
@@ -51,13 +52,15 @@ internal sealed class LlmPollingWorkload : IWorkload
 
         Console.WriteLine($"# llm-polling: {jobs} job(s) x {itemsPerJob:N0} background items = {jobs * itemsPerJob:N0} in flight; stub GET latency 50 ms{(warm ? "; tuned: completion path warmed by finished jobs first (--warm)" : "")}");
         Console.WriteLine(BenchmarkMachine.Describe());
+        if (settings.Count > 0)
+            Console.WriteLine($"worker settings: {string.Join(", ", settings.Select(s => $"{s.Key}={s.Value}"))}");
         Console.WriteLine();
 
         var results = new List<(PollingScenario Scenario, ScenarioResult Result)>();
         for (var i = 0; i < scenarios.Length; i++)
         {
             // Only the tuned scenario finishes jobs inside its limit, so only its completion path is worth warming.
-            var result = await RunScenarioAsync(scenarios[i], jobs, itemsPerJob, windows[i], warmCompletion: i == 0 && warm);
+            var result = await RunScenarioAsync(scenarios[i], jobs, itemsPerJob, windows[i], warmCompletion: i == 0 && warm, settings);
             results.Add((scenarios[i], result));
             Console.Error.WriteLine($"[llm-polling] {scenarios[i].Title}: done");
         }
@@ -93,14 +96,15 @@ internal sealed class LlmPollingWorkload : IWorkload
         return results.All(r => r.Result.Exact) ? 0 : 1;
     }
 
-    private static async Task<ScenarioResult> RunScenarioAsync(PollingScenario scenario, int jobs, int itemsPerJob, TimeSpan window, bool warmCompletion)
+    private static async Task<ScenarioResult> RunScenarioAsync(PollingScenario scenario, int jobs, int itemsPerJob, TimeSpan window, bool warmCompletion,
+        IReadOnlyList<KeyValuePair<string, string?>> settings)
     {
         await using var database = await BenchmarkServers.CreateDatabaseAsync();
         await using var broker = await BenchmarkServers.CreateVirtualHostAsync();
         using var stub = await StubProcess.StartAsync();
         var cycles = new PollCycleRecorder();
         using var commands = new EfCommandRecorder();
-        using var host = BuildWorker(scenario, stub.BaseUrl, database.ConnectionString, broker.Address, cycles);
+        using var host = BuildWorker(scenario, stub.BaseUrl, database.ConnectionString, broker.Address, cycles, settings);
         await host.StartAsync();
         try
         {
@@ -223,7 +227,8 @@ internal sealed class LlmPollingWorkload : IWorkload
         }
     }
 
-    private static IHost BuildWorker(PollingScenario scenario, string stubUrl, string connectionString, Uri broker, PollCycleRecorder cycles)
+    private static IHost BuildWorker(PollingScenario scenario, string stubUrl, string connectionString, Uri broker, PollCycleRecorder cycles,
+        IReadOnlyList<KeyValuePair<string, string?>> settings)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -247,6 +252,7 @@ internal sealed class LlmPollingWorkload : IWorkload
             // The first migration's probe of a missing history table is logged as a failed command; it is expected.
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command"] = "None",
         });
+        builder.Configuration.AddInMemoryCollection(settings);
         builder.AddSagas("llm-polling-bench", SagasWorkflows.Catalog);
         // After AddSagas, which replaces the logging providers. The poller's per-cycle lines go to the recorder only
         // (the console stays at Warning).

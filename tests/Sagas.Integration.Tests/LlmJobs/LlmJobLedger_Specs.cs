@@ -1,10 +1,14 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Sagas.Contracts.LlmJobs;
 using Sagas.Integration.Tests.Infrastructure;
+using Sagas.LlmJobs;
 using Sagas.LlmJobs.Data;
 using Sagas.LlmJobs.Providers;
 using Sagas.Messaging.Outbox;
 using Sagas.Modules.Usage;
+using Sagas.Modules.Usage.Budgets;
 using Sagas.Persistence;
 using Sagas.Workflows;
 
@@ -60,6 +64,100 @@ public abstract class LedgerPollSpecs
         Assert.Equal(0.00007m, usage.Cost);
     }
 
+    protected async Task KeepsTheNewerDecision()
+    {
+        var entity = $"post-{Guid.NewGuid():N}";
+        var start = new DateTimeOffset(2026, 12, 5, 20, 0, 0, TimeSpan.Zero);
+        var newer = await CreateJobAsync(entity, keepOpen: true, ("n", LlmJobItemStatus.Processing));
+        var older = await CreateJobAsync(entity, keepOpen: true, ("o", LlmJobItemStatus.Processing));
+        var latest = await CreateJobAsync(entity, keepOpen: true, ("l", LlmJobItemStatus.Processing));
+
+        await ApplyAsync(newer, [new ItemChange("n", LlmJobItemStatus.Succeeded, new FlagDecision(true, "spam", 0.9, "newer"))], new FakeTimeProvider(start.AddSeconds(10)));
+        var late = await ApplyAsync(older, [new ItemChange("o", LlmJobItemStatus.Succeeded, new FlagDecision(false, "none", 0.2, "older"))], new FakeTimeProvider(start));
+
+        await using (var db = CreateContext())
+        {
+            var flag = await db.Set<EntityFlag>().AsNoTracking().SingleAsync(f => f.EntityType == "post" && f.EntityId == entity);
+            Assert.Equal((newer, "n", true, "newer", start.AddSeconds(10)), (flag.JobId, flag.ItemId, flag.Flagged, flag.Reason, flag.DecidedAt));
+            // The late result still ends its item and counts; it only does not reach the entity, nor tell anyone it did.
+            Assert.Equal(1, late.Transitions);
+            var item = await db.Set<LlmJobItem>().AsNoTracking().SingleAsync(i => i.JobId == older && i.ItemId == "o");
+            Assert.Equal((LlmJobItemStatus.Succeeded, "older"), (item.Status, item.Reason));
+            Assert.Equal(2, (await db.Set<LlmJob>().AsNoTracking().SingleAsync(j => j.Id == older)).SucceededItems);
+            Assert.Empty(await OutboxAsync(db, older, nameof(EntityFlagged)));
+            Assert.Single(await OutboxAsync(db, newer, nameof(EntityFlagged)));
+        }
+
+        await ApplyAsync(latest, [new ItemChange("l", LlmJobItemStatus.Succeeded, new FlagDecision(false, "none", 0.5, "latest"))], new FakeTimeProvider(start.AddSeconds(20)));
+
+        await using (var db = CreateContext())
+        {
+            var flag = await db.Set<EntityFlag>().AsNoTracking().SingleAsync(f => f.EntityType == "post" && f.EntityId == entity);
+            Assert.Equal((latest, "l", false, "latest", start.AddSeconds(20)), (flag.JobId, flag.ItemId, flag.Flagged, flag.Reason, flag.DecidedAt));
+            Assert.Single(await OutboxAsync(db, latest, nameof(EntityFlagged)));
+        }
+    }
+
+    protected async Task CountsARedeliveredSetOfResultsOnce()
+    {
+        var jobId = await CreateJobAsync(entity: null, keepOpen: false,
+            ("a", LlmJobItemStatus.Processing), ("b", LlmJobItemStatus.Processing), ("c", LlmJobItemStatus.Processing), ("d", LlmJobItemStatus.Queued));
+        var budgetId = BudgetScope.Run(LlmJobsModule.WorkflowName, jobId);
+        await using (var db = CreateContext())
+        {
+            var budgets = new BudgetStore(db, TimeProvider.System);
+            await budgets.SetLimitAsync(budgetId, 1m, CancellationToken.None);
+            var reserved = await budgets.ReserveAsync([.. "abcd".Select(id => new BudgetCall(LlmJobLedger.UsageKey(jobId, id.ToString()), [budgetId], 0.01m))], CancellationToken.None);
+            Assert.Equal(4, reserved.Reserved);
+        }
+
+        var changes = new[]
+        {
+            new ItemChange("a", LlmJobItemStatus.Succeeded, new FlagDecision(true, "spam", 0.9, "r"), new LlmTokenUsage(10, 5)),
+            new ItemChange("b", LlmJobItemStatus.Failed, Usage: new LlmTokenUsage(100, 0), Error: "refused"),
+            new ItemChange("c", LlmJobItemStatus.Succeeded),
+            new ItemChange("d", LlmJobItemStatus.Cancelled),
+        };
+
+        var first = await ApplyAsync(jobId, changes);
+        var again = await ApplyAsync(jobId, changes);
+
+        Assert.Equal((4, 4, true), (first.Transitions, first.Touched, first.Finished));
+        Assert.Equal((0, 0, false), (again.Transitions, again.Touched, again.Finished));
+        await using var check = CreateContext();
+        var job = await check.Set<LlmJob>().AsNoTracking().SingleAsync(j => j.Id == jobId);
+        Assert.Equal((5, 2, 2, 1, LlmJobStatus.Completed), (job.ProcessedItems, job.SucceededItems, job.FailedItems, job.CancelledItems, job.Status));
+        Assert.NotNull(job.FinishedAt);
+        var items = await check.Set<LlmJobItem>().AsNoTracking().Where(i => i.JobId == jobId).ToDictionaryAsync(i => i.ItemId);
+        Assert.Equal((LlmJobItemStatus.Succeeded, true, "spam", 10, 5, (string?)null, 1), (items["a"].Status, items["a"].Flagged, items["a"].Category, items["a"].InputTokens, items["a"].OutputTokens, items["a"].Error, items["a"].PollCount));
+        Assert.Equal((LlmJobItemStatus.Failed, (bool?)null, "refused", 100, 1), (items["b"].Status, items["b"].Flagged, items["b"].Error, items["b"].InputTokens, items["b"].PollCount));
+        Assert.Equal((LlmJobItemStatus.Failed, "The provider reported success without a decision.", (int?)null), (items["c"].Status, items["c"].Error, items["c"].InputTokens));
+        Assert.Equal((LlmJobItemStatus.Cancelled, (string?)null), (items["d"].Status, items["d"].Error));
+        Assert.All(items.Values.Where(i => i.ItemId != "done"), i => Assert.Equal(job.FinishedAt, i.CompletedAt));
+
+        var usage = await check.Set<ModelUsage>().AsNoTracking().Where(u => u.RunId == jobId).OrderBy(u => u.ItemId).ToListAsync();
+        Assert.Equal(["a", "b"], usage.Select(u => u.ItemId));
+        var budget = await check.Set<Budget>().AsNoTracking().SingleAsync(b => b.Id == budgetId);
+        // a and b settle at their cost (0.00007 and 0.0002), c and d give their reservations back, each once.
+        Assert.Equal((0m, 0.00027m), (budget.Reserved, budget.Spent));
+        var keys = "abcd".Select(id => LlmJobLedger.UsageKey(jobId, id.ToString())).ToList();
+        var states = await check.Set<BudgetReservation>().AsNoTracking().Where(r => keys.Contains(r.IdempotencyKey)).ToDictionaryAsync(r => r.IdempotencyKey, r => r.State);
+        Assert.Equal([BudgetReservationState.Settled, BudgetReservationState.Settled, BudgetReservationState.Released, BudgetReservationState.Released], keys.Select(k => states[k]));
+
+        Assert.Single(await OutboxAsync(check, jobId, nameof(EntityFlagged)));
+        Assert.Single(await OutboxAsync(check, jobId, nameof(LlmJobItemsFinished)));
+        Assert.Single(await OutboxAsync(check, jobId, nameof(LlmJobProgressed)));
+        var flag = await check.Set<EntityFlag>().AsNoTracking().SingleAsync(f => f.JobId == jobId);
+        Assert.Equal(("a", true, "spam", job.FinishedAt), (flag.ItemId, flag.Flagged, flag.Category, (DateTimeOffset?)flag.DecidedAt));
+    }
+
+    private static Task<List<OutboxMessage>> OutboxAsync(SagasDbContext db, Guid jobId, string type)
+    {
+        var id = jobId.ToString();
+        var fullName = $"{typeof(EntityFlagged).Namespace}.{type}";
+        return db.Set<OutboxMessage>().AsNoTracking().Where(m => m.MessageType == fullName && m.Body.Contains(id)).ToListAsync();
+    }
+
     protected async Task RecordsTheSameCallOnce()
     {
         await using (var prepare = CreateContext())
@@ -94,15 +192,20 @@ public abstract class LedgerPollSpecs
         new PriceTable([new ModelPrice { Provider = "simulated", Model = PriceTable.AnyModel, InputPerMillion = 2m, OutputPerMillion = 10m, BatchDiscount = 0.5m, EffectiveFrom = PriceTable.DefaultsEffectiveFrom }]),
         new UsageMetrics(), TimeProvider.System, NullLogger<UsageLedger>.Instance);
 
-    private async Task<LedgerResult> ApplyAsync(Guid jobId, IReadOnlyCollection<ItemChange> changes)
+    private async Task<LedgerResult> ApplyAsync(Guid jobId, IReadOnlyCollection<ItemChange> changes, TimeProvider? clock = null)
     {
+        clock ??= TimeProvider.System;
         await using var db = CreateContext();
         using var signal = new OutboxSignal();
-        var ledger = new LlmJobLedger(db, new OutboxWriter(db, signal, new OutboxMessageTypes(SagasWorkflows.Catalog.Assemblies), TimeProvider.System), Usage(db), TimeProvider.System);
+        var ledger = new LlmJobLedger(db, new OutboxWriter(db, signal, new OutboxMessageTypes(SagasWorkflows.Catalog.Assemblies), clock), Usage(db), clock);
         return await ledger.ApplyAsync(jobId, changes, leaseId: null, adjustJob: null, stopReason: null, CancellationToken.None);
     }
 
-    private async Task<Guid> CreateJobAsync(params (string Id, string Status)[] items)
+    private Task<Guid> CreateJobAsync(params (string Id, string Status)[] items) => CreateJobAsync(entity: null, keepOpen: true, items);
+
+    /// <param name="entity">The entity every item decides; by default each item its own.</param>
+    /// <param name="keepOpen">Add an item that stays queued, so the job cannot finish within the spec.</param>
+    private async Task<Guid> CreateJobAsync(string? entity, bool keepOpen, params (string Id, string Status)[] items)
     {
         await using var db = CreateContext();
         await PrepareAsync(db);
@@ -110,7 +213,7 @@ public abstract class LedgerPollSpecs
         var job = new LlmJob
         {
             Id = Guid.NewGuid(), Kind = "flagging", Model = "m", Instructions = "i", Provider = "simulated", Status = LlmJobStatus.Running,
-            TotalItems = items.Length + 1, ProcessedItems = 1, SucceededItems = 1, CreatedAt = now, ExpiresAt = now.AddHours(1),
+            TotalItems = items.Length + (keepOpen ? 2 : 1), ProcessedItems = 1, SucceededItems = 1, CreatedAt = now, ExpiresAt = now.AddHours(1),
         };
         db.Add(job);
         var sequence = 0;
@@ -118,13 +221,13 @@ public abstract class LedgerPollSpecs
         {
             db.Add(new LlmJobItem
             {
-                JobId = job.Id, ItemId = id, Sequence = sequence++, EntityType = "post", EntityId = id, Input = "x", Status = status,
+                JobId = job.Id, ItemId = id, Sequence = sequence++, EntityType = "post", EntityId = entity ?? id, Input = "x", Status = status,
                 ProviderTaskId = status == LlmJobItemStatus.Queued ? null : "resp_" + id, CreatedAt = now,
             });
         }
 
-        // One more item that stays queued, so the job cannot finish within the spec.
-        db.Add(new LlmJobItem { JobId = job.Id, ItemId = "later", Sequence = sequence, EntityType = "post", EntityId = "later", Input = "x", CreatedAt = now });
+        if (keepOpen)
+            db.Add(new LlmJobItem { JobId = job.Id, ItemId = "later", Sequence = sequence, EntityType = "post", EntityId = "later", Input = "x", CreatedAt = now });
         await db.SaveChangesAsync();
         return job.Id;
     }
@@ -141,6 +244,12 @@ public sealed class When_the_ledger_records_polls_on_postgresql : LedgerPollSpec
 
     [ServerFact(postgres: true, rabbitMq: false)]
     public Task Should_record_the_same_model_call_once() => RecordsTheSameCallOnce();
+
+    [ServerFact(postgres: true, rabbitMq: false)]
+    public Task Should_never_let_an_older_decision_replace_a_newer_one() => KeepsTheNewerDecision();
+
+    [ServerFact(postgres: true, rabbitMq: false)]
+    public Task Should_count_a_redelivered_set_of_results_once() => CountsARedeliveredSetOfResultsOnce();
 
     protected override SagasDbContext CreateContext()
     {
@@ -159,6 +268,12 @@ public sealed class When_the_ledger_records_polls_on_sqlite : LedgerPollSpecs, I
 
     [Fact]
     public Task Should_record_the_same_model_call_once() => RecordsTheSameCallOnce();
+
+    [Fact]
+    public Task Should_never_let_an_older_decision_replace_a_newer_one() => KeepsTheNewerDecision();
+
+    [Fact]
+    public Task Should_count_a_redelivered_set_of_results_once() => CountsARedeliveredSetOfResultsOnce();
 
     protected override SagasDbContext CreateContext()
     {
