@@ -66,16 +66,20 @@ public sealed class When_the_embedded_default_schedules_messages : IAsyncLifetim
         var (early, earlyDue) = (Guid.NewGuid(), DateTime.UtcNow.AddSeconds(1));
         var (held, heldDue) = (Guid.NewGuid(), DateTime.UtcNow.AddSeconds(2.5));
         var (cancelled, cancelledDue) = (Guid.NewGuid(), DateTime.UtcNow.AddSeconds(3));
-        ScheduledMessage<InMemoryProbe> toCancel;
-        await using (var scope = _host!.Services.CreateAsyncScope())
+        // A batch starts at its earliest trigger: the later two are stored before the earliest, whose arrival makes the
+        // scheduler drop what it had acquired and take all three, so the later two are fired ahead.
+        var quartz = await _host!.Services.GetRequiredService<SchedulerLifecycle>().GetSchedulerAsync(CancellationToken.None);
+        ScheduledMessage<InMemoryProbe> toHold, toCancel;
+        await using (var scope = _host.Services.CreateAsyncScope())
         {
             var scheduler = scope.ServiceProvider.GetRequiredService<IMessageScheduler>();
-            await scheduler.ScheduleSend(ProbeQueue, earlyDue, new InMemoryProbe(early));
-            await scheduler.ScheduleSend(ProbeQueue, heldDue, new InMemoryProbe(held));
+            toHold = await scheduler.ScheduleSend(ProbeQueue, heldDue, new InMemoryProbe(held));
             toCancel = await scheduler.ScheduleSend(ProbeQueue, cancelledDue, new InMemoryProbe(cancelled));
+            await WaitUntilAsync(async () => await quartz.Exists(ScheduledJobData.OneOffTriggerKey(toHold.TokenId))
+                && await quartz.Exists(ScheduledJobData.OneOffTriggerKey(toCancel.TokenId)), "the later one-offs were not stored");
+            await scheduler.ScheduleSend(ProbeQueue, earlyDue, new InMemoryProbe(early));
         }
 
-        var quartz = await _host.Services.GetRequiredService<SchedulerLifecycle>().GetSchedulerAsync(CancellationToken.None);
         var cancelledKey = ScheduledJobData.OneOffTriggerKey(toCancel.TokenId);
         await WaitUntilAsync(async () => await quartz.GetTriggerState(cancelledKey) == TriggerState.Executing, "the third one-off was not fired ahead");
         await using (var scope = _host.Services.CreateAsyncScope())

@@ -28,8 +28,7 @@ public sealed class When_the_scheduler_fires_triggers_ahead_of_their_time(Postgr
         var (first, firstDue) = (NewId.NextGuid(), DateTime.UtcNow.AddSeconds(1));
         var (second, secondDue) = (NewId.NextGuid(), DateTime.UtcNow.AddSeconds(3.5));
 
-        await ScheduleAsync(client, first, firstDue);
-        var token = await ScheduleAsync(client, second, secondDue);
+        var token = await ScheduleLaterThenEarlierAsync(scheduler, client, (second, secondDue), (first, firstDue));
         await WaitUntilFiredAsync(scheduler, token);
         Assert.True(DateTime.UtcNow < secondDue, "the second message fired only when due; the test proves nothing");
 
@@ -46,8 +45,7 @@ public sealed class When_the_scheduler_fires_triggers_ahead_of_their_time(Postgr
         var (kept, keptDue) = (NewId.NextGuid(), DateTime.UtcNow.AddSeconds(1));
         var (cancelled, cancelledDue) = (NewId.NextGuid(), DateTime.UtcNow.AddSeconds(4));
 
-        await ScheduleAsync(client, kept, keptDue);
-        var token = await ScheduleAsync(client, cancelled, cancelledDue);
+        var token = await ScheduleLaterThenEarlierAsync(scheduler, client, (cancelled, cancelledDue), (kept, keptDue));
         await WaitUntilFiredAsync(scheduler, token);
         await client.InScopeAsync(provider => provider.GetRequiredService<IMessageScheduler>().CancelScheduledSend(ProbeConsumer.Address, token));
         await Wait.UntilAsync(async () => await (await scheduler.QuartzAsync()).GetTriggerState(ScheduledJobData.OneOffTriggerKey(token)) == TriggerState.None,
@@ -71,8 +69,7 @@ public sealed class When_the_scheduler_fires_triggers_ahead_of_their_time(Postgr
         var scheduler = await SchedulingNode.StartAsync("scheduler", broker, database.ConnectionString, settings: WideWindow);
         try
         {
-            await ScheduleAsync(client, first, firstDue);
-            await WaitUntilFiredAsync(scheduler, await ScheduleAsync(client, waiting, waitingDue));
+            await WaitUntilFiredAsync(scheduler, await ScheduleLaterThenEarlierAsync(scheduler, client, (waiting, waitingDue), (first, firstDue)));
         }
         finally
         {
@@ -91,6 +88,17 @@ public sealed class When_the_scheduler_fires_triggers_ahead_of_their_time(Postgr
         var scheduled = await client.InScopeAsync(provider => provider.GetRequiredService<IMessageScheduler>()
             .ScheduleSend(ProbeConsumer.Address, due, new SchedulingProbe(id, "ahead")));
         return scheduled.TokenId;
+    }
+
+    // A batch starts at its earliest trigger and takes those due within the window after it, so the later message is
+    // only fired ahead if it is already stored when the earlier one is acquired: it is stored first, and the earlier
+    // one, arriving after, makes the scheduler drop what it had acquired and take both. Returns the later one's token.
+    private static async Task<Guid> ScheduleLaterThenEarlierAsync(SchedulingNode scheduler, SchedulingNode client, (Guid Id, DateTime Due) later, (Guid Id, DateTime Due) earlier)
+    {
+        var token = await ScheduleAsync(client, later.Id, later.Due);
+        await Wait.UntilAsync(async () => await (await scheduler.QuartzAsync()).Exists(ScheduledJobData.OneOffTriggerKey(token)), Deadline, $"schedule {token} was not stored");
+        await ScheduleAsync(client, earlier.Id, earlier.Due);
+        return token;
     }
 
     // The clustered store marks a trigger executing when it fires it, and keeps it so until its job returns.
