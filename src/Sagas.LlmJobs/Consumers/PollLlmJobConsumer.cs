@@ -20,8 +20,9 @@ namespace Sagas.LlmJobs.Consumers;
 /// rate limit resets. Logs and meters every job polled: items polled and updated, job resolved, errors.
 /// </summary>
 /// <remarks>
-/// The next poll is counted from the cycle's start, so poll starts of one job are at least MinInterval apart however
-/// long a cycle takes. When the next poll is already due as the cycle commits (the cycle took at least the interval,
+/// The next poll is counted from the cycle's lease (the tick's scheduled instant, or the commit that re-leased the job), so
+/// poll leases of one job are at least MinInterval apart however long a cycle takes, and a job at the tick's period is
+/// polled on every tick. When the next poll is already due as the cycle commits (the cycle took at least the interval,
 /// which after a cycle that saw items finish has just halved), the same transaction hands the job a fresh lease and
 /// the consumer publishes the next PollLlmJob itself instead of waiting for the tick: cycles run back to back, paced by
 /// their own length (MaxItemsPerJobPerCycle items, Parallelism at a time). A cycle with errors counts from its end and
@@ -45,6 +46,9 @@ public sealed class PollLlmJobConsumer(
     {
         var (jobId, lease) = (context.Message.JobId, context.Message.LeaseId);
         var started = clock.GetUtcNow();
+        // The interval runs from the lease, so the time the message spent reaching this consumer does not push every
+        // later poll back (PollLlmJobsConsumer says why that matters).
+        var from = context.Message.LeasedAt is { } leasedAt && leasedAt <= started ? leasedAt : started;
         var job = await db.Set<LlmJob>().AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, context.CancellationToken);
         if (job is null || job.LeaseId != lease || !job.IsActive)
             return;
@@ -57,13 +61,14 @@ public sealed class PollLlmJobConsumer(
 
         var applying = clock.GetTimestamp();
         Guid? followUp = null;
+        var followUpAt = started;
         var result = await ledger.ApplyAsync(jobId, cycle.Changes, lease, (stored, transitions) =>
         {
             var now = clock.GetUtcNow();
             var interval = TimeSpan.FromMilliseconds(stored.PollIntervalMs);
             interval = transitions > 0 ? interval / 2 : interval * 1.5;
             interval = TimeSpan.FromMilliseconds(Math.Clamp(interval.TotalMilliseconds, options.Polling.MinInterval.TotalMilliseconds, options.Polling.MaxInterval.TotalMilliseconds));
-            var next = (cycle.Errors == 0 ? started : now) + interval;
+            var next = (cycle.Errors == 0 ? from : now) + interval;
             if (cycle.WaitAtLeast is { } wait && now + wait > next)
                 next = now + wait;
             stored.PollIntervalMs = (int)interval.TotalMilliseconds;
@@ -76,6 +81,7 @@ public sealed class PollLlmJobConsumer(
             if (next <= now && stored.Status == LlmJobStatus.Running)
             {
                 followUp = NewId.NextGuid();
+                followUpAt = now;
                 stored.LeaseId = followUp;
                 stored.LeaseUntil = now + options.Polling.Lease;
             }
@@ -95,7 +101,7 @@ public sealed class PollLlmJobConsumer(
 
         // A job the ledger just finished gave its lease up with its last items.
         if (followUp is { } nextLease && !result.Finished)
-            await context.Publish(new PollLlmJob(jobId, nextLease), publish => publish.TrySetPriority((byte)job.Priority));
+            await context.Publish(new PollLlmJob(jobId, nextLease, followUpAt), publish => publish.TrySetPriority((byte)job.Priority));
 
         var tags = new TagList { { "provider", provider.Name }, { "mode", job.Mode.ToString().ToLowerInvariant() } };
         JobsPolled.Add(1, tags);

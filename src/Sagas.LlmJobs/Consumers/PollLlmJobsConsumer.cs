@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Sagas.Contracts.LlmJobs;
 using Sagas.LlmJobs.Data;
 using Sagas.Messaging;
+using Sagas.Messaging.Scheduling;
 using Sagas.Persistence;
 
 namespace Sagas.LlmJobs.Consumers;
@@ -17,6 +18,12 @@ public sealed class PollLlmJobsConsumer(SagasDbContext db, LlmJobsOptions option
     public async Task Consume(ConsumeContext<PollLlmJobs> context)
     {
         var now = clock.GetUtcNow();
+        // Jobs' next polls are counted from their lease (PollLlmJob.LeasedAt): leasing at the tick's scheduled instant
+        // rather than at the moment this ran puts a job whose interval is a multiple of the tick's period due exactly at
+        // a later tick, instead of a few milliseconds after it (which would poll it every other tick). A tick that ran
+        // later than MinInterval after its instant (a backlog, a redelivery) counts from now, or the next poll would be
+        // due before this one ran.
+        var leasedAt = ScheduledFireTime.Of(context) is { } scheduled && scheduled <= now && now - scheduled < options.Polling.MinInterval ? scheduled : now;
         var due = await db.Set<LlmJob>().AsNoTracking()
             .Where(j => j.Status == LlmJobStatus.Running && j.NextPollAt != null && j.NextPollAt <= now && (j.LeaseUntil == null || j.LeaseUntil < now))
             .OrderByDescending(j => j.Priority).ThenBy(j => j.NextPollAt)
@@ -36,7 +43,7 @@ public sealed class PollLlmJobsConsumer(SagasDbContext db, LlmJobsOptions option
             if (claimed == 0)
                 continue;
 
-            await context.Publish(new PollLlmJob(job.Id, lease), publish => publish.TrySetPriority((byte)job.Priority));
+            await context.Publish(new PollLlmJob(job.Id, lease, leasedAt), publish => publish.TrySetPriority((byte)job.Priority));
             handed++;
         }
 

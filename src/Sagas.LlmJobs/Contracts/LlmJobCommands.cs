@@ -28,7 +28,10 @@ public sealed record StopLlmJobItems(Guid JobId, LlmJobStopReason Reason, string
 public sealed record PollLlmJobs;
 
 /// <summary>Polls one job's unfinished items (or batches) under the lease <paramref name="LeaseId"/>.</summary>
-public sealed record PollLlmJob(Guid JobId, Guid LeaseId);
+/// <param name="LeasedAt">The instant the lease was given, from which the job's next poll is counted: the tick's scheduled
+/// instant, or the commit of the cycle that took the job on itself. Absent in messages of older workers: then the cycle's
+/// start.</param>
+public sealed record PollLlmJob(Guid JobId, Guid LeaseId, DateTimeOffset? LeasedAt = null);
 
 /// <summary>The saga's own deadline: when it fires and the job is still active, unfinished items fail as expired.</summary>
 public sealed record LlmJobDeadlineReached(Guid JobId);

@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Logging;
 using Sagas.Contracts.PromptAnalyses;
 using Sagas.Messaging;
+using Sagas.Messaging.Scheduling;
 using Sagas.PromptAnalyses.Runs;
 
 namespace Sagas.PromptAnalyses.Consumers;
@@ -23,19 +24,8 @@ public sealed class ScheduledPromptAnalysisRunConsumer(PromptAnalysisRunStarter 
     /// <summary>The scheduled fire time from the scheduler's header; without it (sent by hand) the sent minute.</summary>
     public static DateTimeOffset SlotOf(ConsumeContext context)
     {
-        if (context.Headers.TryGetHeader(MessageHeaders.Quartz.Scheduled, out var value))
-        {
-            switch (value)
-            {
-                case DateTimeOffset offset:
-                    return offset.ToUniversalTime();
-                case DateTime dateTime:
-                    return new DateTimeOffset(DateTime.SpecifyKind(dateTime, DateTimeKind.Utc));
-                case string text when DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture,
-                    System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal, out var parsed):
-                    return parsed;
-            }
-        }
+        if (ScheduledFireTime.Of(context) is { } scheduled)
+            return scheduled;
 
         var sent = context.SentTime ?? DateTime.UtcNow;
         return new DateTimeOffset(sent.Ticks - (sent.Ticks % TimeSpan.TicksPerMinute), TimeSpan.Zero);

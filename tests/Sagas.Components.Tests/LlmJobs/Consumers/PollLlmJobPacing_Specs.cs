@@ -21,9 +21,10 @@ using Sagas.Workflows;
 namespace Sagas.Components.Tests.LlmJobs.Consumers;
 
 /// <summary>
-/// When a job's next poll falls: counted from the cycle's start, and taken at once by the poller itself (a fresh
-/// lease, a PollLlmJob of its own) when it is already due as the cycle commits, instead of at the next tick. Never
-/// sooner than MinInterval after the cycle's start, and not back to back after errors. The provider here moves a fake
+/// When a job's next poll falls: counted from the cycle's lease (the tick's scheduled instant; the cycle's start for a
+/// message without one), and taken at once by the poller itself (a fresh lease, a PollLlmJob of its own) when it is
+/// already due as the cycle commits, instead of at the next tick. Never sooner than MinInterval after the lease, and not
+/// back to back after errors. The provider here moves a fake
 /// clock on every status check, which is how a cycle "takes" time.
 /// </summary>
 public sealed class When_a_poll_cycle_ends : IAsyncDisposable
@@ -59,6 +60,57 @@ public sealed class When_a_poll_cycle_ends : IAsyncDisposable
         Assert.Equal(Start.AddSeconds(15), job.NextPollAt);
         Assert.Null(job.LeaseId);
         Assert.Null(job.LeaseUntil);
+    }
+
+    [Fact]
+    public async Task Should_count_the_next_poll_from_the_lease_so_a_job_at_the_ticks_period_is_due_at_the_next_tick()
+    {
+        Build(interval: "00:00:05", minInterval: "00:00:05", maxInterval: "00:00:05");
+        _scripted.Step = TimeSpan.FromMilliseconds(100);
+        var (jobId, lease) = await SeedRunningJobAsync(pollIntervalMs: 5_000, "a", "b");
+
+        // The tick leased the job at its scheduled instant; the cycle started 40 ms later (the tick's own work, the
+        // queue). Counted from that start, the next poll would fall 40 ms after the next tick and wait for the one after.
+        _clock.Advance(TimeSpan.FromMilliseconds(40));
+        await PollAsync(jobId, lease, leasedAt: Start);
+
+        var job = await JobAsync(jobId);
+        Assert.Equal(Start.AddSeconds(5), job.NextPollAt);
+    }
+
+    [Fact]
+    public async Task Should_hand_out_a_due_job_leased_at_the_ticks_scheduled_instant()
+    {
+        Build(interval: "00:00:05", minInterval: "00:00:05", maxInterval: "00:00:05");
+        var (jobId, _) = await SeedRunningJobAsync(pollIntervalMs: 5_000, "a");
+        await ReleaseAsync(jobId);
+        _clock.Advance(TimeSpan.FromMilliseconds(30));
+
+        var harness = _provider!.GetRequiredService<ITestHarness>();
+        await harness.Start();
+        await harness.Bus.Publish(new PollLlmJobs(), send => send.Headers.Set(MessageHeaders.Quartz.Scheduled, Start));
+
+        var handed = await harness.Published.SelectAsync<PollLlmJob>(x => x.Context.Message.JobId == jobId).FirstOrDefault();
+        Assert.NotNull(handed);
+        Assert.Equal(Start, handed.Context.Message.LeasedAt);
+    }
+
+    [Fact]
+    public async Task Should_lease_from_its_own_clock_a_tick_delivered_later_than_MinInterval()
+    {
+        Build(interval: "00:00:05", minInterval: "00:00:05", maxInterval: "00:00:05");
+        var (jobId, _) = await SeedRunningJobAsync(pollIntervalMs: 5_000, "a");
+        await ReleaseAsync(jobId);
+        _clock.Advance(TimeSpan.FromSeconds(8));
+
+        var harness = _provider!.GetRequiredService<ITestHarness>();
+        await harness.Start();
+        await harness.Bus.Publish(new PollLlmJobs(), send => send.Headers.Set(MessageHeaders.Quartz.Scheduled, Start));
+
+        // A tick that waited 8 s (a backlog, a redelivery) would otherwise make the next poll due before this one ran.
+        var handed = await harness.Published.SelectAsync<PollLlmJob>(x => x.Context.Message.JobId == jobId).FirstOrDefault();
+        Assert.NotNull(handed);
+        Assert.Equal(Start.AddSeconds(8), handed.Context.Message.LeasedAt);
     }
 
     [Fact]
@@ -175,18 +227,30 @@ public sealed class When_a_poll_cycle_ends : IAsyncDisposable
             .AddSingleton<TimeProvider>(_clock)
             .AddSingleton<ILlmJobProvider>(_scripted)
             .AddLlmJobs(configuration)
-            .AddMassTransitTestHarness(x => x.AddConsumer<PollLlmJobConsumer, PollLlmJobConsumerDefinition>())
+            .AddMassTransitTestHarness(x =>
+            {
+                x.AddConsumer<PollLlmJobConsumer, PollLlmJobConsumerDefinition>();
+                x.AddConsumer<PollLlmJobsConsumer, PollLlmJobsConsumerDefinition>();
+            })
             .BuildServiceProvider(true);
     }
 
     /// <summary>Delivers the tick's PollLlmJob under <paramref name="lease"/> and waits until it was consumed.</summary>
-    private async Task<ITestHarness> PollAsync(Guid jobId, Guid lease)
+    private async Task<ITestHarness> PollAsync(Guid jobId, Guid lease, DateTimeOffset? leasedAt = null)
     {
         var harness = _provider!.GetRequiredService<ITestHarness>();
         await harness.Start();
-        await harness.Bus.Publish(new PollLlmJob(jobId, lease));
+        await harness.Bus.Publish(new PollLlmJob(jobId, lease, leasedAt));
         Assert.True(await harness.Consumed.Any<PollLlmJob>(x => x.Context.Message.LeaseId == lease));
         return harness;
+    }
+
+    /// <summary>The job as a finished cycle leaves it: no lease, its poll due now.</summary>
+    private async Task ReleaseAsync(Guid jobId)
+    {
+        await using var scope = _provider!.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<SagasDbContext>().Set<LlmJob>().Where(j => j.Id == jobId)
+            .ExecuteUpdateAsync(set => set.SetProperty(j => j.LeaseId, (Guid?)null).SetProperty(j => j.LeaseUntil, (DateTimeOffset?)null));
     }
 
     private async Task<LlmJob> JobAsync(Guid jobId)
