@@ -28,9 +28,12 @@ internal sealed record PollingScenario(string Title, TimeSpan Interval, int MaxI
 /// </summary>
 internal sealed class LlmPollingWorkload : IWorkload
 {
+    // --jit-names: what the JIT compiles during the warm-up rounds and after the flip (a diagnosis, not a figure).
+    private static JitNames? _jitNames;
+
     public string Name => "llm-polling";
 
-    public string Description => "status checks/s, worker CPU and completion lag for 10,000 in-flight background items (tuned vs the Lambda poller's settings). [--quick] [--jobs N] [--items N] [--window S] [--parallelism N (tuned)] [--warm (finish warm-up jobs first)] [--set=Section:Key=value (the worker's configuration, both scenarios)]";
+    public string Description => "status checks/s, worker CPU and completion lag for 10,000 in-flight background items (tuned vs the Lambda poller's settings). [--quick] [--jobs N] [--items N] [--window S] [--parallelism N (tuned)] [--warm (finish warm-up jobs first)] [--jit-names (what the JIT compiles, by namespace)] [--set=Section:Key=value (the worker's configuration, both scenarios)]";
 
     public async Task<int> RunAsync(string[] args)
     {
@@ -40,6 +43,8 @@ internal sealed class LlmPollingWorkload : IWorkload
         var window = TimeSpan.FromSeconds(BenchmarkArguments.Int(args, "--window", quick ? 6 : 30));
         var parallelism = BenchmarkArguments.Int(args, "--parallelism", 50);
         var warm = args.Contains("--warm");
+        using var jitNames = args.Contains("--jit-names") ? new JitNames() : null;
+        _jitNames = jitNames;
         var settings = BenchmarkArguments.Settings(args).ToList();
 
         PollingScenario[] scenarios =
@@ -162,6 +167,8 @@ internal sealed class LlmPollingWorkload : IWorkload
 
             commands.Recording = false;
             cycles.Recording = false;
+            if (_jitNames is { } compiledAfterFlip)
+                Console.Error.WriteLine($"  methods compiled from the flip to the last finish, by namespace:{Environment.NewLine}{compiledAfterFlip.Top(15)}");
             var cpuAfterFlip = afterFlip.Since() + string.Create(CultureInfo.InvariantCulture,
                 $"; this process compiled {(System.Runtime.JitInfo.GetCompilationTime() - jitAtFlip).TotalSeconds:F2} s ({System.Runtime.JitInfo.GetCompiledMethodCount() - methodsAtFlip} methods)");
 
@@ -285,6 +292,8 @@ internal sealed class LlmPollingWorkload : IWorkload
     /// </summary>
     private static async Task WarmCompletionAsync(IHost host, IBus bus, PollingScenario scenario, int jobs, int items)
     {
+        if (_jitNames is { } recording)
+            recording.Recording = true;
         for (var round = 1; round <= 4; round++)
         {
             var compiled = System.Runtime.JitInfo.GetCompilationTime();
@@ -295,6 +304,8 @@ internal sealed class LlmPollingWorkload : IWorkload
             await WaitAsync(host, async db => !await db.Set<Sagas.Messaging.Outbox.OutboxMessage>().AnyAsync(), TimeSpan.FromMinutes(2), "the warm-up's outbox drained");
             var seconds = (System.Runtime.JitInfo.GetCompilationTime() - compiled).TotalSeconds;
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[llm-polling] {scenario.Title}: completion warm-up round {round} ({jobs} x {items} items): {clock.Elapsed.TotalSeconds:F1} s, compiled {seconds:F2} s"));
+            if (_jitNames is { } names)
+                Console.Error.WriteLine($"  methods compiled in the round, by namespace:{Environment.NewLine}{names.Top(15)}");
             if (seconds < 0.1)
                 break;
         }
