@@ -19,7 +19,7 @@ public sealed class SchedulingOptions
     /// Concurrent Quartz fires per process, a fire waiting for its due time (<see cref="FireAhead"/>) included, and the
     /// most triggers one acquisition takes from the store: one at a time, the clustered store's lock round trip per
     /// trigger capped fires near 150/s. 30 and 50 were measured too and made the tail no shorter across runs
-    /// (docs/performance.md).
+    /// (docs/performance.md). The store's connection pool keeps this many connections and a few more open.
     /// </summary>
     [Range(1, 200)]
     public int MaxConcurrency { get; set; } = 10;
@@ -28,8 +28,8 @@ public sealed class SchedulingOptions
     /// How far ahead of their due time triggers may be taken from the store and fired in one batch. A message fired
     /// ahead waits in this process until its due time, so none is delivered early, and is dropped if it was cancelled
     /// or paused meanwhile; it holds one of <see cref="MaxConcurrency"/> while it waits. Off by default: with 500 ms
-    /// and 50 fires, 10,000 one-offs due in one minute arrived with a shorter tail when stored 90 s ahead, but a longer
-    /// one when stored 240 s ahead (docs/performance.md, scheduler-precision).
+    /// and 50 fires, 10,000 one-offs due in one minute queued up to 50 sessions on the store's lock and arrived with no
+    /// shorter a tail than with the defaults (docs/performance.md, scheduler-precision).
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:05")]
     public TimeSpan FireAhead { get; set; } = TimeSpan.Zero;

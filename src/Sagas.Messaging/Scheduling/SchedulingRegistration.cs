@@ -43,7 +43,7 @@ public static class SchedulingRegistration
             {
                 quartz.UsePersistentStore(store =>
                 {
-                    store.UsePostgres(database.ConnectionString);
+                    store.UsePostgres(QuartzConnectionString.For(database.ConnectionString, options.MaxConcurrency));
                     store.UseSystemTextJsonSerializer(_ => { });
                     store.ConfigureStore(ado =>
                     {
