@@ -81,36 +81,18 @@ public sealed class When_a_poll_cycle_ends : IAsyncDisposable
     [Fact]
     public async Task Should_hand_out_a_due_job_leased_at_the_ticks_scheduled_instant()
     {
-        Build(interval: "00:00:05", minInterval: "00:00:05", maxInterval: "00:00:05");
-        var (jobId, _) = await SeedRunningJobAsync(pollIntervalMs: 5_000, "a");
-        await ReleaseAsync(jobId);
-        _clock.Advance(TimeSpan.FromMilliseconds(30));
+        var handed = await TickAsync(ranAfterItsInstant: TimeSpan.FromMilliseconds(30));
 
-        var harness = _provider!.GetRequiredService<ITestHarness>();
-        await harness.Start();
-        await harness.Bus.Publish(new PollLlmJobs(), send => send.Headers.Set(MessageHeaders.Quartz.Scheduled, Start));
-
-        var handed = await harness.Published.SelectAsync<PollLlmJob>(x => x.Context.Message.JobId == jobId).FirstOrDefault();
-        Assert.NotNull(handed);
-        Assert.Equal(Start, handed.Context.Message.LeasedAt);
+        Assert.Equal(Start, handed.LeasedAt);
     }
 
     [Fact]
     public async Task Should_lease_from_its_own_clock_a_tick_delivered_later_than_MinInterval()
     {
-        Build(interval: "00:00:05", minInterval: "00:00:05", maxInterval: "00:00:05");
-        var (jobId, _) = await SeedRunningJobAsync(pollIntervalMs: 5_000, "a");
-        await ReleaseAsync(jobId);
-        _clock.Advance(TimeSpan.FromSeconds(8));
-
-        var harness = _provider!.GetRequiredService<ITestHarness>();
-        await harness.Start();
-        await harness.Bus.Publish(new PollLlmJobs(), send => send.Headers.Set(MessageHeaders.Quartz.Scheduled, Start));
-
         // A tick that waited 8 s (a backlog, a redelivery) would otherwise make the next poll due before this one ran.
-        var handed = await harness.Published.SelectAsync<PollLlmJob>(x => x.Context.Message.JobId == jobId).FirstOrDefault();
-        Assert.NotNull(handed);
-        Assert.Equal(Start.AddSeconds(8), handed.Context.Message.LeasedAt);
+        var handed = await TickAsync(ranAfterItsInstant: TimeSpan.FromSeconds(8));
+
+        Assert.Equal(Start.AddSeconds(8), handed.LeasedAt);
     }
 
     [Fact]
@@ -243,6 +225,26 @@ public sealed class When_a_poll_cycle_ends : IAsyncDisposable
         await harness.Bus.Publish(new PollLlmJob(jobId, lease, leasedAt));
         Assert.True(await harness.Consumed.Any<PollLlmJob>(x => x.Context.Message.LeaseId == lease));
         return harness;
+    }
+
+    /// <summary>
+    /// A job at a 5 s interval whose poll is due at the tick's scheduled instant (<see cref="Start"/>); the tick runs
+    /// <paramref name="ranAfterItsInstant"/> later. Returns the PollLlmJob it hands out for the job.
+    /// </summary>
+    private async Task<PollLlmJob> TickAsync(TimeSpan ranAfterItsInstant)
+    {
+        Build(interval: "00:00:05", minInterval: "00:00:05", maxInterval: "00:00:05");
+        var (jobId, _) = await SeedRunningJobAsync(pollIntervalMs: 5_000, "a");
+        await ReleaseAsync(jobId);
+        _clock.Advance(ranAfterItsInstant);
+
+        var harness = _provider!.GetRequiredService<ITestHarness>();
+        await harness.Start();
+        await harness.Bus.Publish(new PollLlmJobs(), send => send.Headers.Set(MessageHeaders.Quartz.Scheduled, Start));
+
+        var handed = await harness.Published.SelectAsync<PollLlmJob>(x => x.Context.Message.JobId == jobId).FirstOrDefault();
+        Assert.NotNull(handed);
+        return handed.Context.Message;
     }
 
     /// <summary>The job as a finished cycle leaves it: no lease, its poll due now.</summary>
