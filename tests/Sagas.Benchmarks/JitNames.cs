@@ -4,15 +4,22 @@ using System.Diagnostics.Tracing;
 namespace Sagas.Benchmarks;
 
 /// <summary>
-/// Counts the methods the runtime compiles, by namespace and type, while <see cref="Recording"/> is on: which code keeps
-/// the JIT busy in a window that should be warm (the runtime's own JIT events, read in process).
+/// Counts the methods the runtime compiles, by namespace and type, since the last <see cref="Start"/> or <see cref="Top"/>:
+/// which code keeps the JIT busy in a window that should be warm (the runtime's own JIT events, read in process).
 /// </summary>
 public sealed class JitNames : EventListener
 {
     private const EventKeywords JitKeyword = (EventKeywords)0x10;
     private readonly ConcurrentDictionary<string, int> _counts = new(StringComparer.Ordinal);
 
-    public bool Recording { get; set; }
+    private volatile bool _recording;
+
+    /// <summary>Forgets what was counted so far and counts from now on.</summary>
+    public void Start()
+    {
+        _counts.Clear();
+        _recording = true;
+    }
 
     protected override void OnEventSourceCreated(EventSource eventSource)
     {
@@ -22,7 +29,7 @@ public sealed class JitNames : EventListener
 
     protected override void OnEventWritten(EventWrittenEventArgs eventData)
     {
-        if (!Recording || eventData.EventName is not "MethodJittingStarted_V1" || eventData.PayloadNames is null)
+        if (!_recording || eventData.EventName is not "MethodJittingStarted_V1" || eventData.PayloadNames is null)
             return;
         var ns = eventData.PayloadNames.IndexOf("MethodNamespace") is var i and >= 0 ? eventData.Payload![i] as string : null;
         var name = eventData.PayloadNames.IndexOf("MethodName") is var j and >= 0 ? eventData.Payload![j] as string : null;
